@@ -1,0 +1,42 @@
+# Every target sets up its own virtual environment, so `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: all demo test test-fast proto proto-check lint typecheck bench clean report-demo
+
+all: test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,hashing]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m node.demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+proto: $(STAMP)
+	$(PY) scripts/gen_protos.py --out node/api/gen
+
+# Regenerate into a scratch directory and fail on any difference from the checked-in code.
+proto-check: $(STAMP)
+	@tmp=$$(mktemp -d) && $(PY) scripts/gen_protos.py --out $$tmp/gen && \
+	  diff -r -x __pycache__ $$tmp/gen node/api/gen && echo "proto-check: generated code is up to date"; \
+	  rc=$$?; rm -rf $$tmp; exit $$rc
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check node tests bench scripts
+	$(VENV)/bin/ruff format --check node tests bench scripts || true
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy node
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -107,6 +107,10 @@ class Reader:
     def strings(self) -> tuple[str, ...]:
         return tuple(self.string() for _ in range(self.u16()))
 
+    def rest(self) -> bytes:
+        """Everything not yet read (for a trailing field whose length is the remainder)."""
+        return self._take(len(self._data) - self._pos)
+
     def end(self) -> None:
         if self._pos != len(self._data):
             raise EncodingError(f"{self._what}: {len(self._data) - self._pos} trailing bytes")

@@ -1,0 +1,423 @@
+"""The node's domain operations: author entries, apply entries, match, explain.
+
+The ledger ties the store (LMDB, durable) to the in-memory PDQ index (rebuilt or loaded at start) and to the
+member's signing key. It speaks domain types only; the gRPC edge converts.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from node import merkle
+from node.entry import ZERO_ID, Entry, EntryKind, sign_entry
+from node.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, StorageError
+from node.index.pdq import MAX_THRESHOLD, PdqIndex
+from node.keys import SigningKey
+from node.membership import Member, Membership
+from node.provenance import DESCRIBERS, ProvenanceBundle, RelatedEntry, describe
+from node.records import HashRecord, record_id
+from node.retraction import RetractionItem
+from node.signals import MatchKind, signal_type
+from node.store import DEFAULT_MAP_SIZE, NewRecord, RecordRow, Status, Store, Txn
+from node.taxonomy import Taxonomy
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    consortium_id: str
+    member_id: str
+    pdq_threshold: int = 31
+    min_pdq_quality: int = 50
+    max_batch: int = 10_000
+    map_size: int = DEFAULT_MAP_SIZE
+
+
+class RecordStatus(str, enum.Enum):
+    ACTIVE = "active"
+    RETRACTED = "retracted"
+    OVERTURNED = "overturned"
+    SUSPENDED = "suspended"
+
+
+_STATUS_NAMES = {
+    Status.ACTIVE: RecordStatus.ACTIVE,
+    Status.RETRACTED: RecordStatus.RETRACTED,
+    Status.OVERTURNED: RecordStatus.OVERTURNED,
+    Status.SUSPENDED: RecordStatus.SUSPENDED,
+}
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    record_id: bytes
+    record: HashRecord
+    author: str
+    entry_id: bytes
+    seq: int
+    index: int
+    timestamp_ms: int
+    status: RecordStatus
+
+    @classmethod
+    def from_row(cls, row: RecordRow) -> StoredRecord:
+        return cls(
+            record_id=record_id(row.entry_id, row.index),
+            record=row.record,
+            author=row.author,
+            entry_id=row.entry_id,
+            seq=row.seq,
+            index=row.index,
+            timestamp_ms=row.timestamp_ms,
+            status=_STATUS_NAMES[row.status],
+        )
+
+
+@dataclass(frozen=True)
+class Query:
+    signal_type: str
+    value: bytes
+    content_ref: str = ""
+
+
+@dataclass(frozen=True)
+class MatchHit:
+    record: StoredRecord
+    distance: int
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    entry: Entry
+    record_ids: list[bytes]
+
+
+@dataclass
+class IndexDelta:
+    """What a committed transaction changes in the in-memory index; applied after the commit."""
+
+    add_ordinals: list[int] = field(default_factory=list)
+    add_hashes: list[bytes] = field(default_factory=list)
+    remove: list[int] = field(default_factory=list)
+
+
+class Ledger:
+    """Store + index + signer of one node."""
+
+    def __init__(
+        self,
+        store: Store,
+        index: PdqIndex,
+        *,
+        settings: LedgerSettings,
+        membership: Membership,
+        signer: SigningKey | None,
+        taxonomy: Taxonomy,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.store = store
+        self.index = index
+        self.settings = settings
+        self.membership = membership
+        self.signer = signer
+        self.taxonomy = taxonomy
+        self.clock = clock
+        self._author_lock = threading.Lock()
+        self._listeners: list[Callable[[Entry], None]] = []
+        self.authoring_blocked_reason: str | None = None
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path,
+        *,
+        settings: LedgerSettings,
+        membership: Membership,
+        signer: SigningKey | None,
+        taxonomy: Taxonomy,
+        clock: Callable[[], int] = now_ms,
+    ) -> Ledger:
+        """Opens the store under `data_dir` and builds the PDQ index from it."""
+        if signer is not None:
+            _check_signer(settings, membership, signer)
+        store = Store.open(data_dir / "lmdb", map_size=settings.map_size, consortium_id=settings.consortium_id)
+        try:
+            index = _build_index(store)
+        except Exception:
+            store.close()
+            raise
+        return cls(
+            store, index, settings=settings, membership=membership, signer=signer, taxonomy=taxonomy, clock=clock
+        )
+
+    def close(self) -> None:
+        self.store.close()
+
+    def on_commit(self, listener: Callable[[Entry], None]) -> None:
+        """Registers a callback run after each committed entry (replication pushes from here)."""
+        self._listeners.append(listener)
+
+    # --- authoring --------------------------------------------------------------------------------------------
+
+    def submit(self, records: Sequence[HashRecord]) -> SubmitResult:
+        """Signs `records` as one contribution entry of this member and commits it."""
+        self._check_batch("records", len(records))
+        entry = self._author(EntryKind.CONTRIBUTION, [r.encode() for r in records])
+        return SubmitResult(entry, [record_id(entry.entry_id, i) for i in range(len(records))])
+
+    def retract(self, record_ids: Sequence[bytes], reason: str) -> Entry:
+        """Withdraws records this member contributed."""
+        self._check_batch("record_ids", len(record_ids))
+        with self.store.read() as txn:
+            for i, rid in enumerate(record_ids):
+                row = self._row(txn, rid, f"record_ids[{i}]")
+                if row.author != self.settings.member_id:
+                    raise PermissionDenied(
+                        f"record_ids[{i}]: record was contributed by {row.author}; only its contributor retracts"
+                    )
+        return self._author(EntryKind.RETRACTION, [RetractionItem(rid, reason).encode() for rid in record_ids])
+
+    def _check_batch(self, field_name: str, size: int) -> None:
+        if not 1 <= size <= self.settings.max_batch:
+            raise InvalidArgument(field_name, f"{size} items", f"1..{self.settings.max_batch}")
+
+    def _author(self, kind: EntryKind, items: list[bytes]) -> Entry:
+        if self.signer is None:
+            raise FailedPrecondition("this node has no signing key (follower or read-only node); it cannot author")
+        if self.authoring_blocked_reason:
+            raise FailedPrecondition(self.authoring_blocked_reason)
+        me = self.settings.member_id
+        with self._author_lock:
+            with self.store.write() as txn:
+                head = self.store.head(txn, me)
+                entry = sign_entry(
+                    self.signer,
+                    consortium_id=self.settings.consortium_id,
+                    author=me,
+                    seq=head.seq + 1 if head else 1,
+                    prev=head.entry_id if head else ZERO_ID,
+                    timestamp_ms=max(self.clock(), head.timestamp_ms if head else 0),
+                    kind=kind,
+                    items=items,
+                )
+                delta = self.apply_in_txn(txn, entry)
+            self._after_commit(entry, delta)
+        return entry
+
+    # --- applying entries (own and replicated) ---------------------------------------------------------------
+
+    def apply_in_txn(self, txn: Txn, entry: Entry) -> IndexDelta:
+        """Writes a validated entry and its effects inside `txn`. The caller checked signature and chain."""
+        self.store.put_entry(txn, entry)
+        delta = IndexDelta()
+        if entry.kind == EntryKind.CONTRIBUTION:
+            self._apply_contribution(txn, entry, delta)
+        elif entry.kind == EntryKind.RETRACTION:
+            self._apply_retraction(txn, entry, delta)
+        elif entry.kind in DESCRIBERS:
+            for item in entry.items:
+                about, _ = DESCRIBERS[entry.kind](item)
+                self.store.add_related(txn, about, entry.entry_id)
+        return delta
+
+    def _apply_contribution(self, txn: Txn, entry: Entry, delta: IndexDelta) -> None:
+        records = [
+            NewRecord(record_id(entry.entry_id, i), i, HashRecord.decode(item), item)
+            for i, item in enumerate(entry.items)
+        ]
+        ordinals = self.store.put_records(txn, entry, records)
+        for ordinal, new in zip(ordinals, records, strict=True):
+            if signal_type(new.record.signal_type).match is MatchKind.HAMMING:
+                delta.add_ordinals.append(ordinal)
+                delta.add_hashes.append(new.record.value)
+
+    def _apply_retraction(self, txn: Txn, entry: Entry, delta: IndexDelta) -> None:
+        for item in entry.items:
+            retraction = RetractionItem.decode(item)
+            self.store.add_related(txn, retraction.record_id, entry.entry_id)
+            ordinal = self.store.ordinal(txn, retraction.record_id)
+            row = None if ordinal is None else self.store.record(txn, ordinal)
+            # Only the contributor can retract; anyone else's retraction stays on record as history, nothing more.
+            if row is not None and row.author == entry.header.author:
+                self.set_record_status(txn, retraction.record_id, Status.RETRACTED, delta)
+
+    def set_record_status(self, txn: Txn, rid: bytes, status: int, delta: IndexDelta) -> None:
+        """Moves a record to `status` (policy and due-process decisions use this)."""
+        ordinal = self.store.ordinal(txn, rid)
+        row = None if ordinal is None else self.store.record(txn, ordinal)
+        if row is None or row.status == status:
+            return
+        self.store.set_status(txn, row, status)
+        if row.record.signal_type == "pdq":
+            if status == Status.ACTIVE:
+                delta.add_ordinals.append(row.ordinal)
+                delta.add_hashes.append(row.record.value)
+            else:
+                delta.remove.append(row.ordinal)
+
+    def _after_commit(self, entry: Entry | None, delta: IndexDelta) -> None:
+        self.apply_index_delta(delta)
+        if entry is not None:
+            for listener in self._listeners:
+                listener(entry)
+
+    def apply_index_delta(self, delta: IndexDelta) -> None:
+        if delta.remove:
+            self.index.remove(np.asarray(delta.remove, dtype=np.int64))
+        if delta.add_ordinals:
+            hashes = np.frombuffer(b"".join(delta.add_hashes), dtype=np.uint8).reshape(-1, 32)
+            self.index.add(np.asarray(delta.add_ordinals, dtype=np.int64), hashes)
+
+    def commit_entries(self, entries: Sequence[Entry], extra: Callable[[Txn], None] | None = None) -> None:
+        """Commits already-validated entries (replication) in one transaction, with `extra` writes (checkpoint)."""
+        deltas = []
+        with self.store.write() as txn:
+            for entry in entries:
+                deltas.append(self.apply_in_txn(txn, entry))
+            if extra is not None:
+                extra(txn)
+        for entry, delta in zip(entries, deltas, strict=True):
+            self._after_commit(entry, delta)
+
+    # --- matching ---------------------------------------------------------------------------------------------
+
+    def match(self, queries: Sequence[Query], pdq_threshold: int | None = None) -> list[list[MatchHit]]:
+        """Matches every query; one list of hits per query, sorted by (distance, record id)."""
+        threshold = self.settings.pdq_threshold if pdq_threshold is None else pdq_threshold
+        if not 0 <= threshold <= MAX_THRESHOLD:
+            raise InvalidArgument("pdq_threshold", threshold, f"0..{MAX_THRESHOLD}")
+        self._check_batch("queries", len(queries))
+        found: list[list[tuple[int, int]]] = [[] for _ in queries]  # (ordinal, distance) per query
+        pdq_positions = []
+        for i, query in enumerate(queries):
+            kind = signal_type(query.signal_type, f"queries[{i}].signal_type")
+            if len(query.value) != kind.size:
+                raise InvalidArgument(f"queries[{i}].value", f"{len(query.value)} bytes", f"{kind.size} bytes")
+            if kind.match is MatchKind.HAMMING:
+                pdq_positions.append(i)
+        if pdq_positions:
+            hashes = np.frombuffer(b"".join(queries[i].value for i in pdq_positions), dtype=np.uint8)
+            qidx, ordinals, distances = self.index.query(hashes.reshape(-1, 32), threshold)
+            for q, o, d in zip(qidx.tolist(), ordinals.tolist(), distances.tolist(), strict=True):
+                found[pdq_positions[q]].append((o, d))
+        with self.store.read() as txn:
+            for i, query in enumerate(queries):
+                if signal_type(query.signal_type).match is MatchKind.EXACT:
+                    found[i] = [(o, 0) for o in self.store.exact(txn, signal_type(query.signal_type).name, query.value)]
+            return [self._hits(txn, pairs) for pairs in found]
+
+    def _hits(self, txn: Txn, pairs: list[tuple[int, int]]) -> list[MatchHit]:
+        hits = []
+        for ordinal, distance in pairs:
+            row = self.store.record(txn, ordinal)
+            if row is not None and row.status == Status.ACTIVE:
+                hits.append(MatchHit(StoredRecord.from_row(row), distance))
+        hits.sort(key=lambda h: (h.distance, h.record.record_id))
+        return hits
+
+    # --- provenance -------------------------------------------------------------------------------------------
+
+    def record(self, rid: bytes) -> StoredRecord:
+        with self.store.read() as txn:
+            return StoredRecord.from_row(self._row(txn, rid, "record_id"))
+
+    def _row(self, txn: Txn, rid: bytes, field_name: str) -> RecordRow:
+        ordinal = self.store.ordinal(txn, rid)
+        row = None if ordinal is None else self.store.record(txn, ordinal)
+        if row is None:
+            raise NotFound(f"{field_name}: no record {rid.hex()} on this node")
+        return row
+
+    def provenance(self, rid: bytes) -> ProvenanceBundle:
+        """Assembles the self-contained provenance bundle of a record."""
+        with self.store.read() as txn:
+            row = self._row(txn, rid, "record_id")
+            entry = self._entry(txn, row.entry_id)
+            related = []
+            for related_id in self.store.related(txn, rid):
+                other = self._entry(txn, related_id)
+                related.append(
+                    RelatedEntry(other, self._member(other.header.author), EntryKind(other.kind).label,
+                                 describe(other, rid))
+                )
+        return ProvenanceBundle(
+            consortium_id=self.settings.consortium_id,
+            record_id=rid,
+            record_item=entry.items[row.index],
+            leaf_index=row.index,
+            leaf_count=len(entry.items),
+            inclusion_proof=tuple(merkle.inclusion_proof(entry.items, row.index)),
+            entry_header=entry.header_bytes,
+            entry_signature=entry.signature,
+            author=self._member(row.author),
+            related=tuple(related),
+            generated_at_ms=self.clock(),
+            generated_by=self.settings.member_id,
+        )
+
+    def _entry(self, txn: Txn, entry_id: bytes) -> Entry:
+        entry = self.store.entry(txn, entry_id)
+        if entry is None:
+            raise StorageError(f"entry {entry_id.hex()} is referenced but missing: the store is damaged")
+        return entry
+
+    def _member(self, member_id: str) -> Member:
+        member = self.membership.get(member_id)
+        if member is None:
+            raise NotFound(f"member {member_id!r} is not in this node's membership")
+        return member
+
+    # --- operations -------------------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, object]:
+        with self.store.read() as txn:
+            counts = self.store.counts(txn)
+
+        def group(prefix: str) -> dict[str, int]:
+            return {k[len(prefix) :]: v for k, v in sorted(counts.items()) if k.startswith(prefix)}
+
+        return {
+            "records": counts.get("records", 0),
+            "entries": counts.get("entries", 0),
+            "by_type": group("type:"),
+            "by_label": group("label:"),
+            "by_author": group("author:"),
+            "index_bytes": self.index.memory_bytes(),
+            "disk_bytes": self.store.disk_bytes(),
+            "map_bytes": self.store.map_bytes(),
+        }
+
+
+def _check_signer(settings: LedgerSettings, membership: Membership, signer: SigningKey) -> None:
+    """A node must sign with a key its member holds in the membership, or its entries would be refused."""
+    member = membership.get(settings.member_id)
+    if member is None:
+        raise FailedPrecondition(f"member {settings.member_id!r} is not in consortium {membership.consortium_id!r}")
+    if member.key(signer.public.key_id) is None:
+        raise FailedPrecondition(
+            f"the signing key (id {signer.public.key_id.hex()[:16]}…) is not a key of member {settings.member_id!r}"
+        )
+
+
+def _build_index(store: Store) -> PdqIndex:
+    """Builds the PDQ index from the store's active PDQ records."""
+    keys, values = [], []
+    with store.read() as txn:
+        for key, value in store.iter_pdq(txn):
+            keys.append(key)
+            values.append(value)
+    if not keys:
+        return PdqIndex()
+    ordinals = np.frombuffer(b"".join(keys), dtype=">u8").astype(np.int64)
+    hashes = np.frombuffer(b"".join(values), dtype=np.uint8).reshape(-1, 32)
+    return PdqIndex.build(ordinals, hashes)

@@ -1,0 +1,188 @@
+"""Provenance bundles: why a hash is in the database, verifiable offline by anyone.
+
+A bundle carries the record's canonical bytes, the signed header of the entry holding it, an inclusion proof from
+the record to the header's body root, the author's member entry and public keys, and every related signed entry
+(retractions, opinions, appeals, decisions). `verify_bundle` re-derives everything from those bytes; nothing in a
+bundle is trusted because the node that assembled it says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from node import merkle
+from node.entry import Entry, EntryHeader, EntryKind
+from node.errors import EncodingError, VerificationError
+from node.keys import PublicKey
+from node.membership import Member, Membership
+from node.records import HashRecord, record_id
+from node.retraction import RetractionItem
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RelatedEntry:
+    entry: Entry
+    author: Member
+    kind: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class ProvenanceBundle:
+    consortium_id: str
+    record_id: bytes
+    record_item: bytes
+    leaf_index: int
+    leaf_count: int
+    inclusion_proof: tuple[bytes, ...]
+    entry_header: bytes
+    entry_signature: bytes
+    author: Member
+    related: tuple[RelatedEntry, ...]
+    generated_at_ms: int
+    generated_by: str
+
+
+@dataclass(frozen=True)
+class VerifiedEvent:
+    """One verified entry of the record's history."""
+
+    kind: str
+    author: str
+    timestamp_ms: int
+    entry_id: bytes
+    summary: str
+
+
+@dataclass(frozen=True)
+class VerifiedProvenance:
+    record_id: bytes
+    record: HashRecord
+    header: EntryHeader
+    entry_id: bytes
+    author: Member
+    history: tuple[VerifiedEvent, ...]
+    status: str       # active, retracted
+    notes: tuple[str, ...]
+
+
+# For each related entry kind: (record ids an item concerns, one-line summary). Extensions register their kinds.
+ItemDescriber = Callable[[bytes], tuple[bytes, str]]
+
+
+def _describe_retraction(item: bytes) -> tuple[bytes, str]:
+    decoded = RetractionItem.decode(item)
+    return decoded.record_id, f"retracted by its contributor: {decoded.reason or 'no reason given'}"
+
+
+DESCRIBERS: dict[int, ItemDescriber] = {EntryKind.RETRACTION: _describe_retraction}
+
+# Which status a verified related kind puts the record in, when its author may decide that.
+STATUS_BY_KIND: dict[int, str] = {EntryKind.RETRACTION: "retracted"}
+
+
+def describe(entry: Entry, rid: bytes) -> str:
+    """Summary of what `entry` says about record `rid` (its first item about it)."""
+    describer = DESCRIBERS.get(entry.kind)
+    if describer is None:
+        return f"entry of kind {entry.kind}"
+    for item in entry.items:
+        about, summary = describer(item)
+        if about == rid:
+            return summary
+    raise VerificationError(f"related entry {entry.entry_id.hex()} does not concern record {rid.hex()}")
+
+
+def _author_key(author: Member, key_id: bytes, timestamp_ms: int, trusted: Membership | None) -> PublicKey:
+    """The author's key for `key_id`, checked against the pinned membership when one is given."""
+    source = author
+    if trusted is not None:
+        pinned = trusted.get(author.member_id)
+        if pinned is None:
+            raise VerificationError(f"author {author.member_id!r} is not in the pinned consortium file")
+        source = pinned
+    key = source.key(key_id)
+    if key is None:
+        where = "pinned consortium file" if trusted is not None else "bundle's member entry"
+        raise VerificationError(f"key {key_id.hex()[:16]}… of {author.member_id!r} is not in the {where}")
+    if not key.valid_at(timestamp_ms):
+        raise VerificationError(f"key {key_id.hex()[:16]}… of {author.member_id!r} was not valid when it signed")
+    return key.public_key
+
+
+def _verify_record(bundle: ProvenanceBundle, trusted: Membership | None) -> tuple[EntryHeader, HashRecord]:
+    try:
+        header = EntryHeader.decode(bundle.entry_header)
+        record = HashRecord.decode(bundle.record_item)
+    except EncodingError as exc:
+        raise VerificationError(f"bundle: {exc.message}") from exc
+    if header.consortium_id != bundle.consortium_id:
+        raise VerificationError(f"entry is of consortium {header.consortium_id!r}, not {bundle.consortium_id!r}")
+    if trusted is not None and header.consortium_id != trusted.consortium_id:
+        raise VerificationError(f"entry is of consortium {header.consortium_id!r}, not the pinned one")
+    if header.author != bundle.author.member_id:
+        raise VerificationError(f"entry author {header.author!r} differs from the bundle's member entry")
+    if header.kind != EntryKind.CONTRIBUTION:
+        raise VerificationError(f"entry kind {header.kind} is not a contribution")
+    key = _author_key(bundle.author, header.key_id, header.timestamp_ms, trusted)
+    key.verify(bundle.entry_signature, bundle.entry_header)
+    if bundle.leaf_count != header.item_count:
+        raise VerificationError(f"leaf count {bundle.leaf_count} differs from the signed {header.item_count}")
+    root = merkle.root_from_proof(bundle.record_item, bundle.leaf_index, bundle.leaf_count, bundle.inclusion_proof)
+    if root != header.body_root:
+        raise VerificationError("inclusion proof does not lead to the signed body root: record bytes changed")
+    entry_id = hashlib.sha256(bundle.entry_header).digest()
+    if record_id(entry_id, bundle.leaf_index) != bundle.record_id:
+        raise VerificationError("record id does not derive from the entry id and leaf index")
+    return header, record
+
+
+def _verify_related(
+    bundle: ProvenanceBundle, related: RelatedEntry, trusted: Membership | None
+) -> VerifiedEvent:
+    entry = related.entry
+    checked = Entry.parse(entry.header_bytes, entry.signature, entry.items)
+    header = checked.header
+    if header.consortium_id != bundle.consortium_id:
+        raise VerificationError(f"related entry {checked.entry_id.hex()} is of another consortium")
+    if header.author != related.author.member_id:
+        raise VerificationError(f"related entry {checked.entry_id.hex()}: author differs from its member entry")
+    key = _author_key(related.author, header.key_id, header.timestamp_ms, trusted)
+    checked.verify(key)
+    summary = describe(checked, bundle.record_id)
+    return VerifiedEvent(EntryKind(header.kind).label, header.author, header.timestamp_ms, checked.entry_id, summary)
+
+
+def verify_bundle(bundle: ProvenanceBundle, *, trusted: Membership | None = None) -> VerifiedProvenance:
+    """Verifies every byte of a bundle; raises VerificationError naming the first thing that does not hold.
+
+    Without `trusted`, keys are taken from the bundle itself: the result proves integrity and authorship by that
+    key, and the caller should compare the key id with one obtained independently. With `trusted` (a pinned
+    consortium file or roster), the author's key must be the pinned one.
+    """
+    header, record = _verify_record(bundle, trusted)
+    history = []
+    status = "active"
+    for related in bundle.related:
+        event = _verify_related(bundle, related, trusted)
+        history.append(event)
+        decided = STATUS_BY_KIND.get(related.entry.kind)
+        if decided and event.author == header.author:
+            status = decided
+    notes = []
+    if bundle.author.status != "active":
+        notes.append(f"contributor {bundle.author.member_id} is {bundle.author.status}")
+    return VerifiedProvenance(
+        record_id=bundle.record_id,
+        record=record,
+        header=header,
+        entry_id=hashlib.sha256(bundle.entry_header).digest(),
+        author=bundle.author,
+        history=tuple(sorted(history, key=lambda e: (e.timestamp_ms, e.entry_id))),
+        status=status,
+        notes=tuple(notes),
+    )

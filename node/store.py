@@ -1,0 +1,372 @@
+"""LMDB storage of signed entries, the records they carry, and the lookup tables matching needs.
+
+One environment, named sub-databases, one writer at a time (LMDB's own write lock, plus a process-local lock so
+threads queue instead of failing), any number of readers. An entry, its records, their index keys and every counter
+change are committed in one write transaction: a crash leaves either all of it or none of it.
+
+Layout (keys → values; integers big-endian):
+  meta      b"schema" → b"1"; b"consortium" → id; b"next_ordinal" → u64
+  entries   entry id (32) → stored entry (see `_encode_entry`)
+  logs      author (u16 len + UTF-8) ‖ seq u64 → entry id
+  heads     author UTF-8 → seq u64 ‖ entry id (32) ‖ timestamp_ms u64
+  records   ordinal u64 → entry id (32) ‖ index u32 ‖ seq u64 ‖ timestamp_ms u64 ‖ status u8 ‖ author ‖ record item
+  rids      record id (32) → ordinal u64
+  exact     signal type ‖ raw hash → ordinal u64 (dupsort)
+  pdq       ordinal u64 → raw PDQ hash (32) of every active PDQ record: what the index is built from
+  related   record id (32) → entry id (32) (dupsort): retractions, opinions, appeals, decisions about the record
+  counts    name → u64 (records, entries, type:<t>, label:<l>, author:<a>)
+  state     free-form keys of other components (replication positions), written in the same transactions
+"""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lmdb
+
+from node.canonical import Reader, Writer
+from node.entry import Entry
+from node.errors import ResourceExhausted, StorageError
+from node.records import HashRecord
+
+SCHEMA = b"1"
+DEFAULT_MAP_SIZE = 64 << 30  # address space only; the file grows with the data. 10M records need ~6 GiB.
+_U64 = struct.Struct(">Q")
+_DBS = ("meta", "entries", "logs", "heads", "records", "rids", "exact", "pdq", "related", "counts", "state")
+
+Txn = Any  # lmdb.Transaction; the lmdb package ships no type information
+
+
+class Status:
+    """Record status codes as stored (u8)."""
+
+    ACTIVE = 1
+    RETRACTED = 2
+    OVERTURNED = 3
+    SUSPENDED = 4
+
+
+@dataclass(frozen=True)
+class Head:
+    seq: int
+    entry_id: bytes
+    timestamp_ms: int
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    ordinal: int
+    entry_id: bytes
+    index: int
+    seq: int
+    timestamp_ms: int
+    status: int
+    author: str
+    item: bytes
+
+    def encode(self) -> bytes:
+        return (
+            Writer()
+            .fixed(self.entry_id, 32)
+            .u32(self.index)
+            .u64(self.seq)
+            .u64(self.timestamp_ms)
+            .u8(self.status)
+            .string(self.author)
+            .raw(self.item)
+            .getvalue()
+        )
+
+    @classmethod
+    def decode(cls, ordinal: int, data: bytes) -> RecordRow:
+        reader = Reader(data, "record row")
+        entry_id, index, seq, ts, status = reader.fixed(32), reader.u32(), reader.u64(), reader.u64(), reader.u8()
+        return cls(ordinal, entry_id, index, seq, ts, status, reader.string(), reader.rest())
+
+    @property
+    def record(self) -> HashRecord:
+        return HashRecord.decode(self.item)
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """A record to be committed with its entry."""
+
+    record_id: bytes
+    index: int
+    record: HashRecord
+    item: bytes
+
+
+def u64(value: int) -> bytes:
+    return _U64.pack(value)
+
+
+def read_u64(data: bytes) -> int:
+    return int(_U64.unpack(data)[0])
+
+
+def log_key(author: str, seq: int) -> bytes:
+    return Writer().string(author).u64(seq).getvalue()
+
+
+def exact_key(signal_type: str, value: bytes) -> bytes:
+    return Writer().string(signal_type).raw(value).getvalue()
+
+
+def _encode_entry(entry: Entry) -> bytes:
+    writer = Writer().blob(entry.header_bytes).fixed(entry.signature, 64).u32(len(entry.items))
+    for item in entry.items:
+        writer.blob(item)
+    return writer.getvalue()
+
+
+def _decode_entry(data: bytes) -> Entry:
+    reader = Reader(data, "stored entry")
+    header, signature = reader.blob(), reader.fixed(64)
+    items = [reader.blob() for _ in range(reader.u32())]
+    reader.end()
+    return Entry.parse(header, signature, items)
+
+
+class Store:
+    """The node's LMDB environment and the operations on it."""
+
+    def __init__(self, env: lmdb.Environment) -> None:
+        self._env = env
+        self._dbs = {name: self._open_db(name) for name in _DBS}
+        self._write_lock = threading.Lock()
+
+    def _open_db(self, name: str) -> Any:
+        dupsort = name in ("exact", "related")
+        return self._env.open_db(name.encode(), dupsort=dupsort)
+
+    @classmethod
+    def open(cls, path: Path, *, map_size: int = DEFAULT_MAP_SIZE, consortium_id: str) -> Store:
+        """Opens or creates the store; refuses a store of another consortium or schema."""
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            env = lmdb.open(str(path), map_size=map_size, max_dbs=len(_DBS) + 4, subdir=True, max_readers=512)
+        except lmdb.Error as exc:
+            raise StorageError(f"cannot open the store at {path}: {exc}") from exc
+        store = cls(env)
+        store._check_identity(consortium_id, path)
+        return store
+
+    def _check_identity(self, consortium_id: str, path: Path) -> None:
+        with self.write() as txn:
+            meta = self._dbs["meta"]
+            schema = txn.get(b"schema", db=meta)
+            if schema is None:
+                txn.put(b"schema", SCHEMA, db=meta)
+                txn.put(b"consortium", consortium_id.encode(), db=meta)
+                return
+        if schema != SCHEMA:
+            raise StorageError(f"the store at {path} has schema {schema!r}; this version reads {SCHEMA!r}")
+        with self.read() as txn:
+            stored = bytes(txn.get(b"consortium", db=meta) or b"").decode()
+        if stored != consortium_id:
+            raise StorageError(f"the store at {path} belongs to consortium {stored!r}, not {consortium_id!r}")
+
+    def close(self) -> None:
+        self._env.close()
+
+    def db(self, name: str) -> Any:
+        return self._dbs[name]
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Txn]:
+        with self._env.begin(buffers=False) as txn:
+            yield txn
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Txn]:
+        """A write transaction: committed when the block ends, aborted on any exception."""
+        with self._write_lock:
+            try:
+                with self._env.begin(write=True) as txn:
+                    yield txn
+            except lmdb.MapFullError as exc:
+                raise ResourceExhausted("storage map is full: raise storage.map_size_gib and restart") from exc
+
+    # --- logs -------------------------------------------------------------------------------------------------
+
+    def head(self, txn: Txn, author: str) -> Head | None:
+        value = txn.get(author.encode(), db=self._dbs["heads"])
+        if value is None:
+            return None
+        return Head(read_u64(value[:8]), bytes(value[8:40]), read_u64(value[40:48]))
+
+    def heads(self, txn: Txn) -> dict[str, Head]:
+        result = {}
+        for key, value in txn.cursor(db=self._dbs["heads"]):
+            result[bytes(key).decode()] = Head(read_u64(value[:8]), bytes(value[8:40]), read_u64(value[40:48]))
+        return result
+
+    def entry(self, txn: Txn, entry_id: bytes) -> Entry | None:
+        value = txn.get(entry_id, db=self._dbs["entries"])
+        return None if value is None else _decode_entry(value)
+
+    def entry_id_at(self, txn: Txn, author: str, seq: int) -> bytes | None:
+        value = txn.get(log_key(author, seq), db=self._dbs["logs"])
+        return None if value is None else bytes(value)
+
+    def log(self, txn: Txn, author: str, from_seq: int, to_seq: int = 0) -> Iterator[Entry]:
+        """Entries of `author` with from_seq <= seq (<= to_seq unless 0), in order."""
+        prefix = Writer().string(author).getvalue()
+        cursor = txn.cursor(db=self._dbs["logs"])
+        if not cursor.set_range(log_key(author, from_seq)):
+            return
+        for key, entry_id in cursor:
+            if not key.startswith(prefix) or len(key) != len(prefix) + 8:
+                return
+            if to_seq and read_u64(key[len(prefix) :]) > to_seq:
+                return
+            found = self.entry(txn, bytes(entry_id))
+            if found is None:
+                raise StorageError(f"log of {author} names a missing entry {bytes(entry_id).hex()}")
+            yield found
+
+    def put_entry(self, txn: Txn, entry: Entry) -> None:
+        """Stores an entry and advances its author's head. The caller has validated chain continuity."""
+        header = entry.header
+        txn.put(entry.entry_id, _encode_entry(entry), db=self._dbs["entries"])
+        txn.put(log_key(header.author, header.seq), entry.entry_id, db=self._dbs["logs"])
+        head = u64(header.seq) + entry.entry_id + u64(header.timestamp_ms)
+        txn.put(header.author.encode(), head, db=self._dbs["heads"])
+        self.bump(txn, "entries")
+
+    def has_entry(self, txn: Txn, entry_id: bytes) -> bool:
+        return txn.get(entry_id, db=self._dbs["entries"]) is not None
+
+    # --- records ----------------------------------------------------------------------------------------------
+
+    def _next_ordinal(self, txn: Txn, count: int) -> int:
+        meta = self._dbs["meta"]
+        value = txn.get(b"next_ordinal", db=meta)
+        first = 0 if value is None else read_u64(value)
+        txn.put(b"next_ordinal", u64(first + count), db=meta)
+        return first
+
+    def put_records(self, txn: Txn, entry: Entry, records: list[NewRecord]) -> list[int]:
+        """Stores the records of a contribution entry; returns their ordinals (the index's keys)."""
+        first = self._next_ordinal(txn, len(records))
+        header = entry.header
+        ordinals = []
+        for offset, new in enumerate(records):
+            ordinal = first + offset
+            row = RecordRow(
+                ordinal, entry.entry_id, new.index, header.seq, header.timestamp_ms, Status.ACTIVE,
+                header.author, new.item,
+            )
+            key = u64(ordinal)
+            txn.put(key, row.encode(), db=self._dbs["records"])
+            txn.put(new.record_id, key, db=self._dbs["rids"])
+            txn.put(exact_key(new.record.signal_type, new.record.value), key, db=self._dbs["exact"])
+            if new.record.signal_type == "pdq":
+                txn.put(key, new.record.value, db=self._dbs["pdq"])
+            self._count_record(txn, new.record, header.author, +1)
+            ordinals.append(ordinal)
+        return ordinals
+
+    def _count_record(self, txn: Txn, record: HashRecord, author: str, delta: int) -> None:
+        self.bump(txn, "records", delta)
+        self.bump(txn, f"type:{record.signal_type}", delta)
+        self.bump(txn, f"author:{author}", delta)
+        for label in record.labels:
+            self.bump(txn, f"label:{label}", delta)
+
+    def ordinal(self, txn: Txn, record_id: bytes) -> int | None:
+        value = txn.get(record_id, db=self._dbs["rids"])
+        return None if value is None else read_u64(value)
+
+    def record(self, txn: Txn, ordinal: int) -> RecordRow | None:
+        value = txn.get(u64(ordinal), db=self._dbs["records"])
+        return None if value is None else RecordRow.decode(ordinal, bytes(value))
+
+    def set_status(self, txn: Txn, row: RecordRow, status: int) -> None:
+        """Changes a record's status; active-record counters follow."""
+        if row.status == status:
+            return
+        updated = RecordRow(
+            row.ordinal, row.entry_id, row.index, row.seq, row.timestamp_ms, status, row.author, row.item
+        )
+        txn.put(u64(row.ordinal), updated.encode(), db=self._dbs["records"])
+        if row.record.signal_type == "pdq":  # the pdq table lists active records only: the index is built from it
+            if status == Status.ACTIVE:
+                txn.put(u64(row.ordinal), row.record.value, db=self._dbs["pdq"])
+            else:
+                txn.delete(u64(row.ordinal), db=self._dbs["pdq"])
+        if Status.ACTIVE in (row.status, status):
+            self._count_record(txn, row.record, row.author, +1 if status == Status.ACTIVE else -1)
+
+    def exact(self, txn: Txn, signal_type: str, value: bytes) -> list[int]:
+        cursor = txn.cursor(db=self._dbs["exact"])
+        if not cursor.set_key(exact_key(signal_type, value)):
+            return []
+        return [read_u64(v) for v in cursor.iternext_dup()]
+
+    def iter_pdq(self, txn: Txn) -> Iterator[tuple[bytes, bytes]]:
+        """(ordinal key, raw hash) for every stored PDQ record, in ordinal order."""
+        yield from txn.cursor(db=self._dbs["pdq"])
+
+    def add_related(self, txn: Txn, record_id: bytes, entry_id: bytes) -> None:
+        txn.put(record_id, entry_id, db=self._dbs["related"])
+
+    def related(self, txn: Txn, record_id: bytes) -> list[bytes]:
+        cursor = txn.cursor(db=self._dbs["related"])
+        if not cursor.set_key(record_id):
+            return []
+        return [bytes(v) for v in cursor.iternext_dup()]
+
+    # --- counters and state -----------------------------------------------------------------------------------
+
+    def bump(self, txn: Txn, name: str, delta: int = 1) -> None:
+        db = self._dbs["counts"]
+        key = name.encode()
+        value = txn.get(key, db=db)
+        current = 0 if value is None else read_u64(value)
+        updated = max(0, current + delta)
+        if updated:
+            txn.put(key, u64(updated), db=db)
+        elif value is not None:
+            txn.delete(key, db=db)
+
+    def counts(self, txn: Txn) -> dict[str, int]:
+        return {bytes(k).decode(): read_u64(v) for k, v in txn.cursor(db=self._dbs["counts"])}
+
+    def get_state(self, txn: Txn, key: bytes) -> bytes | None:
+        value = txn.get(key, db=self._dbs["state"])
+        return None if value is None else bytes(value)
+
+    def put_state(self, txn: Txn, key: bytes, value: bytes) -> None:
+        txn.put(key, value, db=self._dbs["state"])
+
+    # --- operations -------------------------------------------------------------------------------------------
+
+    def disk_bytes(self) -> int:
+        path = Path(self._env.path())
+        return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+
+    def map_bytes(self) -> int:
+        return int(self._env.info()["map_size"])
+
+    def used_bytes(self) -> int:
+        info, stat = self._env.info(), self._env.stat()
+        return int((info["last_pgno"] + 1) * stat["psize"])
+
+    def copy(self, target: Path) -> None:
+        """A compacted, consistent copy taken while serving (LMDB copies from a read snapshot)."""
+        target.mkdir(parents=True, exist_ok=True)
+        if any(target.iterdir()):
+            raise StorageError(f"backup target {target} is not empty")
+        self._env.copy(str(target), compact=True)
+
+    def sync(self) -> None:
+        self._env.sync(True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from node.errors import InvalidArgument
 
 PDQ_MIN_QUALITY_DEFAULT = 50
+_HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 class MatchKind(enum.Enum):
@@ -32,10 +33,10 @@ class SignalType:
         text = value.strip().lower()
         if len(text) != self.size * 2:
             raise InvalidArgument(field, value, f"{self.size * 2} hex characters for {self.name}")
-        try:
-            return bytes.fromhex(text)
-        except ValueError:
-            raise InvalidArgument(field, value, f"hexadecimal digits 0-9a-f for {self.name}") from None
+        # Checked here, not left to bytes.fromhex: it skips inner whitespace and would return a short value.
+        if not set(text) <= _HEX_DIGITS:
+            raise InvalidArgument(field, value, f"hexadecimal digits 0-9a-f for {self.name}")
+        return bytes.fromhex(text)
 
 
 PDQ = SignalType("pdq", 32, MatchKind.HAMMING, True, "PDQ 256-bit perceptual image hash")

@@ -1,7 +1,8 @@
 """Regenerates tests/vectors/golden.json: the worked example of docs/protocol.md.
 
-Everything is derived from fixed inputs: keys come from fixed seeds, timestamps are constants, and Ed25519 signing is
-deterministic (RFC 8032), so running this twice writes identical bytes. `--check` fails if the checked-in file differs.
+Everything is derived from fixed inputs: keys come from fixed seeds, timestamps are constants, and Ed25519
+signing is deterministic (RFC 8032), so running this twice writes identical bytes. `--check` fails if the
+checked-in file differs.
 
     python scripts/gen_vectors.py            # rewrite tests/vectors/golden.json
     python scripts/gen_vectors.py --check    # exit 1 if it is out of date
@@ -140,56 +141,78 @@ def _record_fields(record: HashRecord) -> dict[str, Any]:
     }
 
 
-def build() -> dict[str, Any]:
-    """All vectors as one JSON-ready dict, in a fixed order."""
-    seed, key = example_key(KEY_NAME)
-    taxonomy = Taxonomy.default()
-    entries: list[dict[str, Any]] = []
-    by_name: dict[str, Entry] = {}
-    prev, seq = ZERO_ID, 1
-    for entry_name, timestamp_ms, submitted in CONTRIBUTIONS:
-        records = [
-            HashRecord.create(
-                **{k: v for k, v in fields.items() if k != "name"},
-                taxonomy=taxonomy,
-                min_pdq_quality=PDQ_MIN_QUALITY_DEFAULT,
-            )
-            for fields in submitted
-        ]
-        entry = sign_entry(
-            key, consortium_id=CONSORTIUM_ID, author=AUTHOR, seq=seq, prev=prev,
-            timestamp_ms=timestamp_ms, kind=EntryKind.CONTRIBUTION, items=[r.encode() for r in records],
-        )
-        vector = _entry_vector(entry_name, entry)
-        vector["records"] = [
-            {
-                "name": fields["name"],
-                "index": index,
-                "submitted": {k: v for k, v in fields.items() if k != "name"},
-                "fields": _record_fields(record),
-                "item": record.encode().hex(),
-                "record_id": record_id(entry.entry_id, index).hex(),
-            }
-            for index, (fields, record) in enumerate(zip(submitted, records, strict=True))
-        ]
-        entries.append(vector)
-        by_name[entry_name] = entry
-        prev, seq = entry.entry_id, seq + 1
+def _sign(
+    key: SigningKey, seq: int, prev: bytes, timestamp_ms: int, kind: EntryKind, items: list[bytes]
+) -> Entry:
+    return sign_entry(
+        key,
+        consortium_id=CONSORTIUM_ID,
+        author=AUTHOR,
+        seq=seq,
+        prev=prev,
+        timestamp_ms=timestamp_ms,
+        kind=kind,
+        items=items,
+    )
 
+
+def _contribution(
+    key: SigningKey,
+    seq: int,
+    prev: bytes,
+    name: str,
+    timestamp_ms: int,
+    submitted: tuple[dict[str, Any], ...],
+) -> tuple[Entry, dict[str, Any]]:
+    """Creates records as a member submits them (validated, canonicalised) and signs them as one entry."""
+    inputs = [{k: v for k, v in fields.items() if k != "name"} for fields in submitted]
+    records = [
+        HashRecord.create(**fields, taxonomy=Taxonomy.default(), min_pdq_quality=PDQ_MIN_QUALITY_DEFAULT)
+        for fields in inputs
+    ]
+    entry = _sign(key, seq, prev, timestamp_ms, EntryKind.CONTRIBUTION, [r.encode() for r in records])
+    vector = _entry_vector(name, entry)
+    vector["records"] = [
+        {
+            "name": fields["name"],
+            "index": index,
+            "submitted": given,
+            "fields": _record_fields(record),
+            "item": record.encode().hex(),
+            "record_id": record_id(entry.entry_id, index).hex(),
+        }
+        for index, (fields, given, record) in enumerate(zip(submitted, inputs, records, strict=True))
+    ]
+    return entry, vector
+
+
+def _retraction(key: SigningKey, seq: int, prev: bytes, by_name: dict[str, Entry]) -> dict[str, Any]:
     retractions = [
         RetractionItem(record_id(by_name[entry_name].entry_id, index), reason)
         for entry_name, index, reason in RETRACTED
     ]
-    entry = sign_entry(
-        key, consortium_id=CONSORTIUM_ID, author=AUTHOR, seq=seq, prev=prev,
-        timestamp_ms=RETRACTION_TIMESTAMP, kind=EntryKind.RETRACTION, items=[r.encode() for r in retractions],
+    entry = _sign(
+        key, seq, prev, RETRACTION_TIMESTAMP, EntryKind.RETRACTION, [r.encode() for r in retractions]
     )
     vector = _entry_vector(RETRACTION_NAME, entry)
     vector["retractions"] = [
         {"record_id": r.record_id.hex(), "reason": r.reason, "item": r.encode().hex()} for r in retractions
     ]
-    entries.append(vector)
+    return vector
 
+
+def build() -> dict[str, Any]:
+    """All vectors as one JSON-ready dict, in a fixed order: one author's log of three chained entries."""
+    seed, key = example_key(KEY_NAME)
+    entries: list[dict[str, Any]] = []
+    by_name: dict[str, Entry] = {}
+    prev, seq = ZERO_ID, 1
+    for name, timestamp_ms, submitted in CONTRIBUTIONS:
+        entry, vector = _contribution(key, seq, prev, name, timestamp_ms, submitted)
+        entries.append(vector)
+        by_name[name] = entry
+        prev, seq = entry.entry_id, seq + 1
+    entries.append(_retraction(key, seq, prev, by_name))
     return {
         "description": "Golden vectors of the hashnode wire format; see docs/protocol.md, 'Worked example'.",
         "generator": "scripts/gen_vectors.py",

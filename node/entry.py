@@ -91,6 +91,11 @@ class Entry:
     signature: bytes
     items: tuple[bytes, ...]
     header: EntryHeader = field(compare=False)
+    entry_id: bytes = field(compare=False, default=b"")
+
+    def __post_init__(self) -> None:
+        if not self.entry_id:
+            object.__setattr__(self, "entry_id", hashlib.sha256(self.header_bytes).digest())
 
     @classmethod
     def parse(cls, header_bytes: bytes, signature: bytes, items: Sequence[bytes]) -> Entry:
@@ -109,10 +114,6 @@ class Entry:
         if merkle.root(items) != header.body_root:
             raise VerificationError("entry: items do not match the signed body root")
         return cls(bytes(header_bytes), bytes(signature), tuple(bytes(i) for i in items), header)
-
-    @property
-    def entry_id(self) -> bytes:
-        return hashlib.sha256(self.header_bytes).digest()
 
     @property
     def kind(self) -> int:
@@ -148,4 +149,4 @@ def sign_entry(
         body_root=merkle.root(items),
     )
     header_bytes = header.encode()
-    return Entry.parse(header_bytes, key.sign(header_bytes), items)
+    return Entry(header_bytes, key.sign(header_bytes), tuple(items), header)

@@ -172,7 +172,7 @@ class Ledger:
     def submit(self, records: Sequence[HashRecord]) -> SubmitResult:
         """Signs `records` as one contribution entry of this member and commits it."""
         self._check_batch("records", len(records))
-        entry = self._author(EntryKind.CONTRIBUTION, [r.encode() for r in records])
+        entry = self._author(EntryKind.CONTRIBUTION, [r.encode() for r in records], records)
         return SubmitResult(entry, [record_id(entry.entry_id, i) for i in range(len(records))])
 
     def retract(self, record_ids: Sequence[bytes], reason: str) -> Entry:
@@ -191,7 +191,7 @@ class Ledger:
         if not 1 <= size <= self.settings.max_batch:
             raise InvalidArgument(field_name, f"{size} items", f"1..{self.settings.max_batch}")
 
-    def _author(self, kind: EntryKind, items: list[bytes]) -> Entry:
+    def _author(self, kind: EntryKind, items: list[bytes], decoded: Sequence[HashRecord] | None = None) -> Entry:
         if self.signer is None:
             raise FailedPrecondition("this node has no signing key (follower or read-only node); it cannot author")
         if self.authoring_blocked_reason:
@@ -210,18 +210,21 @@ class Ledger:
                     kind=kind,
                     items=items,
                 )
-                delta = self.apply_in_txn(txn, entry)
-            self._after_commit(entry, delta)
+                delta = self.apply_in_txn(txn, entry, decoded)
+            self.after_commit(entry, delta)
         return entry
 
     # --- applying entries (own and replicated) ---------------------------------------------------------------
 
-    def apply_in_txn(self, txn: Txn, entry: Entry) -> IndexDelta:
-        """Writes a validated entry and its effects inside `txn`. The caller checked signature and chain."""
+    def apply_in_txn(self, txn: Txn, entry: Entry, decoded: Sequence[HashRecord] | None = None) -> IndexDelta:
+        """Writes a validated entry and its effects inside `txn`. The caller checked signature and chain.
+
+        `decoded` are the entry's records when the caller has them already (its own submissions).
+        """
         self.store.put_entry(txn, entry)
         delta = IndexDelta()
         if entry.kind == EntryKind.CONTRIBUTION:
-            self._apply_contribution(txn, entry, delta)
+            self._apply_contribution(txn, entry, delta, decoded)
         elif entry.kind == EntryKind.RETRACTION:
             self._apply_retraction(txn, entry, delta)
         elif entry.kind in DESCRIBERS:
@@ -230,14 +233,17 @@ class Ledger:
                 self.store.add_related(txn, about, entry.entry_id)
         return delta
 
-    def _apply_contribution(self, txn: Txn, entry: Entry, delta: IndexDelta) -> None:
+    def _apply_contribution(
+        self, txn: Txn, entry: Entry, delta: IndexDelta, decoded: Sequence[HashRecord] | None
+    ) -> None:
+        values = decoded if decoded is not None else [HashRecord.decode(item) for item in entry.items]
         records = [
-            NewRecord(record_id(entry.entry_id, i), i, HashRecord.decode(item), item)
-            for i, item in enumerate(entry.items)
+            NewRecord(record_id(entry.entry_id, i), i, value, item)
+            for i, (value, item) in enumerate(zip(values, entry.items, strict=True))
         ]
         ordinals = self.store.put_records(txn, entry, records)
         for ordinal, new in zip(ordinals, records, strict=True):
-            if signal_type(new.record.signal_type).match is MatchKind.HAMMING:
+            if new.record.signal_type == "pdq":
                 delta.add_ordinals.append(ordinal)
                 delta.add_hashes.append(new.record.value)
 
@@ -265,7 +271,7 @@ class Ledger:
             else:
                 delta.remove.append(row.ordinal)
 
-    def _after_commit(self, entry: Entry | None, delta: IndexDelta) -> None:
+    def after_commit(self, entry: Entry | None, delta: IndexDelta) -> None:
         self.apply_index_delta(delta)
         if entry is not None:
             for listener in self._listeners:
@@ -287,7 +293,7 @@ class Ledger:
             if extra is not None:
                 extra(txn)
         for entry, delta in zip(entries, deltas, strict=True):
-            self._after_commit(entry, delta)
+            self.after_commit(entry, delta)
 
     # --- matching ---------------------------------------------------------------------------------------------
 

@@ -38,10 +38,21 @@ def _root(leaves: Sequence[bytes]) -> bytes:
 
 
 def root(items: Sequence[bytes]) -> bytes:
-    """Merkle tree hash of a non-empty list of items."""
+    """Merkle tree hash of a non-empty list of items.
+
+    Computed bottom-up: pairing neighbours level by level and carrying an odd last node upwards builds the same
+    tree as RFC 9162's recursive split at the largest power of two, without the recursion.
+    """
     if not items:
         raise ValueError("a Merkle tree needs at least one item")
-    return _root([leaf_hash(item) for item in items])
+    sha = hashlib.sha256
+    level = [sha(b"\x00" + item).digest() for item in items]
+    while len(level) > 1:
+        paired = [sha(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
 
 
 def _path(index: int, leaves: Sequence[bytes]) -> list[bytes]:

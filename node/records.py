@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass
 
-from node.canonical import Reader, Writer
 from node.errors import EncodingError, InvalidArgument
 from node.signals import check_quality, signal_type
 from node.taxonomy import Taxonomy, check_tags
@@ -68,33 +68,73 @@ class HashRecord:
         return self.value.hex()
 
     def encode(self) -> bytes:
-        return (
-            Writer()
-            .string(self.signal_type)
-            .blob(self.value)
-            .u8(self.quality)
-            .strings(self.labels)
-            .strings(self.tags)
-            .string(self.reference)
-            .string(self.source)
-            .getvalue()
-        )
+        # Hand-inlined form of the canonical Writer calls (string, blob, u8, strings, strings, string, string):
+        # contributions are encoded by the million, and the generic writer costs several times more.
+        parts = [_string(self.signal_type), _U32.pack(len(self.value)), self.value, _U8.pack(self.quality)]
+        for values in (self.labels, self.tags):
+            parts.append(_U16.pack(len(values)))
+            parts.extend(_string(v) for v in values)
+        parts.append(_string(self.reference))
+        parts.append(_string(self.source))
+        return b"".join(parts)
 
     @classmethod
     def decode(cls, data: bytes) -> HashRecord:
         """Decodes a record item; rejects any encoding that is not the canonical one."""
-        reader = Reader(data, "record item")
-        record = cls(
-            signal_type=reader.string(),
-            value=reader.blob(),
-            quality=reader.u8(),
-            labels=reader.strings(),
-            tags=reader.strings(),
-            reference=reader.string(),
-            source=reader.string(),
-        )
-        reader.end()
+        try:
+            record, end = _decode(data)
+        except (struct.error, UnicodeDecodeError, IndexError) as exc:
+            raise EncodingError(f"record item: malformed ({exc})") from None
+        if end != len(data):
+            raise EncodingError(f"record item: {len(data) - end} trailing bytes")
         for name, values in (("labels", record.labels), ("tags", record.tags)):
             if list(values) != sorted(set(values)):
                 raise EncodingError(f"record item: {name} not sorted and unique")
         return record
+
+
+_U8 = struct.Struct(">B")
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+
+
+def _string(value: str) -> bytes:
+    data = value.encode("utf-8")
+    if len(data) > 0xFFFF:
+        raise EncodingError(f"string: got {len(data)} bytes, want at most 65535")
+    return _U16.pack(len(data)) + data
+
+
+def _take(data: bytes, pos: int, size: int) -> bytes:
+    end = pos + size
+    if end > len(data):
+        raise EncodingError(f"record item: truncated at byte {pos}, needed {size} more")
+    return data[pos:end]
+
+
+def _read_string(data: bytes, pos: int) -> tuple[str, int]:
+    (size,) = _U16.unpack_from(data, pos)
+    return _take(data, pos + 2, size).decode("utf-8"), pos + 2 + size
+
+
+def _read_strings(data: bytes, pos: int) -> tuple[tuple[str, ...], int]:
+    (count,) = _U16.unpack_from(data, pos)
+    pos += 2
+    values = []
+    for _ in range(count):
+        value, pos = _read_string(data, pos)
+        values.append(value)
+    return tuple(values), pos
+
+
+def _decode(data: bytes) -> tuple[HashRecord, int]:
+    signal, pos = _read_string(data, 0)
+    (size,) = _U32.unpack_from(data, pos)
+    value = _take(data, pos + 4, size)
+    pos += 4 + size
+    (quality,) = _U8.unpack_from(data, pos)
+    labels, pos = _read_strings(data, pos + 1)
+    tags, pos = _read_strings(data, pos)
+    reference, pos = _read_string(data, pos)
+    source, pos = _read_string(data, pos)
+    return HashRecord(signal, bytes(value), quality, labels, tags, reference, source), pos

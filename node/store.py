@@ -38,6 +38,7 @@ from node.records import HashRecord
 SCHEMA = b"1"
 DEFAULT_MAP_SIZE = 64 << 30  # address space only; the file grows with the data. 10M records need ~6 GiB.
 _U64 = struct.Struct(">Q")
+_ROW = struct.Struct(">32sIQQBH")
 _DBS = ("meta", "entries", "logs", "heads", "records", "rids", "exact", "pdq", "related", "counts", "state")
 
 Txn = Any  # lmdb.Transaction; the lmdb package ships no type information
@@ -71,17 +72,10 @@ class RecordRow:
     item: bytes
 
     def encode(self) -> bytes:
-        return (
-            Writer()
-            .fixed(self.entry_id, 32)
-            .u32(self.index)
-            .u64(self.seq)
-            .u64(self.timestamp_ms)
-            .u8(self.status)
-            .string(self.author)
-            .raw(self.item)
-            .getvalue()
-        )
+        # entry id 32 ‖ index u32 ‖ seq u64 ‖ timestamp u64 ‖ status u8 ‖ author (u16 len + UTF-8) ‖ item
+        author = self.author.encode("utf-8")
+        fixed = _ROW.pack(self.entry_id, self.index, self.seq, self.timestamp_ms, self.status, len(author))
+        return fixed + author + self.item
 
     @classmethod
     def decode(cls, ordinal: int, data: bytes) -> RecordRow:
@@ -117,7 +111,8 @@ def log_key(author: str, seq: int) -> bytes:
 
 
 def exact_key(signal_type: str, value: bytes) -> bytes:
-    return Writer().string(signal_type).raw(value).getvalue()
+    name = signal_type.encode()
+    return len(name).to_bytes(2, "big") + name + value
 
 
 def _encode_entry(entry: Entry) -> bytes:
@@ -258,29 +253,28 @@ class Store:
         """Stores the records of a contribution entry; returns their ordinals (the index's keys)."""
         first = self._next_ordinal(txn, len(records))
         header = entry.header
-        ordinals = []
+        counts: dict[str, int] = {}
+        rows, rids, exact, pdq = [], [], [], []
         for offset, new in enumerate(records):
-            ordinal = first + offset
+            key = u64(first + offset)
             row = RecordRow(
-                ordinal, entry.entry_id, new.index, header.seq, header.timestamp_ms, Status.ACTIVE,
+                first + offset, entry.entry_id, new.index, header.seq, header.timestamp_ms, Status.ACTIVE,
                 header.author, new.item,
             )
-            key = u64(ordinal)
-            txn.put(key, row.encode(), db=self._dbs["records"])
-            txn.put(new.record_id, key, db=self._dbs["rids"])
-            txn.put(exact_key(new.record.signal_type, new.record.value), key, db=self._dbs["exact"])
+            rows.append((key, row.encode()))
+            rids.append((new.record_id, key))
+            exact.append((exact_key(new.record.signal_type, new.record.value), key))
             if new.record.signal_type == "pdq":
-                txn.put(key, new.record.value, db=self._dbs["pdq"])
-            self._count_record(txn, new.record, header.author, +1)
-            ordinals.append(ordinal)
-        return ordinals
-
-    def _count_record(self, txn: Txn, record: HashRecord, author: str, delta: int) -> None:
-        self.bump(txn, "records", delta)
-        self.bump(txn, f"type:{record.signal_type}", delta)
-        self.bump(txn, f"author:{author}", delta)
-        for label in record.labels:
-            self.bump(txn, f"label:{label}", delta)
+                pdq.append((key, new.record.value))
+            _tally(counts, new.record, header.author, +1)
+        # Ordinals only grow, so the ordinal-keyed tables take appends (LMDB's fast path).
+        txn.cursor(db=self._dbs["records"]).putmulti(rows, append=True)
+        txn.cursor(db=self._dbs["pdq"]).putmulti(pdq, append=True)
+        txn.cursor(db=self._dbs["rids"]).putmulti(rids)
+        txn.cursor(db=self._dbs["exact"]).putmulti(exact)
+        for name, delta in counts.items():
+            self.bump(txn, name, delta)
+        return list(range(first, first + len(records)))
 
     def ordinal(self, txn: Txn, record_id: bytes) -> int | None:
         value = txn.get(record_id, db=self._dbs["rids"])
@@ -304,7 +298,10 @@ class Store:
             else:
                 txn.delete(u64(row.ordinal), db=self._dbs["pdq"])
         if Status.ACTIVE in (row.status, status):
-            self._count_record(txn, row.record, row.author, +1 if status == Status.ACTIVE else -1)
+            counts: dict[str, int] = {}
+            _tally(counts, row.record, row.author, +1 if status == Status.ACTIVE else -1)
+            for name, delta in counts.items():
+                self.bump(txn, name, delta)
 
     def exact(self, txn: Txn, signal_type: str, value: bytes) -> list[int]:
         cursor = txn.cursor(db=self._dbs["exact"])
@@ -370,3 +367,9 @@ class Store:
 
     def sync(self) -> None:
         self._env.sync(True)
+
+
+def _tally(counts: dict[str, int], record: HashRecord, author: str, delta: int) -> None:
+    """Adds a record's contribution to the active-record counters."""
+    for name in ("records", f"type:{record.signal_type}", f"author:{author}", *(f"label:{x}" for x in record.labels)):
+        counts[name] = counts.get(name, 0) + delta

@@ -119,6 +119,9 @@ def _member(path: Path, i: int, entry: object) -> Member:
     status = entry.get("status", "active")
     if status not in STATUSES:
         raise ConfigError(f"{where}.status: got {status!r}, want one of {', '.join(STATUSES)}")
+    revoked_after_ms = entry.get("revoked_after_ms", 0)
+    if type(revoked_after_ms) is not int or revoked_after_ms < 0:
+        raise ConfigError(f"{where}.revoked_after_ms: got {revoked_after_ms!r}, want Unix milliseconds >= 0")
     return Member(
         member_id=member_id,
         organisation=str(entry.get("organisation", member_id)),
@@ -126,5 +129,6 @@ def _member(path: Path, i: int, entry: object) -> Member:
         roles=roles,
         contact=str(entry.get("contact", "")),
         status=status,
+        revoked_after_ms=revoked_after_ms,
         endpoint=str(entry.get("endpoint", "")),
     )

@@ -1,0 +1,215 @@
+"""Consortium membership: the consortium file, and which key must have signed an entry."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from node.errors import ConfigError, VerificationError
+from node.keys import SigningKey
+from node.membership import Member, MemberKey, Membership
+
+
+def key(name: str) -> SigningKey:
+    return SigningKey.from_seed(hashlib.sha256(b"test membership " + name.encode()).digest())
+
+
+OLD, NEW, OTHER = key("old"), key("new"), key("other")
+OLD_HEX, NEW_HEX = OLD.public.raw.hex(), NEW.public.raw.hex()
+
+VALID_FILE = f"""
+consortium_id = "test-consortium"
+
+[[member]]
+id = "alpha"
+organisation = "Alpha Platform"
+public_keys = ["{OLD_HEX}", "{NEW_HEX}"]
+roles = ["contributor", "steward"]
+contact = "trust@alpha.example"
+endpoint = "alpha.example:7443"
+
+[[member]]
+id = "beta"
+public_key = "{OLD_HEX}"
+status = "revoked"
+revoked_after_ms = 1700000000000
+"""
+
+
+def load(tmp_path: Path, text: str) -> Membership:
+    path = tmp_path / "consortium.toml"
+    path.write_text(text, encoding="utf-8")
+    return Membership.load(path)
+
+
+# --- the consortium file ------------------------------------------------------------------------------------
+
+
+def test_valid_file_is_read_with_every_field(tmp_path: Path) -> None:
+    membership = load(tmp_path, VALID_FILE)
+    alpha = membership.get("alpha")
+    assert membership.consortium_id == "test-consortium"
+    assert alpha is not None
+    assert [k.public_key for k in alpha.keys] == [OLD.public, NEW.public]
+    assert (alpha.organisation, alpha.roles, alpha.contact, alpha.endpoint) == (
+        "Alpha Platform",
+        ("contributor", "steward"),
+        "trust@alpha.example",
+        "alpha.example:7443",
+    )
+
+
+def test_missing_optional_fields_take_their_defaults(tmp_path: Path) -> None:
+    beta = load(tmp_path, VALID_FILE).get("beta")
+    assert beta is not None
+    assert (beta.organisation, beta.roles, beta.contact, beta.endpoint) == ("beta", ("contributor",), "", "")
+
+
+def test_revocation_is_read_from_the_file(tmp_path: Path) -> None:
+    beta = load(tmp_path, VALID_FILE).get("beta")
+    assert beta is not None
+    assert (beta.status, beta.revoked_after_ms) == ("revoked", 1_700_000_000_000)
+
+
+def test_members_iterate_in_file_order(tmp_path: Path) -> None:
+    assert [m.member_id for m in load(tmp_path, VALID_FILE)] == ["alpha", "beta"]
+
+
+def with_second_member(fields: str, consortium: str = 'consortium_id = "c"') -> str:
+    """A file whose first member is valid and whose second member (member[1]) has `fields`."""
+    return f'{consortium}\n[[member]]\nid = "ok"\npublic_key = "{OLD_HEX}"\n\n[[member]]\n{fields}\n'
+
+
+KEY_LINE = f'public_key = "{OLD_HEX}"'
+
+
+@dataclass(frozen=True)
+class BadFile:
+    name: str
+    text: str
+    names: str  # what the error must name
+
+
+BAD_FILES = [
+    BadFile("not TOML", "consortium_id = ", "consortium file"),
+    BadFile("consortium_id missing", with_second_member('id = "b"', consortium=""),
+            ": consortium_id: want a non-empty string"),
+    BadFile("consortium_id empty", with_second_member('id = "b"', consortium='consortium_id = ""'),
+            ": consortium_id:"),
+    BadFile("consortium_id not a string", with_second_member('id = "b"', consortium="consortium_id = 7"),
+            ": consortium_id:"),
+    BadFile("no members", 'consortium_id = "c"\n', "no [[member]] entries"),
+    BadFile("member not a table", 'consortium_id = "c"\nmember = [1]\n', "member[0]: want a table"),
+    BadFile("id missing", with_second_member(KEY_LINE), "member[1].id: want a non-empty string"),
+    BadFile("id not a string", with_second_member(f"id = 3\n{KEY_LINE}"), "member[1].id:"),
+    BadFile("public key missing", with_second_member('id = "b"'), "member[1].public_key: missing"),
+    BadFile("public key not hex", with_second_member('id = "b"\npublic_key = "zz"'),
+            "member[1].public_key: public_key: got zz, want 64 hex characters"),
+    BadFile("public key too short", with_second_member(f'id = "b"\npublic_key = "{OLD_HEX[:62]}"'),
+            "member[1].public_key:"),
+    BadFile("second of public keys bad", with_second_member(f'id = "b"\npublic_keys = ["{OLD_HEX}", "00"]'),
+            "member[1].public_key:"),
+    BadFile("unknown role", with_second_member(f'id = "b"\n{KEY_LINE}\nroles = ["admin"]'),
+            "member[1].roles: got ['admin'], want any of contributor, trusted_flagger, observer, steward"),
+    BadFile("unknown status", with_second_member(f'id = "b"\n{KEY_LINE}\nstatus = "gone"'),
+            "member[1].status: got 'gone', want one of active, suspended, revoked"),
+    BadFile("negative revocation cutoff", with_second_member(f'id = "b"\n{KEY_LINE}\nrevoked_after_ms = -1'),
+            "member[1].revoked_after_ms: got -1, want Unix milliseconds >= 0"),
+    BadFile("revocation cutoff not a number",
+            with_second_member(f'id = "b"\n{KEY_LINE}\nrevoked_after_ms = "soon"'),
+            "member[1].revoked_after_ms: got 'soon'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BAD_FILES, ids=lambda c: c.name)
+def test_invalid_file_is_refused_naming_the_field(tmp_path: Path, case: BadFile) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load(tmp_path, case.text)
+    assert str(tmp_path / "consortium.toml") in raised.value.message
+    assert case.names in raised.value.message
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"consortium file .*absent\.toml"):
+        Membership.load(tmp_path / "absent.toml")
+
+
+# --- which key must have signed -----------------------------------------------------------------------------
+
+T0 = 1_700_000_000_000
+ROTATING = Member(
+    member_id="alpha",
+    organisation="Alpha",
+    keys=(MemberKey(OLD.public, valid_until_ms=T0), MemberKey(NEW.public, valid_from_ms=T0 + 1)),
+)
+REVOKED = Member(
+    member_id="beta",
+    organisation="Beta",
+    keys=(MemberKey(OTHER.public),),
+    status="revoked",
+    revoked_after_ms=T0,
+)
+MEMBERSHIP = Membership.from_members("test-consortium", [ROTATING, REVOKED])
+
+
+@dataclass(frozen=True)
+class Signer:
+    name: str
+    author: str
+    key: SigningKey
+    timestamp_ms: int
+
+
+ACCEPTED = [
+    Signer("old key before rotation", "alpha", OLD, T0 - 1),
+    Signer("old key at its last valid millisecond", "alpha", OLD, T0),
+    Signer("new key at its first valid millisecond", "alpha", NEW, T0 + 1),
+    Signer("new key without an upper bound", "alpha", NEW, 2**63),
+    Signer("unbounded key at time 0", "beta", OTHER, 0),
+    Signer("revoked member at the cutoff", "beta", OTHER, T0),
+]
+
+REFUSED = [
+    (Signer("unknown author", "gamma", OLD, T0), "'gamma' is not a member of consortium 'test-consortium'"),
+    (Signer("key of another member", "alpha", OTHER, T0), "'alpha' has no key"),
+    (Signer("old key after rotation", "alpha", OLD, T0 + 1), "was not valid at 1700000000001"),
+    (Signer("new key before its window", "alpha", NEW, T0), "was not valid at 1700000000000"),
+    (Signer("revoked member after the cutoff", "beta", OTHER, T0 + 1), "'beta' was revoked before"),
+]
+
+
+@pytest.mark.parametrize("case", ACCEPTED, ids=lambda c: c.name)
+def test_signing_key_accepted(case: Signer) -> None:
+    assert MEMBERSHIP.signing_key(case.author, case.key.public.key_id, case.timestamp_ms) == case.key.public
+
+
+@pytest.mark.parametrize(("case", "message"), REFUSED, ids=[c.name for c, _ in REFUSED])
+def test_signing_key_refused(case: Signer, message: str) -> None:
+    with pytest.raises(VerificationError, match=message):
+        MEMBERSHIP.signing_key(case.author, case.key.public.key_id, case.timestamp_ms)
+
+
+def test_signing_key_applies_a_revocation_read_from_the_file(tmp_path: Path) -> None:
+    membership = load(tmp_path, VALID_FILE)
+    membership.signing_key("beta", OLD.public.key_id, 1_700_000_000_000)
+    with pytest.raises(VerificationError, match="revoked"):
+        membership.signing_key("beta", OLD.public.key_id, 1_700_000_000_001)
+
+
+@pytest.mark.parametrize(
+    ("roles", "status", "may_author"),
+    [
+        pytest.param(("contributor",), "active", True, id="active contributor"),
+        pytest.param(("trusted_flagger",), "active", True, id="active trusted flagger"),
+        pytest.param(("observer",), "active", False, id="observer"),
+        pytest.param(("steward",), "active", False, id="steward alone"),
+        pytest.param(("contributor",), "suspended", False, id="suspended contributor"),
+        pytest.param(("contributor",), "revoked", False, id="revoked contributor"),
+    ],
+)
+def test_who_may_author(roles: tuple[str, ...], status: str, may_author: bool) -> None:
+    member = Member("m", "M", (MemberKey(OLD.public),), roles=roles, status=status)
+    assert member.may_author() is may_author

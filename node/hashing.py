@@ -1,8 +1,8 @@
 """Local hashing of media files: PDQ (perceptual) and MD5 / SHA-256 (exact).
 
-PDQ comes from `pdqhash`, which wraps Meta's reference C++ implementation, so hashes agree with the reference bit
-for bit. `pdqhash` and Pillow are the optional `hashing` extra and are imported only when an image is hashed: a node
-that only stores and matches hashes does not need them.
+PDQ comes from `pdqhash`, which wraps Meta's reference C++ implementation, so hashes agree with the reference
+bit for bit. `pdqhash` and Pillow are the optional `hashing` extra and are imported only when an image is
+hashed: a node that only stores and matches hashes does not need them.
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def _load_rgb(path: Path) -> Any:
     except FileNotFoundError:
         raise InvalidArgument(str(path), "no such file", "an existing image file") from None
     except (OSError, ValueError) as exc:  # PIL.UnidentifiedImageError is an OSError
-        raise InvalidArgument(str(path), f"unreadable image ({exc.__class__.__name__})", "a JPEG, PNG, ...") from None
+        raise InvalidArgument(
+            str(path), f"unreadable image ({exc.__class__.__name__})", "a JPEG, PNG, ..."
+        ) from None
 
 
 def _hex(bits: Any) -> str:

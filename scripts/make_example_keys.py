@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Regenerate the example consortium in keys/example/ byte for byte.
 
-Every key is derived from a public seed, SHA-256(b"hashnode example key " + name), so anyone can recreate it: these
-keys are for demos and tests only and protect nothing. Running the script again rewrites identical files.
+Every key is derived from a public seed, SHA-256(b"hashnode example key " + name), so anyone can recreate it:
+these keys are for demos and tests only and protect nothing. Running it again rewrites identical files.
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ members. They exist for the demo (`make demo`), the tests and for trying a node 
 
 - `consortium.toml`: the example consortium file: three stewards and three member platforms.
 - `<name>.key`: each member's Ed25519 signing key (PKCS#8 PEM).
-- `platform-a.toml`, `platform-b.toml`, `platform-c.toml`: node configs, `hashnode serve --config FILE`. They listen
-  on 127.0.0.1 port 0 (any free port, printed at start) and keep data under `demo-data/` at the repository root.
+- `platform-a.toml`, `platform-b.toml`, `platform-c.toml`: node configs, `hashnode serve --config FILE`. They
+  listen on 127.0.0.1 port 0 (any free port, printed at start) and keep data under `demo-data/` at the
+  repository root.
 
 For a real deployment generate a key with `hashnode keygen --out FILE` on the machine that will use it.
 """

@@ -1,0 +1,66 @@
+"""The HashNode service: what a member platform's own systems call (protos/hashnode/v1/client.proto).
+
+Each method converts the request to domain types (validating all of it), calls the ledger, and converts back.
+Errors are `node.errors` exceptions; `node.api.status` maps them to status codes for every method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+
+from node.api import convert
+from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
+from node.ledger import Ledger
+
+
+class HashNodeServicer(client_pb2_grpc.HashNodeServicer):  # type: ignore[misc]
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def Submit(
+        self, request: client_pb2.SubmitRequest, context: grpc.ServicerContext
+    ) -> client_pb2.SubmitResponse:
+        settings = self.ledger.settings
+        records = convert.records_from_request(
+            request,
+            taxonomy=self.ledger.taxonomy,
+            min_pdq_quality=settings.min_pdq_quality,
+            max_batch=settings.max_batch,
+        )
+        return convert.submit_response(self.ledger.submit(records))
+
+    def Match(
+        self, request: client_pb2.MatchRequest, context: grpc.ServicerContext
+    ) -> client_pb2.MatchResponse:
+        return self._match(request)
+
+    def MatchStream(
+        self, request_iterator: Iterator[client_pb2.MatchRequest], context: grpc.ServicerContext
+    ) -> Iterator[client_pb2.MatchResponse]:
+        # One response per request, in order. A bad request ends the stream with its status; the responses
+        # already sent stand, and the field path says which request it was.
+        for i, request in enumerate(request_iterator):
+            yield self._match(request, prefix=f"requests[{i}].")
+
+    def _match(self, request: client_pb2.MatchRequest, prefix: str = "") -> client_pb2.MatchResponse:
+        queries, threshold = convert.queries_from_request(
+            request, max_batch=self.ledger.settings.max_batch, prefix=prefix
+        )
+        return convert.match_response(self.ledger.match(queries, threshold))
+
+    def GetProvenance(
+        self, request: client_pb2.ProvenanceRequest, context: grpc.ServicerContext
+    ) -> types_pb2.ProvenanceBundle:
+        rid = convert.parse_id(request.record_id, "record_id")
+        bundle = self.ledger.provenance(rid)
+        return convert.bundle_to_proto(bundle, view=self.ledger.record(rid))
+
+    def Retract(
+        self, request: client_pb2.RetractRequest, context: grpc.ServicerContext
+    ) -> client_pb2.RetractResponse:
+        record_ids, reason = convert.retraction_from_request(
+            request, max_batch=self.ledger.settings.max_batch
+        )
+        return convert.retract_response(self.ledger.retract(record_ids, reason))

@@ -1,0 +1,384 @@
+"""Conversion between generated protobuf messages and domain types, with request validation.
+
+This module and the servicers are the only code that touches generated types. Every conversion from a message
+validates it completely and raises `InvalidArgument` (or `VerificationError` for signed data) naming the field
+path, e.g. `records[3].value: got "zz", want 64 hex characters for pdq`; a batch is validated as a whole
+before anything is handed to the ledger, so a bad request writes nothing.
+
+Batch size limits: an empty or oversized batch is INVALID_ARGUMENT, not RESOURCE_EXHAUSTED. The limit is a
+documented property of the request (`1..max_batch`), the request is wrong whatever the node's state, and
+retrying it unchanged never helps; RESOURCE_EXHAUSTED is left to quotas and to gRPC's own message size limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from google.protobuf import json_format  # type: ignore[import-untyped]
+
+from node.api.gen.hashnode.v1 import admin_pb2, client_pb2, types_pb2
+from node.entry import Entry
+from node.errors import EncodingError, InvalidArgument, VerificationError
+from node.index.pdq import MAX_THRESHOLD
+from node.keys import PUBLIC_KEY_SIZE, PublicKey
+from node.ledger import MatchHit, Query, RecordStatus, StoredRecord, SubmitResult
+from node.membership import ROLES, STATUSES, Member, MemberKey
+from node.provenance import FORMAT_VERSION, ProvenanceBundle, RelatedEntry, VerifiedProvenance
+from node.records import HashRecord
+from node.signals import signal_type
+from node.taxonomy import Taxonomy
+
+ID_SIZE = 32
+
+
+def _check_batch(field: str, size: int, max_batch: int, what: str) -> None:
+    if not 1 <= size <= max_batch:
+        raise InvalidArgument(field, f"{size} {what}", f"1..{max_batch}")
+
+
+def parse_id(text: str, field: str) -> bytes:
+    """Parses a record or entry id: 64 hex characters."""
+    value = text.strip().lower()
+    if len(value) != ID_SIZE * 2:
+        raise InvalidArgument(field, text or '""', f"{ID_SIZE * 2} hex characters")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise InvalidArgument(field, text, "hexadecimal digits 0-9a-f") from None
+
+
+# --- hash records -------------------------------------------------------------------------------------------
+
+
+def record_from_proto(
+    msg: types_pb2.HashRecord, *, taxonomy: Taxonomy, min_pdq_quality: int, field: str
+) -> HashRecord:
+    return HashRecord.create(
+        signal_type_name=msg.signal_type,
+        value_hex=msg.value,
+        quality=msg.quality,
+        labels=list(msg.labels),
+        tags=list(msg.tags),
+        reference=msg.reference,
+        source=msg.source,
+        taxonomy=taxonomy,
+        min_pdq_quality=min_pdq_quality,
+        field=field,
+    )
+
+
+def records_from_request(
+    request: client_pb2.SubmitRequest, *, taxonomy: Taxonomy, min_pdq_quality: int, max_batch: int
+) -> list[HashRecord]:
+    """Validates a whole Submit batch; raises on the first bad record, before anything is written."""
+    _check_batch("records", len(request.records), max_batch, "records")
+    return [
+        record_from_proto(msg, taxonomy=taxonomy, min_pdq_quality=min_pdq_quality, field=f"records[{i}]")
+        for i, msg in enumerate(request.records)
+    ]
+
+
+def record_to_proto(record: HashRecord) -> types_pb2.HashRecord:
+    return types_pb2.HashRecord(
+        signal_type=record.signal_type,
+        value=record.value_hex,
+        quality=record.quality,
+        labels=record.labels,
+        tags=record.tags,
+        reference=record.reference,
+        source=record.source,
+    )
+
+
+def submit_response(result: SubmitResult) -> client_pb2.SubmitResponse:
+    return client_pb2.SubmitResponse(
+        entry_id=result.entry.entry_id.hex(),
+        seq=result.entry.header.seq,
+        record_ids=[rid.hex() for rid in result.record_ids],
+    )
+
+
+# --- matching -----------------------------------------------------------------------------------------------
+
+
+def threshold_from_request(request: client_pb2.MatchRequest, field: str = "pdq_threshold") -> int | None:
+    """The requested PDQ threshold, or None for the node's default."""
+    if not request.HasField("pdq_threshold"):
+        return None
+    if request.pdq_threshold > MAX_THRESHOLD:
+        raise InvalidArgument(field, request.pdq_threshold, f"0..{MAX_THRESHOLD}")
+    return int(request.pdq_threshold)
+
+
+def queries_from_request(
+    request: client_pb2.MatchRequest, *, max_batch: int, prefix: str = ""
+) -> tuple[list[Query], int | None]:
+    """Validates a Match request: queries (type, hex, length), threshold. `prefix` locates it in a stream."""
+    _check_batch(f"{prefix}queries", len(request.queries), max_batch, "queries")
+    queries = []
+    for i, msg in enumerate(request.queries):
+        kind = signal_type(msg.signal_type, f"{prefix}queries[{i}].signal_type")
+        value = kind.parse(msg.value, f"{prefix}queries[{i}].value")
+        queries.append(Query(signal_type=kind.name, value=value, content_ref=msg.content_ref))
+    return queries, threshold_from_request(request, f"{prefix}pdq_threshold")
+
+
+_RECORD_STATUS = {
+    RecordStatus.ACTIVE: types_pb2.RECORD_STATUS_ACTIVE,
+    RecordStatus.RETRACTED: types_pb2.RECORD_STATUS_RETRACTED,
+    RecordStatus.OVERTURNED: types_pb2.RECORD_STATUS_OVERTURNED,
+    RecordStatus.SUSPENDED: types_pb2.RECORD_STATUS_SUSPENDED,
+}
+
+
+def record_status_to_proto(status: RecordStatus) -> types_pb2.RecordStatus:
+    return _RECORD_STATUS[status]
+
+
+def stored_record_to_proto(stored: StoredRecord) -> types_pb2.RecordInfo:
+    return types_pb2.RecordInfo(
+        record_id=stored.record_id.hex(),
+        record=record_to_proto(stored.record),
+        author=stored.author,
+        entry_id=stored.entry_id.hex(),
+        seq=stored.seq,
+        index=stored.index,
+        contributed_at_ms=stored.timestamp_ms,
+        status=record_status_to_proto(stored.status),
+    )
+
+
+def match_to_proto(hit: MatchHit) -> client_pb2.Match:
+    return client_pb2.Match(
+        record=stored_record_to_proto(hit.record),
+        distance=hit.distance,
+        provenance_ref=hit.record.record_id.hex(),
+    )
+
+
+def match_response(results: Sequence[Sequence[MatchHit]]) -> client_pb2.MatchResponse:
+    return client_pb2.MatchResponse(
+        results=[
+            client_pb2.QueryResult(query_index=i, matches=[match_to_proto(hit) for hit in hits])
+            for i, hits in enumerate(results)
+        ]
+    )
+
+
+# --- retraction ---------------------------------------------------------------------------------------------
+
+MAX_REASON_BYTES = 1024
+
+
+def retraction_from_request(request: client_pb2.RetractRequest, *, max_batch: int) -> tuple[list[bytes], str]:
+    _check_batch("record_ids", len(request.record_ids), max_batch, "record ids")
+    ids = [parse_id(text, f"record_ids[{i}]") for i, text in enumerate(request.record_ids)]
+    if len(request.reason.encode("utf-8")) > MAX_REASON_BYTES:
+        raise InvalidArgument(
+            "reason", f"{len(request.reason)} characters", f"at most {MAX_REASON_BYTES} bytes"
+        )
+    return ids, request.reason
+
+
+def retract_response(entry: Entry) -> client_pb2.RetractResponse:
+    return client_pb2.RetractResponse(entry_id=entry.entry_id.hex(), seq=entry.header.seq)
+
+
+# --- members and entries ------------------------------------------------------------------------------------
+
+
+def member_to_proto(member: Member) -> types_pb2.MemberInfo:
+    return types_pb2.MemberInfo(
+        member_id=member.member_id,
+        organisation=member.organisation,
+        keys=[
+            types_pb2.MemberKey(
+                key_id=key.public_key.key_id.hex(),
+                public_key=key.public_key.raw,
+                valid_from_ms=key.valid_from_ms,
+                valid_until_ms=key.valid_until_ms,
+            )
+            for key in member.keys
+        ],
+        roles=member.roles,
+        contact=member.contact,
+        status=member.status,
+        revoked_after_ms=member.revoked_after_ms,
+    )
+
+
+def _member_key_from_proto(msg: types_pb2.MemberKey, field: str) -> MemberKey:
+    if len(msg.public_key) != PUBLIC_KEY_SIZE:
+        raise InvalidArgument(
+            f"{field}.public_key", f"{len(msg.public_key)} bytes", f"{PUBLIC_KEY_SIZE} bytes"
+        )
+    public = PublicKey(bytes(msg.public_key))
+    if msg.key_id and msg.key_id != public.key_id.hex():
+        raise InvalidArgument(f"{field}.key_id", msg.key_id, f"{public.key_id.hex()} (SHA-256 of public_key)")
+    return MemberKey(public, msg.valid_from_ms, msg.valid_until_ms)
+
+
+def member_from_proto(msg: types_pb2.MemberInfo, field: str) -> Member:
+    if not msg.member_id:
+        raise InvalidArgument(f"{field}.member_id", '""', "a member id")
+    if not msg.keys:
+        raise InvalidArgument(f"{field}.keys", "no keys", "at least one key")
+    bad_roles = [role for role in msg.roles if role not in ROLES]
+    if bad_roles:
+        raise InvalidArgument(f"{field}.roles", ", ".join(bad_roles), "any of " + ", ".join(ROLES))
+    if msg.status not in STATUSES:
+        raise InvalidArgument(f"{field}.status", msg.status or '""', "one of " + ", ".join(STATUSES))
+    return Member(
+        member_id=msg.member_id,
+        organisation=msg.organisation,
+        keys=tuple(_member_key_from_proto(k, f"{field}.keys[{i}]") for i, k in enumerate(msg.keys)),
+        roles=tuple(msg.roles),
+        contact=msg.contact,
+        status=msg.status,
+        revoked_after_ms=msg.revoked_after_ms,
+    )
+
+
+def entry_to_proto(entry: Entry) -> types_pb2.SignedEntry:
+    return types_pb2.SignedEntry(header=entry.header_bytes, signature=entry.signature, items=entry.items)
+
+
+def entry_from_proto(msg: types_pb2.SignedEntry, field: str) -> Entry:
+    """Parses a signed entry as received (the signature is checked later, against the author's key)."""
+    try:
+        return Entry.parse(bytes(msg.header), bytes(msg.signature), [bytes(item) for item in msg.items])
+    except VerificationError as exc:  # includes EncodingError
+        raise type(exc)(f"{field}: {exc.message}") from None
+
+
+# --- provenance bundles -------------------------------------------------------------------------------------
+
+
+def _related_to_proto(related: RelatedEntry) -> types_pb2.RelatedEntry:
+    return types_pb2.RelatedEntry(
+        entry=entry_to_proto(related.entry),
+        author=member_to_proto(related.author),
+        kind=related.kind,
+        summary=related.summary,
+    )
+
+
+def bundle_to_proto(bundle: ProvenanceBundle, view: StoredRecord | None = None) -> types_pb2.ProvenanceBundle:
+    """The wire form of a bundle; `view` fills the decoded `record` field, which verifiers never trust."""
+    return types_pb2.ProvenanceBundle(
+        format_version=FORMAT_VERSION,
+        consortium_id=bundle.consortium_id,
+        record_id=bundle.record_id.hex(),
+        record_item=bundle.record_item,
+        leaf_index=bundle.leaf_index,
+        leaf_count=bundle.leaf_count,
+        inclusion_proof=bundle.inclusion_proof,
+        entry_header=bundle.entry_header,
+        entry_signature=bundle.entry_signature,
+        author=member_to_proto(bundle.author),
+        related=[_related_to_proto(r) for r in bundle.related],
+        record=None if view is None else stored_record_to_proto(view),
+        generated_at_ms=bundle.generated_at_ms,
+        generated_by=bundle.generated_by,
+    )
+
+
+def _related_from_proto(msg: types_pb2.RelatedEntry, field: str) -> RelatedEntry:
+    return RelatedEntry(
+        entry=entry_from_proto(msg.entry, f"{field}.entry"),
+        author=member_from_proto(msg.author, f"{field}.author"),
+        kind=msg.kind,
+        summary=msg.summary,
+    )
+
+
+def bundle_from_proto(msg: types_pb2.ProvenanceBundle) -> ProvenanceBundle:
+    """Reads a bundle's fields for `node.provenance.verify_bundle`; structure only, nothing is trusted yet."""
+    if msg.format_version != FORMAT_VERSION:
+        raise InvalidArgument("format_version", msg.format_version, str(FORMAT_VERSION))
+    if not msg.HasField("author"):
+        raise InvalidArgument("author", "nothing", "the contributing member's entry")
+    return ProvenanceBundle(
+        consortium_id=msg.consortium_id,
+        record_id=parse_id(msg.record_id, "record_id"),
+        record_item=bytes(msg.record_item),
+        leaf_index=msg.leaf_index,
+        leaf_count=msg.leaf_count,
+        inclusion_proof=tuple(bytes(h) for h in msg.inclusion_proof),
+        entry_header=bytes(msg.entry_header),
+        entry_signature=bytes(msg.entry_signature),
+        author=member_from_proto(msg.author, "author"),
+        related=tuple(_related_from_proto(r, f"related[{i}]") for i, r in enumerate(msg.related)),
+        generated_at_ms=msg.generated_at_ms,
+        generated_by=msg.generated_by,
+    )
+
+
+def bundle_to_json(msg: types_pb2.ProvenanceBundle) -> str:
+    """The bundle file format: protobuf JSON mapping of ProvenanceBundle, proto field names, bytes in base64.
+
+    JSON is only a container: verification works on the bytes fields it carries (record_item, entry_header,
+    entry_signature, inclusion_proof, related entries), which are exactly the signed canonical bytes.
+    """
+    return str(json_format.MessageToJson(msg, preserving_proto_field_name=True, indent=2)) + "\n"
+
+
+def bundle_from_json(text: str) -> types_pb2.ProvenanceBundle:
+    """Parses a bundle file; unknown fields and malformed values are errors."""
+    msg = types_pb2.ProvenanceBundle()
+    try:
+        json_format.Parse(text, msg)
+    except json_format.ParseError as exc:
+        raise EncodingError(f"bundle file: not a ProvenanceBundle in protobuf JSON: {exc}") from None
+    return msg
+
+
+# --- operations ---------------------------------------------------------------------------------------------
+
+
+def _counts(values: object) -> list[admin_pb2.Count]:
+    if not isinstance(values, Mapping):
+        return []
+    return [admin_pb2.Count(key=str(key), count=int(count)) for key, count in sorted(values.items())]
+
+
+def stats_to_proto(stats: Mapping[str, object], *, member_id: str, consortium_id: str) -> admin_pb2.Stats:
+    def number(key: str) -> int:
+        value = stats.get(key, 0)
+        return int(value) if isinstance(value, int) else 0
+
+    return admin_pb2.Stats(
+        member_id=member_id,
+        consortium_id=consortium_id,
+        records=number("records"),
+        entries=number("entries"),
+        records_by_type=_counts(stats.get("by_type")),
+        records_by_label=_counts(stats.get("by_label")),
+        records_by_author=_counts(stats.get("by_author")),
+        index_bytes=number("index_bytes"),
+        disk_bytes=number("disk_bytes"),
+        map_bytes=number("map_bytes"),
+    )
+
+
+def check_display_view(msg: types_pb2.ProvenanceBundle, verified: VerifiedProvenance) -> None:
+    """Refuses a bundle whose decoded `record` view says something other than the verified bytes.
+
+    The view is for display and is never trusted, but a file that shows one thing and proves another is a
+    tampered file: failing on it means every changed byte of the signed content fails verification.
+    """
+    if not msg.HasField("record"):
+        return
+    view, header = msg.record, verified.header
+    expected = {
+        "record_id": verified.record_id.hex(),
+        "record": record_to_proto(verified.record),
+        "author": header.author,
+        "entry_id": verified.entry_id.hex(),
+        "seq": header.seq,
+        "index": msg.leaf_index,
+        "contributed_at_ms": header.timestamp_ms,
+    }
+    for name, value in expected.items():
+        if getattr(view, name) != value:
+            raise VerificationError(f"record.{name}: the decoded view differs from the signed bytes")

@@ -1,0 +1,43 @@
+"""How the CLI shows ids, times and records to a person."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from node.api.gen.hashnode.v1 import types_pb2
+
+
+def utc(timestamp_ms: int) -> str:
+    """ISO 8601 UTC with milliseconds, e.g. 2026-01-31T12:00:00.000Z."""
+    moment = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{timestamp_ms % 1000:03d}Z"
+
+
+def status_name(status: int) -> str:
+    return str(types_pb2.RecordStatus.Name(status)).removeprefix("RECORD_STATUS_").lower()
+
+
+def record_line(info: types_pb2.RecordInfo) -> str:
+    """One line describing a stored record: id, author, labels, status."""
+    labels = ",".join(info.record.labels)
+    return f"record {info.record_id}  by {info.author}  [{labels}]  {status_name(info.status)}"
+
+
+def record_info_json(info: types_pb2.RecordInfo) -> dict[str, object]:
+    record = info.record
+    return {
+        "record_id": info.record_id,
+        "signal_type": record.signal_type,
+        "value": record.value,
+        "quality": record.quality,
+        "labels": list(record.labels),
+        "tags": list(record.tags),
+        "reference": record.reference,
+        "source": record.source,
+        "author": info.author,
+        "entry_id": info.entry_id,
+        "seq": info.seq,
+        "index": info.index,
+        "contributed_at_ms": info.contributed_at_ms,
+        "status": status_name(info.status),
+    }

@@ -1,0 +1,128 @@
+"""`hashnode match`: look hashes up in a node's database. Nothing about the query leaves that node.
+
+`hashnode match HASH...` matches hashes of one `--type` (pdq by default). `hashnode match --file IMAGE...`
+hashes images locally (PDQ, MD5, SHA-256; needs the `hashing` extra) and matches all three; with `--dihedral`
+it also matches the PDQ hashes of the image's 8 rotations and flips and reports which transform matched.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from node import hashing
+from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc
+from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel, print_json
+from node.cli.display import record_info_json, record_line
+from node.errors import InvalidArgument
+from node.signals import signal_type
+
+NAME = "match"
+HELP = "match hashes or images against a node"
+MAX_THRESHOLD = 64
+
+
+@dataclass(frozen=True)
+class LocalQuery:
+    """A query and where it came from, to explain a match to a person."""
+
+    signal_type: str
+    value: str
+    file: str = ""
+    transform: str = ""
+
+    def describe(self) -> str:
+        origin = ", ".join(part for part in (self.file, self.transform and f"as {self.transform}") if part)
+        return f"{self.signal_type} {self.value}" + (f"  ({origin})" if origin else "")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("hashes", nargs="*", metavar="HASH", help="hex hashes of --type")
+    parser.add_argument("--type", default="pdq", help="signal type of HASH: pdq, md5, sha256, video_md5")
+    parser.add_argument(
+        "--file", nargs="+", type=Path, default=[], metavar="IMAGE", help="hash images locally"
+    )
+    parser.add_argument("--dihedral", action="store_true", help="with --file: also match rotations and flips")
+    parser.add_argument("--threshold", type=int, help="PDQ Hamming distance 0..64 (default: the node's, 31)")
+    add_target_options(parser)
+    add_json_option(parser)
+
+
+def queries_from_hashes(hashes: list[str], type_name: str) -> list[LocalQuery]:
+    kind = signal_type(type_name, "--type")
+    return [LocalQuery(kind.name, kind.parse(text, f"HASH #{i + 1}").hex()) for i, text in enumerate(hashes)]
+
+
+def queries_from_files(paths: list[Path], *, dihedral: bool) -> list[LocalQuery]:
+    queries = []
+    for path in paths:
+        md5, sha256 = hashing.file_digests(path)
+        if dihedral:
+            queries += [
+                LocalQuery("pdq", value, str(path), name) for name, value, _ in hashing.pdq_dihedral(path)
+            ]
+        else:
+            queries.append(LocalQuery("pdq", hashing.pdq_hash(path)[0], str(path)))
+        queries += [LocalQuery("md5", md5, str(path)), LocalQuery("sha256", sha256, str(path))]
+    return queries
+
+
+def local_queries(args: argparse.Namespace) -> list[LocalQuery]:
+    if bool(args.hashes) == bool(args.file):
+        raise InvalidArgument(
+            "HASH / --file", "both" if args.hashes else "neither", "hashes or --file IMAGE..."
+        )
+    if args.dihedral and not args.file:
+        raise InvalidArgument(
+            "--dihedral", "without --file", "--file IMAGE... (it hashes the image's variants)"
+        )
+    if args.threshold is not None and not 0 <= args.threshold <= MAX_THRESHOLD:
+        raise InvalidArgument("--threshold", args.threshold, f"0..{MAX_THRESHOLD}")
+    if args.file:
+        return queries_from_files(args.file, dihedral=args.dihedral)
+    return queries_from_hashes(args.hashes, args.type)
+
+
+def _print_human(queries: list[LocalQuery], response: client_pb2.MatchResponse) -> None:
+    matched = 0
+    for query, result in zip(queries, response.results, strict=True):
+        count = len(result.matches)
+        matched += bool(count)
+        print(f"{query.describe()}: " + (f"{count} match(es)" if count else "no match"))
+        for match in result.matches:
+            print(f"  distance {match.distance:>2}  {record_line(match.record)}")
+    print(f"{matched} of {len(queries)} queries matched")
+
+
+def _as_json(queries: list[LocalQuery], response: client_pb2.MatchResponse) -> list[dict[str, object]]:
+    return [
+        {
+            "query": {
+                "signal_type": q.signal_type,
+                "value": q.value,
+                "file": q.file,
+                "transform": q.transform,
+            },
+            "matches": [{"distance": m.distance, **record_info_json(m.record)} for m in result.matches],
+        }
+        for q, result in zip(queries, response.results, strict=True)
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    queries = local_queries(args)
+    request = client_pb2.MatchRequest(
+        queries=[
+            client_pb2.HashQuery(signal_type=q.signal_type, value=q.value, content_ref=q.file)
+            for q in queries
+        ],
+        pdq_threshold=args.threshold,
+    )
+    with channel(args.target) as opened:
+        response = client_pb2_grpc.HashNodeStub(opened).Match(request, timeout=args.timeout)
+    if args.json:
+        print_json(_as_json(queries, response))
+    else:
+        _print_human(queries, response)
+    return ExitCode.OK

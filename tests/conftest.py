@@ -1,0 +1,162 @@
+"""Shared fixtures: the example consortium, a real node on 127.0.0.1 port 0 over real LMDB, a CLI runner."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+
+from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc, client_pb2_grpc
+from node.api.server import create_server, open_ledger
+from node.cli.main import main as cli_main
+from node.config import NodeConfig
+from node.ledger import Ledger
+from node.membership import Membership
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_KEYS = ROOT / "keys/example"
+PDQ_DATA = Path(__file__).resolve().parents[2] / "shared/data/pdq"
+
+
+@pytest.fixture(scope="session")
+def example_membership() -> Membership:
+    return Membership.load(EXAMPLE_KEYS / "consortium.toml")
+
+
+def node_config(data_dir: Path, member: str = "platform-a", **overrides: object) -> NodeConfig:
+    """A config for one of the example platforms, with its data in `data_dir`."""
+    fields: dict[str, object] = {
+        "path": EXAMPLE_KEYS / f"{member}.toml",
+        "member_id": member,
+        "consortium_file": EXAMPLE_KEYS / "consortium.toml",
+        "signing_key": EXAMPLE_KEYS / f"{member}.key",
+        "data_dir": data_dir,
+        "listen": "127.0.0.1:0",
+    }
+    fields.update(overrides)
+    return NodeConfig(**fields)  # type: ignore[arg-type]
+
+
+def write_config(directory: Path, member: str = "platform-a", extra: str = "") -> Path:
+    """A config file for an example platform, data under `directory`; returns its path."""
+    path = directory / f"{member}.toml"
+    path.write_text(
+        f"""[node]
+member_id = "{member}"
+consortium_file = "{EXAMPLE_KEYS / "consortium.toml"}"
+signing_key = "{EXAMPLE_KEYS / f"{member}.key"}"
+data_dir = "data-{member}"
+listen = "127.0.0.1:0"
+{extra}""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@dataclass
+class RunningNode:
+    """A node serving on 127.0.0.1 with stubs to call it."""
+
+    ledger: Ledger
+    server: grpc.Server
+    port: int
+    channel: grpc.Channel
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def client(self) -> client_pb2_grpc.HashNodeStub:
+        return client_pb2_grpc.HashNodeStub(self.channel)
+
+    @property
+    def admin(self) -> admin_pb2_grpc.AdminStub:
+        return admin_pb2_grpc.AdminStub(self.channel)
+
+    def record_count(self) -> int:
+        return int(self.admin.GetStats(admin_pb2.StatsRequest()).records)
+
+    def entry_count(self) -> int:
+        return int(self.admin.GetStats(admin_pb2.StatsRequest()).entries)
+
+
+NodeFactory = Callable[..., RunningNode]
+
+
+@pytest.fixture
+def node_factory(tmp_path: Path) -> Iterator[NodeFactory]:
+    """Starts nodes (platform-a by default) over real LMDB stores in tmp_path; stops them all at the end."""
+    started: list[RunningNode] = []
+
+    def start(config: NodeConfig | None = None) -> RunningNode:
+        config = config or node_config(tmp_path / f"data-{len(started)}")
+        ledger = open_ledger(config)
+        server, port = create_server(ledger, config.listen)
+        server.start()
+        node = RunningNode(ledger, server, port, grpc.insecure_channel(f"127.0.0.1:{port}"))
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        node.channel.close()
+        node.server.stop(None).wait()
+        node.ledger.close()
+
+
+@pytest.fixture
+def node(node_factory: NodeFactory) -> RunningNode:
+    """A running platform-a node."""
+    return node_factory()
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+Cli = Callable[..., CliResult]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Runs `hashnode ARGS...` in-process through `node.cli.main.main`; returns exit code and output."""
+
+    def run(*argv: str | Path) -> CliResult:
+        capsys.readouterr()
+        code = cli_main([str(a) for a in argv])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@dataclass(frozen=True)
+class ImageHashes:
+    path: Path
+    pdq: str
+    quality: int
+    md5: str
+    sha256: str
+
+
+@pytest.fixture(scope="session")
+def pdq_images() -> dict[str, ImageHashes]:
+    """The reference images and their expected hashes (../shared/data/pdq/expected.csv), by relative path."""
+    expected = PDQ_DATA / "expected.csv"
+    if not expected.exists():
+        pytest.skip(f"reference PDQ data not found at {PDQ_DATA}")
+    with expected.open(newline="", encoding="utf-8") as handle:
+        return {
+            row["path"]: ImageHashes(
+                PDQ_DATA / row["path"], row["pdq_hex"], int(row["quality"]), row["md5"], row["sha256"]
+            )
+            for row in csv.DictReader(handle)
+        }

@@ -1,0 +1,236 @@
+"""Due-process items: opinions, appeals and decisions about a record (docs/due-process.md, "Items").
+
+Like retraction items, each item concerns exactly one record and is encoded with the canonical primitives of
+docs/protocol.md. A decoder accepts exactly one encoding per value: unknown enum values, an optional-field
+flag other than 0 or 1, and trailing bytes are errors. Author-side limits (lengths, token syntax) are checked
+by the `create` constructors, not by decoders: a peer's item is bounded by the 4096-byte item limit only, as
+for retractions.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from node.canonical import Reader, Writer
+from node.errors import EncodingError, InvalidArgument
+
+MAX_TEXT = 1024  # bytes of an opinion's text or a decision's reason
+MAX_DISTANCE = 256  # a PDQ hash has 256 bits; exact matches have distance 0
+_REASON_CODE = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
+# A case reference is an opaque token of the platform's own case system. The token syntax (no spaces, no "@")
+# keeps free text, names and e-mail addresses out of a field that every member replicates.
+_CASE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/#-]{0,127}$")
+
+
+class Stance(enum.IntEnum):
+    AGREE = 1  # an endorsement: the member agrees the hash belongs in the database
+    DISAGREE = 2  # the member disagrees (e.g. with the labels) without calling it a false positive
+    FALSE_POSITIVE = 3  # the member reports the hash matches content that is not what the labels say
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Outcome(enum.IntEnum):
+    UPHELD = 1  # the record stays: the appeal is rejected
+    OVERTURNED = 2  # the record is withdrawn from matching for good
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class DecidedAs(enum.IntEnum):
+    CONTRIBUTOR = 1
+    STEWARD = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+E = TypeVar("E", bound=enum.IntEnum)
+
+
+def _enum(enum_type: type[E], value: int, what: str) -> E:
+    try:
+        return enum_type(value)
+    except ValueError:
+        allowed = ", ".join(str(int(m)) for m in enum_type)
+        raise EncodingError(f"{what}: got {value}, want one of {allowed}") from None
+
+
+def _member(enum_type: type[E], field: str, value: int) -> E:
+    try:
+        return enum_type(value)
+    except ValueError:
+        raise InvalidArgument(
+            field, value, f"one of {', '.join(m.name.lower() for m in enum_type)}"
+        ) from None
+
+
+def _check_text(field: str, text: str, limit: int = MAX_TEXT) -> None:
+    size = len(text.encode("utf-8"))
+    if size > limit:
+        raise InvalidArgument(field, f"{size} bytes", f"at most {limit} bytes of UTF-8")
+
+
+def _check_record_id(field: str, rid: bytes) -> None:
+    if len(rid) != 32:
+        raise InvalidArgument(field, f"{len(rid)} bytes", "32 bytes")
+
+
+@dataclass(frozen=True)
+class OpinionItem:
+    """A member's opinion on a record. A member's latest opinion on a record replaces its earlier ones."""
+
+    record_id: bytes
+    stance: Stance
+    reason_code: str
+    text: str
+
+    @classmethod
+    def create(cls, record_id: bytes, stance: Stance, reason_code: str = "", text: str = "") -> OpinionItem:
+        """An opinion as an author writes it; raises InvalidArgument naming the field."""
+        _check_record_id("record_id", record_id)
+        if reason_code and not _REASON_CODE.match(reason_code):
+            raise InvalidArgument("reason_code", reason_code, "a lowercase code like 'not_tvec' (or empty)")
+        _check_text("text", text)
+        return cls(record_id, _member(Stance, "stance", stance), reason_code, text)
+
+    def encode(self) -> bytes:
+        return (
+            Writer()
+            .fixed(self.record_id, 32)
+            .u8(self.stance)
+            .string(self.reason_code)
+            .string(self.text)
+            .getvalue()
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> OpinionItem:
+        reader = Reader(data, "opinion item")
+        item = cls(
+            record_id=reader.fixed(32),
+            stance=_enum(Stance, reader.u8(), "opinion item: stance"),
+            reason_code=reader.string(),
+            text=reader.string(),
+        )
+        reader.end()
+        return item
+
+
+@dataclass(frozen=True)
+class AppealItem:
+    """A member received an appeal against an action it took because of a match with the record."""
+
+    record_id: bytes
+    case_ref: str
+    match_distance: int | None = None
+
+    @classmethod
+    def create(cls, record_id: bytes, case_ref: str, match_distance: int | None = None) -> AppealItem:
+        _check_record_id("record_id", record_id)
+        if not _CASE_REF.match(case_ref):
+            raise InvalidArgument(
+                "case_ref",
+                case_ref,
+                "an opaque case token of 1..128 characters [A-Za-z0-9_.:/#-], no personal data",
+            )
+        if match_distance is not None and not 0 <= match_distance <= MAX_DISTANCE:
+            raise InvalidArgument("match_distance", match_distance, f"0..{MAX_DISTANCE}")
+        return cls(record_id, case_ref, match_distance)
+
+    def encode(self) -> bytes:
+        writer = Writer().fixed(self.record_id, 32).string(self.case_ref)
+        if self.match_distance is None:
+            return writer.u8(0).getvalue()
+        return writer.u8(1).u16(self.match_distance).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> AppealItem:
+        reader = Reader(data, "appeal item")
+        rid, case_ref, flag = reader.fixed(32), reader.string(), reader.u8()
+        if flag not in (0, 1):
+            raise EncodingError(f"appeal item: match_distance flag: got {flag}, want 0 or 1")
+        distance = reader.u16() if flag else None
+        reader.end()
+        return cls(rid, case_ref, distance)
+
+
+@dataclass(frozen=True)
+class DecisionItem:
+    """A decision on one appeal: the appeal entry's item about `record_id`."""
+
+    record_id: bytes
+    appeal_entry_id: bytes
+    outcome: Outcome
+    reason: str
+    decided_as: DecidedAs
+
+    @classmethod
+    def create(
+        cls, record_id: bytes, appeal_entry_id: bytes, outcome: Outcome, reason: str, decided_as: DecidedAs
+    ) -> DecisionItem:
+        _check_record_id("record_id", record_id)
+        _check_record_id("appeal_entry_id", appeal_entry_id)
+        _check_text("reason", reason)
+        outcome, decided_as = (
+            _member(Outcome, "outcome", outcome),
+            _member(DecidedAs, "decided_as", decided_as),
+        )
+        return cls(record_id, appeal_entry_id, outcome, reason, decided_as)
+
+    def encode(self) -> bytes:
+        return (
+            Writer()
+            .fixed(self.record_id, 32)
+            .fixed(self.appeal_entry_id, 32)
+            .u8(self.outcome)
+            .string(self.reason)
+            .u8(self.decided_as)
+            .getvalue()
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> DecisionItem:
+        reader = Reader(data, "decision item")
+        item = cls(
+            record_id=reader.fixed(32),
+            appeal_entry_id=reader.fixed(32),
+            outcome=_enum(Outcome, reader.u8(), "decision item: outcome"),
+            reason=reader.string(),
+            decided_as=_enum(DecidedAs, reader.u8(), "decision item: decided_as"),
+        )
+        reader.end()
+        return item
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class VerifiedItem(Generic[T]):
+    """An item together with the envelope of the entry that carried it; the caller verified that entry."""
+
+    author: str
+    timestamp_ms: int
+    entry_id: bytes
+    item: T
+
+
+@dataclass(frozen=True)
+class AppealKey:
+    """Names one appeal: an appeal entry's items about one record are one appeal (the first such item
+    counts)."""
+
+    appeal_entry_id: bytes
+    record_id: bytes
+
+    def short(self) -> str:
+        return f"{self.appeal_entry_id.hex()[:12]}/{self.record_id.hex()[:12]}"

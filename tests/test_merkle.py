@@ -97,6 +97,19 @@ def test_interior_node_cannot_pose_as_a_leaf() -> None:
     assert merkle.root([b"a", b"b"]) != merkle.root([a + b])
 
 
+def rfc9162_mth(data: list[bytes]) -> bytes:
+    """The recursive definition of RFC 9162 2.1.1, as an oracle for the node's bottom-up computation."""
+    if len(data) == 1:
+        return sha256(b"\x00" + data[0])
+    k = 1 << ((len(data) - 1).bit_length() - 1)  # largest power of two below n
+    return sha256(b"\x01" + rfc9162_mth(data[:k]) + rfc9162_mth(data[k:]))
+
+
+def test_root_equals_the_recursive_definition_for_every_size_up_to_130() -> None:
+    for n in range(1, 131):
+        assert merkle.root(items(n)) == rfc9162_mth(items(n)), n
+
+
 @pytest.mark.parametrize("n", sorted(CT_ROOTS), ids=lambda n: f"{n} leaves")
 def test_root_matches_certificate_transparency_reference(n: int) -> None:
     assert merkle.root(CT_LEAVES[:n]).hex() == CT_ROOTS[n]

@@ -191,6 +191,12 @@ def test_decode_accepts_canonical_order() -> None:
     assert HashRecord.decode(encoded(["a", "b"], ["x", "y"])).labels == ("a", "b")
 
 
+def test_decode_rejects_invalid_utf8() -> None:
+    data = create().encode()
+    with pytest.raises(EncodingError, match="record item"):
+        HashRecord.decode(b"\x00\x03pd\xff" + data[5:])
+
+
 def test_decode_rejects_trailing_bytes() -> None:
     with pytest.raises(EncodingError, match="record item: 1 trailing bytes"):
         HashRecord.decode(create().encode() + b"\x00")
@@ -242,6 +248,23 @@ def test_any_valid_record_round_trips(record: HashRecord) -> None:
     data = record.encode()
     assert HashRecord.decode(data) == record
     assert HashRecord.decode(data).encode() == data
+
+
+@given(hash_records())
+def test_any_valid_record_encodes_as_the_canonical_writer_would(record: HashRecord) -> None:
+    """The record codec is hand-inlined for speed; it must stay byte-identical to the documented layout."""
+    expected = (
+        Writer()
+        .string(record.signal_type)
+        .blob(record.value)
+        .u8(record.quality)
+        .strings(record.labels)
+        .strings(record.tags)
+        .string(record.reference)
+        .string(record.source)
+        .getvalue()
+    )
+    assert record.encode() == expected
 
 
 @given(hash_records())

@@ -1,0 +1,259 @@
+"""Receipt rules: what a node does with an entry a peer (or a client) handed it.
+
+`classify` is pure. Given one entry and what the node holds for the entry's author, it returns one typed
+verdict; the LMDB store and the in-memory reference model (`reconcile.LogSet`) act on it and never re-decide.
+
+The rules, in the order they are applied. Cheap checks come first; the signature is checked before an entry is
+treated as evidence of anything, because an unsigned conflicting entry proves nothing about its author (anyone
+can write one): it is a forgery, not an equivocation.
+
+R1  Another consortium's entry: Reject(WRONG_CONSORTIUM).
+R2  The same id is already stored at author+seq: Duplicate, a no-op. Push and pull overlap, so this is the
+    common case; it needs no signature check, since the stored bytes with this id were verified when stored.
+R3  The author is convicted of forking: Reject(CONVICTED_AUTHOR), see below.
+R4  Author or key unknown to this roster version: Pending. The roster version admitting them may not have
+    reached this node yet, so the entry is kept, not dropped, and classified again when the membership
+    changes.
+R5  Key outside its validity window: Reject(KEY_NOT_VALID). Signed after the author's revocation cutoff:
+    Reject(REVOKED_AUTHOR).
+R6  Timestamp beyond now + max clock skew: Reject(FUTURE_TIMESTAMP). Transient; anti-entropy fetches it again.
+R7  Signature does not verify: Reject(FORGED_SIGNATURE). From here on, the author did sign the entry.
+R8  Position against the author's head:
+    - seq 1 and no head, or seq = head+1 and prev = head id: Apply; but Reject(TIMESTAMP_REGRESSION) when the
+      timestamp is older than the head's.
+    - seq <= head with a different id stored at seq: Equivocation, two signed entries for one seq. Evidence;
+      the stored entry stays and the new one is not applied.
+    - seq = head+1 with prev != head id: WrongPrevious. The author signed an entry whose predecessor is not
+      the entry it signed at `head`, so it signed two different entries at some seq <= head. Also evidence
+      (`evidence.ForkKind.BROKEN_LINK`); the entry is not applied.
+    - seq > head+1: Gap. Buffer it and fetch head+1..seq-1.
+
+Why a convicted author is frozen (R3): once an author has provably signed two histories, "the next entry" is
+ambiguous. Nodes that received different branches first would keep extending different logs, and keep fetching
+from each other entries they can never apply. Replication's job is to keep what each node had, keep the proof
+and spread it; what happens to the member (suspension, key rotation, revocation) is a governance decision,
+taken through the roster.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from node.entry import Entry
+from node.errors import VerificationError
+from node.keys import PublicKey
+from node.membership import Membership
+from node.replication.frontier import AuthorRange
+
+DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
+
+
+class PendingReason(enum.Enum):
+    UNKNOWN_AUTHOR = "unknown_author"
+    UNKNOWN_KEY = "unknown_key"
+
+
+class RejectReason(enum.Enum):
+    WRONG_CONSORTIUM = "wrong_consortium"
+    CONVICTED_AUTHOR = "convicted_author"
+    KEY_NOT_VALID = "key_not_valid"
+    REVOKED_AUTHOR = "revoked_author"
+    NOT_AUTHORIZED = "not_authorized"
+    FUTURE_TIMESTAMP = "future_timestamp"
+    FORGED_SIGNATURE = "forged_signature"
+    TIMESTAMP_REGRESSION = "timestamp_regression"
+
+    @property
+    def transient(self) -> bool:
+        """Whether the same entry may be accepted later: only a clock ahead of ours fixes itself with time."""
+        return self is RejectReason.FUTURE_TIMESTAMP
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last entry of an author's contiguous log on this node.
+
+    The timestamp is part of the head because R8 needs it: an author's timestamps never go backwards.
+    """
+
+    seq: int
+    entry_id: bytes
+    timestamp_ms: int
+
+    @classmethod
+    def of(cls, entry: Entry) -> Head:
+        return cls(entry.header.seq, entry.entry_id, entry.header.timestamp_ms)
+
+
+@dataclass(frozen=True)
+class Apply:
+    """Append `entry`: it extends the author's log by one."""
+
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """Already stored; nothing to do."""
+
+    entry_id: bytes
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Signed and ahead of the head: buffer it and fetch `missing` first."""
+
+    entry: Entry
+    missing: AuthorRange
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Cannot be checked against this roster version; keep it until the membership changes."""
+
+    entry: Entry
+    reason: PendingReason
+
+
+@dataclass(frozen=True)
+class Equivocation:
+    """Signed, at a seq where another entry (`existing_id`) is stored. Evidence of both; apply neither."""
+
+    entry: Entry
+    existing_id: bytes
+
+
+@dataclass(frozen=True)
+class WrongPrevious:
+    """Signed, at head+1, chained to an entry other than the head (`head_id`). Evidence with the head."""
+
+    entry: Entry
+    head_id: bytes
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Refused. `detail` is for logs and diagnostics, shaped "field: got X, want Y"."""
+
+    entry_id: bytes
+    reason: RejectReason
+    detail: str
+
+
+Verdict = Apply | Duplicate | Gap | Pending | Equivocation | WrongPrevious | Reject
+
+
+def classify(
+    entry: Entry,
+    *,
+    consortium_id: str,
+    membership: Membership,
+    head: Head | None,
+    existing_at_seq: bytes | None,
+    now_ms: int,
+    max_clock_skew_ms: int = DEFAULT_MAX_CLOCK_SKEW_MS,
+    convicted: bool = False,
+) -> Verdict:
+    """Applies rules R1..R8 (module docstring) to one received entry.
+
+    Args:
+        entry: parsed (structure and Merkle root checked by `Entry.parse`), signature not yet checked.
+        head: the author's contiguous head on this node, or None if nothing of the author is stored.
+        existing_at_seq: the id stored at the entry's author+seq, if any. Must be given when seq <= head.seq.
+        now_ms: this node's clock.
+        convicted: whether this node holds fork evidence against the author.
+
+    Raises:
+        ValueError: `existing_at_seq` is None for a seq at or below the head (the caller's log has a hole).
+    """
+    header = entry.header
+    if header.consortium_id != consortium_id:
+        return _reject(
+            entry,
+            RejectReason.WRONG_CONSORTIUM,
+            f"consortium_id: got {header.consortium_id!r}, want {consortium_id!r}",
+        )
+    if existing_at_seq == entry.entry_id:
+        return Duplicate(entry.entry_id)
+    if head is not None and header.seq <= head.seq and existing_at_seq is None:
+        raise ValueError(f"existing_at_seq: none given for seq {header.seq} at or below head {head.seq}")
+    if convicted:
+        return _reject(
+            entry,
+            RejectReason.CONVICTED_AUTHOR,
+            f"author: got {header.author!r}, want an author without fork evidence",
+        )
+    authority = authenticate(entry, membership)
+    if not isinstance(authority, PublicKey):
+        return authority
+    if header.timestamp_ms > now_ms + max_clock_skew_ms:
+        return _reject(
+            entry,
+            RejectReason.FUTURE_TIMESTAMP,
+            f"timestamp_ms: got {header.timestamp_ms}, want <= {now_ms + max_clock_skew_ms}",
+        )
+    try:
+        entry.verify(authority)
+    except VerificationError as exc:
+        return _reject(entry, RejectReason.FORGED_SIGNATURE, f"signature: {exc.message}")
+    return _position(entry, head, existing_at_seq)
+
+
+def authenticate(entry: Entry, membership: Membership) -> PublicKey | Pending | Reject:
+    """The key that must have signed `entry` (R4, R5), or why there is none. Does not check the signature.
+
+    The typed checks tell "not yet known" (pending) from "known and refused"; `Membership.signing_key` stays
+    the authority, so that a stricter roster (e.g. status checks) takes effect here without a change.
+    """
+    header = entry.header
+    member = membership.get(header.author)
+    if member is None:
+        return Pending(entry, PendingReason.UNKNOWN_AUTHOR)
+    key = member.key(header.key_id)
+    if key is None:
+        return Pending(entry, PendingReason.UNKNOWN_KEY)
+    if not key.valid_at(header.timestamp_ms):
+        return _reject(
+            entry,
+            RejectReason.KEY_NOT_VALID,
+            f"timestamp_ms: got {header.timestamp_ms}, want within "
+            f"the key's validity [{key.valid_from_ms}, {key.valid_until_ms or 'unbounded'}]",
+        )
+    if member.revoked_after_ms and header.timestamp_ms > member.revoked_after_ms:
+        return _reject(
+            entry,
+            RejectReason.REVOKED_AUTHOR,
+            f"timestamp_ms: got {header.timestamp_ms}, want <= revocation cutoff {member.revoked_after_ms}",
+        )
+    try:
+        return membership.signing_key(header.author, header.key_id, header.timestamp_ms)
+    except VerificationError as exc:
+        return _reject(entry, RejectReason.NOT_AUTHORIZED, exc.message)
+
+
+def _position(entry: Entry, head: Head | None, existing_at_seq: bytes | None) -> Verdict:
+    """R8, for an entry whose signature has been verified."""
+    seq, prev = entry.header.seq, entry.header.prev
+    have = head.seq if head else 0
+    if seq > have + 1:
+        return Gap(entry, AuthorRange(entry.header.author, have + 1, seq - 1))
+    if head is None:
+        return Apply(entry)  # seq 1: Entry.parse guarantees prev is all zeros
+    if seq <= head.seq:
+        assert existing_at_seq is not None  # checked by classify before the signature
+        return Equivocation(entry, existing_at_seq)
+    if prev != head.entry_id:
+        return WrongPrevious(entry, head.entry_id)
+    if entry.header.timestamp_ms < head.timestamp_ms:
+        return _reject(
+            entry,
+            RejectReason.TIMESTAMP_REGRESSION,
+            f"timestamp_ms: got {entry.header.timestamp_ms}, "
+            f"want >= {head.timestamp_ms} (the author's previous entry)",
+        )
+    return Apply(entry)
+
+
+def _reject(entry: Entry, reason: RejectReason, detail: str) -> Reject:
+    return Reject(entry.entry_id, reason, detail)

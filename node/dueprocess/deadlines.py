@@ -1,0 +1,192 @@
+"""Who may decide an appeal, and which decision counts (docs/due-process.md, "Deciding appeals").
+
+The record's contributor decides. If it has not decided within the consortium's decision window after the
+appeal, any steward may decide too. The first valid decision, ordered by (signed timestamp, entry id), is the
+outcome; later valid decisions stay on record as superseded, invalid ones as refused. `resolve` is a pure
+function of the set of verified items it is given, so every node that holds the same entries derives the same
+outcome, whatever order replication delivered them in.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from node.dueprocess.items import AppealItem, AppealKey, DecidedAs, DecisionItem, Outcome, VerifiedItem
+from node.errors import FailedPrecondition, HashnodeError, InvalidArgument, NotFound, PermissionDenied
+
+HOUR_MS = 3_600_000
+DEFAULT_DECISION_WINDOW_MS = 72 * HOUR_MS
+
+
+class NotDecisionAuthority(PermissionDenied):
+    """The decision's author is not who `decided_as` says (the contributor, or a steward)."""
+
+
+class DecisionTooEarly(FailedPrecondition):
+    """A steward decided while the contributor's decision window was still open."""
+
+
+class DecisionBeforeAppeal(FailedPrecondition):
+    """The decision is timestamped before the appeal it decides."""
+
+
+class UnknownAppeal(NotFound):
+    """The decision names an appeal this node does not hold (yet: replication may deliver it later)."""
+
+
+@dataclass(frozen=True)
+class DecisionAuthority:
+    """Who may decide appeals about one record. `window_ms` is a consortium parameter: every node must use the
+    same value, or nodes would disagree on which decisions are valid."""
+
+    contributor: str
+    stewards: frozenset[str]
+    window_ms: int = DEFAULT_DECISION_WINDOW_MS
+
+    def __post_init__(self) -> None:
+        if self.window_ms < 0:
+            raise InvalidArgument("window_ms", self.window_ms, ">= 0")
+
+
+def appeal_key(appeal: VerifiedItem[AppealItem]) -> AppealKey:
+    return AppealKey(appeal.entry_id, appeal.item.record_id)
+
+
+def decision_key(decision: VerifiedItem[DecisionItem]) -> AppealKey:
+    return AppealKey(decision.item.appeal_entry_id, decision.item.record_id)
+
+
+def deadline_ms(appeal: VerifiedItem[AppealItem], authority: DecisionAuthority) -> int:
+    """From this time on (inclusive), stewards may decide the appeal."""
+    return appeal.timestamp_ms + authority.window_ms
+
+
+def check_decision(
+    appeal: VerifiedItem[AppealItem] | None,
+    decision: VerifiedItem[DecisionItem],
+    authority: DecisionAuthority,
+) -> None:
+    """Raises the typed error that makes `decision` invalid for `appeal`, or returns if it is valid.
+
+    The ledger calls this before authoring a decision, so a member is refused what its peers would ignore.
+
+    Raises:
+        UnknownAppeal: `appeal` is None or is not the appeal the decision names.
+        DecisionBeforeAppeal: the decision is timestamped before the appeal.
+        NotDecisionAuthority: the author does not hold the capacity in `decided_as`.
+        DecisionTooEarly: a steward decided before the deadline.
+    """
+    key = decision_key(decision)
+    if appeal is None or appeal_key(appeal) != key:
+        raise UnknownAppeal(f"decision {decision.entry_id.hex()[:16]}…: no appeal {key.short()} on this node")
+    if decision.timestamp_ms < appeal.timestamp_ms:
+        raise DecisionBeforeAppeal(
+            f"decision {decision.entry_id.hex()[:16]}…: timestamped {decision.timestamp_ms}, "
+            f"before the appeal at {appeal.timestamp_ms}"
+        )
+    author, decided_as = decision.author, decision.item.decided_as
+    if decided_as is DecidedAs.CONTRIBUTOR and author != authority.contributor:
+        raise NotDecisionAuthority(
+            f"decision by {author!r} as contributor: the record's contributor is {authority.contributor!r}"
+        )
+    if decided_as is DecidedAs.STEWARD:
+        if author not in authority.stewards:
+            raise NotDecisionAuthority(f"decision by {author!r} as steward: {author!r} is not a steward")
+        deadline = deadline_ms(appeal, authority)
+        if decision.timestamp_ms < deadline:
+            raise DecisionTooEarly(
+                f"steward decision by {author!r} at {decision.timestamp_ms}: the contributor may decide "
+                f"until {deadline}; stewards from then on"
+            )
+
+
+class Ruling(enum.StrEnum):
+    EFFECTIVE = "effective"  # the first valid decision: its outcome is the appeal's outcome
+    SUPERSEDED = "superseded"  # valid, but a valid decision came first
+    REFUSED = "refused"  # invalid; kept as history only
+
+
+@dataclass(frozen=True)
+class RuledDecision:
+    decision: VerifiedItem[DecisionItem]
+    ruling: Ruling
+    why: str  # empty for the effective decision
+
+
+@dataclass(frozen=True)
+class AppealResolution:
+    key: AppealKey
+    appellant: str
+    appealed_at_ms: int
+    deadline_ms: int
+    outcome: Outcome | None  # None while pending
+    effective: VerifiedItem[DecisionItem] | None
+    decisions: tuple[RuledDecision, ...]  # every decision about this appeal, in (timestamp, entry id) order
+
+    @property
+    def pending(self) -> bool:
+        return self.outcome is None
+
+    def stewards_may_decide(self, now_ms: int) -> bool:
+        return self.pending and now_ms >= self.deadline_ms
+
+
+def _order(decision: VerifiedItem[DecisionItem]) -> tuple[int, bytes]:
+    return decision.timestamp_ms, decision.entry_id
+
+
+def resolve(
+    appeal: VerifiedItem[AppealItem],
+    decisions: Iterable[VerifiedItem[DecisionItem]],
+    authority: DecisionAuthority,
+) -> AppealResolution:
+    """The outcome of one appeal. Decisions naming other appeals are ignored, so all decisions about the
+    record may be passed."""
+    key = appeal_key(appeal)
+    ruled: list[RuledDecision] = []
+    effective: VerifiedItem[DecisionItem] | None = None
+    for decision in sorted((d for d in decisions if decision_key(d) == key), key=_order):
+        try:
+            check_decision(appeal, decision, authority)
+        except HashnodeError as exc:
+            ruled.append(RuledDecision(decision, Ruling.REFUSED, exc.message))
+            continue
+        if effective is None:
+            effective = decision
+            ruled.append(RuledDecision(decision, Ruling.EFFECTIVE, ""))
+        else:
+            why = f"decided first by {effective.author!r} at {effective.timestamp_ms}"
+            ruled.append(RuledDecision(decision, Ruling.SUPERSEDED, why))
+    return AppealResolution(
+        key=key,
+        appellant=appeal.author,
+        appealed_at_ms=appeal.timestamp_ms,
+        deadline_ms=deadline_ms(appeal, authority),
+        outcome=None if effective is None else effective.item.outcome,
+        effective=effective,
+        decisions=tuple(ruled),
+    )
+
+
+@dataclass(frozen=True)
+class RecordAppeals:
+    resolutions: tuple[AppealResolution, ...]  # in (appeal timestamp, appeal entry id) order
+    orphans: tuple[VerifiedItem[DecisionItem], ...]  # decisions whose appeal this node does not hold yet
+
+
+def resolve_record(
+    appeals: Sequence[VerifiedItem[AppealItem]],
+    decisions: Sequence[VerifiedItem[DecisionItem]],
+    authority: DecisionAuthority,
+) -> RecordAppeals:
+    """Resolves every appeal about one record. Of several items of one appeal entry about the record, the
+    first counts (they name the same appeal)."""
+    first: dict[AppealKey, VerifiedItem[AppealItem]] = {}
+    for appeal in appeals:
+        first.setdefault(appeal_key(appeal), appeal)
+    ordered = sorted(first.values(), key=lambda a: (a.timestamp_ms, a.entry_id))
+    resolutions = tuple(resolve(a, decisions, authority) for a in ordered)
+    orphans = tuple(sorted((d for d in decisions if decision_key(d) not in first), key=_order))
+    return RecordAppeals(resolutions, orphans)

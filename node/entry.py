@@ -101,16 +101,9 @@ class Entry:
     def parse(cls, header_bytes: bytes, signature: bytes, items: Sequence[bytes]) -> Entry:
         """Decodes the header and checks the items against it. The signature is checked by `verify`."""
         header = EntryHeader.decode(header_bytes)
-        if header.seq < 1:
-            raise EncodingError("entry header: seq must be >= 1")
-        if (header.seq == 1) != (header.prev == ZERO_ID):
-            raise EncodingError("entry header: prev must be all zeros exactly when seq is 1")
         if header.item_count != len(items):
             raise VerificationError(f"entry: header counts {header.item_count} items, got {len(items)}")
-        if not 1 <= len(items) <= MAX_ITEMS:
-            raise EncodingError(f"entry: got {len(items)} items, want 1..{MAX_ITEMS}")
-        if any(len(item) > MAX_ITEM_BYTES for item in items):
-            raise EncodingError(f"entry: an item exceeds {MAX_ITEM_BYTES} bytes")
+        _check_shape(header.seq, header.prev, items)
         if merkle.root(items) != header.body_root:
             raise VerificationError("entry: items do not match the signed body root")
         return cls(bytes(header_bytes), bytes(signature), tuple(bytes(i) for i in items), header)
@@ -126,6 +119,18 @@ class Entry:
         public_key.verify(self.signature, self.header_bytes)
 
 
+def _check_shape(seq: int, prev: bytes, items: Sequence[bytes]) -> None:
+    """The structural rules every entry obeys, whether received or about to be signed."""
+    if seq < 1:
+        raise EncodingError("entry header: seq must be >= 1")
+    if (seq == 1) != (prev == ZERO_ID):
+        raise EncodingError("entry header: prev must be all zeros exactly when seq is 1")
+    if not 1 <= len(items) <= MAX_ITEMS:
+        raise EncodingError(f"entry: got {len(items)} items, want 1..{MAX_ITEMS}")
+    if any(len(item) > MAX_ITEM_BYTES for item in items):
+        raise EncodingError(f"entry: an item exceeds {MAX_ITEM_BYTES} bytes")
+
+
 def sign_entry(
     key: SigningKey,
     *,
@@ -137,6 +142,7 @@ def sign_entry(
     kind: EntryKind,
     items: Sequence[bytes],
 ) -> Entry:
+    _check_shape(seq, prev, items)
     header = EntryHeader(
         consortium_id=consortium_id,
         author=author,

@@ -111,6 +111,8 @@ def _author_key(author: Member, key_id: bytes, timestamp_ms: int, trusted: Membe
         raise VerificationError(f"key {key_id.hex()[:16]}… of {author.member_id!r} is not in the {where}")
     if not key.valid_at(timestamp_ms):
         raise VerificationError(f"key {key_id.hex()[:16]}… of {author.member_id!r} was not valid when it signed")
+    if source.revoked_after_ms and timestamp_ms > source.revoked_after_ms:
+        raise VerificationError(f"{author.member_id!r} signed this after its revocation cutoff")
     return key.public_key
 
 

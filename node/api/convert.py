@@ -12,6 +12,7 @@ retrying it unchanged never helps; RESOURCE_EXHAUSTED is left to quotas and to g
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 
 from google.protobuf import json_format  # type: ignore[import-untyped]
@@ -382,3 +383,12 @@ def check_display_view(msg: types_pb2.ProvenanceBundle, verified: VerifiedProven
     for name, value in expected.items():
         if getattr(view, name) != value:
             raise VerificationError(f"record.{name}: the decoded view differs from the signed bytes")
+
+
+def check_related_view(msg: types_pb2.ProvenanceBundle, verified: VerifiedProvenance) -> None:
+    """Refuses related entries whose stated kind or summary differ from what their verified items say."""
+    derived = {(event.entry_id, event.kind, event.summary) for event in verified.history}
+    for i, related in enumerate(msg.related):
+        entry_id = hashlib.sha256(related.entry.header).digest()
+        if (entry_id, related.kind, related.summary) not in derived:
+            raise VerificationError(f"related[{i}]: kind or summary differ from the signed entry")

@@ -19,7 +19,7 @@ from node.api.gen.hashnode.v1 import types_pb2
 from node.cli.command_base import ExitCode, add_json_option, print_json
 from node.cli.display import utc
 from node.errors import HashnodeError, InvalidArgument
-from node.membership import Membership
+from node.membership import Member, Membership
 from node.provenance import VerifiedProvenance, verify_bundle
 
 NAME = "verify"
@@ -49,14 +49,15 @@ def verify_message(msg: types_pb2.ProvenanceBundle, trusted: Membership | None) 
     """Verifies a bundle message; raises a HashnodeError on anything that does not hold."""
     verified = verify_bundle(convert.bundle_from_proto(msg), trusted=trusted)
     convert.check_display_view(msg, verified)
+    convert.check_related_view(msg, verified)
     return verified
 
 
 def summary_lines(
-    verified: VerifiedProvenance, msg: types_pb2.ProvenanceBundle, pinned: Path | None
+    verified: VerifiedProvenance, msg: types_pb2.ProvenanceBundle, author: Member, pinned: Path | None
 ) -> list[str]:
     """What a person needs to judge a match: what was contributed, by whom, when, and what happened since."""
-    record, header, author = verified.record, verified.header, verified.author
+    record, header = verified.record, verified.header
     key_check = (
         f"matches the pinned consortium file {pinned}"
         if pinned
@@ -87,7 +88,7 @@ def summary_lines(
     return lines
 
 
-def verified_json(verified: VerifiedProvenance, pinned: Path | None) -> dict[str, object]:
+def verified_json(verified: VerifiedProvenance, author: Member, pinned: Path | None) -> dict[str, object]:
     record, header = verified.record, verified.header
     return {
         "verified": True,
@@ -103,9 +104,9 @@ def verified_json(verified: VerifiedProvenance, pinned: Path | None) -> dict[str
             "source": record.source,
         },
         "author": {
-            "member_id": verified.author.member_id,
-            "organisation": verified.author.organisation,
-            "contact": verified.author.contact,
+            "member_id": author.member_id,
+            "organisation": author.organisation,
+            "contact": author.contact,
         },
         "signed_at_ms": header.timestamp_ms,
         "entry_id": verified.entry_id.hex(),
@@ -142,10 +143,12 @@ def report(
         verified = verify_message(msg, trusted)
     except HashnodeError as exc:
         return _failed(exc, as_json)
+    # With a pinned consortium file, who the author is comes from that file, not from the bundle's claims.
+    author = (trusted.get(verified.author.member_id) if trusted else None) or verified.author
     if as_json:
-        print_json(verified_json(verified, pinned))
+        print_json(verified_json(verified, author, pinned))
     else:
-        print("\n".join(summary_lines(verified, msg, pinned)))
+        print("\n".join(summary_lines(verified, msg, author, pinned)))
     return ExitCode.OK
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -271,3 +272,20 @@ def test_provenance_describes_a_signed_due_process_entry(
     )
     assert provenance.describe(entry, RID) == case.summary
     assert DESCRIBERS[case.kind](case.item) == (RID, case.summary)
+
+
+# --- the document quotes the current encodings --------------------------------------------------------------
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "due-process.md"
+QUOTED_IN_DOC = (
+    "opinion: false positive with code and text",
+    "appeal without distance",
+    "appeal with distance 12",
+    "decision overturned by a steward",
+)
+
+
+def test_due_process_document_quotes_the_encodings() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    stale = [c.name for c in ENCODING_CASES if c.name in QUOTED_IN_DOC and c.expected.hex() not in text]
+    assert not stale, f"docs/due-process.md does not show the current encoding of {stale}"

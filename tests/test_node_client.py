@@ -1,0 +1,260 @@
+"""The independent Node.js client (clients/node): its offline verifier and its demo against a real node.
+
+verify.js is checked against bundles built from the golden vectors, with the Python verifier as the oracle:
+both accept the genuine bundles and both refuse every copy with one flipped byte. demo.js runs against a real
+node.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf import json_format
+
+from node.api.convert import bundle_from_proto
+from node.api.gen.hashnode.v1 import types_pb2
+from node.errors import VerificationError
+from node.provenance import verify_bundle
+from node.records import HashRecord
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIENT = ROOT / "clients/node"
+GOLDEN = json.loads((ROOT / "tests/vectors/golden.json").read_text(encoding="utf-8"))
+ENTRIES = {entry["name"]: entry for entry in GOLDEN["entries"]}
+NODE = shutil.which("node")
+NPM = shutil.which("npm")
+NETWORK_ERRORS = ("ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNREFUSED", "ECONNRESET", "ENETUNREACH")
+
+pytestmark = pytest.mark.skipif(
+    NODE is None, reason="Node.js (`node`) is not installed; the Node client needs it"
+)
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> Path:
+    """Installs the client's locked dependencies once per session (clients/node/node_modules, git-ignored)."""
+    if NPM is None:
+        pytest.skip("npm is not installed; the Node client's dependencies cannot be installed")
+    done = subprocess.run(
+        [NPM, "ci", "--no-audit", "--no-fund"], cwd=CLIENT, capture_output=True, text=True, timeout=300
+    )
+    if done.returncode != 0:
+        if any(code in done.stderr for code in NETWORK_ERRORS):
+            pytest.skip(f"npm registry unreachable: {done.stderr.strip().splitlines()[-1]}")
+        pytest.fail(f"npm ci failed ({done.returncode}):\n{done.stderr}")
+    return CLIENT / "node_modules"
+
+
+# --- bundles from the golden vectors ------------------------------------------------------------------------
+
+
+def _member() -> types_pb2.MemberInfo:
+    key = GOLDEN["keys"][0]
+    return types_pb2.MemberInfo(
+        member_id=key["name"],
+        organisation="Example member A",
+        keys=[types_pb2.MemberKey(key_id=key["key_id"], public_key=bytes.fromhex(key["public_key"]))],
+        roles=["contributor"],
+        status="active",
+    )
+
+
+def _signed(name: str) -> types_pb2.SignedEntry:
+    entry = ENTRIES[name]
+    return types_pb2.SignedEntry(
+        header=bytes.fromhex(entry["header"]),
+        signature=bytes.fromhex(entry["signature"]),
+        items=[bytes.fromhex(item) for item in entry["items"]],
+    )
+
+
+def golden_bundle(name: str, index: int, related: tuple[str, ...] = ()) -> types_pb2.ProvenanceBundle:
+    """The provenance bundle of record `index` of golden entry `name`, as GetProvenance would return it."""
+    entry = ENTRIES[name]
+    return types_pb2.ProvenanceBundle(
+        format_version=1,
+        consortium_id=entry["consortium_id"],
+        record_id=entry["records"][index]["record_id"],
+        record_item=bytes.fromhex(entry["items"][index]),
+        leaf_index=index,
+        leaf_count=entry["item_count"],
+        inclusion_proof=[bytes.fromhex(h) for h in entry["inclusion_proofs"][index]],
+        entry_header=bytes.fromhex(entry["header"]),
+        entry_signature=bytes.fromhex(entry["signature"]),
+        author=_member(),
+        related=[
+            types_pb2.RelatedEntry(entry=_signed(r), author=_member(), kind=ENTRIES[r]["kind_name"])
+            for r in related
+        ],
+        generated_at_ms=1_700_000_200_000,
+        generated_by="member-a",
+    )
+
+
+def node_verify(
+    bundle: types_pb2.ProvenanceBundle, tmp_path: Path, *args: str, proto_names: bool = False
+) -> tuple[int, dict[str, Any]]:
+    """Runs `node verify.js` on the proto3 JSON of `bundle`; returns its exit status and its JSON line."""
+    path = tmp_path / "bundle.json"
+    text = json_format.MessageToJson(bundle, preserving_proto_field_name=proto_names)
+    path.write_text(text, encoding="utf-8")
+    assert NODE is not None
+    done = subprocess.run(
+        [NODE, "verify.js", str(path), *args], cwd=CLIENT, capture_output=True, text=True, timeout=30
+    )
+    assert done.stderr == ""
+    return done.returncode, json.loads(done.stdout)
+
+
+@dataclass(frozen=True)
+class Genuine:
+    name: str
+    entry: str
+    index: int
+    related: tuple[str, ...]
+    status: str
+
+
+GENUINE = [
+    Genuine("pdq record, middle of a 3-leaf tree", "contribution_seq1", 0, (), "active"),
+    Genuine("md5 record retracted by its author", "contribution_seq1", 1, ("retraction_seq3",), "retracted"),
+    Genuine("last leaf of an odd tree, tags and reference", "contribution_seq1", 2, (), "active"),
+    Genuine("single-leaf entry, non-ASCII text", "contribution_seq2", 0, ("retraction_seq3",), "retracted"),
+]
+
+
+@pytest.mark.parametrize("case", GENUINE, ids=[c.name for c in GENUINE])
+def test_node_verifies_genuine_bundles_as_python_does(case: Genuine, tmp_path: Path) -> None:
+    bundle = golden_bundle(case.entry, case.index, case.related)
+    code, out = node_verify(bundle, tmp_path)
+    assert (code, out["ok"]) == (0, True), out
+    python = verify_bundle(bundle_from_proto(bundle))
+    record = HashRecord.decode(bundle.record_item)
+    assert out["record_id"] == python.record_id.hex() == bundle.record_id
+    assert out["entry_id"] == python.entry_id.hex() == ENTRIES[case.entry]["entry_id"]
+    assert out["record"] == {
+        "signal_type": record.signal_type,
+        "value": record.value_hex,
+        "quality": record.quality,
+        "labels": list(record.labels),
+        "tags": list(record.tags),
+        "reference": record.reference,
+        "source": record.source,
+    }
+    assert out["status"] == python.status == case.status
+    assert [e["summary"] for e in out["history"]] == [e.summary for e in python.history]
+    assert out["key_id"] == GOLDEN["keys"][0]["key_id"]
+
+
+def test_node_reads_proto_field_names_too(tmp_path: Path) -> None:
+    bundle = golden_bundle("contribution_seq1", 1, ("retraction_seq3",))
+    code, out = node_verify(bundle, tmp_path, proto_names=True)
+    assert (code, out["status"]) == (0, "retracted")
+
+
+@dataclass(frozen=True)
+class Flip:
+    name: str
+    field: str
+    offset: int
+    error: str  # what verify.js says
+
+
+FLIPS = [
+    Flip("record item: hash value", "record_item", 10, "inclusion proof does not lead to the signed"),
+    Flip("record item: label text", "record_item", 60, "inclusion proof does not lead to the signed"),
+    Flip("header: domain tag", "entry_header", 0, "wrong domain tag"),
+    Flip("header: consortium id", "entry_header", 25, "entry is of consortium"),
+    Flip("header: key id", "entry_header", 48, "is not in the bundle's member entry"),
+    Flip("header: timestamp", "entry_header", 127, "signature does not verify"),
+    Flip("header: body root", "entry_header", 165, "signature does not verify"),
+    Flip("signature: R", "entry_signature", 0, "signature does not verify"),
+    Flip("signature: S", "entry_signature", 63, "signature does not verify"),
+    Flip("inclusion proof: first sibling", "inclusion_proof", 0, "inclusion proof does not lead"),
+    Flip("related retraction: an item", "related_item", 3, "items do not match the signed body root"),
+    Flip("related retraction: its signature", "related_signature", 5, "signature does not verify"),
+]
+
+
+def flipped(bundle: types_pb2.ProvenanceBundle, flip: Flip) -> types_pb2.ProvenanceBundle:
+    """A copy of `bundle` with one bit changed at `flip.offset` of `flip.field`."""
+    copy = types_pb2.ProvenanceBundle()
+    copy.CopyFrom(bundle)
+
+    def bit(data: bytes) -> bytes:
+        changed = bytearray(data)
+        changed[flip.offset] ^= 0x01
+        return bytes(changed)
+
+    if flip.field == "inclusion_proof":
+        copy.inclusion_proof[0] = bit(copy.inclusion_proof[0])
+    elif flip.field == "related_item":
+        copy.related[0].entry.items[0] = bit(copy.related[0].entry.items[0])
+    elif flip.field == "related_signature":
+        copy.related[0].entry.signature = bit(copy.related[0].entry.signature)
+    else:
+        setattr(copy, flip.field, bit(getattr(copy, flip.field)))
+    return copy
+
+
+@pytest.mark.parametrize("flip", FLIPS, ids=[f.name for f in FLIPS])
+def test_node_refuses_a_bundle_with_one_flipped_byte(flip: Flip, tmp_path: Path) -> None:
+    bundle = flipped(golden_bundle("contribution_seq1", 1, ("retraction_seq3",)), flip)
+    code, out = node_verify(bundle, tmp_path)
+    assert (code, out["ok"]) == (1, False)
+    assert flip.error in out["error"]
+    with pytest.raises(VerificationError):  # the Python verifier, as oracle, refuses it too
+        verify_bundle(bundle_from_proto(bundle))
+
+
+def test_node_refuses_a_signer_other_than_the_pinned_key(tmp_path: Path) -> None:
+    bundle = golden_bundle("contribution_seq1", 0)
+    code, out = node_verify(bundle, tmp_path, "--key-id", "00" * 32)
+    assert (code, out["ok"]) == (1, False)
+    assert "not one of the pinned key ids" in out["error"]
+    code, out = node_verify(bundle, tmp_path, "--key-id", GOLDEN["keys"][0]["key_id"])
+    assert code == 0
+
+
+def test_node_refuses_a_bundle_of_another_consortium(tmp_path: Path) -> None:
+    code, out = node_verify(golden_bundle("contribution_seq1", 0), tmp_path, "--consortium-id", "other")
+    assert (code, out["ok"]) == (1, False)
+
+
+# --- the demo against a real node ---------------------------------------------------------------------------
+
+
+def test_demo_submits_matches_and_verifies_against_a_running_node(node_modules: Path, node: Any) -> None:
+    assert NODE is not None
+    done = subprocess.run(
+        [NODE, "demo.js", node.target], cwd=CLIENT, capture_output=True, text=True, timeout=60
+    )
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 0, done.stdout + done.stderr
+    steps = [line["step"] for line in lines]
+    assert steps == ["connect", "submit", *["match"] * 2, *["verify"] * 2, *["tamper"] * 3, "done"]
+    submit = lines[1]
+    assert [m["distance"] for m in lines[2:4]] == [4, 0]
+    assert [m["record_id"] for m in lines[2:4]] == submit["record_ids"]
+    assert [v["record"]["signal_type"] for v in lines[4:6]] == ["pdq", "md5"]
+    assert all(v["author"] == "platform-a" for v in lines[4:6])
+    assert {t["field"] for t in lines[6:9]} == {"record_item", "entry_header", "entry_signature"}
+    assert all(t["rejected"] for t in lines[6:9])
+    assert node.record_count() == 2
+
+
+def test_demo_fails_with_a_non_zero_status_when_no_node_answers(node_modules: Path) -> None:
+    assert NODE is not None
+    done = subprocess.run(
+        [NODE, "demo.js", "127.0.0.1:1"], cwd=CLIENT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    last = json.loads(done.stdout.splitlines()[-1])
+    assert (last["step"], last["ok"]) == ("failed", False)
+    assert last["error"].startswith("UNAVAILABLE")

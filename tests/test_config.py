@@ -1,0 +1,206 @@
+"""Node config files: defaults, relative paths, and errors that name the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE_KEYS, Cli
+
+from node.config import load_config
+from node.errors import ConfigError
+
+MINIMAL = """[node]
+member_id = "platform-a"
+consortium_file = "consortium.toml"
+signing_key = "platform-a.key"
+data_dir = "data"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_and_relative_paths(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.member_id == "platform-a"
+    assert config.consortium_file == tmp_path.resolve() / "consortium.toml"
+    assert config.signing_key == tmp_path.resolve() / "platform-a.key"
+    assert config.data_dir == tmp_path.resolve() / "data"
+    assert (config.listen, config.follower) == ("127.0.0.1:50051", False)
+    assert (config.pdq_threshold, config.min_pdq_quality, config.max_batch) == (31, 50, 10_000)
+    assert (config.taxonomy_file, config.peers) == (None, ())
+
+
+def test_every_section(tmp_path: Path) -> None:
+    text = (
+        MINIMAL
+        + """listen = "[::1]:0"
+[matching]
+pdq_threshold = 20
+min_pdq_quality = 70
+max_batch = 500
+[taxonomy]
+file = "../taxonomy.toml"
+[[peers]]
+name = "platform-b"
+address = "10.0.0.2:50051"
+[[peers]]
+name = "platform-c"
+address = "node-c.example:443"
+"""
+    )
+    config = load_config(write(tmp_path, text))
+    assert config.listen == "[::1]:0"
+    assert (config.pdq_threshold, config.min_pdq_quality, config.max_batch) == (20, 70, 500)
+    assert config.taxonomy_file == tmp_path.resolve().parent / "taxonomy.toml"
+    assert [(p.name, p.address) for p in config.peers] == [
+        ("platform-b", "10.0.0.2:50051"),
+        ("platform-c", "node-c.example:443"),
+    ]
+    settings = config.ledger_settings("example-consortium")
+    assert (settings.consortium_id, settings.member_id, settings.pdq_threshold) == (
+        "example-consortium",
+        "platform-a",
+        20,
+    )
+    assert (settings.min_pdq_quality, settings.max_batch) == (70, 500)
+
+
+def test_a_follower_needs_no_signing_key(tmp_path: Path) -> None:
+    text = MINIMAL.replace('signing_key = "platform-a.key"\n', "follower = true\n")
+    config = load_config(write(tmp_path, text))
+    assert (config.follower, config.signing_key, config.load_signing_key()) == (True, None, None)
+
+
+def test_the_example_configs_load(tmp_path: Path) -> None:
+    for name in ("platform-a", "platform-b", "platform-c"):
+        config = load_config(EXAMPLE_KEYS / f"{name}.toml")
+        assert config.load_membership().consortium_id == "example-consortium"
+        signer = config.load_signing_key()
+        assert signer is not None
+        member = config.load_membership().get(name)
+        assert member is not None and member.key(signer.public.key_id) is not None
+
+
+BAD_FIELDS = [
+    (
+        "threshold above 64",
+        MINIMAL + "[matching]\npdq_threshold = 99\n",
+        "matching.pdq_threshold: got 99, want 0..64",
+    ),
+    (
+        "threshold not a number",
+        MINIMAL + '[matching]\npdq_threshold = "31"\n',
+        "matching.pdq_threshold: got '31', want 0..64",
+    ),
+    (
+        "threshold a boolean",
+        MINIMAL + "[matching]\npdq_threshold = true\n",
+        "matching.pdq_threshold: got True, want 0..64",
+    ),
+    (
+        "quality above 100",
+        MINIMAL + "[matching]\nmin_pdq_quality = 101\n",
+        "matching.min_pdq_quality: got 101, want 0..100",
+    ),
+    ("batch of zero", MINIMAL + "[matching]\nmax_batch = 0\n", "matching.max_batch: got 0, want 1..10000"),
+    (
+        "batch above the protocol",
+        MINIMAL + "[matching]\nmax_batch = 20000\n",
+        "matching.max_batch: got 20000, want 1..10000",
+    ),
+    (
+        "listen without port",
+        MINIMAL + 'listen = "localhost"\n',
+        "node.listen: got 'localhost', want host:port",
+    ),
+    ("listen port too big", MINIMAL + 'listen = "127.0.0.1:70000"\n', "node.listen: got '127.0.0.1:70000'"),
+    (
+        "member id missing",
+        MINIMAL.replace('member_id = "platform-a"\n', ""),
+        "node.member_id: got nothing, want a non-empty string",
+    ),
+    (
+        "member id empty",
+        MINIMAL.replace('"platform-a"', '""', 1),
+        "node.member_id: got '', want a non-empty string",
+    ),
+    ("data dir missing", MINIMAL.replace('data_dir = "data"\n', ""), "node.data_dir: got nothing"),
+    (
+        "signing key missing",
+        MINIMAL.replace('signing_key = "platform-a.key"\n', ""),
+        "node.signing_key: got nothing",
+    ),
+    (
+        "follower not a boolean",
+        MINIMAL + 'follower = "yes"\n',
+        "node.follower: got 'yes', want true or false",
+    ),
+    ("unknown key", MINIMAL + 'listn = "127.0.0.1:1"\n', "node.listn: got 'listn', want one of member_id"),
+    (
+        "unknown section",
+        MINIMAL + "[matchng]\npdq_threshold = 1\n",
+        "matchng: got unknown section, want one of node",
+    ),
+    ("section not a table", "matching = 3\n" + MINIMAL, "matching: got int, want a [matching] table"),
+    ("peer without address", MINIMAL + '[[peers]]\nname = "b"\n', "peers[0].address: got nothing"),
+    (
+        "peer with a bad address",
+        MINIMAL + '[[peers]]\nname = "b"\naddress = "b"\n',
+        "peers[0].address: got 'b'",
+    ),
+    (
+        "peers twice",
+        MINIMAL + '[[peers]]\nname = "b"\naddress = "b:1"\n[[peers]]\nname = "b"\naddress = "c:1"\n',
+        "peers: got 'b' twice, want unique names",
+    ),
+    ("invalid toml", MINIMAL + "pdq_threshold = \n", "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [case[1:] for case in BAD_FIELDS], ids=[case[0] for case in BAD_FIELDS]
+)
+def test_errors_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.message.startswith(f"{path}: "), caught.value.message
+    assert message in caught.value.message
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_member_not_in_the_consortium(tmp_path: Path) -> None:
+    text = MINIMAL.replace('"platform-a"', '"platform-z"', 1).replace(
+        '"consortium.toml"', f'"{EXAMPLE_KEYS / "consortium.toml"}"'
+    )
+    with pytest.raises(ConfigError, match=r"node\.member_id: got 'platform-z', want a member of consortium"):
+        load_config(write(tmp_path, text)).load_membership()
+
+
+def test_serve_with_a_bad_config_fails_cleanly(tmp_path: Path, cli: Cli) -> None:
+    path = write(tmp_path, MINIMAL + "[matching]\npdq_threshold = 99\n")
+    result = cli("serve", "--config", path)
+    assert result.code == 2
+    assert result.err == f"hashnode: error: {path}: matching.pdq_threshold: got 99, want 0..64\n"
+
+
+def test_serve_with_a_key_that_is_not_the_members_fails_cleanly(tmp_path: Path, cli: Cli) -> None:
+    text = f"""[node]
+member_id = "platform-a"
+consortium_file = "{EXAMPLE_KEYS / "consortium.toml"}"
+signing_key = "{EXAMPLE_KEYS / "platform-b.key"}"
+data_dir = "data"
+listen = "127.0.0.1:0"
+"""
+    result = cli("serve", "--config", write(tmp_path, text))
+    assert result.code == 1
+    assert "is not a key of member 'platform-a'" in result.err and "Traceback" not in result.err

@@ -40,7 +40,7 @@ EPOCH_MS = 1_700_000_000_000
 CONSORTIUM_ID = "sim.hashnode.example"
 EQUIVOCATOR = "mallory"
 # Small enough that reordering overflows them, so that dropping and refetching is exercised in most runs.
-SMALL_BUFFERS = Limits(gap_per_author=3, gap_total=6, pending_total=4)
+SMALL_BUFFERS = Limits(gap_per_author=2, gap_total=4, pending_total=4)
 
 
 @functools.cache
@@ -60,7 +60,7 @@ def roster(member_ids: Sequence[str], version: int = 1) -> Membership:
 class SimConfig:
     seed: int
     nodes: int = 4
-    entries_per_author: int = 4
+    entries_per_author: int = 6
     authoring_ms: int = 1500
     min_delay_ms: int = 1
     max_delay_ms: int = 60
@@ -138,6 +138,8 @@ class SimStats:
     timeouts: int = 0
     restarts: int = 0
     rejected: int = 0
+    overflowed: int = 0  # entries a full buffer could not keep (fetched again later)
+    held_pending: int = 0  # entries kept for a roster version not yet received
 
 
 @dataclass
@@ -375,6 +377,8 @@ class Simulation:
     def _after_receive(self, node: SimNode, src: str | None, outcome: ReceiveOutcome) -> None:
         """Fetch what the gap buffer waits for from the sender; spread new evidence at once."""
         self.stats.rejected += len(outcome.rejected)
+        self.stats.overflowed += outcome.dropped
+        self.stats.held_pending += outcome.pending
         if outcome.missing and src is not None:
             self._send(node.name, src, FetchRequest(tuple(outcome.missing)))
         if outcome.new_evidence:

@@ -1,9 +1,9 @@
 """Replication converges under faults (issue 3), checked by the deterministic simulator (replication/sim.py).
 
 Every run uses real Ed25519 keys and real signed entries over a network that drops, duplicates, delays and
-reorders messages, with a partition that heals and a node that crashes and restarts. Once the faults stop, every
-node must hold the same state digest, and it must be the digest of what was actually signed: an oracle, not only
-a comparison of the nodes with one another.
+reorders messages, with a partition that heals and a node that crashes and restarts. Once the faults stop,
+every node must hold the same state digest, and it must be the digest of what was actually signed: an oracle,
+not only a comparison of the nodes with one another.
 """
 
 from __future__ import annotations

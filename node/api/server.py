@@ -7,6 +7,7 @@ ledger, start, announce, wait for SIGTERM/SIGINT, drain, close.
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
 import threading
@@ -27,6 +28,7 @@ from node.errors import ConfigError
 from node.ledger import Ledger
 
 GRACE_SECONDS = 5.0
+SERVING_LINE = re.compile(r"^hashnode: serving member (?P<member>\S+) on (?P<address>\S+)$")
 WORKERS = 16
 SERVICE_NAMES = (
     client_pb2.DESCRIPTOR.services_by_name["HashNode"].full_name,
@@ -91,6 +93,11 @@ def bound_address(listen: str, port: int) -> str:
     return f"{host}:{port}"
 
 
+def serving_line(member_id: str, address: str) -> str:
+    """The line `serve` prints once it accepts calls; `SERVING_LINE` parses it."""
+    return f"hashnode: serving member {member_id} on {address}"
+
+
 def _stop_on_signals(stop: threading.Event) -> None:
     def handle(signum: int, frame: FrameType | None) -> None:
         stop.set()
@@ -115,9 +122,7 @@ def serve(
         health_servicer = health.HealthServicer()
         server, port = create_server(ledger, config.listen, health_servicer=health_servicer)
         server.start()
-        print(
-            f"hashnode: serving member {config.member_id} on {bound_address(config.listen, port)}", flush=True
-        )
+        print(serving_line(config.member_id, bound_address(config.listen, port)), flush=True)
         while not stop.wait(0.5):  # short waits keep the main thread responsive to signals
             pass
         health_servicer.enter_graceful_shutdown()

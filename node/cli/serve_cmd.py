@@ -1,15 +1,31 @@
-"""`hashnode serve --config FILE`: run a node until SIGTERM or Ctrl-C."""
+"""`hashnode serve --config FILE`: run a node until SIGTERM or Ctrl-C; and running it as a child process.
+
+`NodeProcess` starts `hashnode serve` in a child Python process and learns the address it bound from the one
+line it prints (`hashnode: serving member <id> on <host:port>`), which is how the demo and the tests run real
+nodes on port 0.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
+import node
 from node.cli.command_base import ExitCode
+from node.errors import Unavailable
 
 NAME = "serve"
 HELP = "run a node"
+PACKAGE_ROOT = Path(node.__file__).resolve().parents[1]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +38,71 @@ def run(args: argparse.Namespace) -> int:
     from node.api.server import serve
     from node.config import load_config
 
+    config = load_config(args.config)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    serve(load_config(args.config))
+    serve(config)
     return ExitCode.OK
+
+
+def _read_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+    for line in stream:
+        lines.put(line.rstrip("\n"))
+    lines.put(None)
+
+
+@dataclass
+class NodeProcess:
+    """A `hashnode serve` child process and the address it serves on."""
+
+    process: subprocess.Popen[str]
+    member_id: str
+    address: str
+    log: Path
+    reader: threading.Thread
+
+    @property
+    def target(self) -> str:
+        return self.address
+
+    @classmethod
+    def start(cls, config: Path, log: Path, *, timeout: float = 30.0) -> NodeProcess:
+        """Starts a node and waits for its serving line; its stderr (logs) goes to `log`."""
+        from node.api.server import SERVING_LINE
+
+        paths = [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+        with log.open("w", encoding="utf-8") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "node.cli.main", "serve", "--config", str(config)],
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                text=True,
+                env=env,
+            )
+        lines: queue.Queue[str | None] = queue.Queue()
+        reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
+        reader.start()
+        try:
+            line = lines.get(timeout=timeout)
+        except queue.Empty:
+            line = None
+        found = SERVING_LINE.match(line or "")
+        if found is None:
+            cls(process, "", "", log, reader).stop(signal.SIGKILL)
+            output = log.read_text(encoding="utf-8").strip()[-2000:]
+            raise Unavailable(f"node for {config} did not start: {output}")
+        return cls(process, found["member"], found["address"], log, reader)
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        """Asks the node to stop (graceful drain) and returns its exit code; kills it after `timeout`."""
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.reader.join(timeout)  # it ends at the end of the output, once the process is gone
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        return self.process.returncode

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Protocol
 
 from node.entry import Entry
 from node.errors import VerificationError
@@ -70,12 +71,25 @@ class RejectReason(enum.Enum):
         return self is RejectReason.FUTURE_TIMESTAMP
 
 
-@dataclass(frozen=True)
-class Head:
-    """The last entry of an author's contiguous log on this node.
+class LogHead(Protocol):
+    """What `classify` needs of an author's head: any object with these fields does (`store.Head` has them).
 
     The timestamp is part of the head because R8 needs it: an author's timestamps never go backwards.
     """
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def entry_id(self) -> bytes: ...
+
+    @property
+    def timestamp_ms(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last entry of an author's contiguous log on this node (the in-memory `LogHead`)."""
 
     seq: int
     entry_id: bytes
@@ -149,7 +163,7 @@ def classify(
     *,
     consortium_id: str,
     membership: Membership,
-    head: Head | None,
+    head: LogHead | None,
     existing_at_seq: bytes | None,
     now_ms: int,
     max_clock_skew_ms: int = DEFAULT_MAX_CLOCK_SKEW_MS,
@@ -232,7 +246,7 @@ def authenticate(entry: Entry, membership: Membership) -> PublicKey | Pending | 
         return _reject(entry, RejectReason.NOT_AUTHORIZED, exc.message)
 
 
-def _position(entry: Entry, head: Head | None, existing_at_seq: bytes | None) -> Verdict:
+def _position(entry: Entry, head: LogHead | None, existing_at_seq: bytes | None) -> Verdict:
     """R8, for an entry whose signature has been verified."""
     seq, prev = entry.header.seq, entry.header.prev
     have = head.seq if head else 0

@@ -1,0 +1,268 @@
+"""`python -m node.demo` (`make demo`): a guided run of a node, narrated for a person.
+
+The story: a platform contributes the hashes of a known piece of violent extremist content (here, a harmless
+photo of a bridge stands in for it); later an edited copy is uploaded and matched as a near-duplicate; the
+matching platform fetches the provenance of the hash, verifies it offline against the consortium's keys, and
+sees that changing a single byte of that evidence is detected.
+
+It uses the EXAMPLE keys in keys/example (never for production), a temporary data directory and real
+`hashnode` processes on free ports. Nodes are a list so that the story can grow into a consortium of several.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import csv
+import io
+import json
+import shlex
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from node.cli.main import main as hashnode
+from node.cli.serve_cmd import NodeProcess
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_KEYS = ROOT / "keys/example"
+PDQ_DATA = ROOT.parent / "shared/data/pdq"
+LABEL = "tvec.propaganda"
+
+
+@dataclass(frozen=True)
+class ImageHashes:
+    name: str
+    pdq: str
+    quality: int
+    md5: str
+    sha256: str
+
+
+# Reference hashes of two images of Meta's PDQ test set, used when ../shared/data/pdq is not there.
+BUILT_IN = {
+    "bridge-mods/aaa-orig.jpg": ImageHashes(
+        "bridge-mods/aaa-orig.jpg",
+        "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22",
+        100,
+        "d35c785545392755e7e4164457657269",
+        "b5b0799616df52d475a3968dc7e54f1d0724c912244ffa6175bc786375dd7298",
+    ),
+    "bridge-mods/blur-a-lot.jpg": ImageHashes(
+        "bridge-mods/blur-a-lot.jpg",
+        "f8f8f0cee0f4a84f0637022a038f67f0b36e26d596621e1d33e6b39c4e9c9b22",
+        100,
+        "552d2d428fe0ff59d3458370a9712573",
+        "08e69270937da0226e4571465672d57d7da20a3884aff672461affd7824948cd",
+    ),
+}
+ORIGINAL, EDIT = "bridge-mods/aaa-orig.jpg", "bridge-mods/blur-a-lot.jpg"
+
+
+class DemoFailed(Exception):
+    """Something the story relies on did not happen."""
+
+
+def load_images() -> dict[str, ImageHashes]:
+    expected = PDQ_DATA / "expected.csv"
+    if not expected.exists():
+        return BUILT_IN
+    with expected.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return {
+        row["path"]: ImageHashes(row["path"], row["pdq_hex"], int(row["quality"]), row["md5"], row["sha256"])
+        for row in rows
+    }
+
+
+# --- narration ----------------------------------------------------------------------------------------------
+
+
+def say(text: str) -> None:
+    print()
+    print(textwrap.fill(" ".join(text.split()), width=100))
+    sys.stdout.flush()
+
+
+def step(number: int, title: str) -> None:
+    print(f"\n=== {number}. {title} " + "=" * max(0, 90 - len(title)))
+
+
+def shown(path: Path | str) -> str:
+    """A path as short as it can be for the reader: relative to the current directory when inside it."""
+    path = Path(path)
+    with contextlib.suppress(ValueError):
+        return str(path.resolve().relative_to(Path.cwd()))
+    return str(path)
+
+
+def run(*argv: str | Path, expect: int = 0) -> str:
+    """Runs and shows `hashnode ARGV...`; returns its standard output."""
+    args = [str(a) for a in argv]
+    print("\n$ hashnode " + " ".join(shlex.quote(shown(a) if isinstance(a, Path) else a) for a in argv))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = hashnode(args)
+    text = out.getvalue()
+    for line in (text + err.getvalue()).splitlines():
+        print("  " + line)
+    if code != expect:
+        raise DemoFailed(f"`hashnode {' '.join(args)}` exited {code}, expected {expect}")
+    return text
+
+
+def run_json(*argv: str | Path) -> object:
+    """Runs a command with --json quietly and returns the parsed output."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = hashnode([*(str(a) for a in argv), "--json"])
+    if code != 0:
+        raise DemoFailed(f"`hashnode {' '.join(map(str, argv))} --json` exited {code}")
+    return json.loads(out.getvalue())
+
+
+# --- nodes --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoNode:
+    member_id: str
+    config: Path
+    process: NodeProcess | None = None
+
+    @property
+    def target(self) -> str:
+        if self.process is None:
+            raise DemoFailed(f"node {self.member_id} is not running")
+        return self.process.target
+
+
+def write_config(workdir: Path, member_id: str) -> Path:
+    path = workdir / f"{member_id}.toml"
+    path.write_text(
+        f"""[node]
+member_id = "{member_id}"
+consortium_file = "{EXAMPLE_KEYS / "consortium.toml"}"
+signing_key = "{EXAMPLE_KEYS / f"{member_id}.key"}"
+data_dir = "data/{member_id}"
+listen = "127.0.0.1:0"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@contextlib.contextmanager
+def running_nodes(workdir: Path, members: list[str]) -> Iterator[list[DemoNode]]:
+    """Starts one node per member; stops them all (SIGTERM, graceful) however the story ends."""
+    nodes = [DemoNode(member, write_config(workdir, member)) for member in members]
+    try:
+        for node in nodes:
+            print(f"\n$ hashnode serve --config {shown(node.config)} &")
+            node.process = NodeProcess.start(node.config, workdir / f"{node.member_id}.log")
+            print(f"  hashnode: serving member {node.process.member_id} on {node.process.address}")
+        yield nodes
+    finally:
+        for node in nodes:
+            if node.process is not None:
+                code = node.process.stop()
+                print(f"\nstopped the node of {node.member_id} (exit code {code})")
+
+
+# --- the story ----------------------------------------------------------------------------------------------
+
+
+def contribute(node: DemoNode, workdir: Path, original: ImageHashes) -> list[str]:
+    batch = workdir / "batch.csv"
+    batch.write_text(
+        "signal_type,value,quality,labels,reference,source\n"
+        f"pdq,{original.pdq},{original.quality},{LABEL},case-2041,proactive-detection\n"
+        f"md5,{original.md5},,{LABEL},case-2041,proactive-detection\n"
+        f"sha256,{original.sha256},,{LABEL},case-2041,proactive-detection\n",
+        encoding="utf-8",
+    )
+    print(f"\n$ cat {shown(batch)}")
+    print(textwrap.indent(batch.read_text(encoding="utf-8").rstrip(), "  "))
+    out = run("submit", "--target", node.target, "--file", batch)
+    return [line.split()[0] for line in out.splitlines()[1:]]
+
+
+def check_match(out: str, record_id: str) -> None:
+    if record_id not in out:
+        raise DemoFailed(f"expected a match with record {record_id}")
+
+
+def tamper(bundle: Path, tampered: Path) -> str:
+    """Changes one byte of the signed record in a bundle (a letter of its label); returns the new label."""
+    data = json.loads(bundle.read_text(encoding="utf-8"))
+    item = bytearray(base64.b64decode(data["record_item"]))
+    at = item.index(LABEL.encode()) + len(LABEL) - 1
+    item[at] ^= 0x03  # 'a' becomes 'b'
+    data["record_item"] = base64.b64encode(bytes(item)).decode()
+    tampered.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return item[at - len(LABEL) + 1 : at + 1].decode()
+
+
+def story(workdir: Path) -> None:
+    images = load_images()
+    original, edit = images[ORIGINAL], images[EDIT]
+    consortium = EXAMPLE_KEYS / "consortium.toml"
+    step(1, "Start the node of platform-a")
+    say(f"""The example consortium ({shown(consortium)}) has three stewards and three platforms, each with an
+        EXAMPLE key. Platform A runs a node; its data lives in a temporary directory.""")
+    with running_nodes(workdir, ["platform-a"]) as nodes:
+        (node,) = nodes
+        step(2, "Contribute the hashes of a known item")
+        say("""Platform A's moderators confirmed an image as terrorist propaganda. Its node signs the PDQ hash
+            (perceptual, survives edits) and the MD5 and SHA-256 (exact copies) as one entry of Platform A's
+            log, under a label of the consortium's taxonomy and with Platform A's own case reference.""")
+        pdq_id, md5_id, sha_id = contribute(node, workdir, original)
+
+        step(3, "Exact matches")
+        say("An exact copy of the file is uploaded somewhere: its MD5 and SHA-256 match exactly.")
+        check_match(run("match", "--target", node.target, "--type", "md5", original.md5), md5_id)
+        check_match(run("match", "--target", node.target, "--type", "sha256", original.sha256), sha_id)
+
+        step(4, "A near-duplicate")
+        say(f"""Someone uploads an edited copy ({EDIT}: blurred). Its bytes differ, so MD5 and SHA-256
+            no longer match, but its PDQ hash is a few bits from the original's: within the consortium's
+            threshold of 31 bits, it matches.""")
+        check_match(run("match", "--target", node.target, edit.pdq), pdq_id)
+        run("match", "--target", node.target, "--type", "md5", edit.md5)
+
+        step(5, "Why is this hash in the database? Fetch its provenance")
+        bundle = workdir / "bundle.json"
+        run("provenance", "--target", node.target, pdq_id, "--out", bundle)
+
+    step(6, "Verify the bundle offline")
+    say("""The node is stopped now. Anyone holding the bundle and the consortium file can check, offline, who
+        contributed the hash, when, and under which label: the signature, the Merkle inclusion proof and the
+        record id are all recomputed from the bytes in the file.""")
+    run("verify", bundle, "--consortium", consortium)
+
+    step(7, "Tamper with one byte")
+    say("""Suppose someone edits the bundle to make the hash look as if it carried another label: here, one
+        letter of the label inside the signed record changes. Verification fails, loudly.""")
+    tampered = workdir / "tampered.json"
+    forged_label = tamper(bundle, tampered)
+    print(f"\n  {shown(tampered)}: record_item now says {forged_label!r} where {LABEL!r} was signed")
+    run("verify", tampered, "--consortium", consortium, expect=1)
+
+
+def main() -> int:
+    print("hashnode demo: a node of a hash-sharing consortium, with EXAMPLE keys (never for production)")
+    with tempfile.TemporaryDirectory(prefix="hashnode-demo-") as tmp:
+        try:
+            story(Path(tmp))
+        except DemoFailed as exc:
+            print(f"\ndemo FAILED: {exc}", file=sys.stderr)
+            return 1
+    print("\ndemo complete: contributed, matched exactly and as a near-duplicate, verified, tamper caught.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -531,7 +531,12 @@ def _check_threshold(signed: SignedRoster, signers_of: Roster, whose: str) -> No
 
 
 def _check_transition(old: Roster, new: Roster) -> None:
-    """Rules relating consecutive versions beyond signatures (docs/membership.md, "Transition rules")."""
+    """Rules relating consecutive versions beyond signatures (docs/membership.md, step 7).
+
+    Raises:
+        RosterTransitionError: a member of `old` is missing from `new`; a revoked member is no longer revoked
+            at the same cutoff; or a status_version is not the version of the member's last status change.
+    """
     for before in old.members:
         after = new.member(before.member_id)
         if after is None:
@@ -539,15 +544,24 @@ def _check_transition(old: Roster, new: Roster) -> None:
                 f"roster version {new.version}: member {before.member_id!r} is missing; members are revoked, "
                 "never removed, so that their past entries stay verifiable"
             )
-    for member in new.members:
-        before_member = old.member(member.member_id)
-        changed = before_member is None or before_member.status != member.status
-        want = new.version if changed or before_member is None else before_member.status_version
-        if member.status_version != want:
+        if before.status == MemberStatus.REVOKED and after.revoked_after_ms != before.revoked_after_ms:
+            # Nodes have already refused the entries after the cutoff; moving it would split the consortium.
             raise RosterTransitionError(
-                f"roster version {new.version}: member {member.member_id!r} status_version: "
-                f"got {member.status_version}, want {want}"
+                f"roster version {new.version}: member {before.member_id!r} was revoked after "
+                f"{before.revoked_after_ms}; revocation is final, want the same cutoff"
             )
+    for member in new.members:
+        _check_status_version(old.member(member.member_id), member, new.version)
+
+
+def _check_status_version(before: RosterMember | None, after: RosterMember, version: int) -> None:
+    changed = before is None or before.status != after.status
+    want = version if changed or before is None else before.status_version
+    if after.status_version != want:
+        raise RosterTransitionError(
+            f"roster version {version}: member {after.member_id!r} status_version: "
+            f"got {after.status_version}, want {want}"
+        )
 
 
 class TrustedRoster:
@@ -623,7 +637,7 @@ class TrustedRoster:
             ConflictingVersionError: same version as the trusted one, other bytes (a RollbackError).
             SkippedVersionError: its version is more than one ahead.
             ThresholdError: too few of the trusted or of its own stewards signed it.
-            RosterTransitionError: it removes a member or misrecords a status change.
+            RosterTransitionError: it removes a member, undoes a revocation or misrecords a status change.
             ExpiredRosterError: the newest trusted roster (possibly this one) has expired.
         """
         self._advance(SignedRoster.parse(roster_bytes, signatures))

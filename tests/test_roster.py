@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -347,6 +347,25 @@ def test_status_version_records_the_version_of_the_change(
         trusted.update(offered.roster_bytes, offered.signatures, NOW)
 
 
+@pytest.mark.parametrize(
+    "undone",
+    [
+        pytest.param(
+            {"status": MemberStatus.ACTIVE, "revoked_after_ms": 0, "status_version": 3}, id="reinstated"
+        ),
+        pytest.param({"revoked_after_ms": NOW + DAY}, id="cutoff moved later"),
+    ],
+)
+def test_revocation_cannot_be_undone_by_a_later_version(undone: dict[str, object]) -> None:
+    revoked = member("platform-b", 1, status=MemberStatus.REVOKED, revoked_after_ms=NOW, status_version=2)
+    v2 = signed_by(make_roster(2, [0, 1, 2], 2, members=(member("platform-a", 0), revoked)), [0, 1])
+    trusted = trusted_chain(version_chain(1), v2)
+    undone_member = replace(revoked, **undone)  # type: ignore[arg-type]
+    v3 = signed_by(make_roster(3, [0, 1, 2], 2, members=(member("platform-a", 0), undone_member)), [0, 1])
+    with pytest.raises(RosterTransitionError, match="revocation is final"):
+        trusted.update(v3.roster_bytes, v3.signatures, NOW)
+
+
 # --- canonical encoding -------------------------------------------------------------------------------------
 
 
@@ -595,3 +614,36 @@ def test_revocation_is_final() -> None:
 def test_rotating_to_a_key_the_member_has_is_refused() -> None:
     with pytest.raises(AlreadyExists):
         draft_v2().rotate_key("platform-a", MEMBER_KEYS[0].public, valid_from_ms=NOW, overlap_until_ms=NOW)
+
+
+# --- the worked example of docs/membership.md ---------------------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "membership.md"
+
+
+def example_roster() -> SignedRoster:
+    """The roster of docs/membership.md, "Worked example"."""
+    platform_a = RosterMember(
+        "platform-a",
+        "Platform A",
+        (MemberKey(SigningKey.from_seed(b"\x60" * 32).public, 0, 0),),
+        ("contributor",),
+        "trust@platform-a.example",
+    )
+    steward = SigningKey.from_seed(b"\x10" * 32)
+    roster = Roster(
+        "example", 1, 1_767_225_600_000, 1, (StewardKey("steward-1", steward.public),), (platform_a,)
+    )
+    return SignedRoster.unsigned(roster).sign(steward)
+
+
+def test_worked_example_table_is_the_encoding() -> None:
+    section = DOC.read_text(encoding="utf-8").split("## Worked example")[1]
+    rows = [line.split("|") for line in section.splitlines() if line.startswith("| ") and "`" in line]
+    data = b"".join(bytes.fromhex(row[4].split("`")[1]) for row in rows)
+    assert [int(row[1]) for row in rows] == [sum(int(r[2]) for r in rows[:i]) for i in range(len(rows))]
+    signed = example_roster()
+    assert data == signed.roster_bytes
+    assert f"{len(data)} bytes in all" in section
+    assert signed.roster_id.hex() in section and signed.signatures[0].signature.hex() in section
+    assert TrustedRoster(signed.roster_bytes, signed.signatures).current(1_767_225_600_000).version == 1

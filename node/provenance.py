@@ -188,3 +188,13 @@ def verify_bundle(bundle: ProvenanceBundle, *, trusted: Membership | None = None
         status=status,
         notes=tuple(notes),
     )
+
+
+def _register_extensions() -> None:
+    """Due-process kinds (opinion, appeal, decision) register their describers here, after this module exists."""
+    from node import dueprocess
+
+    dueprocess.register(DESCRIBERS, STATUS_BY_KIND)
+
+
+_register_extensions()

@@ -397,7 +397,10 @@ TAMPERS = [
     TamperCase("entry signature", _set("entry_signature")),
     TamperCase("inclusion proof", _proof),
     TamperCase("leaf index", lambda m: setattr(m, "leaf_index", m.leaf_index + 1)),
-    TamperCase("record id", lambda m: setattr(m, "record_id", "0" + m.record_id[1:])),
+    TamperCase(
+        "record id",
+        lambda m: setattr(m, "record_id", ("1" if m.record_id[0] == "0" else "0") + m.record_id[1:]),
+    ),
     TamperCase(
         "author public key",
         lambda m: setattr(m.author.keys[0], "public_key", flip(m.author.keys[0].public_key)),

@@ -162,3 +162,11 @@ def test_example_keys_regenerate_byte_for_byte(tmp_path: Path) -> None:
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in EXAMPLE_KEYS.iterdir())
         for path in tmp_path.iterdir():
             assert path.read_bytes() == (EXAMPLE_KEYS / path.name).read_bytes(), path.name
+
+
+def test_an_unwritable_path_is_an_error_not_a_traceback(cli: Cli, tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    result = cli("keygen", "--out", not_a_directory / "member.key")
+    assert result.code == 1 and result.err.startswith("hashnode: error: "), result
+    assert str(not_a_directory) in result.err and "Traceback" not in result.err

@@ -86,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:  # e.g. `hashnode match ... | head`
         return ExitCode.OK
+    except OSError as exc:  # a file the user named cannot be read or written
+        where = f" ({exc.filename})" if exc.filename else ""
+        _error(f"{exc.strerror or exc}{where}")
+        return ExitCode.FAILURE
 
 
 if __name__ == "__main__":

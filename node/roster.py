@@ -36,6 +36,7 @@ from node.errors import (
 )
 from node.keys import PUBLIC_KEY_SIZE, SIGNATURE_SIZE, PublicKey, SigningKey
 from node.membership import ROLES, Member, MemberKey, Membership
+from node.tls import check_member_certificate
 
 if TYPE_CHECKING:  # join imports roster at run time; roster needs join only for annotations
     from node.join import SignedJoinRequest
@@ -359,7 +360,7 @@ def _decode_member(reader: Reader) -> RosterMember:
         MemberKey(PublicKey(reader.fixed(PUBLIC_KEY_SIZE)), reader.u64(), reader.u64())
         for _ in range(reader.u16())
     )
-    tls = tuple(TlsCertificate(reader.blob(), reader.u64(), reader.u64()) for _ in range(reader.u16()))
+    certs = tuple(TlsCertificate(reader.blob(), reader.u64(), reader.u64()) for _ in range(reader.u16()))
     return RosterMember(
         member_id,
         organisation,
@@ -367,7 +368,7 @@ def _decode_member(reader: Reader) -> RosterMember:
         roles,
         contact,
         endpoint,
-        tls,
+        certs,
         MemberStatus(status),
         status_version,
         revoked_after_ms,
@@ -833,10 +834,8 @@ class RosterDraft:
             AlreadyExists: the member has that certificate.
             InvalidArgument: the overlap ends before the new certificate starts.
         """
-        from node import tls  # tls imports roster for annotations only; keep the run-time edge one-way
-
         member = self._get(member_id)
-        tls.check_member_certificate(certificate_der, member_id)
+        check_member_certificate(certificate_der, member_id)
         new = TlsCertificate(certificate_der, valid_from_ms, 0)
         if any(c.fingerprint == new.fingerprint for c in member.tls):
             raise AlreadyExists(f"member {member_id!r} already has certificate {new.fingerprint.hex()[:16]}…")

@@ -1,0 +1,88 @@
+"""Exhaustive Hamming scans over 256-bit hashes held as four uint64 words.
+
+Used where multi-index hashing cannot help: the small delta of fresh additions, thresholds above 31, and
+queries whose chunk buckets are so crowded (low-entropy hashes) that reading every row beats chasing
+candidates.
+
+Hashes are kept as `(n, 4) uint64` views of the 32 hash bytes. Hamming distance does not depend on byte order,
+so the native-endian view is used as is; only consistency between stored rows and queries matters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+Words = npt.NDArray[np.uint64]
+"""Hashes as `(n, 4) uint64` rows: the 32 bytes of each hash reinterpreted, not converted."""
+
+HASH_BYTES = 32
+WORDS_PER_HASH = 4
+
+# Elements of one (queries x rows) distance block: 4 MiB of uint16 accumulators stays in cache-friendly sizes.
+_BLOCK_ELEMENTS = 1 << 20
+_MAX_BLOCK_ROWS = 1 << 16
+
+
+def as_words(hashes: npt.NDArray[np.uint8]) -> Words:
+    """Reinterprets `(n, 32) uint8` hash bytes as `(n, 4) uint64` rows (a view when already contiguous)."""
+    return np.ascontiguousarray(hashes).view(np.uint64).reshape(-1, WORDS_PER_HASH)
+
+
+def as_bytes(words: Words) -> npt.NDArray[np.uint8]:
+    """The inverse of `as_words`: `(n, 32) uint8` in the original byte order."""
+    return np.ascontiguousarray(words).view(np.uint8).reshape(-1, HASH_BYTES)
+
+
+def row_distances(a: Words, b: Words) -> npt.NDArray[np.int32]:
+    """Hamming distances between paired rows of two equally shaped `(k, 4)` arrays.
+
+    The four per-word popcounts (each <= 64) are summed as bytes of one uint32 with two SWAR steps: numpy
+    reductions over an axis of length four are several times slower than these whole-array passes.
+    """
+    counts = np.bitwise_count(np.bitwise_xor(a, b))  # (k, 4) uint8, contiguous
+    packed = counts.view(np.uint32).ravel()
+    pairs = (packed & np.uint32(0x00FF00FF)) + ((packed >> np.uint32(8)) & np.uint32(0x00FF00FF))
+    total = (pairs & np.uint32(0xFFFF)) + (pairs >> np.uint32(16))
+    return total.astype(np.int32)
+
+
+def scan(
+    words: Words, queries: Words, threshold: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+    """Every (query, row) pair within `threshold`, by exhaustive comparison.
+
+    Returns `(query_idx, row, distance)`; pairs come out grouped by row block, not globally sorted. Rows are
+    transposed block by block to word columns so that each numpy pass runs over a long contiguous axis.
+    """
+    found_q: list[npt.NDArray[np.int64]] = []
+    found_r: list[npt.NDArray[np.int64]] = []
+    found_d: list[npt.NDArray[np.int32]] = []
+    n, m = len(words), len(queries)
+    if n == 0 or m == 0:
+        return _empty_triple()
+    block_rows = min(n, _MAX_BLOCK_ROWS)
+    block_queries = max(1, _BLOCK_ELEMENTS // block_rows)
+    query_cols = np.ascontiguousarray(queries.T)  # (4, m)
+    for r0 in range(0, n, block_rows):
+        cols = np.ascontiguousarray(words[r0 : r0 + block_rows].T)  # (4, rows)
+        for q0 in range(0, m, block_queries):
+            dist = _block_distances(cols, query_cols[:, q0 : q0 + block_queries])
+            q_hit, r_hit = np.nonzero(dist <= threshold)
+            found_q.append(q_hit.astype(np.int64) + q0)
+            found_r.append(r_hit.astype(np.int64) + r0)
+            found_d.append(dist[q_hit, r_hit].astype(np.int32))
+    return np.concatenate(found_q), np.concatenate(found_r), np.concatenate(found_d)
+
+
+def _block_distances(cols: Words, query_cols: Words) -> npt.NDArray[np.uint16]:
+    """Distances of a `(queries, rows)` block from word-column layouts `(4, rows)` and `(4, queries)`."""
+    total = np.zeros((query_cols.shape[1], cols.shape[1]), dtype=np.uint16)
+    for word in range(WORDS_PER_HASH):
+        diff = np.bitwise_xor(cols[word][None, :], query_cols[word][:, None])
+        np.add(total, np.bitwise_count(diff), out=total)
+    return total
+
+
+def _empty_triple() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+    return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)

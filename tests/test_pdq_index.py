@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from unittest.mock import patch
 
@@ -9,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from node.index import pdq
+from node.index import mih, pdq
 from node.index.pdq import MAX_THRESHOLD, PdqIndex, hamming_bruteforce
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/pdq"
@@ -295,3 +296,43 @@ def test_memory_stays_within_the_per_hash_budget() -> None:
     index = PdqIndex.build(np.arange(n), random_hashes(rng, n))
     fixed_offsets = 16 * 65537 * 4
     assert index.memory_bytes() <= 97 * n + fixed_offsets
+
+
+def test_wide_chunking_matches_the_oracle(haystack: Hashes, needles: Hashes) -> None:
+    """The 12-chunk layout used from 8M hashes, forced on small data (its offsets tables are fixed-size)."""
+    rng = np.random.default_rng(41)
+    near = np.stack([at_distance(rng, needles[i], d) for i, d in enumerate(range(0, 64))])
+    db = np.concatenate([haystack, near])
+    ordinals = list(range(len(db)))
+    with patch.object(mih, "WIDE_MIN_ROWS", 0):
+        index = PdqIndex.build(np.array(ordinals), db)
+    assert index._state.segments[0].chunking is mih.WIDE
+    for threshold in [*range(0, 32), 40, 64]:
+        assert found(index, needles, threshold) == expected(db, ordinals, needles, threshold), threshold
+
+
+def test_queries_during_updates_always_see_stable_records() -> None:
+    """Readers run while a writer adds, merges and removes: records never touched stay visible throughout."""
+    rng = np.random.default_rng(43)
+    stable = random_hashes(rng, 50)
+    index = PdqIndex.build(np.arange(50), stable)
+    failures: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            if found(index, stable, 0) != [{o} for o in range(50)]:
+                failures.append("a stable record went missing")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        with patch.object(pdq, "DELTA_MAX", 16):
+            for start in range(1000, 3000, 10):
+                index.add(np.arange(start, start + 10), random_hashes(rng, 10))
+                index.remove(np.arange(start - 500, start - 490))
+    finally:
+        done.set()
+        reader.join()
+    assert failures == []
+    assert len(index) == 50 + 500

@@ -1,4 +1,4 @@
-"""Property tests: PdqIndex equals the brute-force oracle on random data, planted matches, update sequences."""
+"""Property tests: PdqIndex equals the brute-force oracle on random data, planted matches, updates."""
 
 from __future__ import annotations
 

@@ -14,6 +14,11 @@ from pathlib import Path
 from node.errors import ConfigError, VerificationError
 from node.keys import PublicKey
 
+HOUR_MS = 3_600_000
+# The consortium's appeal decision window (docs/due-process.md, "Deciding appeals"): a consortium parameter,
+# the same on every node, or nodes would disagree on which steward decisions are valid.
+DEFAULT_DECISION_WINDOW_MS = 72 * HOUR_MS
+
 ROLES = ("contributor", "trusted_flagger", "observer", "steward")
 STATUSES = ("active", "suspended", "revoked")
 
@@ -54,12 +59,17 @@ class Membership:
     consortium_id: str
     members: dict[str, Member] = field(default_factory=dict)
     version: int = 0
+    decision_window_ms: int = DEFAULT_DECISION_WINDOW_MS
 
     def __iter__(self) -> Iterator[Member]:
         return iter(self.members.values())
 
     def get(self, member_id: str) -> Member | None:
         return self.members.get(member_id)
+
+    def stewards(self) -> frozenset[str]:
+        """Members holding the steward role (whatever their status: the role, not the status, decides)."""
+        return frozenset(m.member_id for m in self.members.values() if "steward" in m.roles)
 
     def signing_key(self, author: str, key_id: bytes, timestamp_ms: int) -> PublicKey:
         """The key that must have signed an entry of `author` with `key_id` at `timestamp_ms`.
@@ -84,7 +94,8 @@ class Membership:
 
     @classmethod
     def load(cls, path: Path) -> Membership:
-        """Reads a consortium file: `consortium_id = "..."` and `[[member]]` tables."""
+        """Reads a consortium file: `consortium_id = "..."`, optional `decision_window_hours` (default 72) and
+        `[[member]]` tables."""
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -95,7 +106,16 @@ class Membership:
         members = [_member(path, i, entry) for i, entry in enumerate(data.get("member", []))]
         if not members:
             raise ConfigError(f"consortium file {path}: no [[member]] entries")
-        return cls.from_members(consortium_id, members)
+        membership = cls.from_members(consortium_id, members)
+        membership.decision_window_ms = _decision_window_ms(path, data.get("decision_window_hours", 72))
+        return membership
+
+
+def _decision_window_ms(path: Path, hours: object) -> int:
+    """Hours (fractions allowed, e.g. for test consortia) to whole milliseconds."""
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 <= hours <= 24 * 365:
+        raise ConfigError(f"consortium file {path}: decision_window_hours: got {hours!r}, want 0..8760 hours")
+    return round(hours * HOUR_MS)
 
 
 def _member(path: Path, i: int, entry: object) -> Member:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from node.dueprocess.items import AppealItem, AppealKey, DecidedAs, DecisionItem, Outcome, VerifiedItem
 from node.errors import FailedPrecondition, HashnodeError, InvalidArgument, NotFound, PermissionDenied
 
-HOUR_MS = 3_600_000
-DEFAULT_DECISION_WINDOW_MS = 72 * HOUR_MS
+# The window is a consortium parameter read with the membership; re-exported for callers of this module.
+from node.membership import DEFAULT_DECISION_WINDOW_MS as DEFAULT_DECISION_WINDOW_MS
+from node.membership import HOUR_MS as HOUR_MS
 
 
 class NotDecisionAuthority(PermissionDenied):

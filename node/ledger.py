@@ -277,6 +277,26 @@ class Ledger:
             for listener in self._listeners:
                 listener(entry)
 
+    def after_commit_all(self, applied: Sequence[tuple[Entry, IndexDelta]]) -> None:
+        """`after_commit` for the entries of one transaction, in commit order, with the index changed in bulk.
+
+        Additions are merged across entries (one index call instead of one per entry); a removal first flushes
+        the additions before it, so a record added and retracted in one batch ends up removed.
+        """
+        merged = IndexDelta()
+        for _, delta in applied:
+            if delta.remove:
+                self.apply_index_delta(merged)
+                merged = IndexDelta()
+                self.apply_index_delta(delta)
+            else:
+                merged.add_ordinals.extend(delta.add_ordinals)
+                merged.add_hashes.extend(delta.add_hashes)
+        self.apply_index_delta(merged)
+        for entry, _ in applied:
+            for listener in self._listeners:
+                listener(entry)
+
     def apply_index_delta(self, delta: IndexDelta) -> None:
         if delta.remove:
             self.index.remove(np.asarray(delta.remove, dtype=np.int64))
@@ -286,14 +306,13 @@ class Ledger:
 
     def commit_entries(self, entries: Sequence[Entry], extra: Callable[[Txn], None] | None = None) -> None:
         """Commits already-validated entries (replication) in one transaction, with `extra` writes (checkpoint)."""
-        deltas = []
+        applied = []
         with self.store.write() as txn:
             for entry in entries:
-                deltas.append(self.apply_in_txn(txn, entry))
+                applied.append((entry, self.apply_in_txn(txn, entry)))
             if extra is not None:
                 extra(txn)
-        for entry, delta in zip(entries, deltas, strict=True):
-            self.after_commit(entry, delta)
+        self.after_commit_all(applied)
 
     # --- matching ---------------------------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ Layout (keys → values; integers big-endian):
   related   record id (32) → entry id (32) (dupsort): retractions, opinions, appeals, decisions about the record
   counts    name → u64 (records, entries, type:<t>, label:<l>, author:<a>)
   state     free-form keys of other components (replication positions), written in the same transactions
+  evidence  evidence id (32) → author (u16 len + UTF-8) ‖ lower entry (u32 len + stored entry) ‖ upper entry
+            (same): fork evidence, two entries of one author that cannot both be in its log
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ SCHEMA = b"1"
 DEFAULT_MAP_SIZE = 64 << 30  # address space only; the file grows with the data. 10M records need ~6 GiB.
 _U64 = struct.Struct(">Q")
 _ROW = struct.Struct(">32sIQQBH")
-_DBS = ("meta", "entries", "logs", "heads", "records", "rids", "exact", "pdq", "related", "counts", "state")
+_DBS = (
+    "meta", "entries", "logs", "heads", "records", "rids", "exact", "pdq", "related", "counts", "state",
+    "evidence",
+)
 
 Txn = Any  # lmdb.Transaction; the lmdb package ships no type information
 
@@ -128,6 +133,13 @@ def _decode_entry(data: bytes) -> Entry:
     items = [reader.blob() for _ in range(reader.u32())]
     reader.end()
     return Entry.parse(header, signature, items)
+
+
+def _decode_evidence(data: bytes) -> tuple[str, Entry, Entry]:
+    reader = Reader(data, "stored evidence")
+    author, lower, upper = reader.string(), _decode_entry(reader.blob()), _decode_entry(reader.blob())
+    reader.end()
+    return author, lower, upper
 
 
 class Store:
@@ -284,6 +296,14 @@ class Store:
         value = txn.get(u64(ordinal), db=self._dbs["records"])
         return None if value is None else RecordRow.decode(ordinal, bytes(value))
 
+    def records_from(self, txn: Txn, ordinal: int) -> Iterator[RecordRow]:
+        """Stored records with an ordinal of at least `ordinal`, in ordinal (storage) order."""
+        cursor = txn.cursor(db=self._dbs["records"])
+        if not cursor.set_range(u64(ordinal)):
+            return
+        for key, value in cursor:
+            yield RecordRow.decode(read_u64(key), bytes(value))
+
     def set_status(self, txn: Txn, row: RecordRow, status: int) -> None:
         """Changes a record's status; active-record counters follow."""
         if row.status == status:
@@ -344,6 +364,42 @@ class Store:
 
     def put_state(self, txn: Txn, key: bytes, value: bytes) -> None:
         txn.put(key, value, db=self._dbs["state"])
+
+    # --- fork evidence --------------------------------------------------------------------------------------
+
+    def put_evidence(self, txn: Txn, evidence_id: bytes, lower: Entry, upper: Entry) -> bool:
+        """Keeps a pair of conflicting entries of one author; False when this evidence is already held."""
+        value = Writer().string(lower.header.author).blob(_encode_entry(lower)).blob(_encode_entry(upper))
+        return bool(txn.put(evidence_id, value.getvalue(), db=self._dbs["evidence"], overwrite=False))
+
+    def evidence(self, txn: Txn, evidence_id: bytes) -> tuple[Entry, Entry] | None:
+        value = txn.get(evidence_id, db=self._dbs["evidence"])
+        return None if value is None else _decode_evidence(bytes(value))[1:]
+
+    def iter_evidence(self, txn: Txn) -> Iterator[tuple[bytes, Entry, Entry]]:
+        """(evidence id, lower entry, upper entry) of all evidence held, in id order."""
+        for key, value in txn.cursor(db=self._dbs["evidence"]):
+            _, lower, upper = _decode_evidence(bytes(value))
+            yield bytes(key), lower, upper
+
+    def evidence_ids(self, txn: Txn) -> list[bytes]:
+        return [bytes(key) for key in txn.cursor(db=self._dbs["evidence"]).iternext(keys=True, values=False)]
+
+    def convicted_authors(self, txn: Txn) -> set[str]:
+        """Authors some held evidence proves to have forked their log."""
+        values = txn.cursor(db=self._dbs["evidence"]).iternext(keys=False, values=True)
+        return {Reader(bytes(value), "stored evidence").string() for value in values}
+
+    def log_ids(self, txn: Txn, author: str) -> Iterator[bytes]:
+        """Entry ids of `author`'s log in seq order, without decoding the entries."""
+        prefix = Writer().string(author).getvalue()
+        cursor = txn.cursor(db=self._dbs["logs"])
+        if not cursor.set_range(prefix):
+            return
+        for key, entry_id in cursor:
+            if not key.startswith(prefix) or len(key) != len(prefix) + 8:
+                return
+            yield bytes(entry_id)
 
     # --- operations -------------------------------------------------------------------------------------------
 

@@ -27,6 +27,10 @@ R8  Position against the author's head:
       the entry it signed at `head`, so it signed two different entries at some seq <= head. Also evidence
       (`evidence.ForkKind.BROKEN_LINK`); the entry is not applied.
     - seq > head+1: Gap. Buffer it and fetch head+1..seq-1.
+R9  (`check_items`, on Apply only) Items the node cannot apply: a contribution item that is not a canonical
+    hash record of a known signal type with a value of that type's size, or an item of a retraction or
+    due-process kind that does not decode: Reject(MALFORMED_ITEM), nothing written. The author signed
+    garbage; every node refuses the same entry, so they stay in agreement (the author's log stops there).
 
 Why a convicted author is frozen (R3): once an author has provably signed two histories, "the next entry" is
 ambiguous. Nodes that received different branches first would keep extending different logs, and keep fetching
@@ -41,11 +45,14 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
-from node.entry import Entry
-from node.errors import VerificationError
+from node.entry import Entry, EntryKind
+from node.errors import HashnodeError, VerificationError
 from node.keys import PublicKey
 from node.membership import Membership
+from node.provenance import DESCRIBERS
+from node.records import HashRecord
 from node.replication.frontier import AuthorRange
+from node.signals import REGISTRY
 
 DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
 
@@ -64,6 +71,7 @@ class RejectReason(enum.Enum):
     FUTURE_TIMESTAMP = "future_timestamp"
     FORGED_SIGNATURE = "forged_signature"
     TIMESTAMP_REGRESSION = "timestamp_regression"
+    MALFORMED_ITEM = "malformed_item"
 
     @property
     def transient(self) -> bool:
@@ -271,3 +279,40 @@ def _position(entry: Entry, head: LogHead | None, existing_at_seq: bytes | None)
 
 def _reject(entry: Entry, reason: RejectReason, detail: str) -> Reject:
     return Reject(entry.entry_id, reason, detail)
+
+
+def check_items(entry: Entry) -> tuple[HashRecord, ...] | Reject:
+    """R9: the decoded records of a contribution (empty for other kinds), or why the items cannot be applied.
+
+    Run on an entry `classify` said to apply. The records are returned so that applying does not decode again.
+    """
+    if entry.kind == EntryKind.CONTRIBUTION:
+        records = []
+        for i, item in enumerate(entry.items):
+            record = _contribution_item(item)
+            if isinstance(record, str):
+                return _reject(entry, RejectReason.MALFORMED_ITEM, f"items[{i}]: {record}")
+            records.append(record)
+        return tuple(records)
+    describer = DESCRIBERS.get(entry.kind)
+    if describer is not None:
+        for i, item in enumerate(entry.items):
+            try:
+                describer(item)
+            except HashnodeError as exc:
+                return _reject(entry, RejectReason.MALFORMED_ITEM, f"items[{i}]: {exc.message}")
+    return ()
+
+
+def _contribution_item(item: bytes) -> HashRecord | str:
+    """The record an item encodes, or what is wrong with it."""
+    try:
+        record = HashRecord.decode(item)
+    except HashnodeError as exc:
+        return exc.message
+    kind = REGISTRY.get(record.signal_type)
+    if kind is None:
+        return f"signal_type: got {record.signal_type[:40]!r}, want one of {', '.join(sorted(REGISTRY))}"
+    if len(record.value) != kind.size:
+        return f"value: got {len(record.value)} bytes, want {kind.size} for {kind.name}"
+    return record

@@ -22,14 +22,16 @@ class FrontierRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Frontier(_message.Message):
-    __slots__ = ("heads", "consortium_id", "member_id")
+    __slots__ = ("heads", "consortium_id", "member_id", "evidence_ids")
     HEADS_FIELD_NUMBER: _ClassVar[int]
     CONSORTIUM_ID_FIELD_NUMBER: _ClassVar[int]
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_IDS_FIELD_NUMBER: _ClassVar[int]
     heads: _containers.RepeatedCompositeFieldContainer[AuthorHead]
     consortium_id: str
     member_id: str
-    def __init__(self, heads: _Optional[_Iterable[_Union[AuthorHead, _Mapping]]] = ..., consortium_id: _Optional[str] = ..., member_id: _Optional[str] = ...) -> None: ...
+    evidence_ids: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, heads: _Optional[_Iterable[_Union[AuthorHead, _Mapping]]] = ..., consortium_id: _Optional[str] = ..., member_id: _Optional[str] = ..., evidence_ids: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class AuthorRange(_message.Message):
     __slots__ = ("author", "from_seq", "to_seq")
@@ -42,18 +44,30 @@ class AuthorRange(_message.Message):
     def __init__(self, author: _Optional[str] = ..., from_seq: _Optional[int] = ..., to_seq: _Optional[int] = ...) -> None: ...
 
 class FetchRequest(_message.Message):
-    __slots__ = ("ranges", "max_batch_bytes")
+    __slots__ = ("ranges", "max_batch_bytes", "evidence_ids")
     RANGES_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_BYTES_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_IDS_FIELD_NUMBER: _ClassVar[int]
     ranges: _containers.RepeatedCompositeFieldContainer[AuthorRange]
     max_batch_bytes: int
-    def __init__(self, ranges: _Optional[_Iterable[_Union[AuthorRange, _Mapping]]] = ..., max_batch_bytes: _Optional[int] = ...) -> None: ...
+    evidence_ids: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, ranges: _Optional[_Iterable[_Union[AuthorRange, _Mapping]]] = ..., max_batch_bytes: _Optional[int] = ..., evidence_ids: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class ForkEvidence(_message.Message):
+    __slots__ = ("lower", "upper")
+    LOWER_FIELD_NUMBER: _ClassVar[int]
+    UPPER_FIELD_NUMBER: _ClassVar[int]
+    lower: _types_pb2.SignedEntry
+    upper: _types_pb2.SignedEntry
+    def __init__(self, lower: _Optional[_Union[_types_pb2.SignedEntry, _Mapping]] = ..., upper: _Optional[_Union[_types_pb2.SignedEntry, _Mapping]] = ...) -> None: ...
 
 class EntryBatch(_message.Message):
-    __slots__ = ("entries",)
+    __slots__ = ("entries", "evidence")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[_types_pb2.SignedEntry]
-    def __init__(self, entries: _Optional[_Iterable[_Union[_types_pb2.SignedEntry, _Mapping]]] = ...) -> None: ...
+    evidence: _containers.RepeatedCompositeFieldContainer[ForkEvidence]
+    def __init__(self, entries: _Optional[_Iterable[_Union[_types_pb2.SignedEntry, _Mapping]]] = ..., evidence: _Optional[_Iterable[_Union[ForkEvidence, _Mapping]]] = ...) -> None: ...
 
 class SubscribeRequest(_message.Message):
     __slots__ = ("since",)

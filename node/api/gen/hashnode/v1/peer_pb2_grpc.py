@@ -55,21 +55,24 @@ class PeerServicer:
     """Missing associated documentation comment in .proto file."""
 
     def GetFrontier(self, request, context):
-        """For each author this node holds, the highest contiguous sequence number and its entry id.
+        """For each author this node holds, the highest contiguous sequence number and its entry id; and the ids of the
+        fork evidence it holds.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def FetchEntries(self, request, context):
-        """Streams the entries the caller is missing, in bounded batches, in log order per author.
+        """Streams the entries (and fork evidence) the caller asks for, in bounded batches, in log order per author.
+        One call returns at most a server-capped total; the caller asks again for what is still missing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Subscribe(self, request, context):
-        """Pushes entries as they are committed on this node, after first sending everything beyond `since`.
+        """Pushes entries and fork evidence as they are committed on this node, after first sending everything beyond
+        `since`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

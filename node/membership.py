@@ -46,6 +46,7 @@ class Member:
     revoked_after_ms: int = 0
     tls_fingerprints: tuple[str, ...] = ()
     endpoint: str = ""
+    status_version: int = 0  # the roster version that gave the current status (0: not from a roster)
 
     def key(self, key_id: bytes) -> MemberKey | None:
         return next((k for k in self.keys if k.public_key.key_id == key_id), None)

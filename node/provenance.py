@@ -159,6 +159,23 @@ def _verify_related(
     return VerifiedEvent(EntryKind(header.kind).label, header.author, header.timestamp_ms, checked.entry_id, summary)
 
 
+def trusted_author(author: Member, trusted: Membership | None) -> Member:
+    """The author as the pinned membership lists it when there is one (its status is the one that counts)."""
+    pinned = None if trusted is None else trusted.get(author.member_id)
+    return pinned or author
+
+
+def status_note(member: Member) -> str:
+    """Why a contributor's records deserve a second look, e.g. "contributor x revoked at roster version 4"."""
+    if member.status_version:
+        note = f"contributor {member.member_id} {member.status} at roster version {member.status_version}"
+    else:
+        note = f"contributor {member.member_id} is {member.status}"
+    if member.revoked_after_ms:
+        note += f"; its entries signed after {member.revoked_after_ms} (ms) are refused, earlier ones stay valid"
+    return note
+
+
 def verify_bundle(bundle: ProvenanceBundle, *, trusted: Membership | None = None) -> VerifiedProvenance:
     """Verifies every byte of a bundle; raises VerificationError naming the first thing that does not hold.
 
@@ -175,9 +192,8 @@ def verify_bundle(bundle: ProvenanceBundle, *, trusted: Membership | None = None
         decided = STATUS_BY_KIND.get(related.entry.kind)
         if decided and event.author == header.author:
             status = decided
-    notes = []
-    if bundle.author.status != "active":
-        notes.append(f"contributor {bundle.author.member_id} is {bundle.author.status}")
+    author = trusted_author(bundle.author, trusted)
+    notes = [] if author.status == "active" else [status_note(author)]
     return VerifiedProvenance(
         record_id=bundle.record_id,
         record=record,

@@ -215,6 +215,7 @@ class RosterMember:
             revoked_after_ms=self.revoked_after_ms,
             tls_fingerprints=tuple(c.fingerprint.hex() for c in self.tls),
             endpoint=self.endpoint,
+            status_version=self.status_version,
         )
 
 

@@ -124,13 +124,21 @@ class TlsIdentity:
 
 
 def generate_identity(
-    member_id: str, *, not_before_ms: int, not_after_ms: int, hosts: Iterable[str] = ()
+    member_id: str,
+    *,
+    not_before_ms: int,
+    not_after_ms: int,
+    hosts: Iterable[str] = (),
+    seed: bytes | None = None,
 ) -> TlsIdentity:
     """A new ECDSA P-256 key and a self-signed certificate for `member_id` (CN), for TLS server and client.
 
-    `hosts` are extra DNS names; peers do not need them (they ask for `hashnode.peer`).
+    `hosts` are extra DNS names; peers do not need them (they ask for `hashnode.peer`). With `seed`, the key,
+    serial number and signature derive from it, so the same arguments give the same bytes: for published
+    example identities only, whose private keys are public anyway.
     """
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = ec.generate_private_key(ec.SECP256R1()) if seed is None else _key_from_seed(seed)
+    serial = x509.random_serial_number() if seed is None else _serial_from_seed(seed)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, member_id)])
     san = x509.SubjectAlternativeName([x509.DNSName(h) for h in (PEER_TLS_NAME, *hosts)])
     usage = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH])
@@ -139,7 +147,7 @@ def generate_identity(
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
+        .serial_number(serial)
         .not_valid_before(_utc(not_before_ms))
         .not_valid_after(_utc(not_after_ms))
         # CA:FALSE: a member's certificate vouches for itself only, never for another certificate.
@@ -149,12 +157,23 @@ def generate_identity(
         # Key identifiers let TLS libraries tell a member's old and new certificate (same subject) apart.
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
+        .sign(key, hashes.SHA256(), ecdsa_deterministic=seed is not None)
     )
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     return TlsIdentity(cert.public_bytes(serialization.Encoding.PEM), key_pem)
+
+
+def _key_from_seed(seed: bytes) -> ec.EllipticCurvePrivateKey:
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # of P-256
+    scalar = int.from_bytes(hashlib.sha256(b"hashnode tls key\x00" + seed).digest(), "big") % (order - 1) + 1
+    return ec.derive_private_key(scalar, ec.SECP256R1())
+
+
+def _serial_from_seed(seed: bytes) -> int:
+    # RFC 5280: positive, at most 20 octets; 159 bits keeps the top bit clear.
+    return int.from_bytes(hashlib.sha256(b"hashnode tls serial\x00" + seed).digest()[:20], "big") >> 1 or 1
 
 
 def check_member_certificate(certificate_der: bytes, member_id: str) -> None:

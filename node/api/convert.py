@@ -207,6 +207,7 @@ def member_to_proto(member: Member) -> types_pb2.MemberInfo:
         revoked_after_ms=member.revoked_after_ms,
     )
 
+        status_roster_version=member.status_version,
 
 def _member_key_from_proto(msg: types_pb2.MemberKey, field: str) -> MemberKey:
     if len(msg.public_key) != PUBLIC_KEY_SIZE:
@@ -240,6 +241,7 @@ def member_from_proto(msg: types_pb2.MemberInfo, field: str) -> Member:
     )
 
 
+        status_version=msg.status_roster_version,
 def entry_to_proto(entry: Entry) -> types_pb2.SignedEntry:
     return types_pb2.SignedEntry(header=entry.header_bytes, signature=entry.signature, items=entry.items)
 

@@ -16,6 +16,9 @@ Layout (keys → values; integers big-endian):
   related   record id (32) → entry id (32) (dupsort): retractions, opinions, appeals, decisions about the record
   counts    name → u64 (records, entries, type:<t>, label:<l>, author:<a>)
   state     free-form keys of other components (replication positions), written in the same transactions
+  arrivals  entry id (32) → u64 local time the entry was first committed here (availability in reports)
+  matchlog, matchlog_rec, matchlog_ref, notices: the local match log and reinstatement notices
+            (layouts in node/matchlog.py)
   evidence  evidence id (32) → author (u16 len + UTF-8) ‖ lower entry (u32 len + stored entry) ‖ upper entry
             (same): fork evidence, two entries of one author that cannot both be in its log
 """
@@ -44,7 +47,10 @@ _ROW = struct.Struct(">32sIQQBH")
 _DBS = (
     "meta", "entries", "logs", "heads", "records", "rids", "exact", "pdq", "related", "counts", "state",
     "evidence",
+    # Due process (docs/due-process.md): local arrival times, the match log and its indexes, notices.
+    "arrivals", "matchlog", "matchlog_rec", "matchlog_ref", "notices",
 )
+_DUPSORT = ("exact", "related", "matchlog_rec", "matchlog_ref")
 
 Txn = Any  # lmdb.Transaction; the lmdb package ships no type information
 
@@ -151,7 +157,7 @@ class Store:
         self._write_lock = threading.Lock()
 
     def _open_db(self, name: str) -> Any:
-        dupsort = name in ("exact", "related")
+        dupsort = name in _DUPSORT
         return self._env.open_db(name.encode(), dupsort=dupsort)
 
     @classmethod

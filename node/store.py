@@ -21,6 +21,8 @@ Layout (keys → values; integers big-endian):
             (layouts in node/matchlog.py)
   evidence  evidence id (32) → author (u16 len + UTF-8) ‖ lower entry (u32 len + stored entry) ‖ upper entry
             (same): fork evidence, two entries of one author that cannot both be in its log
+  rosters   version u64 → signed roster file (JSON, node/roster.py) of every roster version this node trusts,
+            from its pinned root on (node/consortium.py)
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ _DBS = (
     "evidence",
     # Due process (docs/due-process.md): local arrival times, the match log and its indexes, notices.
     "arrivals", "matchlog", "matchlog_rec", "matchlog_ref", "notices",
+    # Membership (docs/membership.md): the trusted roster chain.
+    "rosters",
 )
 _DUPSORT = ("exact", "related", "matchlog_rec", "matchlog_ref")
 
@@ -406,6 +410,19 @@ class Store:
             if not key.startswith(prefix) or len(key) != len(prefix) + 8:
                 return
             yield bytes(entry_id)
+
+    # --- rosters ----------------------------------------------------------------------------------------------
+
+    def put_roster(self, txn: Txn, version: int, signed_roster: bytes) -> None:
+        txn.put(u64(version), signed_roster, db=self._dbs["rosters"])
+
+    def rosters(self, txn: Txn, after_version: int = 0) -> Iterator[tuple[int, bytes]]:
+        """(version, signed roster file) of the stored rosters above `after_version`, oldest first."""
+        cursor = txn.cursor(db=self._dbs["rosters"])
+        if not cursor.set_range(u64(after_version + 1)):
+            return
+        for key, value in cursor:
+            yield read_u64(key), bytes(value)
 
     # --- operations -------------------------------------------------------------------------------------------
 

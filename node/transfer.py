@@ -159,6 +159,32 @@ def read_records(
 ) -> Iterator[HashRecord | Refusal]:
     """Reads a hash list, yielding a record or a refusal for every line that holds data, in file order.
 
+    The same as `read_numbered_records` without the line numbers; see there for the arguments.
+    """
+    numbered = read_numbered_records(
+        source,
+        fmt,
+        default_labels=default_labels,
+        taxonomy=taxonomy,
+        min_pdq_quality=min_pdq_quality,
+        default_pdq_quality=default_pdq_quality,
+    )
+    return (item for _, item in numbered)
+
+
+def read_numbered_records(
+    source: Path | str | TextIO,
+    fmt: Format | str | None = None,
+    *,
+    default_labels: Sequence[str] = (),
+    taxonomy: Taxonomy,
+    min_pdq_quality: int = PDQ_MIN_QUALITY_DEFAULT,
+    default_pdq_quality: int | None = None,
+) -> Iterator[tuple[int, HashRecord | Refusal]]:
+    """Reads a hash list, yielding (line number, record or refusal) for every line that holds data, in order.
+
+    A record's line number lets a caller report a later refusal (by a node) against the line it came from.
+
     Args:
         source: a path, or an open text stream.
         fmt: the format; None detects it from the file extension, else from the first line.
@@ -198,7 +224,7 @@ def read_records(
             lines = itertools.chain([first], stream)
         parser = {Format.CSV: _read_csv, Format.JSONL: _read_jsonl, Format.TE: _read_te}[chosen]
         for line_no, fields in parser(lines):
-            yield fields if isinstance(fields, Refusal) else _record(line_no, fields, rules)
+            yield line_no, fields if isinstance(fields, Refusal) else _record(line_no, fields, rules)
 
 
 def _format(fmt: Format | str) -> Format:

@@ -196,7 +196,7 @@ def test_jsonl_file_reports_bad_json_lines(node: RunningNode, cli: Cli, tmp_path
     batch.write_text(f"{good}\n{{not json\n\n[1, 2]\n" + json.dumps({**GOOD_FIELDS, "colour": "red"}) + "\n")
     result = cli("submit", "--target", node.target, "--file", batch)
     assert_clean_cli_failure(result, names="3 bad line(s)", code=2)
-    for expected in ("line 2: got invalid JSON", "line 4: got list", "line 5: colour"):
+    for expected in ("line 2: format: not JSON", "line 4: format: got a JSON list", "line 5: format: unk"):
         assert expected in result.err
     assert_nothing_written(node)
 

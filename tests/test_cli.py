@@ -75,7 +75,7 @@ def test_submit_jsonl_file_with_list_labels(cli: Cli, node: RunningNode, tmp_pat
     path = tmp_path / "batch.jsonl"
     lines = [
         {"signal_type": "pdq", "value": PDQ.upper(), "quality": 100, "labels": [LABEL, "tvec.manifesto"]},
-        {"signal_type": "md5", "value": MD5, "labels": f"{LABEL}|tvec.manifesto", "tags": ["a", "b"]},
+        {"signal_type": "md5", "value": MD5, "labels": [LABEL, "tvec.manifesto"], "tags": ["a", "b"]},
     ]
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     data = submit(cli, node, "--file", str(path))

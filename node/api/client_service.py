@@ -12,6 +12,7 @@ import grpc
 
 from node.api import convert
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
+from node.export import export_pages
 from node.ledger import Ledger
 
 
@@ -64,3 +65,13 @@ class HashNodeServicer(client_pb2_grpc.HashNodeServicer):  # type: ignore[misc]
             request, max_batch=self.ledger.settings.max_batch
         )
         return convert.retract_response(self.ledger.retract(record_ids, reason))
+
+    def ExportRecords(
+        self, request: client_pb2.ExportRequest, context: grpc.ServicerContext
+    ) -> Iterator[client_pb2.ExportBatch]:
+        member_id = self.ledger.settings.member_id
+        selection, after, batch = convert.export_selection_from_request(request, member_id=member_id)
+        for page in export_pages(self.ledger.store, selection, after_cursor=after, batch_size=batch):
+            if not context.is_active():  # the caller went away: stop reading the store
+                return
+            yield convert.export_batch(page, member_id=member_id)

@@ -20,6 +20,9 @@ from google.protobuf import json_format  # type: ignore[import-untyped]
 from node.api.gen.hashnode.v1 import admin_pb2, client_pb2, types_pb2
 from node.entry import Entry
 from node.errors import EncodingError, InvalidArgument, VerificationError
+from node.export import DEFAULT_BATCH as DEFAULT_EXPORT_BATCH
+from node.export import MAX_BATCH as MAX_EXPORT_BATCH
+from node.export import ExportPage, Selection
 from node.index.pdq import MAX_THRESHOLD
 from node.keys import PUBLIC_KEY_SIZE, PublicKey
 from node.ledger import MatchHit, Query, RecordStatus, StoredRecord, SubmitResult
@@ -204,10 +207,10 @@ def member_to_proto(member: Member) -> types_pb2.MemberInfo:
         roles=member.roles,
         contact=member.contact,
         status=member.status,
+        status_roster_version=member.status_version,
         revoked_after_ms=member.revoked_after_ms,
     )
 
-        status_roster_version=member.status_version,
 
 def _member_key_from_proto(msg: types_pb2.MemberKey, field: str) -> MemberKey:
     if len(msg.public_key) != PUBLIC_KEY_SIZE:
@@ -238,10 +241,10 @@ def member_from_proto(msg: types_pb2.MemberInfo, field: str) -> Member:
         contact=msg.contact,
         status=msg.status,
         revoked_after_ms=msg.revoked_after_ms,
+        status_version=msg.status_roster_version,
     )
 
 
-        status_version=msg.status_roster_version,
 def entry_to_proto(entry: Entry) -> types_pb2.SignedEntry:
     return types_pb2.SignedEntry(header=entry.header_bytes, signature=entry.signature, items=entry.items)
 
@@ -394,3 +397,32 @@ def check_related_view(msg: types_pb2.ProvenanceBundle, verified: VerifiedProven
         entry_id = hashlib.sha256(related.entry.header).digest()
         if (entry_id, related.kind, related.summary) not in derived:
             raise VerificationError(f"related[{i}]: kind or summary differ from the signed entry")
+
+
+# --- export -------------------------------------------------------------------------------------------------
+
+
+def export_selection_from_request(
+    request: client_pb2.ExportRequest, *, member_id: str
+) -> tuple[Selection, int, int]:
+    """Validates an ExportRequest: (which records, cursor to start after, records per batch)."""
+    if request.batch_size > MAX_EXPORT_BATCH:
+        want = f"0..{MAX_EXPORT_BATCH} (0: {DEFAULT_EXPORT_BATCH})"
+        raise InvalidArgument("batch_size", request.batch_size, want)
+    types = frozenset(
+        signal_type(name, f"signal_types[{i}]").name for i, name in enumerate(request.signal_types)
+    )
+    selection = Selection(
+        author=member_id if request.own_only else None,
+        include_inactive=request.include_inactive,
+        signal_types=types,
+    )
+    return selection, int(request.after_cursor), int(request.batch_size or DEFAULT_EXPORT_BATCH)
+
+
+def export_batch(page: ExportPage, *, member_id: str) -> client_pb2.ExportBatch:
+    return client_pb2.ExportBatch(
+        records=[stored_record_to_proto(stored) for stored in page.records],
+        next_cursor=page.next_cursor,
+        member_id=member_id,
+    )

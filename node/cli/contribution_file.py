@@ -1,30 +1,28 @@
-"""Reading hashes to contribute from a CSV or JSON Lines file, checked line by line before anything is sent.
+"""Hashes to contribute, from command-line arguments or from a file, checked before anything is sent.
 
-Columns (CSV header) or keys (JSONL objects): `signal_type`, `value`, `quality`, `labels`, `tags`,
-`reference`, `source`. `signal_type`, `value` and `labels` are required; `quality` is required for pdq and 0
-(or empty) for exact types. In CSV, `labels` and `tags` are separated by `;` or `|`; in JSONL they may also be
-lists.
+Files are read by `node.transfer` (CSV, JSON Lines, or threatexchange "type hash" lines; see there for the
+columns), the same reader as `hashnode import`. `submit --file` is all or nothing: one signed entry, so every
+line must be good; `hashnode import` instead submits every good line and reports the others.
 
-Checks here are the ones that need no node: signal type, hex and length, quality range, label and tag syntax.
-Whether labels are in the consortium's taxonomy and whether PDQ quality meets the node's minimum is decided by
-the node, which refuses the whole batch if any record fails.
+Checks here are the ones that need no node: signal type, hex and length, quality range, label count and tag
+syntax. Whether labels are in the consortium's taxonomy and whether PDQ quality meets the node's minimum is
+decided by the node, which knows both (`ClientTaxonomy` stands in for the taxonomy on this side).
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from node.api.gen.hashnode.v1 import types_pb2
 from node.errors import HashnodeError, InvalidArgument
+from node.records import HashRecord
 from node.signals import signal_type
-from node.taxonomy import MAX_LABELS, check_tags
+from node.taxonomy import MAX_LABELS, Taxonomy, check_tags
+from node.transfer import Refusal, read_numbered_records
 
-COLUMNS = ("signal_type", "value", "quality", "labels", "tags", "reference", "source")
-REQUIRED = ("signal_type", "value", "labels")
 MAX_RECORDS = 10_000
 MAX_REPORTED = 20
 _SEPARATORS = re.compile(r"[;|]")
@@ -40,6 +38,36 @@ class BadLines(InvalidArgument):
             self, f"{path}: {len(problems)} bad line(s), nothing sent:\n  " + "\n  ".join([*shown, *more])
         )
         self.field = str(path)
+
+
+@dataclass(frozen=True)
+class ClientTaxonomy(Taxonomy):
+    """The taxonomy as a client sees it: not knowing the consortium's labels, it checks their number only.
+
+    Labels are canonicalised (sorted, unique) as the node does; the node refuses labels outside its taxonomy.
+    """
+
+    def check_labels(self, labels: list[str] | tuple[str, ...], field: str = "labels") -> tuple[str, ...]:
+        if not labels:
+            raise InvalidArgument(field, "nothing", "at least one taxonomy label")
+        if len(labels) > MAX_LABELS:
+            raise InvalidArgument(field, f"{len(labels)} labels", f"at most {MAX_LABELS}")
+        return tuple(sorted(set(labels)))
+
+
+CLIENT_TAXONOMY = ClientTaxonomy({})
+
+
+def record_to_proto(record: HashRecord) -> types_pb2.HashRecord:
+    return types_pb2.HashRecord(
+        signal_type=record.signal_type,
+        value=record.value_hex,
+        quality=record.quality,
+        labels=record.labels,
+        tags=record.tags,
+        reference=record.reference,
+        source=record.source,
+    )
 
 
 def split_list(value: object, field: str) -> list[str]:
@@ -89,10 +117,7 @@ def record_from_fields(
     kind = signal_type(_text(fields, "signal_type", name("signal_type")), name("signal_type"))
     value = kind.parse(_text(fields, "value", name("value")), name("value"))
     labels = split_list(fields.get("labels"), name("labels"))
-    if not labels:
-        raise InvalidArgument(name("labels"), "nothing", "at least one taxonomy label")
-    if len(labels) > MAX_LABELS:
-        raise InvalidArgument(name("labels"), f"{len(labels)} labels", f"at most {MAX_LABELS}")
+    CLIENT_TAXONOMY.check_labels(labels, name("labels"))
     tags = check_tags(split_list(fields.get("tags"), name("tags")), name("tags"))
     return types_pb2.HashRecord(
         signal_type=kind.name,
@@ -105,88 +130,32 @@ def record_from_fields(
     )
 
 
-Row = tuple[int, "dict[str, object] | InvalidArgument"]  # a line's fields, or why the line cannot be read
-
-
-def _csv_rows(text: str) -> Iterator[Row]:
-    """CSV rows; a bad header is raised (nothing else can be read), a bad row is yielded as its error."""
-    reader = csv.DictReader(text.splitlines())
-    header = reader.fieldnames or []
-    unknown = [name for name in header if name not in COLUMNS]
-    missing = [name for name in REQUIRED if name not in header]
-    if unknown or missing:
-        raise InvalidArgument(
-            "line 1: header",
-            ",".join(header) or "nothing",
-            f"columns {','.join(COLUMNS)} ({', '.join(REQUIRED)} required)",
-        )
-    for row in reader:
-        if None in row:  # more cells than header columns
-            cells = len(header) + len(row[None])
-            yield (
-                reader.line_num,
-                InvalidArgument(f"line {reader.line_num}", f"{cells} cells", f"{len(header)}"),
-            )
-        else:
-            yield reader.line_num, dict(row)
-
-
-def _jsonl_fields(number: int, line: str) -> dict[str, object]:
+def read_contribution_file(
+    path: Path,
+    fmt: str | None = None,
+    *,
+    default_labels: Sequence[str] = (),
+    default_pdq_quality: int | None = None,
+) -> list[types_pb2.HashRecord]:
+    """All records of a hash list file; raises BadLines listing every bad line (nothing is sent then)."""
+    problems: list[str] = []
+    records: list[types_pb2.HashRecord] = []
+    items = read_numbered_records(
+        path,
+        fmt,
+        default_labels=default_labels,
+        taxonomy=CLIENT_TAXONOMY,
+        min_pdq_quality=0,
+        default_pdq_quality=default_pdq_quality,
+    )
     try:
-        fields = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InvalidArgument(
-            f"line {number}", "invalid JSON", f"one JSON object per line ({exc.msg})"
-        ) from None
-    if not isinstance(fields, dict):
-        raise InvalidArgument(f"line {number}", type(fields).__name__, "a JSON object")
-    unknown = [key for key in fields if key not in COLUMNS]
-    if unknown:
-        raise InvalidArgument(
-            f"line {number}: {unknown[0]}", "an unknown key", "one of " + ", ".join(COLUMNS)
-        )
-    return fields
-
-
-def _jsonl_rows(text: str) -> Iterator[Row]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                yield number, _jsonl_fields(number, line)
-            except InvalidArgument as exc:
-                yield number, exc
-
-
-def _check_all(rows: Iterable[Row], problems: list[str]) -> list[types_pb2.HashRecord]:
-    """Checks every row, collecting every problem rather than stopping at the first."""
-    records = []
-    for number, fields in rows:
-        try:
-            if isinstance(fields, InvalidArgument):
-                raise fields
-            records.append(record_from_fields(fields, f"line {number}: "))
-        except InvalidArgument as exc:
-            problems.append(exc.message)
-    return records
-
-
-def read_contribution_file(path: Path) -> list[types_pb2.HashRecord]:
-    """All records of a `.csv` or `.jsonl` file; raises BadLines listing every bad line."""
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".jsonl"):
-        raise InvalidArgument("--file", str(path), "a .csv or .jsonl file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
+        for _, item in items:
+            if isinstance(item, Refusal):
+                problems.append(str(item))
+            else:
+                records.append(record_to_proto(item))
     except FileNotFoundError:
         raise InvalidArgument("--file", str(path), "an existing file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidArgument("--file", str(path), f"a readable UTF-8 file ({exc})") from None
-    problems: list[str] = []
-    try:
-        records = _check_all(_csv_rows(text) if suffix == ".csv" else _jsonl_rows(text), problems)
-    except InvalidArgument as exc:  # a bad CSV header: no line can be read
-        problems.append(exc.message)
-        records = []
     if problems:
         raise BadLines(path, problems)
     if not 1 <= len(records) <= MAX_RECORDS:

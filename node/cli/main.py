@@ -15,7 +15,9 @@ from types import ModuleType
 import grpc
 
 from node.cli import (
+    export_cmd,
     hash_cmd,
+    import_cmd,
     keygen_cmd,
     match_cmd,
     provenance_cmd,
@@ -31,6 +33,8 @@ COMMANDS: tuple[ModuleType, ...] = (
     serve_cmd,
     keygen_cmd,
     submit_cmd,
+    import_cmd,
+    export_cmd,
     match_cmd,
     provenance_cmd,
     verify_cmd,

@@ -1,9 +1,11 @@
 """`hashnode submit`: contribute hashes to the consortium through a node, as one signed entry.
 
 From arguments: `--type pdq --hash HEX --quality 100 --label L [--label ...] [--tag T] [--reference R]
-[--source S]` (`--hash` may repeat; every hash gets the same metadata). From a file: `--file F.csv|F.jsonl`
-(see `node.cli.contribution_file` for the columns). Every record is checked before anything is sent; the node
-then checks the batch against its taxonomy and quality minimum and refuses all of it if any record fails.
+[--source S]` (`--hash` may repeat; every hash gets the same metadata). From a file: `--file F` (.csv,
+.jsonl or .txt: the formats of `hashnode import`, read by `node.transfer`; `--label` and `--quality` then
+apply to lines that give none). Every record is checked before anything is sent; the node then checks the
+batch against its taxonomy and quality minimum and refuses all of it if any record fails. To submit every
+good line of a large file and hear about the others, use `hashnode import`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ HELP = "contribute hashes (signed by the node's member key)"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--hash", action="append", metavar="HEX", help="a hash to contribute (repeatable)")
-    source.add_argument("--file", type=Path, metavar="FILE", help="a .csv or .jsonl file of records")
+    source.add_argument(
+        "--file", type=Path, metavar="FILE", help="a .csv, .jsonl or threatexchange .txt file of records"
+    )
     parser.add_argument("--type", default="pdq", help="signal type of --hash: pdq, md5, sha256, video_md5")
     parser.add_argument(
         "--quality", type=int, help="PDQ quality 0..100 of --hash (`hashnode hash` prints it)"
@@ -67,7 +71,12 @@ def records_from_args(args: argparse.Namespace) -> list[types_pb2.HashRecord]:
 
 
 def run(args: argparse.Namespace) -> int:
-    records = read_contribution_file(args.file) if args.file else records_from_args(args)
+    if args.file:
+        records = read_contribution_file(
+            args.file, default_labels=args.label, default_pdq_quality=args.quality
+        )
+    else:
+        records = records_from_args(args)
     with channel(args.target) as opened:
         stub = client_pb2_grpc.HashNodeStub(opened)
         response = stub.Submit(client_pb2.SubmitRequest(records=records), timeout=args.timeout)

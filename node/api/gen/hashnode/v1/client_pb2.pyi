@@ -88,3 +88,27 @@ class RetractResponse(_message.Message):
     entry_id: str
     seq: int
     def __init__(self, entry_id: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
+
+class ExportRequest(_message.Message):
+    __slots__ = ("own_only", "after_cursor", "batch_size", "include_inactive", "signal_types")
+    OWN_ONLY_FIELD_NUMBER: _ClassVar[int]
+    AFTER_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_INACTIVE_FIELD_NUMBER: _ClassVar[int]
+    SIGNAL_TYPES_FIELD_NUMBER: _ClassVar[int]
+    own_only: bool
+    after_cursor: int
+    batch_size: int
+    include_inactive: bool
+    signal_types: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, own_only: _Optional[bool] = ..., after_cursor: _Optional[int] = ..., batch_size: _Optional[int] = ..., include_inactive: _Optional[bool] = ..., signal_types: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ExportBatch(_message.Message):
+    __slots__ = ("records", "next_cursor", "member_id")
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[_types_pb2.RecordInfo]
+    next_cursor: int
+    member_id: str
+    def __init__(self, records: _Optional[_Iterable[_Union[_types_pb2.RecordInfo, _Mapping]]] = ..., next_cursor: _Optional[int] = ..., member_id: _Optional[str] = ...) -> None: ...

@@ -60,6 +60,11 @@ class HashNodeStub:
                 request_serializer=hashnode_dot_v1_dot_client__pb2.RetractRequest.SerializeToString,
                 response_deserializer=hashnode_dot_v1_dot_client__pb2.RetractResponse.FromString,
                 _registered_method=True)
+        self.ExportRecords = channel.unary_stream(
+                '/hashnode.v1.HashNode/ExportRecords',
+                request_serializer=hashnode_dot_v1_dot_client__pb2.ExportRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_client__pb2.ExportBatch.FromString,
+                _registered_method=True)
 
 
 class HashNodeServicer:
@@ -100,6 +105,14 @@ class HashNodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportRecords(self, request, context):
+        """Streams the records this node stores, with their provenance references, in bounded batches, oldest first.
+        Resumable: pass the last batch's `next_cursor` as `after_cursor` to continue where a stream stopped.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HashNodeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -127,6 +140,11 @@ def add_HashNodeServicer_to_server(servicer, server):
                     servicer.Retract,
                     request_deserializer=hashnode_dot_v1_dot_client__pb2.RetractRequest.FromString,
                     response_serializer=hashnode_dot_v1_dot_client__pb2.RetractResponse.SerializeToString,
+            ),
+            'ExportRecords': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportRecords,
+                    request_deserializer=hashnode_dot_v1_dot_client__pb2.ExportRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_client__pb2.ExportBatch.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -264,6 +282,33 @@ class HashNode:
             '/hashnode.v1.HashNode/Retract',
             hashnode_dot_v1_dot_client__pb2.RetractRequest.SerializeToString,
             hashnode_dot_v1_dot_client__pb2.RetractResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/hashnode.v1.HashNode/ExportRecords',
+            hashnode_dot_v1_dot_client__pb2.ExportRequest.SerializeToString,
+            hashnode_dot_v1_dot_client__pb2.ExportBatch.FromString,
             options,
             channel_credentials,
             insecure,

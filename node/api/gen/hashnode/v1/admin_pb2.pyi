@@ -1,3 +1,4 @@
+from node.api.gen.hashnode.v1 import membership_pb2 as _membership_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -41,3 +42,147 @@ class Stats(_message.Message):
     disk_bytes: int
     map_bytes: int
     def __init__(self, member_id: _Optional[str] = ..., consortium_id: _Optional[str] = ..., records: _Optional[int] = ..., entries: _Optional[int] = ..., records_by_type: _Optional[_Iterable[_Union[Count, _Mapping]]] = ..., records_by_label: _Optional[_Iterable[_Union[Count, _Mapping]]] = ..., records_by_author: _Optional[_Iterable[_Union[Count, _Mapping]]] = ..., index_bytes: _Optional[int] = ..., disk_bytes: _Optional[int] = ..., map_bytes: _Optional[int] = ...) -> None: ...
+
+class GetRosterRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StewardInfo(_message.Message):
+    __slots__ = ("name", "key_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    key_id: str
+    def __init__(self, name: _Optional[str] = ..., key_id: _Optional[str] = ...) -> None: ...
+
+class RosterMemberInfo(_message.Message):
+    __slots__ = ("member_id", "organisation", "contact", "endpoint", "roles", "status", "status_version", "revoked_after_ms", "key_ids", "tls_fingerprints")
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    ORGANISATION_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AFTER_MS_FIELD_NUMBER: _ClassVar[int]
+    KEY_IDS_FIELD_NUMBER: _ClassVar[int]
+    TLS_FINGERPRINTS_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    organisation: str
+    contact: str
+    endpoint: str
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    status: str
+    status_version: int
+    revoked_after_ms: int
+    key_ids: _containers.RepeatedScalarFieldContainer[str]
+    tls_fingerprints: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, member_id: _Optional[str] = ..., organisation: _Optional[str] = ..., contact: _Optional[str] = ..., endpoint: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., status: _Optional[str] = ..., status_version: _Optional[int] = ..., revoked_after_ms: _Optional[int] = ..., key_ids: _Optional[_Iterable[str]] = ..., tls_fingerprints: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RosterInfo(_message.Message):
+    __slots__ = ("consortium_id", "version", "roster_id", "expires_ms", "expired", "threshold", "stewards", "members", "signed", "changed")
+    CONSORTIUM_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ROSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_MS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    STEWARDS_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    consortium_id: str
+    version: int
+    roster_id: str
+    expires_ms: int
+    expired: bool
+    threshold: int
+    stewards: _containers.RepeatedCompositeFieldContainer[StewardInfo]
+    members: _containers.RepeatedCompositeFieldContainer[RosterMemberInfo]
+    signed: _membership_pb2.SignedRoster
+    changed: bool
+    def __init__(self, consortium_id: _Optional[str] = ..., version: _Optional[int] = ..., roster_id: _Optional[str] = ..., expires_ms: _Optional[int] = ..., expired: _Optional[bool] = ..., threshold: _Optional[int] = ..., stewards: _Optional[_Iterable[_Union[StewardInfo, _Mapping]]] = ..., members: _Optional[_Iterable[_Union[RosterMemberInfo, _Mapping]]] = ..., signed: _Optional[_Union[_membership_pb2.SignedRoster, _Mapping]] = ..., changed: _Optional[bool] = ...) -> None: ...
+
+class SubmitRosterRequest(_message.Message):
+    __slots__ = ("roster",)
+    ROSTER_FIELD_NUMBER: _ClassVar[int]
+    roster: _membership_pb2.SignedRoster
+    def __init__(self, roster: _Optional[_Union[_membership_pb2.SignedRoster, _Mapping]] = ...) -> None: ...
+
+class PurgeMemberRequest(_message.Message):
+    __slots__ = ("member_id", "reason")
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    reason: str
+    def __init__(self, member_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class PurgeMemberResponse(_message.Message):
+    __slots__ = ("records_suspended",)
+    RECORDS_SUSPENDED_FIELD_NUMBER: _ClassVar[int]
+    records_suspended: int
+    def __init__(self, records_suspended: _Optional[int] = ...) -> None: ...
+
+class AddPeerRequest(_message.Message):
+    __slots__ = ("name", "address")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    address: str
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
+
+class AddPeerResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RemovePeerRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class RemovePeerResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SyncRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SyncResponse(_message.Message):
+    __slots__ = ("peers",)
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    peers: int
+    def __init__(self, peers: _Optional[int] = ...) -> None: ...
+
+class BackupRequest(_message.Message):
+    __slots__ = ("directory",)
+    DIRECTORY_FIELD_NUMBER: _ClassVar[int]
+    directory: str
+    def __init__(self, directory: _Optional[str] = ...) -> None: ...
+
+class BackupResponse(_message.Message):
+    __slots__ = ("directory", "bytes", "records", "entries", "roster_version", "taken_at_ms")
+    DIRECTORY_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    ROSTER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TAKEN_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    directory: str
+    bytes: int
+    records: int
+    entries: int
+    roster_version: int
+    taken_at_ms: int
+    def __init__(self, directory: _Optional[str] = ..., bytes: _Optional[int] = ..., records: _Optional[int] = ..., entries: _Optional[int] = ..., roster_version: _Optional[int] = ..., taken_at_ms: _Optional[int] = ...) -> None: ...
+
+class GetPolicyRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Policy(_message.Message):
+    __slots__ = ("json",)
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    json: str
+    def __init__(self, json: _Optional[str] = ...) -> None: ...

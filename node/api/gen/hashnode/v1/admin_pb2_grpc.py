@@ -39,6 +39,46 @@ class AdminStub:
                 request_serializer=hashnode_dot_v1_dot_admin__pb2.StatsRequest.SerializeToString,
                 response_deserializer=hashnode_dot_v1_dot_admin__pb2.Stats.FromString,
                 _registered_method=True)
+        self.GetRoster = channel.unary_unary(
+                '/hashnode.v1.Admin/GetRoster',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.GetRosterRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.RosterInfo.FromString,
+                _registered_method=True)
+        self.SubmitRoster = channel.unary_unary(
+                '/hashnode.v1.Admin/SubmitRoster',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.SubmitRosterRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.RosterInfo.FromString,
+                _registered_method=True)
+        self.PurgeMember = channel.unary_unary(
+                '/hashnode.v1.Admin/PurgeMember',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.PurgeMemberRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.PurgeMemberResponse.FromString,
+                _registered_method=True)
+        self.AddPeer = channel.unary_unary(
+                '/hashnode.v1.Admin/AddPeer',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.AddPeerRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.AddPeerResponse.FromString,
+                _registered_method=True)
+        self.RemovePeer = channel.unary_unary(
+                '/hashnode.v1.Admin/RemovePeer',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.RemovePeerRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.RemovePeerResponse.FromString,
+                _registered_method=True)
+        self.Sync = channel.unary_unary(
+                '/hashnode.v1.Admin/Sync',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.SyncRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.SyncResponse.FromString,
+                _registered_method=True)
+        self.Backup = channel.unary_unary(
+                '/hashnode.v1.Admin/Backup',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.BackupRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.BackupResponse.FromString,
+                _registered_method=True)
+        self.GetPolicy = channel.unary_unary(
+                '/hashnode.v1.Admin/GetPolicy',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.GetPolicyRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.Policy.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -50,6 +90,63 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRoster(self, request, context):
+        """Membership (docs/membership.md, docs/onboarding.md).
+        The roster this node trusts now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitRoster(self, request, context):
+        """Publishes the next roster version: the node verifies it against the roster it trusts (k of n stewards of
+        both versions), stores it, applies it (trust set, membership) and serves it to its peers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PurgeMember(self, request, context):
+        """Suspends, on this node, every record of a revoked member (a steward decision carried out locally).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddPeer(self, request, context):
+        """Peers this node replicates with, besides those in its config file; kept in its store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemovePeer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Sync(self, request, context):
+        """Starts a replication pass and a roster exchange with every peer now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Backup(self, request, context):
+        """A compacted, consistent copy of the store, taken while serving, into an empty directory on the node's host.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPolicy(self, request, context):
+        """The node's matching and membership policy, read-only (it is set in the node config and the roster).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -57,6 +154,46 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.GetStats,
                     request_deserializer=hashnode_dot_v1_dot_admin__pb2.StatsRequest.FromString,
                     response_serializer=hashnode_dot_v1_dot_admin__pb2.Stats.SerializeToString,
+            ),
+            'GetRoster': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRoster,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.GetRosterRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.RosterInfo.SerializeToString,
+            ),
+            'SubmitRoster': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitRoster,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.SubmitRosterRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.RosterInfo.SerializeToString,
+            ),
+            'PurgeMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.PurgeMember,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.PurgeMemberRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.PurgeMemberResponse.SerializeToString,
+            ),
+            'AddPeer': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddPeer,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.AddPeerRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.AddPeerResponse.SerializeToString,
+            ),
+            'RemovePeer': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemovePeer,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.RemovePeerRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.RemovePeerResponse.SerializeToString,
+            ),
+            'Sync': grpc.unary_unary_rpc_method_handler(
+                    servicer.Sync,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.SyncRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.SyncResponse.SerializeToString,
+            ),
+            'Backup': grpc.unary_unary_rpc_method_handler(
+                    servicer.Backup,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.BackupRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.BackupResponse.SerializeToString,
+            ),
+            'GetPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPolicy,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.GetPolicyRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.Policy.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +223,222 @@ class Admin:
             '/hashnode.v1.Admin/GetStats',
             hashnode_dot_v1_dot_admin__pb2.StatsRequest.SerializeToString,
             hashnode_dot_v1_dot_admin__pb2.Stats.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRoster(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/GetRoster',
+            hashnode_dot_v1_dot_admin__pb2.GetRosterRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.RosterInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitRoster(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/SubmitRoster',
+            hashnode_dot_v1_dot_admin__pb2.SubmitRosterRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.RosterInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PurgeMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/PurgeMember',
+            hashnode_dot_v1_dot_admin__pb2.PurgeMemberRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.PurgeMemberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddPeer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/AddPeer',
+            hashnode_dot_v1_dot_admin__pb2.AddPeerRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.AddPeerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemovePeer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/RemovePeer',
+            hashnode_dot_v1_dot_admin__pb2.RemovePeerRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.RemovePeerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Sync(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/Sync',
+            hashnode_dot_v1_dot_admin__pb2.SyncRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.SyncResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Backup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/Backup',
+            hashnode_dot_v1_dot_admin__pb2.BackupRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.BackupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/GetPolicy',
+            hashnode_dot_v1_dot_admin__pb2.GetPolicyRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.Policy.FromString,
             options,
             channel_credentials,
             insecure,

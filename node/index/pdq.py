@@ -171,9 +171,10 @@ class PdqIndex:
             else segment.scan(queries, threshold)
             for segment in state.segments
         ]
-        parts.append(state.delta.scan(queries, threshold))
+        if len(state.delta):
+            parts.append(state.delta.scan(queries, threshold))
         query_idx, ordinals, distance = mih.concat_matches(parts)
-        order = np.lexsort((ordinals, distance, query_idx))
+        order = np.lexsort((ordinals, (query_idx << 8) | distance))
         return query_idx[order].astype(np.int32), ordinals[order], distance[order]
 
     def __len__(self) -> int:

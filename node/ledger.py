@@ -6,7 +6,9 @@ member's signing key. It speaks domain types only; the gRPC edge converts.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import itertools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -15,17 +17,37 @@ from pathlib import Path
 
 import numpy as np
 
-from node import merkle
+from node import merkle, standing
+from node.dueprocess.deadlines import (
+    DecisionAuthority,
+    NotDecisionAuthority,
+    UnknownAppeal,
+    check_decision,
+    resolve,
+)
+from node.dueprocess.history import records_concerned
+from node.dueprocess.items import (
+    AppealItem,
+    DecidedAs,
+    DecisionItem,
+    OpinionItem,
+    Outcome,
+    Stance,
+    VerifiedItem,
+)
+from node.dueprocess.matchlog import DEFAULT_RETENTION_MS, MatchLogEntry
+from node.dueprocess.policy import PolicyConfig, Verdict
 from node.entry import ZERO_ID, Entry, EntryKind, sign_entry
 from node.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, StorageError
 from node.index.pdq import MAX_THRESHOLD, PdqIndex
 from node.keys import SigningKey
+from node.matchlog import LmdbMatchLog, MatchRecorder, NoticeBook, StoredNotice, new_query_id, notices_for
 from node.membership import Member, Membership
 from node.provenance import DESCRIBERS, ProvenanceBundle, RelatedEntry, describe
 from node.records import HashRecord, record_id
 from node.retraction import RetractionItem
 from node.signals import MatchKind, signal_type
-from node.store import DEFAULT_MAP_SIZE, NewRecord, RecordRow, Status, Store, Txn
+from node.store import DEFAULT_MAP_SIZE, NewRecord, RecordRow, Status, Store, Txn, u64
 from node.taxonomy import Taxonomy
 
 
@@ -41,6 +63,8 @@ class LedgerSettings:
     min_pdq_quality: int = 50
     max_batch: int = 10_000
     map_size: int = DEFAULT_MAP_SIZE
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    match_log_retention_ms: int = DEFAULT_RETENTION_MS  # 0: keep no match log (and issue no notices)
 
 
 class RecordStatus(str, enum.Enum):
@@ -94,6 +118,21 @@ class Query:
 class MatchHit:
     record: StoredRecord
     distance: int
+    policy: tuple[str, ...] = ()  # the notes of this node's policy verdict on the record
+    query_id: str = ""  # the match log's id of the query (empty when the node keeps no match log)
+
+
+class AppealAlreadyDecided(FailedPrecondition):
+    """The appeal has an effective decision: a later one would change nothing."""
+
+
+@dataclass(frozen=True)
+class MatchExplanation:
+    """One logged match of a piece of content, with the record's provenance as it stands now."""
+
+    match: MatchLogEntry
+    record: StoredRecord
+    bundle: ProvenanceBundle
 
 
 @dataclass(frozen=True)
@@ -134,6 +173,10 @@ class Ledger:
         self.clock = clock
         self._author_lock = threading.Lock()
         self._listeners: list[Callable[[Entry], None]] = []
+        self._recorder = MatchRecorder()
+        # Woken after every commit; notice watchers wait on it (and re-read the store).
+        self.commits = threading.Condition()
+        self._listeners.append(self._wake_watchers)
         self.authoring_blocked_reason: str | None = None
 
     @classmethod
@@ -151,17 +194,23 @@ class Ledger:
         if signer is not None:
             _check_signer(settings, membership, signer)
         store = Store.open(data_dir / "lmdb", map_size=settings.map_size, consortium_id=settings.consortium_id)
+        ledger = cls(
+            store, PdqIndex(), settings=settings, membership=membership, signer=signer, taxonomy=taxonomy,
+            clock=clock,
+        )
         try:
-            index = _build_index(store)
+            ledger.reevaluate_if_policy_changed()
+            ledger.index = _build_index(store)
         except Exception:
             store.close()
             raise
-        return cls(
-            store, index, settings=settings, membership=membership, signer=signer, taxonomy=taxonomy, clock=clock
-        )
+        return ledger
 
     def close(self) -> None:
-        self.store.close()
+        try:
+            self.flush_match_log()
+        finally:
+            self.store.close()
 
     def on_commit(self, listener: Callable[[Entry], None]) -> None:
         """Registers a callback run after each committed entry (replication pushes from here)."""
@@ -187,11 +236,109 @@ class Ledger:
                     )
         return self._author(EntryKind.RETRACTION, [RetractionItem(rid, reason).encode() for rid in record_ids])
 
+    def opine(self, rid: bytes, stance: Stance, reason_code: str = "", text: str = "") -> Entry:
+        """Signs this member's opinion on another member's record: an endorsement, a disagreement or a
+        false-positive report. A member's latest opinion on a record replaces its earlier ones."""
+        item = OpinionItem.create(rid, stance, reason_code, text)
+        self._check_may_dispute("opinions")
+        with self.store.read() as txn:
+            row = self._row(txn, rid, "record_id")
+        if row.author == self.settings.member_id:
+            raise FailedPrecondition(
+                "record_id: this member contributed the record; its own opinion does not count "
+                "(retract it instead)"
+            )
+        return self._author(EntryKind.OPINION, [item.encode()])
+
+    def appeal(self, rid: bytes, case_ref: str, match_distance: int | None = None) -> Entry:
+        """Signs that this member received an appeal against an action it took because content matched `rid`.
+        `case_ref` is the member's own opaque case token: never personal data."""
+        item = AppealItem.create(rid, case_ref, match_distance)
+        self._check_may_dispute("appeals")
+        with self.store.read() as txn:
+            row = self._row(txn, rid, "record_id")
+        if row.status in standing.FINAL:
+            name = standing.STANDING_OF_FINAL[row.status].value
+            raise FailedPrecondition(f"record_id: the record is already {name}; it matches nowhere")
+        return self._author(EntryKind.APPEAL, [item.encode()])
+
+    def decide(
+        self, appeal_entry_id: bytes, outcome: Outcome, reason: str, rid: bytes | None = None
+    ) -> Entry:
+        """Signs a decision on an appeal: as the record's contributor, or as a steward once the contributor's
+        decision window has passed. `rid` may be omitted when the appeal concerns one record.
+
+        Raises:
+            UnknownAppeal: no appeal entry with this id (about `rid`) on this node.
+            NotDecisionAuthority: this member is neither the record's contributor nor a steward.
+            DecisionTooEarly: a steward decides before the deadline.
+            AppealAlreadyDecided: the appeal has an effective decision.
+        """
+        with self.store.read() as txn:
+            appeal = self._appeal(txn, appeal_entry_id, rid)
+            row = self._row(txn, appeal.item.record_id, "record_id")
+        authority = standing.authority(row.author, self.membership)
+        item = DecisionItem.create(
+            appeal.item.record_id, appeal_entry_id, outcome, reason, self._decided_as(authority)
+        )
+
+        def precheck(txn: Txn, timestamp_ms: int) -> None:
+            me = self.settings.member_id
+            check_decision(appeal, VerifiedItem(me, timestamp_ms, ZERO_ID, item), authority)
+            decided = resolve(appeal, standing.history(self.store, txn, item.record_id).decisions, authority)
+            if decided.effective is not None:
+                raise AppealAlreadyDecided(
+                    f"appeal_entry_id: appeal {decided.key.short()} was already "
+                    f"{decided.effective.item.outcome.label} by {decided.effective.author}"
+                )
+
+        return self._author(EntryKind.DECISION, [item.encode()], precheck=precheck)
+
+    def _appeal(self, txn: Txn, appeal_entry_id: bytes, rid: bytes | None) -> VerifiedItem[AppealItem]:
+        entry = self.store.entry(txn, appeal_entry_id)
+        if entry is None or entry.kind != EntryKind.APPEAL:
+            raise UnknownAppeal(f"appeal_entry_id: no appeal entry {appeal_entry_id.hex()} on this node")
+        items = [AppealItem.decode(i) for i in entry.items]
+        if rid is None and len({i.record_id for i in items}) > 1:
+            raise InvalidArgument("record_id", "nothing", "the record decided: the appeal concerns several")
+        chosen = next((i for i in items if rid is None or i.record_id == rid), None)
+        if chosen is None:
+            raise UnknownAppeal(f"record_id: appeal {appeal_entry_id.hex()[:16]}… does not concern {rid!r}")
+        header = entry.header
+        return VerifiedItem(header.author, header.timestamp_ms, entry.entry_id, chosen)
+
+    def _decided_as(self, authority: DecisionAuthority) -> DecidedAs:
+        me = self.settings.member_id
+        if me == authority.contributor:
+            return DecidedAs.CONTRIBUTOR
+        if me in authority.stewards:
+            return DecidedAs.STEWARD
+        raise NotDecisionAuthority(
+            f"{me!r} may not decide this appeal: only the record's contributor {authority.contributor!r} "
+            "and, after the decision window, the stewards decide"
+        )
+
+    def _check_may_dispute(self, what: str) -> None:
+        member = self.membership.get(self.settings.member_id)
+        if member is None or not member.may_author():
+            raise PermissionDenied(
+                f"member {self.settings.member_id!r} may not file {what}: that takes an active member with "
+                "the contributor or trusted_flagger role (a member that matches content)"
+            )
+
     def _check_batch(self, field_name: str, size: int) -> None:
         if not 1 <= size <= self.settings.max_batch:
             raise InvalidArgument(field_name, f"{size} items", f"1..{self.settings.max_batch}")
 
-    def _author(self, kind: EntryKind, items: list[bytes], decoded: Sequence[HashRecord] | None = None) -> Entry:
+    def _author(
+        self,
+        kind: EntryKind,
+        items: list[bytes],
+        decoded: Sequence[HashRecord] | None = None,
+        precheck: Callable[[Txn, int], None] | None = None,
+    ) -> Entry:
+        """Signs and commits one entry of this member. `precheck(txn, timestamp_ms)` runs in the write
+        transaction, with the timestamp the entry will carry, before anything is signed or written."""
         if self.signer is None:
             raise FailedPrecondition("this node has no signing key (follower or read-only node); it cannot author")
         if self.authoring_blocked_reason:
@@ -200,13 +347,17 @@ class Ledger:
         with self._author_lock:
             with self.store.write() as txn:
                 head = self.store.head(txn, me)
+                # Never before the previous entry: replication refuses a log whose timestamps go back (R8).
+                timestamp_ms = max(self.clock(), head.timestamp_ms if head else 0)
+                if precheck is not None:
+                    precheck(txn, timestamp_ms)
                 entry = sign_entry(
                     self.signer,
                     consortium_id=self.settings.consortium_id,
                     author=me,
                     seq=head.seq + 1 if head else 1,
                     prev=head.entry_id if head else ZERO_ID,
-                    timestamp_ms=max(self.clock(), head.timestamp_ms if head else 0),
+                    timestamp_ms=timestamp_ms,
                     kind=kind,
                     items=items,
                 )
@@ -222,15 +373,17 @@ class Ledger:
         `decoded` are the entry's records when the caller has them already (its own submissions).
         """
         self.store.put_entry(txn, entry)
+        txn.put(entry.entry_id, u64(self.clock()), db=self.store.db("arrivals"))
         delta = IndexDelta()
         if entry.kind == EntryKind.CONTRIBUTION:
             self._apply_contribution(txn, entry, delta, decoded)
         elif entry.kind == EntryKind.RETRACTION:
             self._apply_retraction(txn, entry, delta)
         elif entry.kind in DESCRIBERS:
-            for item in entry.items:
-                about, _ = DESCRIBERS[entry.kind](item)
-                self.store.add_related(txn, about, entry.entry_id)
+            # Opinions, appeals, decisions: related to each record they concern, whose standing may change.
+            for rid in records_concerned(entry):
+                self.store.add_related(txn, rid, entry.entry_id)
+                self.refresh_standing(txn, rid, delta)
         return delta
 
     def _apply_contribution(
@@ -243,9 +396,24 @@ class Ledger:
         ]
         ordinals = self.store.put_records(txn, entry, records)
         for ordinal, new in zip(ordinals, records, strict=True):
+            if not self._starts_active(txn, ordinal, new.record_id):
+                continue
             if new.record.signal_type == "pdq":
                 delta.add_ordinals.append(ordinal)
                 delta.add_hashes.append(new.record.value)
+
+    def _starts_active(self, txn: Txn, ordinal: int, rid: bytes) -> bool:
+        """Whether a new record matches under this node's policy. Entries about it may have arrived first
+        (they are in other members' logs), and the policy may require endorsements or accepted labels."""
+        policy = self.settings.policy
+        if standing.is_open(policy) and not self.store.related(txn, rid):
+            return True
+        row = self.store.record(txn, ordinal)
+        if row is None:
+            raise StorageError(f"record {rid.hex()} vanished while it was being stored")
+        status = standing.STATUS_OF[standing.verdict(self.store, txn, row, self.membership, policy).standing]
+        self.store.set_status(txn, row, status)
+        return status == Status.ACTIVE
 
     def _apply_retraction(self, txn: Txn, entry: Entry, delta: IndexDelta) -> None:
         for item in entry.items:
@@ -258,7 +426,8 @@ class Ledger:
                 self.set_record_status(txn, retraction.record_id, Status.RETRACTED, delta)
 
     def set_record_status(self, txn: Txn, rid: bytes, status: int, delta: IndexDelta) -> None:
-        """Moves a record to `status` (policy and due-process decisions use this)."""
+        """Moves a record to `status` (policy and due-process decisions use this). A record that stops
+        matching for good (retracted, overturned) issues reinstatement notices for its logged matches."""
         ordinal = self.store.ordinal(txn, rid)
         row = None if ordinal is None else self.store.record(txn, ordinal)
         if row is None or row.status == status:
@@ -268,8 +437,38 @@ class Ledger:
             if status == Status.ACTIVE:
                 delta.add_ordinals.append(row.ordinal)
                 delta.add_hashes.append(row.record.value)
-            else:
+            elif row.status == Status.ACTIVE:
                 delta.remove.append(row.ordinal)
+        if status in standing.FINAL and row.status not in standing.FINAL:
+            self._issue_notices(txn, rid, standing.STANDING_OF_FINAL[status].value)
+
+    def refresh_standing(self, txn: Txn, rid: bytes, delta: IndexDelta) -> None:
+        """Re-derives a record's status from its history and this node's policy, inside `txn`."""
+        ordinal = self.store.ordinal(txn, rid)
+        row = None if ordinal is None else self.store.record(txn, ordinal)
+        if row is None:  # entries about a record may arrive before it: evaluated when it arrives
+            return
+        verdict = standing.verdict(self.store, txn, row, self.membership, self.settings.policy)
+        self.set_record_status(txn, rid, standing.STATUS_OF[verdict.standing], delta)
+
+    def reevaluate_if_policy_changed(self) -> int:
+        """Re-derives every record's status when the policy, the decision window or members' roles changed
+        since the last run (a fingerprint is kept in the store); returns how many records were evaluated.
+        Called before the index is built, so the index reflects the result."""
+        key = b"dueprocess.fingerprint"
+        wanted = standing.fingerprint(self.settings.policy, self.membership)
+        with self.store.read() as txn:
+            if self.store.get_state(txn, key) == wanted:
+                return 0
+        count, delta = 0, IndexDelta()  # the index is built from the store afterwards
+        with self.store.write() as txn:
+            while rows := list(itertools.islice(self.store.records_from(txn, count), 10_000)):
+                for row in rows:  # read in chunks: statuses are rewritten in place
+                    if row.status != Status.RETRACTED:
+                        self.refresh_standing(txn, standing.row_record_id(row), delta)
+                count = rows[-1].ordinal + 1
+            self.store.put_state(txn, key, wanted)
+        return count
 
     def after_commit(self, entry: Entry | None, delta: IndexDelta) -> None:
         self.apply_index_delta(delta)
@@ -335,20 +534,113 @@ class Ledger:
             qidx, ordinals, distances = self.index.query(hashes.reshape(-1, 32), threshold)
             for q, o, d in zip(qidx.tolist(), ordinals.tolist(), distances.tolist(), strict=True):
                 found[pdq_positions[q]].append((o, d))
+        notes: dict[int, tuple[str, ...]] = {}  # policy notes per matched ordinal, computed once per call
         with self.store.read() as txn:
             for i, query in enumerate(queries):
                 if signal_type(query.signal_type).match is MatchKind.EXACT:
                     found[i] = [(o, 0) for o in self.store.exact(txn, signal_type(query.signal_type).name, query.value)]
-            return [self._hits(txn, pairs) for pairs in found]
+            results = [self._hits(txn, pairs, notes) for pairs in found]
+        return self._log_matches(queries, results)
 
-    def _hits(self, txn: Txn, pairs: list[tuple[int, int]]) -> list[MatchHit]:
+    def _hits(
+        self, txn: Txn, pairs: list[tuple[int, int]], notes: dict[int, tuple[str, ...]]
+    ) -> list[MatchHit]:
         hits = []
         for ordinal, distance in pairs:
             row = self.store.record(txn, ordinal)
             if row is not None and row.status == Status.ACTIVE:
-                hits.append(MatchHit(StoredRecord.from_row(row), distance))
+                if ordinal not in notes:
+                    notes[ordinal] = self._verdict(txn, row).notes
+                hits.append(MatchHit(StoredRecord.from_row(row), distance, notes[ordinal]))
         hits.sort(key=lambda h: (h.distance, h.record.record_id))
         return hits
+
+    def _verdict(self, txn: Txn, row: RecordRow) -> Verdict:
+        return standing.verdict(self.store, txn, row, self.membership, self.settings.policy)
+
+    def _log_matches(self, queries: Sequence[Query], results: list[list[MatchHit]]) -> list[list[MatchHit]]:
+        """Gives every query that matched an id and queues its matches for the match log."""
+        if not self.settings.match_log_retention_ms:
+            return results
+        now, logged, entries = self.clock(), [], []
+        for query, hits in zip(queries, results, strict=True):
+            if hits:
+                query_id = new_query_id()
+                hits = [dataclasses.replace(hit, query_id=query_id) for hit in hits]
+                entries += [
+                    MatchLogEntry(now, hit.record.record_id, hit.distance, query.content_ref, query_id)
+                    for hit in hits
+                ]
+            logged.append(hits)
+        self._recorder.add(entries)
+        return logged
+
+    # --- match log and reinstatement notices -----------------------------------------------------------------
+
+    def flush_match_log(self) -> int:
+        """Writes the matches answered since the last flush; returns how many."""
+        if not len(self._recorder):
+            return 0
+        with self.store.write() as txn:
+            batch = self._recorder.write(LmdbMatchLog(self.store, txn))
+        self._recorder.written(batch)
+        return len(batch)
+
+    def prune_match_log(self) -> tuple[int, int]:
+        """Drops logged matches and notices older than the retention window: (matches, notices) dropped."""
+        self.flush_match_log()
+        retention = self.settings.match_log_retention_ms
+        cutoff = self.clock() - retention if retention else self.clock() + 1
+        with self.store.write() as txn:
+            return LmdbMatchLog(self.store, txn).prune(cutoff), NoticeBook(self.store, txn).prune(cutoff)
+
+    def _issue_notices(self, txn: Txn, rid: bytes, standing_name: str) -> None:
+        retention = self.settings.match_log_retention_ms
+        if not retention:
+            return
+        log = LmdbMatchLog(self.store, txn)
+        self._recorder.write(log)  # complete the log first; the entries stay queued until a flush commits
+
+        def gone(other: bytes) -> bool:
+            ordinal = self.store.ordinal(txn, other)
+            row = None if ordinal is None else self.store.record(txn, ordinal)
+            return row is not None and row.status in standing.FINAL
+
+        now = self.clock()
+        notices = notices_for(log, rid, now - retention, gone)
+        NoticeBook(self.store, txn).issue(notices, created_ms=now, cause=rid, standing=standing_name)
+
+    def notices(self, after: int = 0, limit: int = 1000) -> list[StoredNotice]:
+        """Reinstatement notices numbered above `after`, oldest first."""
+        with self.store.read() as txn:
+            return NoticeBook(self.store, txn).after(after, limit)
+
+    def wait_for_commit(self, timeout_s: float) -> None:
+        """Returns after the next commit, or after `timeout_s`."""
+        with self.commits:
+            self.commits.wait(timeout_s)
+
+    def _wake_watchers(self, entry: Entry) -> None:
+        with self.commits:
+            self.commits.notify_all()
+
+    def explain(self, content_ref: str) -> list[MatchExplanation]:
+        """Why was this content acted on: its logged matches, each with the record's provenance now."""
+        if not content_ref:
+            raise InvalidArgument("content_ref", '""', "the content reference a Match query carried")
+        self.flush_match_log()
+        with self.store.read() as txn:
+            matches = LmdbMatchLog(self.store, txn).of_content(content_ref)
+        if not matches:
+            days = self.settings.match_log_retention_ms // 86_400_000
+            raise NotFound(f"content_ref: no logged match of {content_ref!r} (matches are kept {days} days)")
+        bundles: dict[bytes, ProvenanceBundle] = {}
+        explained = []
+        for match in matches:
+            if match.record_id not in bundles:
+                bundles[match.record_id] = self.provenance(match.record_id)
+            explained.append(MatchExplanation(match, self.record(match.record_id), bundles[match.record_id]))
+        return explained
 
     # --- provenance -------------------------------------------------------------------------------------------
 
@@ -388,6 +680,8 @@ class Ledger:
             related=tuple(related),
             generated_at_ms=self.clock(),
             generated_by=self.settings.member_id,
+            stewards=tuple(self._member(s) for s in sorted(self.membership.stewards())),
+            decision_window_ms=self.membership.decision_window_ms,
         )
 
     def _entry(self, txn: Txn, entry_id: bytes) -> Entry:

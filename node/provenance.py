@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from node import merkle
+from node.dueprocess.deadlines import DecisionAuthority
+from node.dueprocess.history import RecordHistory, derive_verdict
+from node.dueprocess.policy import PolicyConfig, RecordFacts
 from node.entry import Entry, EntryHeader, EntryKind
 from node.errors import EncodingError, VerificationError
 from node.keys import PublicKey
-from node.membership import Member, Membership
+from node.membership import DEFAULT_DECISION_WINDOW_MS, Member, Membership
 from node.records import HashRecord, record_id
 from node.retraction import RetractionItem
 
@@ -45,6 +48,10 @@ class ProvenanceBundle:
     related: tuple[RelatedEntry, ...]
     generated_at_ms: int
     generated_by: str
+    # Who may decide appeals after the contributor's window, and the window: what a verifier needs to rule on
+    # decisions. Claims of the assembling node, like the member entries: a pinned membership overrides them.
+    stewards: tuple[Member, ...] = ()
+    decision_window_ms: int | None = None  # None: not stated, the protocol default applies
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ class VerifiedEvent:
     timestamp_ms: int
     entry_id: bytes
     summary: str
+    ruling: str = ""  # decisions only: effective, superseded or refused, and why (deadlines.resolve)
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,7 @@ class VerifiedProvenance:
     entry_id: bytes
     author: Member
     history: tuple[VerifiedEvent, ...]
-    status: str       # active, retracted
+    status: str  # active, withheld (only under a verifier's own policy), retracted, overturned
     notes: tuple[str, ...]
 
 
@@ -176,34 +184,76 @@ def status_note(member: Member) -> str:
     return note
 
 
-def verify_bundle(bundle: ProvenanceBundle, *, trusted: Membership | None = None) -> VerifiedProvenance:
+def verify_bundle(
+    bundle: ProvenanceBundle, *, trusted: Membership | None = None, policy: PolicyConfig | None = None
+) -> VerifiedProvenance:
     """Verifies every byte of a bundle; raises VerificationError naming the first thing that does not hold.
 
     Without `trusted`, keys are taken from the bundle itself: the result proves integrity and authorship by that
     key, and the caller should compare the key id with one obtained independently. With `trusted` (a pinned
-    consortium file or roster), the author's key must be the pinned one.
+    consortium file or roster), the author's key must be the pinned one, and the stewards and the decision
+    window are the pinned ones.
+
+    The status is derived from the verified items by the rules every node applies (docs/due-process.md):
+    retracted by the contributor, overturned by an effective decision, else active. With a `policy` (a node's
+    `[policy]` table) it may also be withheld, as on a node with that policy.
     """
     header, record = _verify_record(bundle, trusted)
-    history = []
-    status = "active"
-    for related in bundle.related:
-        event = _verify_related(bundle, related, trusted)
-        history.append(event)
-        decided = STATUS_BY_KIND.get(related.entry.kind)
-        if decided and event.author == header.author:
-            status = decided
+    events = [_verify_related(bundle, related, trusted) for related in bundle.related]
     author = trusted_author(bundle.author, trusted)
-    notes = [] if author.status == "active" else [status_note(author)]
+    standing = _standing(bundle, header, record, author, trusted, policy)
+    events = [replace(e, ruling=standing.rulings.get(e.entry_id, "")) for e in events]
+    notes = [*standing.notes] if author.status == "active" else [*standing.notes, status_note(author)]
     return VerifiedProvenance(
         record_id=bundle.record_id,
         record=record,
         header=header,
         entry_id=hashlib.sha256(bundle.entry_header).digest(),
         author=bundle.author,
-        history=tuple(sorted(history, key=lambda e: (e.timestamp_ms, e.entry_id))),
-        status=status,
+        history=tuple(sorted(events, key=lambda e: (e.timestamp_ms, e.entry_id))),
+        status=standing.status,
         notes=tuple(notes),
     )
+
+
+@dataclass(frozen=True)
+class _Standing:
+    status: str
+    notes: tuple[str, ...]
+    rulings: dict[bytes, str]  # decision entry id → its ruling
+
+
+def _authority(bundle: ProvenanceBundle, contributor: str, trusted: Membership | None) -> DecisionAuthority:
+    """Stewards and window from the pinned membership; without one, from the bundle's claims."""
+    if trusted is not None:
+        return DecisionAuthority(contributor, trusted.stewards(), trusted.decision_window_ms)
+    claimed = {m.member_id for m in bundle.stewards if "steward" in m.roles}
+    claimed |= {r.author.member_id for r in bundle.related if "steward" in r.author.roles}
+    window = DEFAULT_DECISION_WINDOW_MS if bundle.decision_window_ms is None else bundle.decision_window_ms
+    return DecisionAuthority(contributor, frozenset(claimed), window)
+
+
+def _standing(
+    bundle: ProvenanceBundle,
+    header: EntryHeader,
+    record: HashRecord,
+    author: Member,
+    trusted: Membership | None,
+    policy: PolicyConfig | None,
+) -> _Standing:
+    """The record's status derived from the verified related entries (the same code the nodes run)."""
+    history = RecordHistory.from_entries(bundle.record_id, (r.entry for r in bundle.related))
+    authority = _authority(bundle, header.author, trusted)
+    facts = RecordFacts(bundle.record_id, header.author, author.roles, record.labels)
+    verdict = derive_verdict(facts, history, authority, policy or PolicyConfig())
+    appeals = history.resolve(authority)
+    rulings = {
+        ruled.decision.entry_id: ruled.ruling.value + (f": {ruled.why}" if ruled.why else "")
+        for resolution in appeals.resolutions
+        for ruled in resolution.decisions
+    }
+    rulings.update({d.entry_id: "pending: its appeal is not in this bundle" for d in appeals.orphans})
+    return _Standing(verdict.standing.value, verdict.notes, rulings)
 
 
 def _register_extensions() -> None:

@@ -1,0 +1,101 @@
+"""A stored record's standing on this node: its due-process history read from the store, the verdict of this
+node's policy over it, and the stored status that verdict maps to (docs/due-process.md, "Wiring").
+
+The ledger calls in inside its write transactions whenever an entry about a record is applied, so a record's
+status always follows from the entries the node holds and its policy; nothing here writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from node.dueprocess.deadlines import DecisionAuthority
+from node.dueprocess.history import RecordHistory, derive_verdict
+from node.dueprocess.policy import PolicyConfig, RecordFacts, Standing, Verdict
+from node.errors import StorageError
+from node.membership import Membership
+from node.records import record_id
+from node.store import RecordRow, Status, Store, Txn
+
+STATUS_OF: dict[Standing, int] = {
+    Standing.ACTIVE: Status.ACTIVE,
+    Standing.WITHHELD: Status.SUSPENDED,
+    Standing.RETRACTED: Status.RETRACTED,
+    Standing.OVERTURNED: Status.OVERTURNED,
+}
+# A record in one of these never matches again on any node, whatever the local policy.
+FINAL = frozenset({Status.RETRACTED, Status.OVERTURNED})
+STANDING_OF_FINAL = {Status.RETRACTED: Standing.RETRACTED, Status.OVERTURNED: Standing.OVERTURNED}
+
+
+def row_record_id(row: RecordRow) -> bytes:
+    return record_id(row.entry_id, row.index)
+
+
+def authority(contributor: str, membership: Membership) -> DecisionAuthority:
+    """Who decides appeals about a record of `contributor`: it, and after the window the stewards."""
+    return DecisionAuthority(contributor, membership.stewards(), membership.decision_window_ms)
+
+
+def facts(row: RecordRow, membership: Membership) -> RecordFacts:
+    member = membership.get(row.author)
+    roles = member.roles if member is not None else ()
+    return RecordFacts(row_record_id(row), row.author, roles, row.record.labels)
+
+
+def history(store: Store, txn: Txn, rid: bytes) -> RecordHistory:
+    """The items about `rid` in the entries the store relates to it."""
+    entries = []
+    for entry_id in store.related(txn, rid):
+        entry = store.entry(txn, entry_id)
+        if entry is None:
+            raise StorageError(f"related entry {entry_id.hex()} is missing: the store is damaged")
+        entries.append(entry)
+    return RecordHistory.from_entries(rid, entries)
+
+
+# node/revocation.py records an operator's purge of a revoked member under this prefix in the `state` table.
+PURGED_MEMBER_PREFIX = b"purged-member\x00"
+
+
+def verdict(store: Store, txn: Txn, row: RecordRow, membership: Membership, policy: PolicyConfig) -> Verdict:
+    """The record's verdict on this node: the shared history under the local policy, and the withholds
+    this node applies to a revoked contributor's records (node/revocation.py), which no opinion lifts."""
+    rid = row_record_id(row)
+    found = derive_verdict(
+        facts(row, membership), history(store, txn, rid), authority(row.author, membership), policy
+    )
+    held = local_withhold(store, txn, row, membership)
+    if held is None or found.standing not in (Standing.ACTIVE, Standing.WITHHELD):
+        return found
+    return Verdict(Standing.WITHHELD, (*found.notes, held))
+
+
+def local_withhold(store: Store, txn: Txn, row: RecordRow, membership: Membership) -> str | None:
+    """Why this node withholds the record whatever its history says, if it does."""
+    member = membership.get(row.author)
+    if member is not None and member.revoked_after_ms and row.timestamp_ms > member.revoked_after_ms:
+        return f"contributor {row.author} revoked; signed after its cutoff — withheld"
+    if store.get_state(txn, PURGED_MEMBER_PREFIX + row.author.encode("utf-8")) is not None:
+        return f"contributor {row.author} purged on this node — withheld"
+    return None
+
+
+def is_open(policy: PolicyConfig) -> bool:
+    """True when a record nobody has said anything about is active under `policy` (no endorsements or label
+    restrictions required): the fast path for new contributions."""
+    return policy.min_endorsements == 0 and not policy.accept_labels_from
+
+
+def fingerprint(policy: PolicyConfig, membership: Membership) -> bytes:
+    """Changes whenever something a verdict depends on, other than the entries, changes: the policy, the
+    decision window, who is a steward and each member's roles."""
+    parts = [
+        repr(policy.suspend_after_false_positive_reports),
+        repr(policy.min_endorsements),
+        repr(policy.trusted_flagger_preferred),
+        repr(sorted((m, sorted(labels)) for m, labels in policy.accept_labels_from.items())),
+        repr(membership.decision_window_ms),
+        repr(sorted((m.member_id, sorted(m.roles)) for m in membership)),
+    ]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).digest()

@@ -23,55 +23,72 @@ _sym_db = _symbol_database.Default()
 
 
 from node.api.gen.hashnode.v1 import membership_pb2 as hashnode_dot_v1_dot_membership__pb2
+from node.api.gen.hashnode.v1 import peer_pb2 as hashnode_dot_v1_dot_peer__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17hashnode/v1/admin.proto\x12\x0bhashnode.v1\x1a\x1chashnode/v1/membership.proto\"\x0e\n\x0cStatsRequest\"#\n\x05\x43ount\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\"\x99\x02\n\x05Stats\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x15\n\rconsortium_id\x18\x02 \x01(\t\x12\x0f\n\x07records\x18\x03 \x01(\x04\x12\x0f\n\x07\x65ntries\x18\x04 \x01(\x04\x12+\n\x0frecords_by_type\x18\x05 \x03(\x0b\x32\x12.hashnode.v1.Count\x12,\n\x10records_by_label\x18\x06 \x03(\x0b\x32\x12.hashnode.v1.Count\x12-\n\x11records_by_author\x18\x07 \x03(\x0b\x32\x12.hashnode.v1.Count\x12\x13\n\x0bindex_bytes\x18\x08 \x01(\x04\x12\x12\n\ndisk_bytes\x18\t \x01(\x04\x12\x11\n\tmap_bytes\x18\n \x01(\x04\"\x12\n\x10GetRosterRequest\"+\n\x0bStewardInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\"\xda\x01\n\x10RosterMemberInfo\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x14\n\x0corganisation\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontact\x18\x03 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x04 \x01(\t\x12\r\n\x05roles\x18\x05 \x03(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x16\n\x0estatus_version\x18\x07 \x01(\x04\x12\x18\n\x10revoked_after_ms\x18\x08 \x01(\x04\x12\x0f\n\x07key_ids\x18\t \x03(\t\x12\x18\n\x10tls_fingerprints\x18\n \x03(\t\"\x97\x02\n\nRosterInfo\x12\x15\n\rconsortium_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x11\n\troster_id\x18\x03 \x01(\t\x12\x12\n\nexpires_ms\x18\x04 \x01(\x04\x12\x0f\n\x07\x65xpired\x18\x05 \x01(\x08\x12\x11\n\tthreshold\x18\x06 \x01(\r\x12*\n\x08stewards\x18\x07 \x03(\x0b\x32\x18.hashnode.v1.StewardInfo\x12.\n\x07members\x18\x08 \x03(\x0b\x32\x1d.hashnode.v1.RosterMemberInfo\x12)\n\x06signed\x18\t \x01(\x0b\x32\x19.hashnode.v1.SignedRoster\x12\x0f\n\x07\x63hanged\x18\n \x01(\x08\"@\n\x13SubmitRosterRequest\x12)\n\x06roster\x18\x01 \x01(\x0b\x32\x19.hashnode.v1.SignedRoster\"7\n\x12PurgeMemberRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"0\n\x13PurgeMemberResponse\x12\x19\n\x11records_suspended\x18\x01 \x01(\x04\"/\n\x0e\x41\x64\x64PeerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\"\x11\n\x0f\x41\x64\x64PeerResponse\"!\n\x11RemovePeerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x14\n\x12RemovePeerResponse\"\r\n\x0bSyncRequest\"\x1d\n\x0cSyncResponse\x12\r\n\x05peers\x18\x01 \x01(\r\"\"\n\rBackupRequest\x12\x11\n\tdirectory\x18\x01 \x01(\t\"\x81\x01\n\x0e\x42\x61\x63kupResponse\x12\x11\n\tdirectory\x18\x01 \x01(\t\x12\r\n\x05\x62ytes\x18\x02 \x01(\x04\x12\x0f\n\x07records\x18\x03 \x01(\x04\x12\x0f\n\x07\x65ntries\x18\x04 \x01(\x04\x12\x16\n\x0eroster_version\x18\x05 \x01(\x04\x12\x13\n\x0btaken_at_ms\x18\x06 \x01(\x03\"\x12\n\x10GetPolicyRequest\"\x16\n\x06Policy\x12\x0c\n\x04json\x18\x01 \x01(\t2\xfa\x04\n\x05\x41\x64min\x12\x39\n\x08GetStats\x12\x19.hashnode.v1.StatsRequest\x1a\x12.hashnode.v1.Stats\x12\x43\n\tGetRoster\x12\x1d.hashnode.v1.GetRosterRequest\x1a\x17.hashnode.v1.RosterInfo\x12I\n\x0cSubmitRoster\x12 .hashnode.v1.SubmitRosterRequest\x1a\x17.hashnode.v1.RosterInfo\x12P\n\x0bPurgeMember\x12\x1f.hashnode.v1.PurgeMemberRequest\x1a .hashnode.v1.PurgeMemberResponse\x12\x44\n\x07\x41\x64\x64Peer\x12\x1b.hashnode.v1.AddPeerRequest\x1a\x1c.hashnode.v1.AddPeerResponse\x12M\n\nRemovePeer\x12\x1e.hashnode.v1.RemovePeerRequest\x1a\x1f.hashnode.v1.RemovePeerResponse\x12;\n\x04Sync\x12\x18.hashnode.v1.SyncRequest\x1a\x19.hashnode.v1.SyncResponse\x12\x41\n\x06\x42\x61\x63kup\x12\x1a.hashnode.v1.BackupRequest\x1a\x1b.hashnode.v1.BackupResponse\x12?\n\tGetPolicy\x12\x1d.hashnode.v1.GetPolicyRequest\x1a\x13.hashnode.v1.Policyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17hashnode/v1/admin.proto\x12\x0bhashnode.v1\x1a\x1chashnode/v1/membership.proto\x1a\x16hashnode/v1/peer.proto\"\x0e\n\x0cStatsRequest\"#\n\x05\x43ount\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\"\x99\x02\n\x05Stats\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x15\n\rconsortium_id\x18\x02 \x01(\t\x12\x0f\n\x07records\x18\x03 \x01(\x04\x12\x0f\n\x07\x65ntries\x18\x04 \x01(\x04\x12+\n\x0frecords_by_type\x18\x05 \x03(\x0b\x32\x12.hashnode.v1.Count\x12,\n\x10records_by_label\x18\x06 \x03(\x0b\x32\x12.hashnode.v1.Count\x12-\n\x11records_by_author\x18\x07 \x03(\x0b\x32\x12.hashnode.v1.Count\x12\x13\n\x0bindex_bytes\x18\x08 \x01(\x04\x12\x12\n\ndisk_bytes\x18\t \x01(\x04\x12\x11\n\tmap_bytes\x18\n \x01(\x04\"\x12\n\x10GetRosterRequest\"+\n\x0bStewardInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\"\xda\x01\n\x10RosterMemberInfo\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x14\n\x0corganisation\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontact\x18\x03 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x04 \x01(\t\x12\r\n\x05roles\x18\x05 \x03(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x16\n\x0estatus_version\x18\x07 \x01(\x04\x12\x18\n\x10revoked_after_ms\x18\x08 \x01(\x04\x12\x0f\n\x07key_ids\x18\t \x03(\t\x12\x18\n\x10tls_fingerprints\x18\n \x03(\t\"\x97\x02\n\nRosterInfo\x12\x15\n\rconsortium_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x11\n\troster_id\x18\x03 \x01(\t\x12\x12\n\nexpires_ms\x18\x04 \x01(\x04\x12\x0f\n\x07\x65xpired\x18\x05 \x01(\x08\x12\x11\n\tthreshold\x18\x06 \x01(\r\x12*\n\x08stewards\x18\x07 \x03(\x0b\x32\x18.hashnode.v1.StewardInfo\x12.\n\x07members\x18\x08 \x03(\x0b\x32\x1d.hashnode.v1.RosterMemberInfo\x12)\n\x06signed\x18\t \x01(\x0b\x32\x19.hashnode.v1.SignedRoster\x12\x0f\n\x07\x63hanged\x18\n \x01(\x08\"@\n\x13SubmitRosterRequest\x12)\n\x06roster\x18\x01 \x01(\x0b\x32\x19.hashnode.v1.SignedRoster\"7\n\x12PurgeMemberRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"0\n\x13PurgeMemberResponse\x12\x19\n\x11records_suspended\x18\x01 \x01(\x04\"/\n\x0e\x41\x64\x64PeerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\"\x11\n\x0f\x41\x64\x64PeerResponse\"!\n\x11RemovePeerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x14\n\x12RemovePeerResponse\"\r\n\x0bSyncRequest\"\x1d\n\x0cSyncResponse\x12\r\n\x05peers\x18\x01 \x01(\r\"\"\n\rBackupRequest\x12\x11\n\tdirectory\x18\x01 \x01(\t\"\x81\x01\n\x0e\x42\x61\x63kupResponse\x12\x11\n\tdirectory\x18\x01 \x01(\t\x12\r\n\x05\x62ytes\x18\x02 \x01(\x04\x12\x0f\n\x07records\x18\x03 \x01(\x04\x12\x0f\n\x07\x65ntries\x18\x04 \x01(\x04\x12\x16\n\x0eroster_version\x18\x05 \x01(\x04\x12\x13\n\x0btaken_at_ms\x18\x06 \x01(\x03\"\x12\n\x10GetPolicyRequest\"\x16\n\x06Policy\x12\x0c\n\x04json\x18\x01 \x01(\t\"\x12\n\x10ListPeersRequest\"\xad\x01\n\x08PeerInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x11\n\tmember_id\x18\x04 \x01(\t\x12\x14\n\x0clast_sync_ms\x18\x05 \x01(\x04\x12\x12\n\nlast_error\x18\x06 \x01(\t\x12\x13\n\x0blag_entries\x18\x07 \x01(\x04\x12\x0f\n\x07\x61pplied\x18\x08 \x01(\x04\x12\x10\n\x08rejected\x18\t \x01(\x04\"9\n\x11ListPeersResponse\x12$\n\x05peers\x18\x01 \x03(\x0b\x32\x15.hashnode.v1.PeerInfo\"\x15\n\x13ListEvidenceRequest\"{\n\x0c\x45videnceInfo\x12\x13\n\x0b\x65vidence_id\x18\x01 \x01(\x0c\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12+\n\x08\x65vidence\x18\x05 \x01(\x0b\x32\x19.hashnode.v1.ForkEvidence\"C\n\x14ListEvidenceResponse\x12+\n\x08\x65vidence\x18\x01 \x03(\x0b\x32\x19.hashnode.v1.EvidenceInfo\"\x19\n\x17ReplicationStateRequest\"\xec\x01\n\x10ReplicationState\x12\x14\n\x0cstate_digest\x18\x01 \x01(\x0c\x12&\n\x05heads\x18\x02 \x03(\x0b\x32\x17.hashnode.v1.AuthorHead\x12\x19\n\x11\x63onvicted_authors\x18\x03 \x03(\t\x12\x10\n\x08\x65vidence\x18\x04 \x01(\x04\x12\x14\n\x0cgap_buffered\x18\x05 \x01(\x04\x12\x0f\n\x07pending\x18\x06 \x01(\x04\x12$\n\x08rejected\x18\x07 \x03(\x0b\x32\x12.hashnode.v1.Count\x12 \n\x18\x61uthoring_blocked_reason\x18\x08 \x01(\t2\xf7\x06\n\x05\x41\x64min\x12\x39\n\x08GetStats\x12\x19.hashnode.v1.StatsRequest\x1a\x12.hashnode.v1.Stats\x12\x43\n\tGetRoster\x12\x1d.hashnode.v1.GetRosterRequest\x1a\x17.hashnode.v1.RosterInfo\x12I\n\x0cSubmitRoster\x12 .hashnode.v1.SubmitRosterRequest\x1a\x17.hashnode.v1.RosterInfo\x12P\n\x0bPurgeMember\x12\x1f.hashnode.v1.PurgeMemberRequest\x1a .hashnode.v1.PurgeMemberResponse\x12\x44\n\x07\x41\x64\x64Peer\x12\x1b.hashnode.v1.AddPeerRequest\x1a\x1c.hashnode.v1.AddPeerResponse\x12M\n\nRemovePeer\x12\x1e.hashnode.v1.RemovePeerRequest\x1a\x1f.hashnode.v1.RemovePeerResponse\x12;\n\x04Sync\x12\x18.hashnode.v1.SyncRequest\x1a\x19.hashnode.v1.SyncResponse\x12J\n\tListPeers\x12\x1d.hashnode.v1.ListPeersRequest\x1a\x1e.hashnode.v1.ListPeersResponse\x12S\n\x0cListEvidence\x12 .hashnode.v1.ListEvidenceRequest\x1a!.hashnode.v1.ListEvidenceResponse\x12Z\n\x13GetReplicationState\x12$.hashnode.v1.ReplicationStateRequest\x1a\x1d.hashnode.v1.ReplicationState\x12\x41\n\x06\x42\x61\x63kup\x12\x1a.hashnode.v1.BackupRequest\x1a\x1b.hashnode.v1.BackupResponse\x12?\n\tGetPolicy\x12\x1d.hashnode.v1.GetPolicyRequest\x1a\x13.hashnode.v1.Policyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hashnode.v1.admin_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STATSREQUEST']._serialized_start=70
-  _globals['_STATSREQUEST']._serialized_end=84
-  _globals['_COUNT']._serialized_start=86
-  _globals['_COUNT']._serialized_end=121
-  _globals['_STATS']._serialized_start=124
-  _globals['_STATS']._serialized_end=405
-  _globals['_GETROSTERREQUEST']._serialized_start=407
-  _globals['_GETROSTERREQUEST']._serialized_end=425
-  _globals['_STEWARDINFO']._serialized_start=427
-  _globals['_STEWARDINFO']._serialized_end=470
-  _globals['_ROSTERMEMBERINFO']._serialized_start=473
-  _globals['_ROSTERMEMBERINFO']._serialized_end=691
-  _globals['_ROSTERINFO']._serialized_start=694
-  _globals['_ROSTERINFO']._serialized_end=973
-  _globals['_SUBMITROSTERREQUEST']._serialized_start=975
-  _globals['_SUBMITROSTERREQUEST']._serialized_end=1039
-  _globals['_PURGEMEMBERREQUEST']._serialized_start=1041
-  _globals['_PURGEMEMBERREQUEST']._serialized_end=1096
-  _globals['_PURGEMEMBERRESPONSE']._serialized_start=1098
-  _globals['_PURGEMEMBERRESPONSE']._serialized_end=1146
-  _globals['_ADDPEERREQUEST']._serialized_start=1148
-  _globals['_ADDPEERREQUEST']._serialized_end=1195
-  _globals['_ADDPEERRESPONSE']._serialized_start=1197
-  _globals['_ADDPEERRESPONSE']._serialized_end=1214
-  _globals['_REMOVEPEERREQUEST']._serialized_start=1216
-  _globals['_REMOVEPEERREQUEST']._serialized_end=1249
-  _globals['_REMOVEPEERRESPONSE']._serialized_start=1251
-  _globals['_REMOVEPEERRESPONSE']._serialized_end=1271
-  _globals['_SYNCREQUEST']._serialized_start=1273
-  _globals['_SYNCREQUEST']._serialized_end=1286
-  _globals['_SYNCRESPONSE']._serialized_start=1288
-  _globals['_SYNCRESPONSE']._serialized_end=1317
-  _globals['_BACKUPREQUEST']._serialized_start=1319
-  _globals['_BACKUPREQUEST']._serialized_end=1353
-  _globals['_BACKUPRESPONSE']._serialized_start=1356
-  _globals['_BACKUPRESPONSE']._serialized_end=1485
-  _globals['_GETPOLICYREQUEST']._serialized_start=1487
-  _globals['_GETPOLICYREQUEST']._serialized_end=1505
-  _globals['_POLICY']._serialized_start=1507
-  _globals['_POLICY']._serialized_end=1529
-  _globals['_ADMIN']._serialized_start=1532
-  _globals['_ADMIN']._serialized_end=2166
+  _globals['_STATSREQUEST']._serialized_start=94
+  _globals['_STATSREQUEST']._serialized_end=108
+  _globals['_COUNT']._serialized_start=110
+  _globals['_COUNT']._serialized_end=145
+  _globals['_STATS']._serialized_start=148
+  _globals['_STATS']._serialized_end=429
+  _globals['_GETROSTERREQUEST']._serialized_start=431
+  _globals['_GETROSTERREQUEST']._serialized_end=449
+  _globals['_STEWARDINFO']._serialized_start=451
+  _globals['_STEWARDINFO']._serialized_end=494
+  _globals['_ROSTERMEMBERINFO']._serialized_start=497
+  _globals['_ROSTERMEMBERINFO']._serialized_end=715
+  _globals['_ROSTERINFO']._serialized_start=718
+  _globals['_ROSTERINFO']._serialized_end=997
+  _globals['_SUBMITROSTERREQUEST']._serialized_start=999
+  _globals['_SUBMITROSTERREQUEST']._serialized_end=1063
+  _globals['_PURGEMEMBERREQUEST']._serialized_start=1065
+  _globals['_PURGEMEMBERREQUEST']._serialized_end=1120
+  _globals['_PURGEMEMBERRESPONSE']._serialized_start=1122
+  _globals['_PURGEMEMBERRESPONSE']._serialized_end=1170
+  _globals['_ADDPEERREQUEST']._serialized_start=1172
+  _globals['_ADDPEERREQUEST']._serialized_end=1219
+  _globals['_ADDPEERRESPONSE']._serialized_start=1221
+  _globals['_ADDPEERRESPONSE']._serialized_end=1238
+  _globals['_REMOVEPEERREQUEST']._serialized_start=1240
+  _globals['_REMOVEPEERREQUEST']._serialized_end=1273
+  _globals['_REMOVEPEERRESPONSE']._serialized_start=1275
+  _globals['_REMOVEPEERRESPONSE']._serialized_end=1295
+  _globals['_SYNCREQUEST']._serialized_start=1297
+  _globals['_SYNCREQUEST']._serialized_end=1310
+  _globals['_SYNCRESPONSE']._serialized_start=1312
+  _globals['_SYNCRESPONSE']._serialized_end=1341
+  _globals['_BACKUPREQUEST']._serialized_start=1343
+  _globals['_BACKUPREQUEST']._serialized_end=1377
+  _globals['_BACKUPRESPONSE']._serialized_start=1380
+  _globals['_BACKUPRESPONSE']._serialized_end=1509
+  _globals['_GETPOLICYREQUEST']._serialized_start=1511
+  _globals['_GETPOLICYREQUEST']._serialized_end=1529
+  _globals['_POLICY']._serialized_start=1531
+  _globals['_POLICY']._serialized_end=1553
+  _globals['_LISTPEERSREQUEST']._serialized_start=1555
+  _globals['_LISTPEERSREQUEST']._serialized_end=1573
+  _globals['_PEERINFO']._serialized_start=1576
+  _globals['_PEERINFO']._serialized_end=1749
+  _globals['_LISTPEERSRESPONSE']._serialized_start=1751
+  _globals['_LISTPEERSRESPONSE']._serialized_end=1808
+  _globals['_LISTEVIDENCEREQUEST']._serialized_start=1810
+  _globals['_LISTEVIDENCEREQUEST']._serialized_end=1831
+  _globals['_EVIDENCEINFO']._serialized_start=1833
+  _globals['_EVIDENCEINFO']._serialized_end=1956
+  _globals['_LISTEVIDENCERESPONSE']._serialized_start=1958
+  _globals['_LISTEVIDENCERESPONSE']._serialized_end=2025
+  _globals['_REPLICATIONSTATEREQUEST']._serialized_start=2027
+  _globals['_REPLICATIONSTATEREQUEST']._serialized_end=2052
+  _globals['_REPLICATIONSTATE']._serialized_start=2055
+  _globals['_REPLICATIONSTATE']._serialized_end=2291
+  _globals['_ADMIN']._serialized_start=2294
+  _globals['_ADMIN']._serialized_end=3181
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,5 @@
 from node.api.gen.hashnode.v1 import membership_pb2 as _membership_pb2
+from node.api.gen.hashnode.v1 import peer_pb2 as _peer_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -186,3 +187,83 @@ class Policy(_message.Message):
     JSON_FIELD_NUMBER: _ClassVar[int]
     json: str
     def __init__(self, json: _Optional[str] = ...) -> None: ...
+
+class ListPeersRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PeerInfo(_message.Message):
+    __slots__ = ("name", "address", "state", "member_id", "last_sync_ms", "last_error", "lag_entries", "applied", "rejected")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_SYNC_MS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    LAG_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    address: str
+    state: str
+    member_id: str
+    last_sync_ms: int
+    last_error: str
+    lag_entries: int
+    applied: int
+    rejected: int
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., state: _Optional[str] = ..., member_id: _Optional[str] = ..., last_sync_ms: _Optional[int] = ..., last_error: _Optional[str] = ..., lag_entries: _Optional[int] = ..., applied: _Optional[int] = ..., rejected: _Optional[int] = ...) -> None: ...
+
+class ListPeersResponse(_message.Message):
+    __slots__ = ("peers",)
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    peers: _containers.RepeatedCompositeFieldContainer[PeerInfo]
+    def __init__(self, peers: _Optional[_Iterable[_Union[PeerInfo, _Mapping]]] = ...) -> None: ...
+
+class ListEvidenceRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class EvidenceInfo(_message.Message):
+    __slots__ = ("evidence_id", "author", "seq", "kind", "evidence")
+    EVIDENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    evidence_id: bytes
+    author: str
+    seq: int
+    kind: str
+    evidence: _peer_pb2.ForkEvidence
+    def __init__(self, evidence_id: _Optional[bytes] = ..., author: _Optional[str] = ..., seq: _Optional[int] = ..., kind: _Optional[str] = ..., evidence: _Optional[_Union[_peer_pb2.ForkEvidence, _Mapping]] = ...) -> None: ...
+
+class ListEvidenceResponse(_message.Message):
+    __slots__ = ("evidence",)
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    evidence: _containers.RepeatedCompositeFieldContainer[EvidenceInfo]
+    def __init__(self, evidence: _Optional[_Iterable[_Union[EvidenceInfo, _Mapping]]] = ...) -> None: ...
+
+class ReplicationStateRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReplicationState(_message.Message):
+    __slots__ = ("state_digest", "heads", "convicted_authors", "evidence", "gap_buffered", "pending", "rejected", "authoring_blocked_reason")
+    STATE_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    HEADS_FIELD_NUMBER: _ClassVar[int]
+    CONVICTED_AUTHORS_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    GAP_BUFFERED_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    AUTHORING_BLOCKED_REASON_FIELD_NUMBER: _ClassVar[int]
+    state_digest: bytes
+    heads: _containers.RepeatedCompositeFieldContainer[_peer_pb2.AuthorHead]
+    convicted_authors: _containers.RepeatedScalarFieldContainer[str]
+    evidence: int
+    gap_buffered: int
+    pending: int
+    rejected: _containers.RepeatedCompositeFieldContainer[Count]
+    authoring_blocked_reason: str
+    def __init__(self, state_digest: _Optional[bytes] = ..., heads: _Optional[_Iterable[_Union[_peer_pb2.AuthorHead, _Mapping]]] = ..., convicted_authors: _Optional[_Iterable[str]] = ..., evidence: _Optional[int] = ..., gap_buffered: _Optional[int] = ..., pending: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[Count, _Mapping]]] = ..., authoring_blocked_reason: _Optional[str] = ...) -> None: ...

@@ -69,6 +69,21 @@ class AdminStub:
                 request_serializer=hashnode_dot_v1_dot_admin__pb2.SyncRequest.SerializeToString,
                 response_deserializer=hashnode_dot_v1_dot_admin__pb2.SyncResponse.FromString,
                 _registered_method=True)
+        self.ListPeers = channel.unary_unary(
+                '/hashnode.v1.Admin/ListPeers',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.ListPeersRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.ListPeersResponse.FromString,
+                _registered_method=True)
+        self.ListEvidence = channel.unary_unary(
+                '/hashnode.v1.Admin/ListEvidence',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.ListEvidenceRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.ListEvidenceResponse.FromString,
+                _registered_method=True)
+        self.GetReplicationState = channel.unary_unary(
+                '/hashnode.v1.Admin/GetReplicationState',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.ReplicationStateRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.ReplicationState.FromString,
+                _registered_method=True)
         self.Backup = channel.unary_unary(
                 '/hashnode.v1.Admin/Backup',
                 request_serializer=hashnode_dot_v1_dot_admin__pb2.BackupRequest.SerializeToString,
@@ -133,6 +148,29 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListPeers(self, request, context):
+        """Replication (docs/protocol.md, "Replication").
+        Every peer and how replication with it is going.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEvidence(self, request, context):
+        """The fork evidence this node holds: pairs of entries one author signed for one seq.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReplicationState(self, request, context):
+        """This node's replication state: its frontier, the state digest nodes compare to check that they agree,
+        its receive buffers and refusals, and why it may not author.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Backup(self, request, context):
         """A compacted, consistent copy of the store, taken while serving, into an empty directory on the node's host.
         """
@@ -184,6 +222,21 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.Sync,
                     request_deserializer=hashnode_dot_v1_dot_admin__pb2.SyncRequest.FromString,
                     response_serializer=hashnode_dot_v1_dot_admin__pb2.SyncResponse.SerializeToString,
+            ),
+            'ListPeers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPeers,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.ListPeersRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.ListPeersResponse.SerializeToString,
+            ),
+            'ListEvidence': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvidence,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.ListEvidenceRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.ListEvidenceResponse.SerializeToString,
+            ),
+            'GetReplicationState': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReplicationState,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.ReplicationStateRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.ReplicationState.SerializeToString,
             ),
             'Backup': grpc.unary_unary_rpc_method_handler(
                     servicer.Backup,
@@ -385,6 +438,87 @@ class Admin:
             '/hashnode.v1.Admin/Sync',
             hashnode_dot_v1_dot_admin__pb2.SyncRequest.SerializeToString,
             hashnode_dot_v1_dot_admin__pb2.SyncResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPeers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/ListPeers',
+            hashnode_dot_v1_dot_admin__pb2.ListPeersRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.ListPeersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEvidence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/ListEvidence',
+            hashnode_dot_v1_dot_admin__pb2.ListEvidenceRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.ListEvidenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReplicationState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/GetReplicationState',
+            hashnode_dot_v1_dot_admin__pb2.ReplicationStateRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.ReplicationState.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,4 +1,5 @@
 from node.api.gen.hashnode.v1 import membership_pb2 as _membership_pb2
+from node.api.gen.hashnode.v1 import types_pb2 as _types_pb2
 from node.api.gen.hashnode.v1 import peer_pb2 as _peer_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -267,3 +268,97 @@ class ReplicationState(_message.Message):
     rejected: _containers.RepeatedCompositeFieldContainer[Count]
     authoring_blocked_reason: str
     def __init__(self, state_digest: _Optional[bytes] = ..., heads: _Optional[_Iterable[_Union[_peer_pb2.AuthorHead, _Mapping]]] = ..., convicted_authors: _Optional[_Iterable[str]] = ..., evidence: _Optional[int] = ..., gap_buffered: _Optional[int] = ..., pending: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[Count, _Mapping]]] = ..., authoring_blocked_reason: _Optional[str] = ...) -> None: ...
+
+class ReinstateNotice(_message.Message):
+    __slots__ = ("number", "issued_at_ms", "cause_record_id", "standing", "content_ref", "overturned_record_ids", "still_matched_record_ids", "query_ids", "first_matched_ms", "last_matched_ms", "cleared")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    STANDING_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_REF_FIELD_NUMBER: _ClassVar[int]
+    OVERTURNED_RECORD_IDS_FIELD_NUMBER: _ClassVar[int]
+    STILL_MATCHED_RECORD_IDS_FIELD_NUMBER: _ClassVar[int]
+    QUERY_IDS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_MATCHED_MS_FIELD_NUMBER: _ClassVar[int]
+    LAST_MATCHED_MS_FIELD_NUMBER: _ClassVar[int]
+    CLEARED_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    issued_at_ms: int
+    cause_record_id: str
+    standing: str
+    content_ref: str
+    overturned_record_ids: _containers.RepeatedScalarFieldContainer[str]
+    still_matched_record_ids: _containers.RepeatedScalarFieldContainer[str]
+    query_ids: _containers.RepeatedScalarFieldContainer[str]
+    first_matched_ms: int
+    last_matched_ms: int
+    cleared: bool
+    def __init__(self, number: _Optional[int] = ..., issued_at_ms: _Optional[int] = ..., cause_record_id: _Optional[str] = ..., standing: _Optional[str] = ..., content_ref: _Optional[str] = ..., overturned_record_ids: _Optional[_Iterable[str]] = ..., still_matched_record_ids: _Optional[_Iterable[str]] = ..., query_ids: _Optional[_Iterable[str]] = ..., first_matched_ms: _Optional[int] = ..., last_matched_ms: _Optional[int] = ..., cleared: _Optional[bool] = ...) -> None: ...
+
+class ListNoticesRequest(_message.Message):
+    __slots__ = ("after", "limit")
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    after: int
+    limit: int
+    def __init__(self, after: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListNoticesResponse(_message.Message):
+    __slots__ = ("notices", "next_after")
+    NOTICES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    notices: _containers.RepeatedCompositeFieldContainer[ReinstateNotice]
+    next_after: int
+    def __init__(self, notices: _Optional[_Iterable[_Union[ReinstateNotice, _Mapping]]] = ..., next_after: _Optional[int] = ...) -> None: ...
+
+class WatchNoticesRequest(_message.Message):
+    __slots__ = ("after",)
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    after: int
+    def __init__(self, after: _Optional[int] = ...) -> None: ...
+
+class ExplainMatchRequest(_message.Message):
+    __slots__ = ("content_ref",)
+    CONTENT_REF_FIELD_NUMBER: _ClassVar[int]
+    content_ref: str
+    def __init__(self, content_ref: _Optional[str] = ...) -> None: ...
+
+class MatchExplanation(_message.Message):
+    __slots__ = ("matched_at_ms", "distance", "query_id", "record", "bundle")
+    MATCHED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    DISTANCE_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    matched_at_ms: int
+    distance: int
+    query_id: str
+    record: _types_pb2.RecordInfo
+    bundle: _types_pb2.ProvenanceBundle
+    def __init__(self, matched_at_ms: _Optional[int] = ..., distance: _Optional[int] = ..., query_id: _Optional[str] = ..., record: _Optional[_Union[_types_pb2.RecordInfo, _Mapping]] = ..., bundle: _Optional[_Union[_types_pb2.ProvenanceBundle, _Mapping]] = ...) -> None: ...
+
+class ExplainMatchResponse(_message.Message):
+    __slots__ = ("content_ref", "matches")
+    CONTENT_REF_FIELD_NUMBER: _ClassVar[int]
+    MATCHES_FIELD_NUMBER: _ClassVar[int]
+    content_ref: str
+    matches: _containers.RepeatedCompositeFieldContainer[MatchExplanation]
+    def __init__(self, content_ref: _Optional[str] = ..., matches: _Optional[_Iterable[_Union[MatchExplanation, _Mapping]]] = ...) -> None: ...
+
+class ReportRequest(_message.Message):
+    __slots__ = ("from_ms", "to_ms")
+    FROM_MS_FIELD_NUMBER: _ClassVar[int]
+    TO_MS_FIELD_NUMBER: _ClassVar[int]
+    from_ms: int
+    to_ms: int
+    def __init__(self, from_ms: _Optional[int] = ..., to_ms: _Optional[int] = ...) -> None: ...
+
+class Report(_message.Message):
+    __slots__ = ("json", "csv", "html")
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    CSV_FIELD_NUMBER: _ClassVar[int]
+    HTML_FIELD_NUMBER: _ClassVar[int]
+    json: str
+    csv: str
+    html: str
+    def __init__(self, json: _Optional[str] = ..., csv: _Optional[str] = ..., html: _Optional[str] = ...) -> None: ...

@@ -94,6 +94,26 @@ class AdminStub:
                 request_serializer=hashnode_dot_v1_dot_admin__pb2.GetPolicyRequest.SerializeToString,
                 response_deserializer=hashnode_dot_v1_dot_admin__pb2.Policy.FromString,
                 _registered_method=True)
+        self.ListReinstateNotices = channel.unary_unary(
+                '/hashnode.v1.Admin/ListReinstateNotices',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.ListNoticesRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.ListNoticesResponse.FromString,
+                _registered_method=True)
+        self.WatchReinstateNotices = channel.unary_stream(
+                '/hashnode.v1.Admin/WatchReinstateNotices',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.WatchNoticesRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.ReinstateNotice.FromString,
+                _registered_method=True)
+        self.ExplainMatch = channel.unary_unary(
+                '/hashnode.v1.Admin/ExplainMatch',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.ExplainMatchRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.ExplainMatchResponse.FromString,
+                _registered_method=True)
+        self.BuildReport = channel.unary_unary(
+                '/hashnode.v1.Admin/BuildReport',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.ReportRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.Report.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -185,6 +205,35 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListReinstateNotices(self, request, context):
+        """Due process (docs/due-process.md).
+        Reinstatement notices: this platform's content that matched records since overturned or retracted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchReinstateNotices(self, request, context):
+        """The notices numbered above `after`, then each new one as it is issued; the stream stays open.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExplainMatch(self, request, context):
+        """"Why was this content acted on?": its logged matches, each with the record's provenance bundle now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BuildReport(self, request, context):
+        """A transparency report of this member over [from_ms, to_ms): JSON, CSV and one self-contained HTML page.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -247,6 +296,26 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.GetPolicy,
                     request_deserializer=hashnode_dot_v1_dot_admin__pb2.GetPolicyRequest.FromString,
                     response_serializer=hashnode_dot_v1_dot_admin__pb2.Policy.SerializeToString,
+            ),
+            'ListReinstateNotices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReinstateNotices,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.ListNoticesRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.ListNoticesResponse.SerializeToString,
+            ),
+            'WatchReinstateNotices': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchReinstateNotices,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.WatchNoticesRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.ReinstateNotice.SerializeToString,
+            ),
+            'ExplainMatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExplainMatch,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.ExplainMatchRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.ExplainMatchResponse.SerializeToString,
+            ),
+            'BuildReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.BuildReport,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.ReportRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.Report.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -573,6 +642,114 @@ class Admin:
             '/hashnode.v1.Admin/GetPolicy',
             hashnode_dot_v1_dot_admin__pb2.GetPolicyRequest.SerializeToString,
             hashnode_dot_v1_dot_admin__pb2.Policy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReinstateNotices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/ListReinstateNotices',
+            hashnode_dot_v1_dot_admin__pb2.ListNoticesRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.ListNoticesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchReinstateNotices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/hashnode.v1.Admin/WatchReinstateNotices',
+            hashnode_dot_v1_dot_admin__pb2.WatchNoticesRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.ReinstateNotice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExplainMatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/ExplainMatch',
+            hashnode_dot_v1_dot_admin__pb2.ExplainMatchRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.ExplainMatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BuildReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/BuildReport',
+            hashnode_dot_v1_dot_admin__pb2.ReportRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.Report.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,11 +1,32 @@
 from node.api.gen.hashnode.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class Stance(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STANCE_UNSPECIFIED: _ClassVar[Stance]
+    STANCE_AGREE: _ClassVar[Stance]
+    STANCE_DISAGREE: _ClassVar[Stance]
+    STANCE_FALSE_POSITIVE: _ClassVar[Stance]
+
+class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OUTCOME_UNSPECIFIED: _ClassVar[Outcome]
+    OUTCOME_UPHELD: _ClassVar[Outcome]
+    OUTCOME_OVERTURNED: _ClassVar[Outcome]
+STANCE_UNSPECIFIED: Stance
+STANCE_AGREE: Stance
+STANCE_DISAGREE: Stance
+STANCE_FALSE_POSITIVE: Stance
+OUTCOME_UNSPECIFIED: Outcome
+OUTCOME_UPHELD: Outcome
+OUTCOME_OVERTURNED: Outcome
 
 class SubmitRequest(_message.Message):
     __slots__ = ("records",)
@@ -54,12 +75,14 @@ class Match(_message.Message):
     def __init__(self, record: _Optional[_Union[_types_pb2.RecordInfo, _Mapping]] = ..., distance: _Optional[int] = ..., provenance_ref: _Optional[str] = ..., policy: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class QueryResult(_message.Message):
-    __slots__ = ("query_index", "matches")
+    __slots__ = ("query_index", "matches", "query_id")
     QUERY_INDEX_FIELD_NUMBER: _ClassVar[int]
     MATCHES_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     query_index: int
     matches: _containers.RepeatedCompositeFieldContainer[Match]
-    def __init__(self, query_index: _Optional[int] = ..., matches: _Optional[_Iterable[_Union[Match, _Mapping]]] = ...) -> None: ...
+    query_id: str
+    def __init__(self, query_index: _Optional[int] = ..., matches: _Optional[_Iterable[_Union[Match, _Mapping]]] = ..., query_id: _Optional[str] = ...) -> None: ...
 
 class MatchResponse(_message.Message):
     __slots__ = ("results",)
@@ -112,3 +135,51 @@ class ExportBatch(_message.Message):
     next_cursor: int
     member_id: str
     def __init__(self, records: _Optional[_Iterable[_Union[_types_pb2.RecordInfo, _Mapping]]] = ..., next_cursor: _Optional[int] = ..., member_id: _Optional[str] = ...) -> None: ...
+
+class OpineRequest(_message.Message):
+    __slots__ = ("record_id", "stance", "reason_code", "text")
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    STANCE_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    record_id: str
+    stance: Stance
+    reason_code: str
+    text: str
+    def __init__(self, record_id: _Optional[str] = ..., stance: _Optional[_Union[Stance, str]] = ..., reason_code: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class AppealRequest(_message.Message):
+    __slots__ = ("record_id", "case_ref", "match_distance")
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    CASE_REF_FIELD_NUMBER: _ClassVar[int]
+    MATCH_DISTANCE_FIELD_NUMBER: _ClassVar[int]
+    record_id: str
+    case_ref: str
+    match_distance: int
+    def __init__(self, record_id: _Optional[str] = ..., case_ref: _Optional[str] = ..., match_distance: _Optional[int] = ...) -> None: ...
+
+class DecideRequest(_message.Message):
+    __slots__ = ("appeal_entry_id", "outcome", "reason", "record_id")
+    APPEAL_ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    appeal_entry_id: str
+    outcome: Outcome
+    reason: str
+    record_id: str
+    def __init__(self, appeal_entry_id: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., reason: _Optional[str] = ..., record_id: _Optional[str] = ...) -> None: ...
+
+class DueProcessResponse(_message.Message):
+    __slots__ = ("entry_id", "seq", "record_id", "status", "decided_as")
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_AS_FIELD_NUMBER: _ClassVar[int]
+    entry_id: str
+    seq: int
+    record_id: str
+    status: _types_pb2.RecordStatus
+    decided_as: str
+    def __init__(self, entry_id: _Optional[str] = ..., seq: _Optional[int] = ..., record_id: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.RecordStatus, str]] = ..., decided_as: _Optional[str] = ...) -> None: ...

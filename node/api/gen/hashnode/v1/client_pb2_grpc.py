@@ -65,6 +65,21 @@ class HashNodeStub:
                 request_serializer=hashnode_dot_v1_dot_client__pb2.ExportRequest.SerializeToString,
                 response_deserializer=hashnode_dot_v1_dot_client__pb2.ExportBatch.FromString,
                 _registered_method=True)
+        self.Opine = channel.unary_unary(
+                '/hashnode.v1.HashNode/Opine',
+                request_serializer=hashnode_dot_v1_dot_client__pb2.OpineRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_client__pb2.DueProcessResponse.FromString,
+                _registered_method=True)
+        self.Appeal = channel.unary_unary(
+                '/hashnode.v1.HashNode/Appeal',
+                request_serializer=hashnode_dot_v1_dot_client__pb2.AppealRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_client__pb2.DueProcessResponse.FromString,
+                _registered_method=True)
+        self.Decide = channel.unary_unary(
+                '/hashnode.v1.HashNode/Decide',
+                request_serializer=hashnode_dot_v1_dot_client__pb2.DecideRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_client__pb2.DueProcessResponse.FromString,
+                _registered_method=True)
 
 
 class HashNodeServicer:
@@ -113,6 +128,29 @@ class HashNodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Opine(self, request, context):
+        """Due process (docs/due-process.md). Each call signs one entry of this member; it is replicated, and every
+        node re-derives the record's status from it. Refused calls write nothing.
+        This member's opinion on another member's record: an endorsement, a disagreement or a false-positive report.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Appeal(self, request, context):
+        """This member received an appeal against an action it took because content matched the record.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Decide(self, request, context):
+        """A decision on an appeal: by the record's contributor, or by a steward once the decision window has passed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HashNodeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +183,21 @@ def add_HashNodeServicer_to_server(servicer, server):
                     servicer.ExportRecords,
                     request_deserializer=hashnode_dot_v1_dot_client__pb2.ExportRequest.FromString,
                     response_serializer=hashnode_dot_v1_dot_client__pb2.ExportBatch.SerializeToString,
+            ),
+            'Opine': grpc.unary_unary_rpc_method_handler(
+                    servicer.Opine,
+                    request_deserializer=hashnode_dot_v1_dot_client__pb2.OpineRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_client__pb2.DueProcessResponse.SerializeToString,
+            ),
+            'Appeal': grpc.unary_unary_rpc_method_handler(
+                    servicer.Appeal,
+                    request_deserializer=hashnode_dot_v1_dot_client__pb2.AppealRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_client__pb2.DueProcessResponse.SerializeToString,
+            ),
+            'Decide': grpc.unary_unary_rpc_method_handler(
+                    servicer.Decide,
+                    request_deserializer=hashnode_dot_v1_dot_client__pb2.DecideRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_client__pb2.DueProcessResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -309,6 +362,87 @@ class HashNode:
             '/hashnode.v1.HashNode/ExportRecords',
             hashnode_dot_v1_dot_client__pb2.ExportRequest.SerializeToString,
             hashnode_dot_v1_dot_client__pb2.ExportBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Opine(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.HashNode/Opine',
+            hashnode_dot_v1_dot_client__pb2.OpineRequest.SerializeToString,
+            hashnode_dot_v1_dot_client__pb2.DueProcessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Appeal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.HashNode/Appeal',
+            hashnode_dot_v1_dot_client__pb2.AppealRequest.SerializeToString,
+            hashnode_dot_v1_dot_client__pb2.DueProcessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Decide(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.HashNode/Decide',
+            hashnode_dot_v1_dot_client__pb2.DecideRequest.SerializeToString,
+            hashnode_dot_v1_dot_client__pb2.DueProcessResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -113,7 +113,7 @@ class RelatedEntry(_message.Message):
     def __init__(self, entry: _Optional[_Union[SignedEntry, _Mapping]] = ..., author: _Optional[_Union[MemberInfo, _Mapping]] = ..., kind: _Optional[str] = ..., summary: _Optional[str] = ...) -> None: ...
 
 class ProvenanceBundle(_message.Message):
-    __slots__ = ("format_version", "consortium_id", "record_id", "record_item", "leaf_index", "leaf_count", "inclusion_proof", "entry_header", "entry_signature", "author", "related", "record", "generated_at_ms", "generated_by")
+    __slots__ = ("format_version", "consortium_id", "record_id", "record_item", "leaf_index", "leaf_count", "inclusion_proof", "entry_header", "entry_signature", "author", "related", "record", "generated_at_ms", "generated_by", "stewards", "decision_window_ms")
     FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
     CONSORTIUM_ID_FIELD_NUMBER: _ClassVar[int]
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
@@ -128,6 +128,8 @@ class ProvenanceBundle(_message.Message):
     RECORD_FIELD_NUMBER: _ClassVar[int]
     GENERATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     GENERATED_BY_FIELD_NUMBER: _ClassVar[int]
+    STEWARDS_FIELD_NUMBER: _ClassVar[int]
+    DECISION_WINDOW_MS_FIELD_NUMBER: _ClassVar[int]
     format_version: int
     consortium_id: str
     record_id: str
@@ -142,4 +144,6 @@ class ProvenanceBundle(_message.Message):
     record: RecordInfo
     generated_at_ms: int
     generated_by: str
-    def __init__(self, format_version: _Optional[int] = ..., consortium_id: _Optional[str] = ..., record_id: _Optional[str] = ..., record_item: _Optional[bytes] = ..., leaf_index: _Optional[int] = ..., leaf_count: _Optional[int] = ..., inclusion_proof: _Optional[_Iterable[bytes]] = ..., entry_header: _Optional[bytes] = ..., entry_signature: _Optional[bytes] = ..., author: _Optional[_Union[MemberInfo, _Mapping]] = ..., related: _Optional[_Iterable[_Union[RelatedEntry, _Mapping]]] = ..., record: _Optional[_Union[RecordInfo, _Mapping]] = ..., generated_at_ms: _Optional[int] = ..., generated_by: _Optional[str] = ...) -> None: ...
+    stewards: _containers.RepeatedCompositeFieldContainer[MemberInfo]
+    decision_window_ms: int
+    def __init__(self, format_version: _Optional[int] = ..., consortium_id: _Optional[str] = ..., record_id: _Optional[str] = ..., record_item: _Optional[bytes] = ..., leaf_index: _Optional[int] = ..., leaf_count: _Optional[int] = ..., inclusion_proof: _Optional[_Iterable[bytes]] = ..., entry_header: _Optional[bytes] = ..., entry_signature: _Optional[bytes] = ..., author: _Optional[_Union[MemberInfo, _Mapping]] = ..., related: _Optional[_Iterable[_Union[RelatedEntry, _Mapping]]] = ..., record: _Optional[_Union[RecordInfo, _Mapping]] = ..., generated_at_ms: _Optional[int] = ..., generated_by: _Optional[str] = ..., stewards: _Optional[_Iterable[_Union[MemberInfo, _Mapping]]] = ..., decision_window_ms: _Optional[int] = ...) -> None: ...

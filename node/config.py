@@ -17,6 +17,13 @@ max_batch = 10000
 [taxonomy]
 file = "taxonomy.toml"                # optional; the built-in taxonomy by default
 
+[metrics]
+listen = "127.0.0.1:9464"             # Prometheus /metrics over HTTP; absent or "": no metrics endpoint
+
+[logging]
+format = "text"                       # or "json": one JSON object per line (node/log_format.py)
+level = "INFO"                        # DEBUG, INFO, WARNING or ERROR
+
 [[peers]]
 name = "platform-b"
 address = "10.0.0.2:50051"
@@ -36,6 +43,8 @@ from typing import Any, NoReturn
 from node.errors import ConfigError
 from node.keys import SigningKey
 from node.ledger import LedgerSettings
+from node.log_format import FORMATS as LOG_FORMATS
+from node.log_format import LEVELS as LOG_LEVELS
 from node.membership import Membership
 from node.taxonomy import Taxonomy
 
@@ -46,6 +55,8 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "node": ("member_id", "consortium_file", "signing_key", "data_dir", "listen", "follower"),
     "matching": ("pdq_threshold", "min_pdq_quality", "max_batch"),
     "taxonomy": ("file",),
+    "metrics": ("listen",),
+    "logging": ("format", "level"),
     "peers": ("name", "address"),
 }
 
@@ -70,6 +81,9 @@ class NodeConfig:
     max_batch: int = MAX_BATCH_LIMIT
     taxonomy_file: Path | None = None
     peers: tuple[PeerConfig, ...] = ()
+    metrics_listen: str = ""  # empty: no metrics endpoint
+    log_format: str = "text"
+    log_level: str = "INFO"
 
     def load_membership(self) -> Membership:
         membership = Membership.load(self.consortium_file)
@@ -192,7 +206,32 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
         max_batch=matching.integer("max_batch", MAX_BATCH_LIMIT, 1, MAX_BATCH_LIMIT),
         taxonomy_file=taxonomy.optional_path("file", base),
         peers=_peers(source, data.get("peers", [])),
+        metrics_listen=_metrics_listen(source, data),
+        log_format=_logging_choice(source, data, "format", "text", LOG_FORMATS),
+        log_level=_logging_choice(source, data, "level", "INFO", LOG_LEVELS),
     )
+
+
+def _metrics_listen(source: str, data: dict[str, Any]) -> str:
+    """`[metrics] listen`: where to serve Prometheus metrics; "" (or no section) serves none."""
+    fields = _Fields(source, "metrics.", _table(source, data, "metrics"), _KEYS["metrics"])
+    if fields.table.get("listen", "") == "":
+        return ""
+    address = fields.string("listen")
+    try:
+        return check_listen(address, "metrics.listen")
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc.message}") from None
+
+
+def _logging_choice(
+    source: str, data: dict[str, Any], key: str, default: str, choices: tuple[str, ...]
+) -> str:
+    fields = _Fields(source, "logging.", _table(source, data, "logging"), _KEYS["logging"])
+    value = fields.string(key, default)
+    if value not in choices:
+        fields.fail(key, repr(value), " or ".join(repr(c) for c in choices))
+    return value
 
 
 def _peers(source: str, value: object) -> tuple[PeerConfig, ...]:

@@ -8,7 +8,6 @@ nodes on port 0.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import queue
 import signal
@@ -22,6 +21,7 @@ from typing import IO
 import node
 from node.cli.command_base import ExitCode
 from node.errors import Unavailable
+from node.log_format import configure_logging
 
 NAME = "serve"
 HELP = "run a node"
@@ -30,7 +30,9 @@ PACKAGE_ROOT = Path(node.__file__).resolve().parents[1]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, required=True, metavar="FILE", help="the node's TOML config")
-    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    parser.add_argument(
+        "--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="overrides [logging] level"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from node.config import load_config
 
     config = load_config(args.config)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(config.log_format, args.log_level or config.log_level)
     serve(config)
     return ExitCode.OK
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from unittest.mock import patch
 
@@ -50,6 +51,13 @@ def expected(db: Hashes, ordinals: list[int], queries: Hashes, threshold: int) -
     return [{ordinals[row] for row in rows} for rows in hamming_bruteforce(db, queries, threshold)]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def probe_even_small_segments() -> Iterator[None]:
+    """Segments under MIH_MIN_ROWS are scanned flat; these small test indexes are here to exercise probing."""
+    with patch.object(mih, "MIH_MIN_ROWS", 0):
+        yield
+
+
 @pytest.fixture(scope="module")
 def haystack() -> Hashes:
     return load_hex("haystack.txt")
@@ -66,6 +74,14 @@ def test_real_hashes_match_the_oracle(haystack: Hashes, needles: Hashes, thresho
     index = PdqIndex.build(np.array(ordinals), haystack)
     queries = np.concatenate([needles, haystack[::7]])
     assert found(index, queries, threshold) == expected(haystack, ordinals, queries, threshold)
+
+
+def test_small_segments_are_scanned_and_agree(haystack: Hashes, needles: Hashes) -> None:
+    ordinals = list(range(len(haystack)))
+    with patch.object(mih, "MIH_MIN_ROWS", len(haystack) + 1):
+        index = PdqIndex.build(np.array(ordinals), haystack)
+        with patch.object(mih.MihSegment, "_probe", side_effect=AssertionError("probed")):
+            assert found(index, needles, 31) == expected(haystack, ordinals, needles, 31)
 
 
 def test_real_hashes_have_near_neighbours(haystack: Hashes, needles: Hashes) -> None:

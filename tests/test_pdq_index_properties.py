@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from unittest.mock import patch
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +15,13 @@ from node.index import mih, pdq
 from node.index.pdq import MAX_THRESHOLD, PdqIndex, hamming_bruteforce
 
 Hashes = npt.NDArray[np.uint8]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def probe_even_small_segments() -> Iterator[None]:
+    """Segments under MIH_MIN_ROWS are scanned flat; these small indexes are here to exercise probing."""
+    with patch.object(mih, "MIH_MIN_ROWS", 0):
+        yield
 
 
 def flipped(rng: np.random.Generator, base: Hashes, distance: int) -> Hashes:

@@ -25,8 +25,13 @@ _MAX_BLOCK_ROWS = 1 << 16
 
 
 def as_words(hashes: npt.NDArray[np.uint8]) -> Words:
-    """Reinterprets `(n, 32) uint8` hash bytes as `(n, 4) uint64` rows (a view when already contiguous)."""
-    return np.ascontiguousarray(hashes).view(np.uint64).reshape(-1, WORDS_PER_HASH)
+    """Reinterprets `(n, 32) uint8` hash bytes as `(n, 4) uint64` rows (a view when contiguous and aligned).
+
+    Bytes from `np.frombuffer` may sit at any address; unaligned uint64 views work but are slow, so they are
+    copied once here.
+    """
+    words = np.ascontiguousarray(hashes).view(np.uint64).reshape(-1, WORDS_PER_HASH)
+    return words if words.flags.aligned else words.copy()
 
 
 def as_bytes(words: Words) -> npt.NDArray[np.uint8]:

@@ -47,6 +47,9 @@ from node.index.flat import Words
 MAX_THRESHOLD: Final = 31
 """Largest threshold answered by probing (radius <= 2 per chunk); above it callers scan."""
 
+# Segments with fewer rows are scanned flat: probing has a fixed cost (~0.1 ms) that a scan of a few thousand
+# rows undercuts, and every fresh segment (a full delta) starts this small.
+MIH_MIN_ROWS: Final = 4096
 # Segments of at least this many rows use the wide chunking (its offsets cost 128 MiB, 13 B/hash at 10M).
 WIDE_MIN_ROWS: Final = 1 << 23
 # Below this many rows, sorted keys (64 B/row) are smaller than a 65,537-entry offsets table per chunk.
@@ -197,6 +200,8 @@ class MihSegment:
         """Live `(query_idx, ordinal, distance)` within `threshold` (<= 31), by probing the chunk tables."""
         if not 0 <= threshold <= MAX_THRESHOLD:
             raise ValueError(f"threshold: got {threshold}, want 0..{MAX_THRESHOLD} for probing")
+        if self.rows < MIH_MIN_ROWS:
+            return self.scan(queries, threshold)
         plan = self._plan(threshold)
         starts, counts = self._probe(queries, plan)
         per_query = counts.sum(axis=0)

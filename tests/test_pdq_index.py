@@ -352,3 +352,69 @@ def test_queries_during_updates_always_see_stable_records() -> None:
         reader.join()
     assert failures == []
     assert len(index) == 50 + 500
+
+
+def building_on_a_thread_waits_for(gate: threading.Event) -> object:
+    """A stand-in for `MihSegment.build` that holds background merges, after they read the records they merge,
+    until `gate` is set."""
+    real = mih.MihSegment.build
+
+    def build(words: npt.NDArray[np.uint64], ordinals: npt.NDArray[np.int64]) -> mih.MihSegment:
+        if threading.current_thread().name == "pdq-index-merge":
+            assert gate.wait(30), "the test never released the merge"
+        return real(words, ordinals)
+
+    return build
+
+
+def test_large_merges_run_in_the_background_and_keep_updates_made_meanwhile() -> None:
+    rng = np.random.default_rng(47)
+    db = random_hashes(rng, 460)
+    replacement = random_hashes(rng, 1)
+    gate = threading.Event()
+    model = {o: db[o] for o in range(400)}
+    with (
+        patch.object(pdq, "DELTA_MAX", 50),
+        patch.object(pdq, "BACKGROUND_MERGE_MIN", 200),
+        patch.object(mih.MihSegment, "build", building_on_a_thread_waits_for(gate)),
+    ):
+        index = PdqIndex.build(np.arange(300), db[:300])
+        index.add(np.arange(300, 400), db[300:400])  # a 100-record segment: 300 + 100 merge on a thread
+        assert index._job is not None and len(index._state.segments) == 2
+        index.remove(np.array([5, 350, 7]))
+        index.add(np.array([7]), replacement)
+        index.add(np.arange(400, 460), db[400:460])  # a new segment; its merge waits for the running one
+        for o in (5, 350):
+            del model[o]
+        model[7] = replacement[0]
+        model.update({o: db[o] for o in range(400, 460)})
+        queries = np.concatenate([db[:460:9], replacement])
+        ordinals = list(model)
+        stored = np.stack([model[o] for o in ordinals])
+        assert found(index, queries, 31) == expected(stored, ordinals, queries, 31)  # before the swap
+        gate.set()
+        index.wait_for_merges()
+    merged = index._state.segments[0]
+    assert index._job is None and (merged.records, merged.n_dead) == (400, 3)  # removals made while merging
+    assert found(index, queries, 31) == expected(stored, ordinals, queries, 31)  # after it
+    assert len(index) == len(model)
+
+
+def test_a_failed_background_merge_leaves_the_index_answering(caplog: pytest.LogCaptureFixture) -> None:
+    rng = np.random.default_rng(53)
+    db = random_hashes(rng, 400)
+
+    def broken(*parts: mih.MihSegment) -> mih.MihSegment:
+        raise MemoryError("no room to merge")
+
+    with (
+        patch.object(pdq, "DELTA_MAX", 50),
+        patch.object(pdq, "BACKGROUND_MERGE_MIN", 200),
+        patch.object(pdq, "_merged", broken),
+    ):
+        index = PdqIndex.build(np.arange(300), db[:300])
+        index.add(np.arange(300, 400), db[300:400])
+        index.wait_for_merges()
+    assert "background merge failed" in caplog.text
+    assert index._job is None and len(index._state.segments) == 2
+    assert found(index, db[::40], 0) == [{o} for o in range(0, 400, 40)]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import grpc
 
 from node.api import convert
+from node.api.dueprocess_admin import DueProcessAdmin
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
 from node.ledger import Ledger
 
 
-class AdminServicer(admin_pb2_grpc.AdminServicer):  # type: ignore[misc]
+class AdminServicer(DueProcessAdmin, admin_pb2_grpc.AdminServicer):  # type: ignore[misc]
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
 

@@ -19,6 +19,7 @@ merge.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -46,7 +47,10 @@ DELTA_MAX: Final = 2048
 MERGE_RATIO: Final = 4
 # A segment more than this fraction dead is rebuilt, so removals do not leave memory and probe work behind.
 DEAD_FRACTION_REBUILD: Final = 0.5
+# Merges of at least this many records run on a background thread (a 10M-hash build takes seconds).
+BACKGROUND_MERGE_MIN: Final = 1 << 20
 
+_log = logging.getLogger(__name__)
 _FORMAT: Final = "hashnode-pdq-index"
 _FORMAT_VERSION: Final = 1
 
@@ -81,6 +85,15 @@ class _Delta:
         return query_idx, self.ordinals[rows], distance
 
 
+@dataclass
+class _MergeJob:
+    """A background merge: the consecutive segments it replaces and the removals made meanwhile."""
+
+    parts: tuple[MihSegment, ...]
+    removed: list[Int64s]
+    thread: threading.Thread
+
+
 @dataclass(frozen=True)
 class _State:
     """What a query reads: published whole by writers, never modified in place (except dead bits)."""
@@ -100,6 +113,7 @@ class PdqIndex:
         self._state = _State((), _Delta.empty())
         self._live = 0
         self._write_lock = threading.Lock()
+        self._job: _MergeJob | None = None  # at most one background merge at a time
 
     @classmethod
     def build(cls, ordinals: npt.ArrayLike, hashes: npt.ArrayLike) -> PdqIndex:
@@ -126,7 +140,7 @@ class PdqIndex:
             if len(delta) < DELTA_MAX:
                 self._state = _State(state.segments, delta)
             else:
-                segments = _merge_tail((*state.segments, MihSegment.build(delta.words, delta.ordinals)))
+                segments = self._merge_tail((*state.segments, MihSegment.build(delta.words, delta.ordinals)))
                 self._state = _State(segments, _Delta.empty())
             self._live += len(ords)
 
@@ -143,7 +157,9 @@ class PdqIndex:
             removed = sum(segment.kill(wanted) for segment in state.segments)
             delta = state.delta.minus(wanted)
             removed += len(state.delta) - len(delta)
-            segments = tuple(_rebuilt_if_mostly_dead(segment) for segment in state.segments)
+            if self._job is not None:
+                self._job.removed.append(wanted)  # the merged copy is built from before these
+            segments = tuple(self._rebuilt_if_mostly_dead(segment) for segment in state.segments)
             self._state = _State(tuple(s for s in segments if s.records), delta)
             self._live -= removed
 
@@ -230,6 +246,68 @@ class PdqIndex:
             index._live = segment.live
         return index
 
+    def wait_for_merges(self) -> None:
+        """Returns once no background merge is running (for shutdown and tests)."""
+        job = self._job
+        if job is not None:
+            job.thread.join()
+
+    def _merge_tail(self, segments: tuple[MihSegment, ...]) -> tuple[MihSegment, ...]:
+        """Merges the newest segment into its predecessor while they are within `MERGE_RATIO` in size.
+
+        Small merges happen here; one as large as `BACKGROUND_MERGE_MIN` is handed to a thread instead, so
+        `add` stays cheap: the two segments keep answering queries until the merged one replaces them.
+        """
+        merged = list(segments)
+        while len(merged) >= 2 and merged[-2].live <= MERGE_RATIO * merged[-1].live:
+            pair = (merged[-2], merged[-1])
+            if self._job is not None and any(s in self._job.parts for s in pair):
+                break  # already being merged: wait for that
+            if pair[0].live + pair[1].live >= BACKGROUND_MERGE_MIN:
+                self._start_merge(pair)
+                break
+            merged[-2:] = [_merged(*pair)]
+        return tuple(merged)
+
+    def _rebuilt_if_mostly_dead(self, segment: MihSegment) -> MihSegment:
+        if segment.n_dead <= DEAD_FRACTION_REBUILD * segment.records:
+            return segment
+        if self._job is not None and segment in self._job.parts:
+            return segment  # the merge in progress drops its dead records
+        if segment.live >= BACKGROUND_MERGE_MIN:
+            self._start_merge((segment,))
+            return segment
+        return _merged(segment)
+
+    def _start_merge(self, parts: tuple[MihSegment, ...]) -> None:
+        """Merges consecutive `parts` on a thread (caller holds the write lock); one merge at a time."""
+        if self._job is not None:
+            return
+        thread = threading.Thread(target=self._run_merge, name="pdq-index-merge", daemon=True)
+        self._job = _MergeJob(parts, [], thread)
+        thread.start()
+
+    def _run_merge(self) -> None:
+        job = self._job
+        assert job is not None
+        try:
+            merged = _merged(*job.parts)
+        except Exception:
+            _log.exception("PDQ index: background merge failed; the unmerged segments stay in use")
+            with self._write_lock:
+                self._job = None
+            return
+        with self._write_lock:
+            # Removals made while merging marked the old segments only; apply them to the merged copy.
+            if job.removed:
+                merged.kill(np.unique(np.concatenate(job.removed)))
+            state = self._state
+            segments = list(state.segments)
+            at = next(i for i, s in enumerate(segments) if s is job.parts[0])
+            segments[at : at + len(job.parts)] = [merged] if merged.records else []
+            self._state = _State(tuple(segments), state.delta)
+            self._job = None
+
     def _single_segment(self) -> MihSegment:
         """The whole index as one segment without dead records (the current one if it already is)."""
         state = self._state
@@ -255,24 +333,9 @@ def hamming_bruteforce(db_hashes: npt.ArrayLike, queries: npt.ArrayLike, thresho
     return found
 
 
-def _merge_tail(segments: tuple[MihSegment, ...]) -> tuple[MihSegment, ...]:
-    """Merges the newest segment into its predecessor while they are within `MERGE_RATIO` in size."""
-    merged = list(segments)
-    while len(merged) >= 2 and merged[-2].live <= MERGE_RATIO * merged[-1].live:
-        newer, older = merged.pop(), merged.pop()
-        merged.append(_merged(older, newer))
-    return tuple(merged)
-
-
 def _merged(*segments: MihSegment) -> MihSegment:
     words, ordinals = _live_records(_State(segments, _Delta.empty()))
     return MihSegment.build(words, ordinals)
-
-
-def _rebuilt_if_mostly_dead(segment: MihSegment) -> MihSegment:
-    if segment.n_dead <= DEAD_FRACTION_REBUILD * segment.records:
-        return segment
-    return _merged(segment)
 
 
 def _live_records(state: _State) -> tuple[Words, Int64s]:

@@ -47,7 +47,7 @@ from node.provenance import DESCRIBERS, ProvenanceBundle, RelatedEntry, describe
 from node.records import HashRecord, record_id
 from node.retraction import RetractionItem
 from node.signals import MatchKind, signal_type
-from node.store import DEFAULT_MAP_SIZE, NewRecord, RecordRow, Status, Store, Txn, u64
+from node.store import DEFAULT_MAP_SIZE, NewRecord, RecordRow, Status, Store, Txn
 from node.taxonomy import Taxonomy
 
 
@@ -373,7 +373,7 @@ class Ledger:
         `decoded` are the entry's records when the caller has them already (its own submissions).
         """
         self.store.put_entry(txn, entry)
-        txn.put(entry.entry_id, u64(self.clock()), db=self.store.db("arrivals"))
+        self.store.put_arrival(txn, entry, self.clock())
         delta = IndexDelta()
         if entry.kind == EntryKind.CONTRIBUTION:
             self._apply_contribution(txn, entry, delta, decoded)

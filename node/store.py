@@ -104,6 +104,16 @@ class RecordRow:
 
 
 @dataclass(frozen=True)
+class Arrival:
+    """When an entry reached this node, and what a report needs of the entry."""
+
+    arrived_ms: int
+    signed_ms: int
+    kind: int
+    author: str
+
+
+@dataclass(frozen=True)
 class NewRecord:
     """A record to be committed with its entry."""
 
@@ -374,6 +384,19 @@ class Store:
 
     def put_state(self, txn: Txn, key: bytes, value: bytes) -> None:
         txn.put(key, value, db=self._dbs["state"])
+
+    # --- arrivals (availability in transparency reports) -----------------------------------------------------
+
+    def put_arrival(self, txn: Txn, entry: Entry, arrived_ms: int) -> None:
+        """Notes when `entry` reached this node: arrived u64 ‖ signed timestamp u64 ‖ kind u16 ‖ author."""
+        header = entry.header
+        value = Writer().u64(arrived_ms).u64(header.timestamp_ms).u16(header.kind).string(header.author)
+        txn.put(entry.entry_id, value.getvalue(), db=self._dbs["arrivals"], overwrite=False)
+
+    def arrivals(self, txn: Txn) -> Iterator[Arrival]:
+        for _, value in txn.cursor(db=self._dbs["arrivals"]):
+            reader = Reader(bytes(value), "arrival")
+            yield Arrival(reader.u64(), reader.u64(), reader.u16(), reader.string())
 
     # --- fork evidence --------------------------------------------------------------------------------------
 

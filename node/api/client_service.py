@@ -12,6 +12,7 @@ import grpc
 
 from node.api import convert
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
+from node.dueprocess.items import DecisionItem
 from node.export import export_pages
 from node.ledger import Ledger
 
@@ -75,3 +76,25 @@ class HashNodeServicer(client_pb2_grpc.HashNodeServicer):  # type: ignore[misc]
             if not context.is_active():  # the caller went away: stop reading the store
                 return
             yield convert.export_batch(page, member_id=member_id)
+
+    def Opine(
+        self, request: client_pb2.OpineRequest, context: grpc.ServicerContext
+    ) -> client_pb2.DueProcessResponse:
+        rid, stance, reason_code, text = convert.opinion_from_request(request)
+        entry = self.ledger.opine(rid, stance, reason_code, text)
+        return convert.due_process_response(entry, self.ledger.record(rid))
+
+    def Appeal(
+        self, request: client_pb2.AppealRequest, context: grpc.ServicerContext
+    ) -> client_pb2.DueProcessResponse:
+        rid, case_ref, distance = convert.appeal_from_request(request)
+        entry = self.ledger.appeal(rid, case_ref, distance)
+        return convert.due_process_response(entry, self.ledger.record(rid))
+
+    def Decide(
+        self, request: client_pb2.DecideRequest, context: grpc.ServicerContext
+    ) -> client_pb2.DueProcessResponse:
+        appeal_entry_id, outcome, reason, rid = convert.decision_from_request(request)
+        entry = self.ledger.decide(appeal_entry_id, outcome, reason, rid)
+        decided = DecisionItem.decode(entry.items[0]).record_id
+        return convert.due_process_response(entry, self.ledger.record(decided))

@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 from google.protobuf import json_format  # type: ignore[import-untyped]
 
 from node.api.gen.hashnode.v1 import admin_pb2, client_pb2, types_pb2
-from node.entry import Entry
+from node.dueprocess.items import DecisionItem, Outcome, Stance
+from node.entry import Entry, EntryKind
 from node.errors import EncodingError, InvalidArgument, VerificationError
 from node.export import DEFAULT_BATCH as DEFAULT_EXPORT_BATCH
 from node.export import MAX_BATCH as MAX_EXPORT_BATCH
 from node.export import ExportPage, Selection
 from node.index.pdq import MAX_THRESHOLD
 from node.keys import PUBLIC_KEY_SIZE, PublicKey
-from node.ledger import MatchHit, Query, RecordStatus, StoredRecord, SubmitResult
+from node.ledger import MatchExplanation, MatchHit, Query, RecordStatus, StoredRecord, SubmitResult
+from node.matchlog import StoredNotice
 from node.membership import ROLES, STATUSES, Member, MemberKey
 from node.provenance import FORMAT_VERSION, ProvenanceBundle, RelatedEntry, VerifiedProvenance
 from node.records import HashRecord
@@ -114,6 +117,17 @@ def threshold_from_request(request: client_pb2.MatchRequest, field: str = "pdq_t
     return int(request.pdq_threshold)
 
 
+MAX_CONTENT_REF_BYTES = 512
+
+
+def check_content_ref(content_ref: str, field: str) -> str:
+    """A platform's content reference is opaque, but bounded: it is kept in the match log and in notices."""
+    size = len(content_ref.encode("utf-8"))
+    if size > MAX_CONTENT_REF_BYTES:
+        raise InvalidArgument(field, f"{size} bytes", f"at most {MAX_CONTENT_REF_BYTES} bytes of UTF-8")
+    return content_ref
+
+
 def queries_from_request(
     request: client_pb2.MatchRequest, *, max_batch: int, prefix: str = ""
 ) -> tuple[list[Query], int | None]:
@@ -123,7 +137,8 @@ def queries_from_request(
     for i, msg in enumerate(request.queries):
         kind = signal_type(msg.signal_type, f"{prefix}queries[{i}].signal_type")
         value = kind.parse(msg.value, f"{prefix}queries[{i}].value")
-        queries.append(Query(signal_type=kind.name, value=value, content_ref=msg.content_ref))
+        content_ref = check_content_ref(msg.content_ref, f"{prefix}queries[{i}].content_ref")
+        queries.append(Query(signal_type=kind.name, value=value, content_ref=content_ref))
     return queries, threshold_from_request(request, f"{prefix}pdq_threshold")
 
 
@@ -157,13 +172,18 @@ def match_to_proto(hit: MatchHit) -> client_pb2.Match:
         record=stored_record_to_proto(hit.record),
         distance=hit.distance,
         provenance_ref=hit.record.record_id.hex(),
+        policy=hit.policy,
     )
 
 
 def match_response(results: Sequence[Sequence[MatchHit]]) -> client_pb2.MatchResponse:
     return client_pb2.MatchResponse(
         results=[
-            client_pb2.QueryResult(query_index=i, matches=[match_to_proto(hit) for hit in hits])
+            client_pb2.QueryResult(
+                query_index=i,
+                matches=[match_to_proto(hit) for hit in hits],
+                query_id=hits[0].query_id if hits else "",
+            )
             for i, hits in enumerate(results)
         ]
     )
@@ -286,6 +306,8 @@ def bundle_to_proto(bundle: ProvenanceBundle, view: StoredRecord | None = None) 
         record=None if view is None else stored_record_to_proto(view),
         generated_at_ms=bundle.generated_at_ms,
         generated_by=bundle.generated_by,
+        stewards=[member_to_proto(m) for m in bundle.stewards],
+        decision_window_ms=bundle.decision_window_ms,
     )
 
 
@@ -317,6 +339,8 @@ def bundle_from_proto(msg: types_pb2.ProvenanceBundle) -> ProvenanceBundle:
         related=tuple(_related_from_proto(r, f"related[{i}]") for i, r in enumerate(msg.related)),
         generated_at_ms=msg.generated_at_ms,
         generated_by=msg.generated_by,
+        stewards=tuple(member_from_proto(m, f"stewards[{i}]") for i, m in enumerate(msg.stewards)),
+        decision_window_ms=msg.decision_window_ms if msg.HasField("decision_window_ms") else None,
     )
 
 
@@ -426,3 +450,109 @@ def export_batch(page: ExportPage, *, member_id: str) -> client_pb2.ExportBatch:
         next_cursor=page.next_cursor,
         member_id=member_id,
     )
+
+
+# --- due process --------------------------------------------------------------------------------------------
+
+_STANCES: dict[int, Stance] = {
+    client_pb2.STANCE_AGREE: Stance.AGREE,
+    client_pb2.STANCE_DISAGREE: Stance.DISAGREE,
+    client_pb2.STANCE_FALSE_POSITIVE: Stance.FALSE_POSITIVE,
+}
+_OUTCOMES: dict[int, Outcome] = {
+    client_pb2.OUTCOME_UPHELD: Outcome.UPHELD,
+    client_pb2.OUTCOME_OVERTURNED: Outcome.OVERTURNED,
+}
+
+
+E = TypeVar("E", Stance, Outcome)
+
+
+def _enum_field(table: Mapping[int, E], value: int, field: str, name: str) -> E:
+    if value not in table:
+        want = ", ".join(member.label for member in table.values())
+        shown = client_pb2.DESCRIPTOR.enum_types_by_name[name].values_by_number.get(value)
+        raise InvalidArgument(field, shown.name if shown else value, f"one of {want}")
+    return table[value]
+
+
+def opinion_from_request(request: client_pb2.OpineRequest) -> tuple[bytes, Stance, str, str]:
+    """(record id, stance, reason code, text); the ledger checks the code and text limits by field."""
+    stance = _enum_field(_STANCES, request.stance, "stance", "Stance")
+    return parse_id(request.record_id, "record_id"), stance, request.reason_code, request.text
+
+
+def appeal_from_request(request: client_pb2.AppealRequest) -> tuple[bytes, str, int | None]:
+    distance = request.match_distance if request.HasField("match_distance") else None
+    return parse_id(request.record_id, "record_id"), request.case_ref, distance
+
+
+def decision_from_request(request: client_pb2.DecideRequest) -> tuple[bytes, Outcome, str, bytes | None]:
+    """(appeal entry id, outcome, reason, record id or None when the appeal concerns one record)."""
+    appeal_entry_id = parse_id(request.appeal_entry_id, "appeal_entry_id")
+    outcome = _enum_field(_OUTCOMES, request.outcome, "outcome", "Outcome")
+    record = parse_id(request.record_id, "record_id") if request.record_id else None
+    return appeal_entry_id, outcome, request.reason, record
+
+
+def due_process_response(entry: Entry, record: StoredRecord) -> client_pb2.DueProcessResponse:
+    decision = entry.kind == EntryKind.DECISION
+    decided_as = DecisionItem.decode(entry.items[0]).decided_as.label if decision else ""
+    return client_pb2.DueProcessResponse(
+        entry_id=entry.entry_id.hex(),
+        seq=entry.header.seq,
+        record_id=record.record_id.hex(),
+        status=record_status_to_proto(record.status),
+        decided_as=decided_as,
+    )
+
+
+MAX_NOTICES = 1000
+DEFAULT_NOTICES = 100
+
+
+def notices_limit(limit: int) -> int:
+    if limit > MAX_NOTICES:
+        raise InvalidArgument("limit", limit, f"0..{MAX_NOTICES} (0: {DEFAULT_NOTICES})")
+    return limit or DEFAULT_NOTICES
+
+
+def notice_to_proto(stored: StoredNotice) -> admin_pb2.ReinstateNotice:
+    notice = stored.notice
+    return admin_pb2.ReinstateNotice(
+        number=stored.number,
+        issued_at_ms=stored.created_ms,
+        cause_record_id=stored.cause.hex(),
+        standing=stored.standing,
+        content_ref=notice.content_ref,
+        overturned_record_ids=[rid.hex() for rid in notice.overturned],
+        still_matched_record_ids=[rid.hex() for rid in notice.still_matched],
+        query_ids=notice.query_ids,
+        first_matched_ms=notice.first_matched_ms,
+        last_matched_ms=notice.last_matched_ms,
+        cleared=notice.cleared,
+    )
+
+
+def explain_response(
+    content_ref: str, explained: Sequence[MatchExplanation]
+) -> admin_pb2.ExplainMatchResponse:
+    return admin_pb2.ExplainMatchResponse(
+        content_ref=content_ref,
+        matches=[
+            admin_pb2.MatchExplanation(
+                matched_at_ms=e.match.time_ms,
+                distance=e.match.distance,
+                query_id=e.match.query_id,
+                record=stored_record_to_proto(e.record),
+                bundle=bundle_to_proto(e.bundle, view=e.record),
+            )
+            for e in explained
+        ],
+    )
+
+
+def report_period(request: admin_pb2.ReportRequest) -> tuple[int, int]:
+    if request.to_ms <= request.from_ms:
+        raise InvalidArgument("to_ms", request.to_ms, f"after from_ms ({request.from_ms})")
+    return request.from_ms, request.to_ms

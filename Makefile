@@ -11,7 +11,7 @@ all: test
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,hashing]'
+	$(PY) -m pip install --quiet -e '.[dev,hashing,threatexchange]'
 	touch $(STAMP)
 
 venv: $(STAMP)

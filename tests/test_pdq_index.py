@@ -418,3 +418,14 @@ def test_a_failed_background_merge_leaves_the_index_answering(caplog: pytest.Log
     assert "background merge failed" in caplog.text
     assert index._job is None and len(index._state.segments) == 2
     assert found(index, db[::40], 0) == [{o} for o in range(0, 400, 40)]
+
+
+def test_saving_over_the_directory_it_was_loaded_from(tmp_path: Path) -> None:
+    """The loaded index maps those very files: saving must not truncate what it is reading."""
+    rng = np.random.default_rng(59)
+    db = random_hashes(rng, 200)
+    PdqIndex.build(np.arange(200), db).save(tmp_path)
+    loaded = PdqIndex.load(tmp_path)
+    loaded.save(tmp_path)
+    assert found(PdqIndex.load(tmp_path), db[:20], 0) == [{o} for o in range(20)]
+    assert found(loaded, db[:20], 0) == [{o} for o in range(20)]

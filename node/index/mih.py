@@ -249,10 +249,9 @@ class MihSegment:
         return plan
 
     def _probe(self, queries: Words, plan: _Plan) -> tuple[Int64s, Int64s]:
-        """Bucket ranges `(start, count)` shaped `(probe, query)`, as coordinates into `_candidate_rows`.
+        """Bucket ranges `(start, count)` shaped `(probe, query)`.
 
-        Coordinates below `rows` come from chunk 0 and are row numbers (its table is the identity); the others
-        index `positions`.
+        Ranges of chunk 0's probes are row numbers (its table is the identity); the others index `positions`.
         """
         word, shift, mask = self.chunking.columns
         chunk = plan.chunk

@@ -4,13 +4,27 @@ over real LMDB in a temporary directory."""
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections.abc import Callable
+from concurrent import futures
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import grpc
+
+from node.api.client_service import HashNodeServicer
+from node.api.gen.hashnode.v1 import client_pb2_grpc, peer_pb2_grpc
+from node.api.peer_service import PeerServicer
+from node.api.status import ErrorStatusInterceptor
 from node.entry import ZERO_ID, Entry, EntryKind, sign_entry
 from node.keys import SigningKey
-from node.ledger import Ledger, LedgerSettings
+from node.ledger import Ledger, LedgerSettings, now_ms
 from node.membership import Member, MemberKey, Membership
 from node.records import HashRecord
+from node.replication.replica import Replica
+from node.replication.replicator import PeerAddress, PeerStatus, ReplicationSettings, Replicator
 from node.taxonomy import Taxonomy
 
 CONSORTIUM = "test-consortium"
@@ -80,13 +94,89 @@ def forged(entry: Entry) -> Entry:
     return Entry.parse(entry.header_bytes, signature, entry.items)
 
 
-def open_ledger(directory: Path, membership: Membership = EVERYONE, member: str = "alice") -> Ledger:
-    """A ledger over real LMDB in `directory`, without a signing key, with the clock at NOW."""
+def open_ledger(
+    directory: Path,
+    membership: Membership = EVERYONE,
+    member: str = "alice",
+    *,
+    signer: SigningKey | None = None,
+    clock: Callable[[], int] | None = lambda: NOW,
+) -> Ledger:
+    """A ledger over real LMDB in `directory`; by default without a signing key and with the clock at NOW."""
     return Ledger.open(
         directory,
         settings=LedgerSettings(consortium_id=CONSORTIUM, member_id=member, map_size=1 << 30),
         membership=membership,
-        signer=None,
+        signer=signer,
         taxonomy=Taxonomy.default(),
-        clock=lambda: NOW,
+        clock=clock or now_ms,
     )
+
+
+# --- nodes on loopback, in this process ---------------------------------------------------------------------
+
+
+@dataclass
+class NetNode:
+    """A ledger, its replica, a gRPC server (HashNode and Peer) on 127.0.0.1, and maybe a replicator."""
+
+    name: str
+    ledger: Ledger
+    replica: Replica
+    server: grpc.Server
+    port: int
+    stopping: threading.Event
+    replicator: Replicator | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def replicate_from(self, *peers: NetNode | str, **settings: Any) -> Replicator:
+        """Starts a replicator with `peers` (nodes, or raw addresses named by themselves)."""
+        addresses = [
+            PeerAddress(p, p) if isinstance(p, str) else PeerAddress(p.name, p.address) for p in peers
+        ]
+        defaults: dict[str, Any] = {"anti_entropy_ms": 300, "backoff_initial_ms": 50, "backoff_max_ms": 500}
+        self.replicator = Replicator(
+            self.replica, addresses, settings=ReplicationSettings(**{**defaults, **settings}), seed=1
+        )
+        self.replicator.start()
+        return self.replicator
+
+    def statuses(self) -> list[PeerStatus]:
+        assert self.replicator is not None, f"{self.name} replicates from nobody"
+        return self.replicator.statuses()
+
+    def stop_replicating(self) -> None:
+        if self.replicator is not None:
+            self.replicator.stop()
+
+    def stop(self) -> None:
+        if self.replicator is not None:
+            self.replicator.stop()
+        self.stopping.set()
+        self.server.stop(None).wait()
+        self.ledger.close()
+
+
+def serve(name: str, ledger: Ledger, replica: Replica | None = None) -> NetNode:
+    """Serves HashNode and Peer for `ledger` on 127.0.0.1, port 0."""
+    replica = replica or Replica(ledger)
+    stopping = threading.Event()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), interceptors=[ErrorStatusInterceptor()])
+    client_pb2_grpc.add_HashNodeServicer_to_server(HashNodeServicer(ledger), server)
+    peer_pb2_grpc.add_PeerServicer_to_server(PeerServicer(replica, stopping=stopping), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return NetNode(name, ledger, replica, server, port, stopping)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> float:
+    """Polls `condition` every 5 ms until true; returns the seconds it took. Fails after `timeout`."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.005)
+    return time.monotonic() - start

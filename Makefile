@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: all demo test test-fast proto proto-check lint typecheck bench clean report-demo
+.PHONY: all demo test test-fast proto proto-check lint typecheck bench clean report-demo api-docs
 
 all: test
 
@@ -30,6 +30,10 @@ proto-check: $(STAMP)
 	@tmp=$$(mktemp -d) && $(PY) scripts/gen_protos.py --out $$tmp/gen && \
 	  diff -r -x __pycache__ $$tmp/gen node/api/gen && echo "proto-check: generated code is up to date"; \
 	  rc=$$?; rm -rf $$tmp; exit $$rc
+
+# docs/api.md from the protos' comments; tests/test_api_docs.py fails when it is out of date.
+api-docs: $(STAMP)
+	$(PY) scripts/gen_api_docs.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check node tests bench scripts

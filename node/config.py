@@ -3,11 +3,31 @@
 ```toml
 [node]
 member_id = "platform-a"
-consortium_file = "consortium.toml"   # read by Membership.load
+roster = "roster.json"                # the signed roster this node trusts first (docs/membership.md)
+roster_id = "742f…"                   # its id, pinned; required unless the roster file is version 1
 signing_key = "platform-a.key"        # PEM Ed25519 key; may be omitted on a follower
 data_dir = "data/platform-a"
-listen = "127.0.0.1:50051"
+listen = "127.0.0.1:50051"            # the client API, for this platform's own systems
 follower = false                      # a follower replicates and matches but never authors
+insecure = false                      # development only: no TLS, loopback addresses only
+
+[tls]                                 # this node's identity; its certificate is the one the roster lists
+certificate = "platform-a.crt"
+private_key = "platform-a.tls.key"
+
+[peer]                                # other members' nodes, over mutual TLS pinned to the roster
+listen = "0.0.0.0:50061"
+rate = 50.0                           # calls per second per peer (token bucket), then RESOURCE_EXHAUSTED
+burst = 100
+call_timeout_s = 30.0                 # deadline of every call this node makes to a peer
+
+[clients]                             # who may call the client API: bearer tokens and/or pinned certificates
+token_file = "platform-a.client-token"
+certificates = ["ingest.crt"]
+
+[admin]                               # the operator's API, on its own listener
+listen = "127.0.0.1:50052"
+token_file = "platform-a.admin-token"
 
 [matching]
 pdq_threshold = 31
@@ -25,8 +45,8 @@ format = "text"                       # or "json": one JSON object per line (nod
 level = "INFO"                        # DEBUG, INFO, WARNING or ERROR
 
 [[peers]]
-name = "platform-b"
-address = "10.0.0.2:50051"
+name = "platform-b"                   # the peer's member id: its certificate is looked up in the roster
+address = "10.0.0.2:50061"
 ```
 
 Relative paths resolve against the directory of the config file, so a config and its keys move together. Every
@@ -35,6 +55,7 @@ error names the file and the field: `config.toml: matching.pdq_threshold: got 99
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +66,30 @@ from node.keys import SigningKey
 from node.ledger import LedgerSettings
 from node.log_format import FORMATS as LOG_FORMATS
 from node.log_format import LEVELS as LOG_LEVELS
-from node.membership import Membership
+from node.roster import SignedRoster
 from node.taxonomy import Taxonomy
+from node.tls import TlsIdentity
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
+DEFAULT_PEER_LISTEN = "127.0.0.1:50061"
+DEFAULT_ADMIN_LISTEN = "127.0.0.1:50052"
 MAX_BATCH_LIMIT = 10_000  # the protocol's ceiling (client.proto: "1..10000")
 
 _KEYS: dict[str, tuple[str, ...]] = {
-    "node": ("member_id", "consortium_file", "signing_key", "data_dir", "listen", "follower"),
+    "node": (
+        "member_id",
+        "roster",
+        "roster_id",
+        "signing_key",
+        "data_dir",
+        "listen",
+        "follower",
+        "insecure",
+    ),
+    "tls": ("certificate", "private_key"),
+    "peer": ("listen", "rate", "burst", "call_timeout_s"),
+    "clients": ("token_file", "certificates"),
+    "admin": ("listen", "token_file"),
     "matching": ("pdq_threshold", "min_pdq_quality", "max_batch"),
     "taxonomy": ("file",),
     "metrics": ("listen",),
@@ -68,14 +105,31 @@ class PeerConfig:
 
 
 @dataclass(frozen=True)
+class PeerLimits:
+    rate: float = 50.0  # calls per second per peer
+    burst: int = 100
+    call_timeout_s: float = 30.0  # deadline of outgoing calls to peers
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     path: Path
     member_id: str
-    consortium_file: Path
+    roster: Path
     signing_key: Path | None
     data_dir: Path
+    roster_id: bytes | None = None
     listen: str = DEFAULT_LISTEN
     follower: bool = False
+    insecure: bool = False
+    tls_certificate: Path | None = None
+    tls_private_key: Path | None = None
+    peer_listen: str = DEFAULT_PEER_LISTEN
+    peer_limits: PeerLimits = PeerLimits()
+    client_token_file: Path | None = None
+    client_certificates: tuple[Path, ...] = ()
+    admin_listen: str = DEFAULT_ADMIN_LISTEN
+    admin_token_file: Path | None = None
     pdq_threshold: int = 31
     min_pdq_quality: int = 50
     max_batch: int = MAX_BATCH_LIMIT
@@ -85,14 +139,15 @@ class NodeConfig:
     log_format: str = "text"
     log_level: str = "INFO"
 
-    def load_membership(self) -> Membership:
-        membership = Membership.load(self.consortium_file)
-        if membership.get(self.member_id) is None:
-            raise ConfigError(
-                f"{self.path}: node.member_id: got {self.member_id!r}, "
-                f"want a member of consortium {membership.consortium_id!r} ({self.consortium_file})"
-            )
-        return membership
+    def load_root_roster(self) -> SignedRoster:
+        """The roster file the node trusts first. Raises: ConfigError (unreadable) or a RosterError."""
+        return SignedRoster.load(self.roster)
+
+    def load_tls_identity(self) -> TlsIdentity | None:
+        """The node's TLS certificate and key, or None in insecure mode without them. Raises: ConfigError."""
+        if self.tls_certificate is None or self.tls_private_key is None:
+            return None
+        return TlsIdentity.load(self.tls_certificate, self.tls_private_key)
 
     def load_taxonomy(self) -> Taxonomy:
         return Taxonomy.default() if self.taxonomy_file is None else Taxonomy.load(self.taxonomy_file)
@@ -137,6 +192,12 @@ class _Fields:
             self.fail(key, repr(value), f"{low}..{high}")
         return int(value)
 
+    def number(self, key: str, default: float, low: float, high: float) -> float:
+        value = self.table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            self.fail(key, repr(value), f"a number in {low:g}..{high:g}")
+        return float(value)
+
     def boolean(self, key: str, default: bool) -> bool:
         value = self.table.get(key, default)
         if not isinstance(value, bool):
@@ -157,6 +218,17 @@ def check_listen(address: str, field: str = "node.listen") -> str:
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"{field}: got {address!r}, want {want}")
     return address
+
+
+def is_loopback(address: str) -> bool:
+    """Whether `host:port` names this machine only (127.0.0.0/8, ::1 or localhost)."""
+    host = address.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_config(path: Path) -> NodeConfig:
@@ -183,33 +255,111 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
     for key in data:
         if key not in _KEYS:
             raise ConfigError(f"{source}: {key}: got unknown section, want one of {', '.join(_KEYS)}")
-    node = _Fields(source, "node.", _table(source, data, "node"), _KEYS["node"])
-    matching = _Fields(source, "matching.", _table(source, data, "matching"), _KEYS["matching"])
-    taxonomy = _Fields(source, "taxonomy.", _table(source, data, "taxonomy"), _KEYS["taxonomy"])
+    tables = {
+        name: _Fields(source, f"{name}.", _table(source, data, name), _KEYS[name])
+        for name in _KEYS
+        if name != "peers"
+    }
+    node, matching = tables["node"], tables["matching"]
     follower = node.boolean("follower", False)
-    signing_key = node.optional_path("signing_key", base, required=not follower)
-    listen = node.string("listen", DEFAULT_LISTEN)
-    try:
-        check_listen(listen)
-    except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc.message}") from None
-    return NodeConfig(
+    config = NodeConfig(
         path=path,
         member_id=node.string("member_id"),
-        consortium_file=node.path("consortium_file", base),
-        signing_key=signing_key,
+        roster=node.path("roster", base),
+        roster_id=_roster_id(node),
+        signing_key=node.optional_path("signing_key", base, required=not follower),
         data_dir=node.path("data_dir", base),
-        listen=listen,
+        listen=_listen(source, node, DEFAULT_LISTEN),
         follower=follower,
+        insecure=node.boolean("insecure", False),
+        tls_certificate=tables["tls"].optional_path("certificate", base),
+        tls_private_key=tables["tls"].optional_path("private_key", base),
+        peer_listen=_listen(source, tables["peer"], DEFAULT_PEER_LISTEN),
+        peer_limits=_peer_limits(tables["peer"]),
+        client_token_file=tables["clients"].optional_path("token_file", base),
+        client_certificates=_paths(tables["clients"], "certificates", base),
+        admin_listen=_listen(source, tables["admin"], DEFAULT_ADMIN_LISTEN),
+        admin_token_file=tables["admin"].optional_path("token_file", base),
         pdq_threshold=matching.integer("pdq_threshold", 31, 0, 64),
         min_pdq_quality=matching.integer("min_pdq_quality", 50, 0, 100),
         max_batch=matching.integer("max_batch", MAX_BATCH_LIMIT, 1, MAX_BATCH_LIMIT),
-        taxonomy_file=taxonomy.optional_path("file", base),
+        taxonomy_file=tables["taxonomy"].optional_path("file", base),
         peers=_peers(source, data.get("peers", [])),
         metrics_listen=_metrics_listen(source, data),
         log_format=_logging_choice(source, data, "format", "text", LOG_FORMATS),
         log_level=_logging_choice(source, data, "level", "INFO", LOG_LEVELS),
     )
+    check_security(config)
+    return config
+
+
+def _listen(source: str, fields: _Fields, default: str) -> str:
+    address = fields.string("listen", default)
+    try:
+        return check_listen(address, f"{fields.prefix}listen")
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc.message}") from None
+
+
+def _roster_id(node: _Fields) -> bytes | None:
+    if "roster_id" not in node.table:
+        return None
+    text = node.string("roster_id")
+    try:
+        pinned = bytes.fromhex(text)
+    except ValueError:
+        pinned = b""
+    if len(pinned) != 32:
+        node.fail("roster_id", repr(text), "64 hex characters (the SHA-256 roster id)")
+    return pinned
+
+
+def _peer_limits(peer: _Fields) -> PeerLimits:
+    return PeerLimits(
+        rate=peer.number("rate", PeerLimits.rate, 0.01, 1e6),
+        burst=peer.integer("burst", PeerLimits.burst, 1, 1_000_000),
+        call_timeout_s=peer.number("call_timeout_s", PeerLimits.call_timeout_s, 0.1, 3600.0),
+    )
+
+
+def _paths(fields: _Fields, key: str, base: Path) -> tuple[Path, ...]:
+    value = fields.table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        fields.fail(key, repr(value), "a list of file names")
+    return tuple((base / v).resolve() for v in value)
+
+
+def check_security(config: NodeConfig) -> None:
+    """Refuses configurations that would expose a node without TLS or without authentication.
+
+    Raises: ConfigError naming the file and the field.
+    """
+    source = str(config.path)
+    listeners = {
+        "node.listen": config.listen,
+        "peer.listen": config.peer_listen,
+        "admin.listen": config.admin_listen,
+    }
+    if config.insecure:
+        exposed = [f"{key} = {address!r}" for key, address in listeners.items() if not is_loopback(address)]
+        if exposed:
+            raise ConfigError(
+                f"{source}: node.insecure: got true with {', '.join(exposed)}; insecure mode (no TLS) is for "
+                "development on this machine only: bind to 127.0.0.1 or remove insecure = true"
+            )
+        return
+    if config.tls_certificate is None or config.tls_private_key is None:
+        raise ConfigError(
+            f"{source}: tls: got no certificate and private_key, want this node's TLS identity "
+            "(hashnode join creates one), or insecure = true for development on 127.0.0.1"
+        )
+    if config.client_token_file is None and not config.client_certificates:
+        raise ConfigError(
+            f"{source}: clients: got neither token_file nor certificates, want at least one: otherwise no "
+            "system of this platform could call the node"
+        )
+    if config.admin_token_file is None:
+        raise ConfigError(f"{source}: admin.token_file: got nothing, want the operator's token file")
 
 
 def _metrics_listen(source: str, data: dict[str, Any]) -> str:

@@ -139,19 +139,35 @@ class DemoNode:
             raise DemoFailed(f"node {self.member_id} is not running")
         return self.process.target
 
+    @property
+    def client_args(self) -> list[str | Path]:
+        """How the platform's own systems reach the node: its address, its TLS certificate, a client token."""
+        keys = EXAMPLE_KEYS / self.member_id
+        return [
+            "--target",
+            self.target,
+            "--ca",
+            keys.with_suffix(".crt"),
+            "--token-file",
+            keys.with_suffix(".client-token"),
+        ]
+
 
 def write_config(workdir: Path, member_id: str) -> Path:
+    """The example member's node config, with its data in `workdir`: TLS with the example identity."""
+    example = (EXAMPLE_KEYS / f"{member_id}.toml").read_text(encoding="utf-8")
+    config = example.replace('"../../demo-data/', '"' + str(workdir / "data") + "/")
+    for name in (
+        "roster.json",
+        f"{member_id}.key",
+        f"{member_id}.crt",
+        f"{member_id}.tls.key",
+        f"{member_id}.client-token",
+        f"{member_id}.admin-token",
+    ):
+        config = config.replace(f'"{name}"', f'"{EXAMPLE_KEYS / name}"')
     path = workdir / f"{member_id}.toml"
-    path.write_text(
-        f"""[node]
-member_id = "{member_id}"
-consortium_file = "{EXAMPLE_KEYS / "consortium.toml"}"
-signing_key = "{EXAMPLE_KEYS / f"{member_id}.key"}"
-data_dir = "data/{member_id}"
-listen = "127.0.0.1:0"
-""",
-        encoding="utf-8",
-    )
+    path.write_text(config, encoding="utf-8")
     return path
 
 
@@ -186,7 +202,7 @@ def contribute(node: DemoNode, workdir: Path, original: ImageHashes) -> list[str
     )
     print(f"\n$ cat {shown(batch)}")
     print(textwrap.indent(batch.read_text(encoding="utf-8").rstrip(), "  "))
-    out = run("submit", "--target", node.target, "--file", batch)
+    out = run("submit", *node.client_args, "--file", batch)
     return [line.split()[0] for line in out.splitlines()[1:]]
 
 
@@ -223,19 +239,19 @@ def story(workdir: Path) -> None:
 
         step(3, "Exact matches")
         say("An exact copy of the file is uploaded somewhere: its MD5 and SHA-256 match exactly.")
-        check_match(run("match", "--target", node.target, "--type", "md5", original.md5), md5_id)
-        check_match(run("match", "--target", node.target, "--type", "sha256", original.sha256), sha_id)
+        check_match(run("match", *node.client_args, "--type", "md5", original.md5), md5_id)
+        check_match(run("match", *node.client_args, "--type", "sha256", original.sha256), sha_id)
 
         step(4, "A near-duplicate")
         say(f"""Someone uploads an edited copy ({EDIT}: blurred). Its bytes differ, so MD5 and SHA-256
             no longer match, but its PDQ hash is a few bits from the original's: within the consortium's
             threshold of 31 bits, it matches.""")
-        check_match(run("match", "--target", node.target, edit.pdq), pdq_id)
-        run("match", "--target", node.target, "--type", "md5", edit.md5)
+        check_match(run("match", *node.client_args, edit.pdq), pdq_id)
+        run("match", *node.client_args, "--type", "md5", edit.md5)
 
         step(5, "Why is this hash in the database? Fetch its provenance")
         bundle = workdir / "bundle.json"
-        run("provenance", "--target", node.target, pdq_id, "--out", bundle)
+        run("provenance", *node.client_args, pdq_id, "--out", bundle)
 
     step(6, "Verify the bundle offline")
     say("""The node is stopped now. Anyone holding the bundle and the consortium file can check, offline, who

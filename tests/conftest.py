@@ -11,45 +11,72 @@ import grpc
 import pytest
 
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc, client_pb2_grpc
-from node.api.server import create_server, open_ledger
+from node.api.server import Listeners, create_servers
 from node.cli.main import main as cli_main
 from node.config import NodeConfig
 from node.ledger import Ledger
 from node.membership import Membership
+from node.roster import SignedRoster
+from node.runtime import NodeRuntime, open_node
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_KEYS = ROOT / "keys/example"
 PDQ_DATA = Path(__file__).resolve().parents[2] / "shared/data/pdq"
 
 
+EXAMPLE_ROSTER = EXAMPLE_KEYS / "roster.json"
+
+
 @pytest.fixture(scope="session")
 def example_membership() -> Membership:
-    return Membership.load(EXAMPLE_KEYS / "consortium.toml")
+    """The example consortium's membership, from its genesis roster (keys/example/roster.json)."""
+    return SignedRoster.load(EXAMPLE_ROSTER).roster.membership()
 
 
 def node_config(data_dir: Path, member: str = "platform-a", **overrides: object) -> NodeConfig:
-    """A config for one of the example platforms, with its data in `data_dir`."""
+    """A config for one of the example platforms, data in `data_dir`, in insecure (loopback, no TLS, no
+    tokens) mode on port 0; `tls_config` gives the secure one."""
     fields: dict[str, object] = {
         "path": EXAMPLE_KEYS / f"{member}.toml",
         "member_id": member,
-        "consortium_file": EXAMPLE_KEYS / "consortium.toml",
+        "roster": EXAMPLE_ROSTER,
         "signing_key": EXAMPLE_KEYS / f"{member}.key",
         "data_dir": data_dir,
         "listen": "127.0.0.1:0",
+        "peer_listen": "127.0.0.1:0",
+        "admin_listen": "127.0.0.1:0",
+        "insecure": True,
     }
     fields.update(overrides)
     return NodeConfig(**fields)  # type: ignore[arg-type]
 
 
+def tls_config(data_dir: Path, member: str = "platform-a", **overrides: object) -> NodeConfig:
+    """As `node_config`, with the example member's TLS identity and tokens (keys/example/<member>.*)."""
+    secure: dict[str, object] = {
+        "insecure": False,
+        "tls_certificate": EXAMPLE_KEYS / f"{member}.crt",
+        "tls_private_key": EXAMPLE_KEYS / f"{member}.tls.key",
+        "client_token_file": EXAMPLE_KEYS / f"{member}.client-token",
+        "admin_token_file": EXAMPLE_KEYS / f"{member}.admin-token",
+    }
+    return node_config(data_dir, member, **{**secure, **overrides})
+
+
 def write_config(directory: Path, member: str = "platform-a", extra: str = "") -> Path:
-    """A config file for an example platform, data under `directory`; returns its path."""
+    """A config file for an example platform, data under `directory`, insecure mode; returns its path."""
     path = directory / f"{member}.toml"
     path.write_text(
         f"""[node]
 member_id = "{member}"
-consortium_file = "{EXAMPLE_KEYS / "consortium.toml"}"
+roster = "{EXAMPLE_ROSTER}"
 signing_key = "{EXAMPLE_KEYS / f"{member}.key"}"
 data_dir = "data-{member}"
+listen = "127.0.0.1:0"
+insecure = true
+[peer]
+listen = "127.0.0.1:0"
+[admin]
 listen = "127.0.0.1:0"
 {extra}""",
         encoding="utf-8",
@@ -59,16 +86,33 @@ listen = "127.0.0.1:0"
 
 @dataclass
 class RunningNode:
-    """A node serving on 127.0.0.1 with stubs to call it."""
+    """A node serving on 127.0.0.1 (client, peer and admin listeners) with stubs to call it."""
 
-    ledger: Ledger
-    server: grpc.Server
-    port: int
+    runtime: NodeRuntime
+    listeners: Listeners
     channel: grpc.Channel
+    admin_channel: grpc.Channel
+    stopped: bool = False
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.runtime.ledger
+
+    @property
+    def port(self) -> int:
+        return self.listeners.client.port
 
     @property
     def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return self.listeners.client.address
+
+    @property
+    def admin_target(self) -> str:
+        return self.listeners.admin.address
+
+    @property
+    def peer_target(self) -> str:
+        return self.listeners.peer.address
 
     @property
     def client(self) -> client_pb2_grpc.HashNodeStub:
@@ -76,7 +120,7 @@ class RunningNode:
 
     @property
     def admin(self) -> admin_pb2_grpc.AdminStub:
-        return admin_pb2_grpc.AdminStub(self.channel)
+        return admin_pb2_grpc.AdminStub(self.admin_channel)
 
     def record_count(self) -> int:
         return int(self.admin.GetStats(admin_pb2.StatsRequest()).records)
@@ -84,29 +128,47 @@ class RunningNode:
     def entry_count(self) -> int:
         return int(self.admin.GetStats(admin_pb2.StatsRequest()).entries)
 
+    def stop(self) -> None:
+        """Stops the servers and closes the node (its store can then be opened again)."""
+        if self.stopped:
+            return
+        self.stopped = True
+        self.channel.close()
+        self.admin_channel.close()
+        self.listeners.stop(None)
+        self.runtime.close()
+
 
 NodeFactory = Callable[..., RunningNode]
 
 
 @pytest.fixture
 def node_factory(tmp_path: Path) -> Iterator[NodeFactory]:
-    """Starts nodes (platform-a by default) over real LMDB stores in tmp_path; stops them all at the end."""
+    """Starts nodes (platform-a, insecure loopback mode, by default) over real LMDB stores in tmp_path; stops
+    them all at the end."""
     started: list[RunningNode] = []
 
     def start(config: NodeConfig | None = None) -> RunningNode:
         config = config or node_config(tmp_path / f"data-{len(started)}")
-        ledger = open_ledger(config)
-        server, port = create_server(ledger, config.listen)
-        server.start()
-        node = RunningNode(ledger, server, port, grpc.insecure_channel(f"127.0.0.1:{port}"))
+        runtime = open_node(config)
+        try:
+            listeners = create_servers(runtime)
+        except Exception:
+            runtime.close()
+            raise
+        listeners.start()
+        node = RunningNode(
+            runtime,
+            listeners,
+            grpc.insecure_channel(listeners.client.address),
+            grpc.insecure_channel(listeners.admin.address),
+        )
         started.append(node)
         return node
 
     yield start
     for node in started:
-        node.channel.close()
-        node.server.stop(None).wait()
-        node.ledger.close()
+        node.stop()
 
 
 @pytest.fixture

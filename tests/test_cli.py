@@ -130,9 +130,9 @@ def test_verify_json_failure(cli: Cli, tmp_path: Path) -> None:
 
 def test_stats(cli: Cli, node: RunningNode) -> None:
     submit(cli, node, "--type", "md5", "--hash", MD5, "--label", LABEL)
-    data = json.loads(cli("stats", "--target", node.target, "--json").out)
+    data = json.loads(cli("stats", "--target", node.admin_target, "--json").out)
     assert (data["member_id"], data["records"], data["records_by_type"]) == ("platform-a", 1, {"md5": 1})
-    human = cli("stats", "--target", node.target).out
+    human = cli("stats", "--target", node.admin_target).out
     assert "node of platform-a in example-consortium" in human and "by_label   tvec.propaganda 1" in human
 
 

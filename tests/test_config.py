@@ -9,12 +9,27 @@ from conftest import EXAMPLE_KEYS, Cli
 
 from node.config import load_config
 from node.errors import ConfigError
+from node.runtime import open_node
 
 MINIMAL = """[node]
 member_id = "platform-a"
-consortium_file = "consortium.toml"
+roster = "roster.json"
 signing_key = "platform-a.key"
 data_dir = "data"
+insecure = true
+"""
+SECURE = """[node]
+member_id = "platform-a"
+roster = "roster.json"
+signing_key = "platform-a.key"
+data_dir = "data"
+[tls]
+certificate = "a.crt"
+private_key = "a.tls.key"
+[clients]
+token_file = "client-token"
+[admin]
+token_file = "admin-token"
 """
 
 
@@ -27,10 +42,14 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_defaults_and_relative_paths(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, MINIMAL))
     assert config.member_id == "platform-a"
-    assert config.consortium_file == tmp_path.resolve() / "consortium.toml"
+    assert (config.roster, config.roster_id) == (tmp_path.resolve() / "roster.json", None)
     assert config.signing_key == tmp_path.resolve() / "platform-a.key"
     assert config.data_dir == tmp_path.resolve() / "data"
-    assert (config.listen, config.follower) == ("127.0.0.1:50051", False)
+    assert (config.listen, config.follower, config.insecure) == ("127.0.0.1:50051", False, True)
+    assert (config.peer_listen, config.admin_listen) == ("127.0.0.1:50061", "127.0.0.1:50052")
+    limits = config.peer_limits
+    assert (limits.rate, limits.burst, limits.call_timeout_s) == (50, 100, 30)
+    assert (config.tls_certificate, config.client_token_file, config.admin_token_file) == (None, None, None)
     assert (config.pdq_threshold, config.min_pdq_quality, config.max_batch) == (31, 50, 10_000)
     assert (config.taxonomy_file, config.peers) == (None, ())
 
@@ -76,14 +95,33 @@ def test_a_follower_needs_no_signing_key(tmp_path: Path) -> None:
     assert (config.follower, config.signing_key, config.load_signing_key()) == (True, None, None)
 
 
+def test_a_secure_config(tmp_path: Path) -> None:
+    text = SECURE.replace("[node]\n", '[node]\nroster_id = "' + "ab" * 32 + '"\n').replace(
+        "[clients]\n", '[clients]\ncertificates = ["ingest.crt"]\n'
+    ) + '[peer]\nlisten = "0.0.0.0:50061"\nrate = 5\nburst = 10\ncall_timeout_s = 2.5\n'
+    config = load_config(write(tmp_path, text))
+    base = tmp_path.resolve()
+    assert (config.insecure, config.roster_id) == (False, bytes.fromhex("ab" * 32))
+    assert (config.tls_certificate, config.tls_private_key) == (base / "a.crt", base / "a.tls.key")
+    assert config.client_token_file == base / "client-token"
+    assert config.admin_token_file == base / "admin-token"
+    assert config.client_certificates == (base / "ingest.crt",)
+    assert (config.peer_listen, config.peer_limits.rate, config.peer_limits.burst) == ("0.0.0.0:50061", 5, 10)
+    assert config.peer_limits.call_timeout_s == 2.5
+
+
 def test_the_example_configs_load(tmp_path: Path) -> None:
     for name in ("platform-a", "platform-b", "platform-c"):
         config = load_config(EXAMPLE_KEYS / f"{name}.toml")
-        assert config.load_membership().consortium_id == "example-consortium"
+        assert not config.insecure and config.roster_id is not None
+        root = config.load_root_roster()
+        assert (root.roster.consortium_id, root.roster_id) == ("example-consortium", config.roster_id)
         signer = config.load_signing_key()
-        assert signer is not None
-        member = config.load_membership().get(name)
+        identity = config.load_tls_identity()
+        assert signer is not None and identity is not None
+        member = root.roster.member(name)
         assert member is not None and member.key(signer.public.key_id) is not None
+        assert [c.fingerprint for c in member.tls] == [identity.fingerprint]
 
 
 BAD_FIELDS = [
@@ -159,6 +197,43 @@ BAD_FIELDS = [
         "peers: got 'b' twice, want unique names",
     ),
     ("invalid toml", MINIMAL + "pdq_threshold = \n", "not valid TOML"),
+    ("roster missing", MINIMAL.replace('roster = "roster.json"\n', ""), "node.roster: got nothing"),
+    ("roster id not hex", MINIMAL + 'roster_id = "zz"\n', "node.roster_id: got 'zz', want 64 hex characters"),
+    ("roster id short", MINIMAL + 'roster_id = "abcd"\n', "node.roster_id: got 'abcd', want 64 hex"),
+    (
+        "insecure on a public address",
+        MINIMAL + '[peer]\nlisten = "0.0.0.0:50061"\n',
+        "node.insecure: got true with peer.listen = '0.0.0.0:50061'; insecure mode (no TLS) is for",
+    ),
+    (
+        "insecure client listener on a public address",
+        MINIMAL + 'listen = "10.0.0.1:50051"\n',
+        "node.insecure: got true with node.listen = '10.0.0.1:50051'",
+    ),
+    ("secure without TLS", SECURE.replace("[tls]", "[tlsx]"), "tlsx: got unknown section"),
+    (
+        "secure without a TLS identity",
+        SECURE.replace('certificate = "a.crt"\nprivate_key = "a.tls.key"\n', ""),
+        "tls: got no certificate and private_key, want this node's TLS identity",
+    ),
+    (
+        "secure without client credentials",
+        SECURE.replace('[clients]\ntoken_file = "client-token"\n', ""),
+        "clients: got neither token_file nor certificates",
+    ),
+    (
+        "secure without an operator token",
+        SECURE.replace('[admin]\ntoken_file = "admin-token"\n', ""),
+        "admin.token_file: got nothing, want the operator's token file",
+    ),
+    ("peer rate zero", MINIMAL + "[peer]\nrate = 0\n", "peer.rate: got 0, want a number in 0.01..1e+06"),
+    ("peer burst a string", MINIMAL + '[peer]\nburst = "9"\n', "peer.burst: got '9', want 1..1000000"),
+    (
+        "client certificates not a list",
+        MINIMAL + '[clients]\ncertificates = "a.crt"\n',
+        "clients.certificates: got 'a.crt', want a list of file names",
+    ),
+    ("admin listen bad", MINIMAL + '[admin]\nlisten = "x"\n', "admin.listen: got 'x', want host:port"),
 ]
 
 
@@ -180,10 +255,10 @@ def test_missing_config_file(tmp_path: Path) -> None:
 
 def test_member_not_in_the_consortium(tmp_path: Path) -> None:
     text = MINIMAL.replace('"platform-a"', '"platform-z"', 1).replace(
-        '"consortium.toml"', f'"{EXAMPLE_KEYS / "consortium.toml"}"'
-    )
+        '"roster.json"', f'"{EXAMPLE_KEYS / "roster.json"}"'
+    ).replace('"platform-a.key"', f'"{EXAMPLE_KEYS / "platform-a.key"}"')
     with pytest.raises(ConfigError, match=r"node\.member_id: got 'platform-z', want a member of consortium"):
-        load_config(write(tmp_path, text)).load_membership()
+        open_node(load_config(write(tmp_path, text)))
 
 
 def test_serve_with_a_bad_config_fails_cleanly(tmp_path: Path, cli: Cli) -> None:
@@ -196,11 +271,13 @@ def test_serve_with_a_bad_config_fails_cleanly(tmp_path: Path, cli: Cli) -> None
 def test_serve_with_a_key_that_is_not_the_members_fails_cleanly(tmp_path: Path, cli: Cli) -> None:
     text = f"""[node]
 member_id = "platform-a"
-consortium_file = "{EXAMPLE_KEYS / "consortium.toml"}"
+roster = "{EXAMPLE_KEYS / "roster.json"}"
 signing_key = "{EXAMPLE_KEYS / "platform-b.key"}"
 data_dir = "data"
 listen = "127.0.0.1:0"
+insecure = true
 """
     result = cli("serve", "--config", write(tmp_path, text))
     assert result.code == 1
-    assert "is not a key of member 'platform-a'" in result.err and "Traceback" not in result.err
+    assert "is not a log key of 'platform-a' in roster version 1" in result.err
+    assert "Traceback" not in result.err

@@ -34,8 +34,7 @@ def test_in_process_restart_keeps_records_history_and_the_log(
     ids = first.client.Submit(client_pb2.SubmitRequest(records=records)).record_ids
     first.client.Retract(client_pb2.RetractRequest(record_ids=[ids[1]], reason="duplicate"))
     counts = (first.record_count(), first.entry_count())
-    first.server.stop(None).wait()
-    first.ledger.close()
+    first.stop()
 
     second = node_factory(config)
     assert (second.record_count(), second.entry_count()) == counts

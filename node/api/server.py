@@ -1,8 +1,19 @@
-"""Assembles the gRPC server of a node and runs it.
+"""Assembles the gRPC servers of a node and runs them.
 
-`create_server` builds a server with every service registered and bound to an address (port 0: any free port)
-and returns it unstarted with the bound port; tests use it directly. `serve` is the process's life: open the
-ledger, start, announce, wait for SIGTERM/SIGINT, drain, close.
+A node serves three listeners, each its own `grpc.Server` with its own credentials and the same authorization
+table (node/api/authz.py, docs/access-control.md):
+
+| listener | config         | services                     | transport                           | callers   |
+|----------|----------------|------------------------------|-------------------------------------|-----------|
+| client   | `node.listen`  | HashNode, health, reflection | TLS (client certificates if pinned) | platform  |
+| peer     | `peer.listen`  | Peer, Membership, health     | mutual TLS pinned to the roster     | members   |
+| admin    | `admin.listen` | Admin, health, reflection    | plaintext on loopback, else TLS     | operator  |
+
+In insecure mode (`node.insecure`, loopback addresses only) every listener is plaintext.
+
+`create_servers(runtime)` builds the three servers bound (port 0: any free port) but not started; tests use
+it directly. `serve` is the process's life: open the node, start, announce, wait for SIGTERM/SIGINT, drain,
+close.
 """
 
 from __future__ import annotations
@@ -11,79 +22,217 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from concurrent import futures
+from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from node import tls
 from node.api import MAX_MESSAGE_BYTES
 from node.api.admin_service import AdminServicer
+from node.api.authz import (
+    AuthorizationInterceptor,
+    RateLimiter,
+    TokenSet,
+    client_authenticator,
+    operator_authenticator,
+    peer_authenticator,
+)
 from node.api.client_service import HashNodeServicer
-from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc, client_pb2, client_pb2_grpc
+from node.api.gen.hashnode.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
+    client_pb2,
+    client_pb2_grpc,
+    membership_pb2,
+    membership_pb2_grpc,
+)
+from node.api.membership_service import MembershipServicer
 from node.api.status import ErrorStatusInterceptor
-from node.config import NodeConfig
+from node.config import NodeConfig, is_loopback
+from node.consortium import wall_clock_ms
 from node.errors import ConfigError
-from node.ledger import Ledger
+from node.runtime import NodeRuntime, open_node
 
 GRACE_SECONDS = 5.0
 SERVING_LINE = re.compile(r"^hashnode: serving member (?P<member>\S+) on (?P<address>\S+)$")
+LISTENER_LINE = re.compile(r"^hashnode: (?P<listener>peer|admin) listener on (?P<address>\S+)")
 WORKERS = 16
-SERVICE_NAMES = (
-    client_pb2.DESCRIPTOR.services_by_name["HashNode"].full_name,
-    admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
-)
+CLIENT_SERVICES = (client_pb2.DESCRIPTOR.services_by_name["HashNode"].full_name,)
+PEER_SERVICES = (membership_pb2.DESCRIPTOR.services_by_name["Membership"].full_name,)
+ADMIN_SERVICES = (admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,)
+Register = Callable[[grpc.Server], None]
 
 
-def create_server(
-    ledger: Ledger,
-    listen: str,
-    *,
-    max_message_bytes: int = MAX_MESSAGE_BYTES,
-    health_servicer: health.HealthServicer | None = None,
-) -> tuple[grpc.Server, int]:
-    """A server for `ledger` bound to `listen` (not started) and the port it bound.
+@dataclass
+class Listener:
+    """One bound gRPC server."""
 
-    Registers HashNode, Admin, the standard health service (SERVING for the node's services; pass your own
-    `health_servicer` to flip it to NOT_SERVING on shutdown) and server reflection.
-    """
-    server = grpc.server(
+    name: str
+    server: grpc.Server
+    address: str  # host:port actually bound
+
+    @property
+    def port(self) -> int:
+        return int(self.address.rpartition(":")[2])
+
+
+@dataclass
+class Listeners:
+    client: Listener
+    peer: Listener
+    admin: Listener
+
+    def all(self) -> tuple[Listener, ...]:
+        return (self.client, self.peer, self.admin)
+
+    def start(self) -> None:
+        for listener in self.all():
+            listener.server.start()
+
+    def stop(self, grace: float | None) -> None:
+        """Stops every server; in-flight calls get `grace` seconds to finish."""
+        events = [listener.server.stop(grace) for listener in self.all()]
+        for event in events:
+            event.wait()
+
+
+def _server(interceptor: AuthorizationInterceptor, max_message_bytes: int) -> grpc.Server:
+    return grpc.server(
         futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hashnode-rpc"),
-        interceptors=[ErrorStatusInterceptor()],
+        # Authorization first: a refused call never reaches a servicer. Both map errors through one table.
+        interceptors=[interceptor, ErrorStatusInterceptor()],
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
             ("grpc.so_reuseport", 0),  # a second node on the same port must fail, not share it silently
         ],
     )
-    client_pb2_grpc.add_HashNodeServicer_to_server(HashNodeServicer(ledger), server)
-    admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(ledger), server)
-    health_servicer = health_servicer or health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    for name in ("", *SERVICE_NAMES):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
+
+
+def _bind(server: grpc.Server, field: str, listen: str, credentials: grpc.ServerCredentials | None) -> str:
     try:
-        port = server.add_insecure_port(listen)
+        port = (
+            server.add_insecure_port(listen)
+            if credentials is None
+            else server.add_secure_port(listen, credentials)
+        )
     except RuntimeError as exc:
-        raise ConfigError(f"node.listen: cannot bind {listen}: {exc}") from None
+        raise ConfigError(f"{field}: cannot bind {listen}: {exc}") from None
     if port == 0:
-        raise ConfigError(f"node.listen: cannot bind {listen}")
-    return server, port
+        raise ConfigError(f"{field}: cannot bind {listen} (in use?)")
+    return bound_address(listen, port)
 
 
-def open_ledger(config: NodeConfig) -> Ledger:
-    """Opens the node's ledger as its config describes."""
-    membership = config.load_membership()
-    return Ledger.open(
-        config.data_dir,
-        settings=config.ledger_settings(membership.consortium_id),
-        membership=membership,
-        signer=config.load_signing_key(),
-        taxonomy=config.load_taxonomy(),
+def _add_health(
+    server: grpc.Server, servicer: health.HealthServicer, names: Sequence[str], reflect: bool
+) -> None:
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    for name in ("", *names):
+        servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    if reflect:
+        reflection.enable_server_reflection((*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+
+
+def _read_certificates(paths: Sequence[Path]) -> list[bytes]:
+    """The PEM client certificates `[clients] certificates` pins. Raises: ConfigError."""
+    pems = []
+    for path in paths:
+        try:
+            pem = path.read_bytes()
+            tls.pem_to_der(pem)
+        except OSError as exc:
+            raise ConfigError(f"clients.certificates: cannot read {path}: {exc.strerror or exc}") from None
+        except tls.TlsCertificateError as exc:
+            raise ConfigError(f"clients.certificates: {path}: {exc.message}") from None
+        pems.append(pem)
+    return pems
+
+
+def _load_tokens(path: Path | None, field: str) -> TokenSet | None:
+    return None if path is None else TokenSet.load(path, field)
+
+
+def _client_listener(runtime: NodeRuntime, servicer: health.HealthServicer, max_bytes: int) -> Listener:
+    config, identity = runtime.config, runtime.identity
+    pinned = _read_certificates(config.client_certificates)
+    authenticate = client_authenticator(
+        _load_tokens(config.client_token_file, "clients.token_file"),
+        [tls.fingerprint(tls.pem_to_der(pem)) for pem in pinned],
+        insecure=config.insecure,
+    )
+    server = _server(AuthorizationInterceptor(authenticate), max_bytes)
+    client_pb2_grpc.add_HashNodeServicer_to_server(HashNodeServicer(runtime.ledger), server)
+    _add_health(server, servicer, CLIENT_SERVICES, reflect=True)
+    credentials = None
+    if not config.insecure and identity is not None:
+        credentials = grpc.ssl_server_credentials(
+            [(identity.private_key_pem, identity.certificate_pem)],
+            root_certificates=b"".join(pinned) or None,
+            require_client_auth=bool(pinned),
+        )
+    return Listener("client", server, _bind(server, "node.listen", config.listen, credentials))
+
+
+def _peer_listener(
+    runtime: NodeRuntime, servicer: health.HealthServicer, max_bytes: int, register: Sequence[Register]
+) -> Listener:
+    config, identity = runtime.config, runtime.identity
+    trust = runtime.consortium.trust
+    limits = config.peer_limits
+    interceptor = AuthorizationInterceptor(
+        peer_authenticator(trust, wall_clock_ms, insecure=config.insecure),
+        RateLimiter(limits.rate, limits.burst),
+    )
+    server = _server(interceptor, max_bytes)
+    membership_pb2_grpc.add_MembershipServicer_to_server(MembershipServicer(runtime.consortium), server)
+    for add in register:
+        add(server)
+    _add_health(server, servicer, PEER_SERVICES, reflect=False)
+    credentials = None
+    if not config.insecure and identity is not None:
+        credentials = tls.server_credentials(identity, trust)
+    return Listener("peer", server, _bind(server, "peer.listen", config.peer_listen, credentials))
+
+
+def _admin_listener(runtime: NodeRuntime, servicer: health.HealthServicer, max_bytes: int) -> Listener:
+    config, identity = runtime.config, runtime.identity
+    authenticate = operator_authenticator(
+        _load_tokens(config.admin_token_file, "admin.token_file"), insecure=config.insecure
+    )
+    server = _server(AuthorizationInterceptor(authenticate), max_bytes)
+    admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(runtime), server)
+    _add_health(server, servicer, ADMIN_SERVICES, reflect=True)
+    credentials = None
+    if not is_loopback(config.admin_listen) and identity is not None:
+        # Off this machine the operator's token must not cross the network in the clear.
+        credentials = grpc.ssl_server_credentials([(identity.private_key_pem, identity.certificate_pem)])
+    return Listener("admin", server, _bind(server, "admin.listen", config.admin_listen, credentials))
+
+
+def create_servers(
+    runtime: NodeRuntime,
+    *,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
+    health_servicer: health.HealthServicer | None = None,
+    peer_services: Sequence[Register] = (),
+) -> Listeners:
+    """The node's three servers, bound (not started). `peer_services` register more services on the peer
+    listener (replication's Peer service). One health servicer reports for all three.
+
+    Raises: ConfigError (an address cannot be bound, a token or certificate file is invalid, or the roster
+        lists no active member certificate for the peer listener to trust).
+    """
+    servicer = health_servicer or health.HealthServicer()
+    return Listeners(
+        client=_client_listener(runtime, servicer, max_message_bytes),
+        peer=_peer_listener(runtime, servicer, max_message_bytes, peer_services),
+        admin=_admin_listener(runtime, servicer, max_message_bytes),
     )
 
 
@@ -98,6 +247,15 @@ def serving_line(member_id: str, address: str) -> str:
     return f"hashnode: serving member {member_id} on {address}"
 
 
+def listener_lines(listeners: Listeners, *, insecure: bool) -> list[str]:
+    """The lines announcing the peer and admin listeners (`LISTENER_LINE`), before the serving line."""
+    peer = "plaintext, insecure mode" if insecure else "mutual TLS, roster members only"
+    return [
+        f"hashnode: peer listener on {listeners.peer.address} ({peer})",
+        f"hashnode: admin listener on {listeners.admin.address} (operator token)",
+    ]
+
+
 def _stop_on_signals(stop: threading.Event) -> None:
     def handle(signum: int, frame: FrameType | None) -> None:
         stop.set()
@@ -110,23 +268,27 @@ def _stop_on_signals(stop: threading.Event) -> None:
 def serve(
     config: NodeConfig, *, stop: threading.Event | None = None, grace_seconds: float = GRACE_SECONDS
 ) -> None:
-    """Runs the node until SIGTERM/SIGINT (or `stop` is set), then drains in-flight calls, closes the ledger.
+    """Runs the node until SIGTERM/SIGINT (or `stop` is set), then drains in-flight calls and closes the node.
 
-    Prints one line `hashnode: serving member <id> on <host:port>` to stdout once the server accepts calls;
-    tools that start a node on port 0 read the port from it.
+    Prints `hashnode: peer listener on …`, `hashnode: admin listener on …` and last
+    `hashnode: serving member <id> on <host:port>` (the client listener) to stdout once the servers accept
+    calls; tools that start a node on port 0 read the ports from them.
     """
     stop = stop or threading.Event()
     _stop_on_signals(stop)
-    ledger = open_ledger(config)
+    runtime = open_node(config)
     try:
         health_servicer = health.HealthServicer()
-        server, port = create_server(ledger, config.listen, health_servicer=health_servicer)
-        server.start()
-        print(serving_line(config.member_id, bound_address(config.listen, port)), flush=True)
+        listeners = create_servers(runtime, health_servicer=health_servicer)
+        listeners.start()
+        runtime.start()
+        for line in listener_lines(listeners, insecure=config.insecure):
+            print(line, flush=True)
+        print(serving_line(config.member_id, listeners.client.address), flush=True)
         while not stop.wait(0.5):  # short waits keep the main thread responsive to signals
             pass
         health_servicer.enter_graceful_shutdown()
-        server.stop(grace_seconds).wait()
+        listeners.stop(grace_seconds)
         print("hashnode: stopped", file=sys.stderr, flush=True)
     finally:
-        ledger.close()
+        runtime.close()

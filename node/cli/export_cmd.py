@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidArgument("--batch", args.batch, f"1..{MAX_BATCH}")
     partial, progress = partial_path(args.out), Progress("exported")
     try:
-        with channel(args.target) as opened:
+        with channel(args) as opened:
             stub = client_pb2_grpc.HashNodeStub(opened)
             count = write_records(partial, stream_records(stub, args, progress), args.format)
         os.replace(partial, args.out)

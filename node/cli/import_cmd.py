@@ -164,7 +164,7 @@ def submit_batch(
 
 
 def run_import(args: argparse.Namespace, report: ImportReport, progress: Progress) -> None:
-    with channel(args.target) as opened:
+    with channel(args) as opened:
         stub = client_pb2_grpc.HashNodeStub(opened)
         for batch in batches(read_lines(args, report, progress), args.batch):
             try:

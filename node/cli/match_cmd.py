@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         ],
         pdq_threshold=args.threshold,
     )
-    with channel(args.target) as opened:
+    with channel(args) as opened:
         response = client_pb2_grpc.HashNodeStub(opened).Match(request, timeout=args.timeout)
     if args.json:
         print_json(_as_json(queries, response))

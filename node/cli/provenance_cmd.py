@@ -40,7 +40,7 @@ def write_bundle(path: Path, text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     record_id = convert.parse_id(args.record_id, "RECORD_ID").hex()
-    with channel(args.target) as opened:
+    with channel(args) as opened:
         stub = client_pb2_grpc.HashNodeStub(opened)
         bundle = stub.GetProvenance(client_pb2.ProvenanceRequest(record_id=record_id), timeout=args.timeout)
     text = convert.bundle_to_json(bundle)

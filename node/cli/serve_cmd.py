@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -54,13 +55,15 @@ def _read_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
 
 @dataclass
 class NodeProcess:
-    """A `hashnode serve` child process and the address it serves on."""
+    """A `hashnode serve` child process and the addresses it serves on (client, peer, admin)."""
 
     process: subprocess.Popen[str]
     member_id: str
     address: str
     log: Path
     reader: threading.Thread
+    peer_address: str = ""
+    admin_address: str = ""
 
     @property
     def target(self) -> str:
@@ -69,7 +72,7 @@ class NodeProcess:
     @classmethod
     def start(cls, config: Path, log: Path, *, timeout: float = 30.0) -> NodeProcess:
         """Starts a node and waits for its serving line; its stderr (logs) goes to `log`."""
-        from node.api.server import SERVING_LINE
+        from node.api.server import LISTENER_LINE, SERVING_LINE
 
         paths = [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
@@ -84,16 +87,32 @@ class NodeProcess:
         lines: queue.Queue[str | None] = queue.Queue()
         reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
         reader.start()
-        try:
-            line = lines.get(timeout=timeout)
-        except queue.Empty:
-            line = None
-        found = SERVING_LINE.match(line or "")
-        if found is None:
-            cls(process, "", "", log, reader).stop(signal.SIGKILL)
-            output = log.read_text(encoding="utf-8").strip()[-2000:]
-            raise Unavailable(f"node for {config} did not start: {output}")
-        return cls(process, found["member"], found["address"], log, reader)
+        listeners: dict[str, str] = {}
+        deadline = time.monotonic() + timeout
+        found = None
+        while found is None:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            announced = LISTENER_LINE.match(line or "")
+            if announced is not None:
+                listeners[announced["listener"]] = announced["address"]
+                continue
+            found = SERVING_LINE.match(line or "")
+            if found is None:
+                cls(process, "", "", log, reader).stop(signal.SIGKILL)
+                output = log.read_text(encoding="utf-8").strip()[-2000:]
+                raise Unavailable(f"node for {config} did not start: {output}")
+        return cls(
+            process,
+            found["member"],
+            found["address"],
+            log,
+            reader,
+            peer_address=listeners.get("peer", ""),
+            admin_address=listeners.get("admin", ""),
+        )
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         """Asks the node to stop (graceful drain) and returns its exit code; kills it after `timeout`."""

@@ -12,7 +12,7 @@ HELP = "show a node's record counts and storage use"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_target_options(parser)
+    add_target_options(parser, admin=True)
     add_json_option(parser)
 
 
@@ -21,7 +21,7 @@ def _counts(counts: list[admin_pb2.Count]) -> dict[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    with channel(args.target) as opened:
+    with channel(args) as opened:
         stats = admin_pb2_grpc.AdminStub(opened).GetStats(admin_pb2.StatsRequest(), timeout=args.timeout)
     groups = {
         "records_by_type": _counts(list(stats.records_by_type)),

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         records = records_from_args(args)
-    with channel(args.target) as opened:
+    with channel(args) as opened:
         stub = client_pb2_grpc.HashNodeStub(opened)
         response = stub.Submit(client_pb2.SubmitRequest(records=records), timeout=args.timeout)
     if args.json:

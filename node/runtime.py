@@ -1,0 +1,147 @@
+"""A node's parts, opened from its config and wired together; no gRPC servers (node.api.server serves them).
+
+Opening a node: the ledger (store and PDQ index), then the consortium (the roster chain from the configured,
+pinned root, replayed from the store), then the membership the ledger verifies against and the signing key,
+checked against that membership. Then the wiring that keeps them in step when the roster changes: the TLS
+trust set (inside `Consortium`), the ledger's membership, the authoring gate of the node's own member, the
+records of newly revoked members; and the peer directory, the pinned peer channels and the roster exchange.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from node.config import NodeConfig
+from node.consortium import Consortium, RosterChange
+from node.errors import ConfigError, FailedPrecondition
+from node.keys import SigningKey
+from node.ledger import Ledger, now_ms
+from node.peers import PeerChannels, PeerDirectory, RosterExchange
+from node.revocation import OwnStatusGate, PurgeGuard, on_roster_change
+from node.tls import TlsIdentity
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NodeRuntime:
+    """Everything a running node holds. `close` releases it."""
+
+    config: NodeConfig
+    ledger: Ledger
+    consortium: Consortium
+    identity: TlsIdentity | None
+    peers: PeerDirectory
+    channels: PeerChannels
+    roster_exchange: RosterExchange
+    purge_guard: PurgeGuard
+    # Run by `Admin.Sync` and after each roster change: the roster exchange, the replicator's passes.
+    sync_hooks: list[Callable[[], None]] = field(default_factory=list)
+    started: bool = False
+
+    @property
+    def member_id(self) -> str:
+        return self.config.member_id
+
+    def start(self) -> None:
+        """Starts the background work (the roster exchange). Idempotent."""
+        if not self.started:
+            self.roster_exchange.start()
+            self.started = True
+
+    def roster_changed(self, change: RosterChange) -> None:
+        self.sync_now()  # new members' entries, and new versions for the peers that ask
+
+    def sync_now(self) -> int:
+        """Asks every background exchange to run now; returns the number of peers."""
+        for hook in self.sync_hooks:
+            hook()
+        return len(self.peers.peers())
+
+    def close(self) -> None:
+        if self.started:
+            self.roster_exchange.stop()
+        self.ledger.close()
+
+
+def open_node(config: NodeConfig, *, clock: Callable[[], int] = now_ms) -> NodeRuntime:
+    """Opens the node's ledger and consortium as its config describes, and wires them.
+
+    Raises:
+        ConfigError: a file the config names is missing or invalid; the node's member or key is not in the
+            roster.
+        RosterError: the root roster is not the pinned one, or too few of its stewards signed it.
+        StorageError: the store belongs to another consortium or roster chain.
+    """
+    root = config.load_root_roster()
+    identity = config.load_tls_identity()
+    signer = config.load_signing_key()
+    ledger = Ledger.open(
+        config.data_dir,
+        settings=config.ledger_settings(root.roster.consortium_id),
+        membership=root.roster.membership(),
+        signer=None,  # checked below, against the newest trusted roster rather than the root
+        taxonomy=config.load_taxonomy(),
+        clock=clock,
+    )
+    try:
+        consortium = Consortium.open(ledger.store, root, pinned_id=config.roster_id, clock=clock)
+        ledger.membership = consortium.membership()
+        _check_member(config, consortium, signer, identity)
+        ledger.signer = signer
+        return _wire(config, ledger, consortium, identity)
+    except Exception:
+        ledger.close()
+        raise
+
+
+def _check_member(
+    config: NodeConfig, consortium: Consortium, signer: SigningKey | None, identity: TlsIdentity | None
+) -> None:
+    roster = consortium.roster
+    member = roster.member(config.member_id)
+    if member is None:
+        raise ConfigError(
+            f"{config.path}: node.member_id: got {config.member_id!r}, want a member of consortium "
+            f"{roster.consortium_id!r} in roster version {roster.version} ({config.roster}); if the stewards "
+            "admitted you in a newer version, put that roster file there and pin its id (node.roster_id)"
+        )
+    if signer is not None and member.key(signer.public.key_id) is None:
+        raise FailedPrecondition(
+            f"{config.path}: node.signing_key: key {signer.public.key_id.hex()[:16]}… is not a log key of "
+            f"{config.member_id!r} in roster version {roster.version}"
+        )
+    if identity is not None and all(c.fingerprint != identity.fingerprint for c in member.tls):
+        log.warning(
+            "tls.certificate %s… is not listed for %s in roster version %d: peers will refuse this node",
+            identity.fingerprint.hex()[:16],
+            config.member_id,
+            roster.version,
+        )
+
+
+def _wire(
+    config: NodeConfig, ledger: Ledger, consortium: Consortium, identity: TlsIdentity | None
+) -> NodeRuntime:
+    gate = OwnStatusGate(ledger)
+    gate.update(consortium)
+    consortium.on_change(_follow_membership(ledger))
+    consortium.on_change(on_roster_change(ledger, gate, consortium))
+    guard = PurgeGuard(ledger)
+    ledger.on_commit(guard)
+    peers = PeerDirectory(ledger.store, config.peers)
+    channels = PeerChannels(identity, consortium, peers, insecure=config.insecure)
+    exchange = RosterExchange(consortium, peers, channels, timeout_s=config.peer_limits.call_timeout_s)
+    runtime = NodeRuntime(config, ledger, consortium, identity, peers, channels, exchange, guard)
+    runtime.sync_hooks.append(exchange.wake)
+    consortium.on_change(runtime.roster_changed)
+    return runtime
+
+
+def _follow_membership(ledger: Ledger) -> Callable[[RosterChange], None]:
+    def follow(change: RosterChange) -> None:
+        ledger.membership = change.current.membership()
+
+    return follow

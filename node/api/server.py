@@ -18,6 +18,7 @@ close.
 
 from __future__ import annotations
 
+import logging
 import re
 import signal
 import sys
@@ -29,7 +30,7 @@ from pathlib import Path
 from types import FrameType
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from node import tls
@@ -52,12 +53,16 @@ from node.api.gen.hashnode.v1 import (
     membership_pb2,
     membership_pb2_grpc,
 )
+from node.api.health import HealthState, StartupGate
 from node.api.membership_service import MembershipServicer
+from node.api.metrics import MetricsInterceptor, MetricsServer, NodeMetrics
 from node.api.status import ErrorStatusInterceptor
 from node.config import NodeConfig, is_loopback
 from node.consortium import wall_clock_ms
 from node.errors import ConfigError
 from node.runtime import NodeRuntime, open_node
+
+log = logging.getLogger(__name__)
 
 GRACE_SECONDS = 5.0
 SERVING_LINE = re.compile(r"^hashnode: serving member (?P<member>\S+) on (?P<address>\S+)$")
@@ -102,11 +107,26 @@ class Listeners:
             event.wait()
 
 
-def _server(interceptor: AuthorizationInterceptor, max_message_bytes: int) -> grpc.Server:
+@dataclass(frozen=True)
+class Observability:
+    """What every listener reports to: the node's health (node/api/health.py) and, if enabled, its metrics."""
+
+    health: HealthState
+    metrics: NodeMetrics | None = None
+
+    def interceptors(self) -> list[grpc.ServerInterceptor]:
+        """Metrics outermost (they see the final status code), then the startup gate."""
+        gate: list[grpc.ServerInterceptor] = [StartupGate(self.health)]
+        return gate if self.metrics is None else [MetricsInterceptor(self.metrics), *gate]
+
+
+def _server(
+    interceptor: AuthorizationInterceptor, max_message_bytes: int, observed: Observability
+) -> grpc.Server:
     return grpc.server(
         futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hashnode-rpc"),
         # Authorization first: a refused call never reaches a servicer. Both map errors through one table.
-        interceptors=[interceptor, ErrorStatusInterceptor()],
+        interceptors=[*observed.interceptors(), interceptor, ErrorStatusInterceptor()],
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
@@ -129,12 +149,9 @@ def _bind(server: grpc.Server, field: str, listen: str, credentials: grpc.Server
     return bound_address(listen, port)
 
 
-def _add_health(
-    server: grpc.Server, servicer: health.HealthServicer, names: Sequence[str], reflect: bool
-) -> None:
-    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
-    for name in ("", *names):
-        servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+def _add_health(server: grpc.Server, observed: Observability, names: Sequence[str], reflect: bool) -> None:
+    health_pb2_grpc.add_HealthServicer_to_server(observed.health.servicer, server)
+    observed.health.add_services(names)
     if reflect:
         reflection.enable_server_reflection((*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
@@ -158,7 +175,7 @@ def _load_tokens(path: Path | None, field: str) -> TokenSet | None:
     return None if path is None else TokenSet.load(path, field)
 
 
-def _client_listener(runtime: NodeRuntime, servicer: health.HealthServicer, max_bytes: int) -> Listener:
+def _client_listener(runtime: NodeRuntime, observed: Observability, max_bytes: int) -> Listener:
     config, identity = runtime.config, runtime.identity
     pinned = _read_certificates(config.client_certificates)
     authenticate = client_authenticator(
@@ -166,9 +183,9 @@ def _client_listener(runtime: NodeRuntime, servicer: health.HealthServicer, max_
         [tls.fingerprint(tls.pem_to_der(pem)) for pem in pinned],
         insecure=config.insecure,
     )
-    server = _server(AuthorizationInterceptor(authenticate), max_bytes)
+    server = _server(AuthorizationInterceptor(authenticate), max_bytes, observed)
     client_pb2_grpc.add_HashNodeServicer_to_server(HashNodeServicer(runtime.ledger), server)
-    _add_health(server, servicer, CLIENT_SERVICES, reflect=True)
+    _add_health(server, observed, CLIENT_SERVICES, reflect=True)
     credentials = None
     if not config.insecure and identity is not None:
         credentials = grpc.ssl_server_credentials(
@@ -180,7 +197,7 @@ def _client_listener(runtime: NodeRuntime, servicer: health.HealthServicer, max_
 
 
 def _peer_listener(
-    runtime: NodeRuntime, servicer: health.HealthServicer, max_bytes: int, register: Sequence[Register]
+    runtime: NodeRuntime, observed: Observability, max_bytes: int, register: Sequence[Register]
 ) -> Listener:
     config, identity = runtime.config, runtime.identity
     trust = runtime.consortium.trust
@@ -189,25 +206,25 @@ def _peer_listener(
         peer_authenticator(trust, wall_clock_ms, insecure=config.insecure),
         RateLimiter(limits.rate, limits.burst),
     )
-    server = _server(interceptor, max_bytes)
+    server = _server(interceptor, max_bytes, observed)
     membership_pb2_grpc.add_MembershipServicer_to_server(MembershipServicer(runtime.consortium), server)
     for add in register:
         add(server)
-    _add_health(server, servicer, PEER_SERVICES, reflect=False)
+    _add_health(server, observed, PEER_SERVICES, reflect=False)
     credentials = None
     if not config.insecure and identity is not None:
         credentials = tls.server_credentials(identity, trust)
     return Listener("peer", server, _bind(server, "peer.listen", config.peer_listen, credentials))
 
 
-def _admin_listener(runtime: NodeRuntime, servicer: health.HealthServicer, max_bytes: int) -> Listener:
+def _admin_listener(runtime: NodeRuntime, observed: Observability, max_bytes: int) -> Listener:
     config, identity = runtime.config, runtime.identity
     authenticate = operator_authenticator(
         _load_tokens(config.admin_token_file, "admin.token_file"), insecure=config.insecure
     )
-    server = _server(AuthorizationInterceptor(authenticate), max_bytes)
+    server = _server(AuthorizationInterceptor(authenticate), max_bytes, observed)
     admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(runtime), server)
-    _add_health(server, servicer, ADMIN_SERVICES, reflect=True)
+    _add_health(server, observed, ADMIN_SERVICES, reflect=True)
     credentials = None
     if not is_loopback(config.admin_listen) and identity is not None:
         # Off this machine the operator's token must not cross the network in the clear.
@@ -221,18 +238,24 @@ def create_servers(
     max_message_bytes: int = MAX_MESSAGE_BYTES,
     health_servicer: health.HealthServicer | None = None,
     peer_services: Sequence[Register] = (),
+    health_state: HealthState | None = None,
+    metrics: NodeMetrics | None = None,
 ) -> Listeners:
     """The node's three servers, bound (not started). `peer_services` register more services on the peer
-    listener (replication's Peer service). One health servicer reports for all three.
+    listener (replication's Peer service). One health state reports for all three: `health_state`
+    (node/api/health.py), else SERVING at once. With `metrics`, every RPC of every listener is counted and
+    timed, and the ledger is reported at each scrape (node/api/metrics.py).
 
     Raises: ConfigError (an address cannot be bound, a token or certificate file is invalid, or the roster
         lists no active member certificate for the peer listener to trust).
     """
-    servicer = health_servicer or health.HealthServicer()
+    observed = Observability(health_state or HealthState(health_servicer, started=True), metrics)
+    if metrics is not None:
+        metrics.watch(runtime.ledger, observed.health)
     return Listeners(
-        client=_client_listener(runtime, servicer, max_message_bytes),
-        peer=_peer_listener(runtime, servicer, max_message_bytes, peer_services),
-        admin=_admin_listener(runtime, servicer, max_message_bytes),
+        client=_client_listener(runtime, observed, max_message_bytes),
+        peer=_peer_listener(runtime, observed, max_message_bytes, peer_services),
+        admin=_admin_listener(runtime, observed, max_message_bytes),
     )
 
 
@@ -277,18 +300,27 @@ def serve(
     stop = stop or threading.Event()
     _stop_on_signals(stop)
     runtime = open_node(config)
+    metrics_server: MetricsServer | None = None
     try:
-        health_servicer = health.HealthServicer()
-        listeners = create_servers(runtime, health_servicer=health_servicer)
+        health_state = HealthState()  # NOT_SERVING until started() below; components may hold it back later
+        metrics = NodeMetrics() if config.metrics_listen else None
+        listeners = create_servers(runtime, health_state=health_state, metrics=metrics)
+        if metrics is not None:
+            metrics_server = MetricsServer.start(config.metrics_listen, metrics.registry)
+            address = bound_address(config.metrics_listen, metrics_server.port)
+            log.info("metrics on http://%s/metrics", address)
         listeners.start()
         runtime.start()
+        health_state.started()
         for line in listener_lines(listeners, insecure=config.insecure):
             print(line, flush=True)
         print(serving_line(config.member_id, listeners.client.address), flush=True)
         while not stop.wait(0.5):  # short waits keep the main thread responsive to signals
             pass
-        health_servicer.enter_graceful_shutdown()
+        health_state.shutting_down()
         listeners.stop(grace_seconds)
         print("hashnode: stopped", file=sys.stderr, flush=True)
     finally:
+        if metrics_server is not None:
+            metrics_server.stop()
         runtime.close()

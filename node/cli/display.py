@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from datetime import UTC, datetime
 
-from node.api.gen.hashnode.v1 import types_pb2
+from node.api.gen.hashnode.v1 import client_pb2, types_pb2
 
 
 def utc(timestamp_ms: int) -> str:
@@ -41,3 +43,26 @@ def record_info_json(info: types_pb2.RecordInfo) -> dict[str, object]:
         "contributed_at_ms": info.contributed_at_ms,
         "status": status_name(info.status),
     }
+
+
+def due_process_json(response: client_pb2.DueProcessResponse) -> dict[str, object]:
+    shown: dict[str, object] = {
+        "entry_id": response.entry_id,
+        "seq": response.seq,
+        "record_id": response.record_id,
+        "status": status_name(response.status),
+    }
+    if response.decided_as:
+        shown["decided_as"] = response.decided_as
+    return shown
+
+
+def print_due_process(what: str, response: client_pb2.DueProcessResponse, as_json: bool) -> None:
+    """What an Opine/Appeal/Decide call signed, and the record's status on the node afterwards."""
+    if as_json:
+        json.dump(due_process_json(response), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    capacity = f" as {response.decided_as}" if response.decided_as else ""
+    print(f"signed {what}{capacity} as entry {response.entry_id} (seq {response.seq})")
+    print(f"  record {response.record_id} is now {status_name(response.status)} on this node")

@@ -15,12 +15,18 @@ from types import ModuleType
 import grpc
 
 from node.cli import (
+    appeal_cmd,
+    decide_cmd,
+    dispute_cmd,
+    explain_cmd,
     export_cmd,
     hash_cmd,
     import_cmd,
     keygen_cmd,
     match_cmd,
+    notices_cmd,
     provenance_cmd,
+    report_cmd,
     serve_cmd,
     stats_cmd,
     submit_cmd,
@@ -38,6 +44,12 @@ COMMANDS: tuple[ModuleType, ...] = (
     match_cmd,
     provenance_cmd,
     verify_cmd,
+    dispute_cmd,
+    appeal_cmd,
+    decide_cmd,
+    notices_cmd,
+    explain_cmd,
+    report_cmd,
     hash_cmd,
     stats_cmd,
 )

@@ -20,7 +20,7 @@ from node.cli.command_base import ExitCode, add_json_option, print_json
 from node.cli.display import utc
 from node.errors import HashnodeError, InvalidArgument
 from node.membership import Member, Membership
-from node.provenance import VerifiedProvenance, verify_bundle
+from node.provenance import VerifiedEvent, VerifiedProvenance, verify_bundle
 
 NAME = "verify"
 HELP = "verify a provenance bundle file offline"
@@ -78,14 +78,19 @@ def summary_lines(
         f"record {msg.leaf_index + 1} of {header.item_count})",
         f"  key id        {header.key_id.hex()}",
         f"  key check     {key_check}",
-        f"  status        {verified.status}",
+        f"  status        {verified.status} (derived from the verified history below)",
     ]
-    lines += [
-        f"  history       {utc(e.timestamp_ms)} {e.kind} by {e.author}: {e.summary}" for e in verified.history
-    ]
+    lines += [f"  history       {event_line(e)}" for e in verified.history]
     lines += [f"  note          {note}" for note in verified.notes]
     lines.append(f"  assembled by  {msg.generated_by or '?'} at {utc(msg.generated_at_ms)} (not signed)")
     return lines
+
+
+def event_line(event: VerifiedEvent) -> str:
+    """One history line; a decision says whether it counts (effective), came too late (superseded) or was
+    refused, and why."""
+    line = f"{utc(event.timestamp_ms)} {event.kind} by {event.author}: {event.summary}"
+    return f"{line} [{event.ruling}]" if event.ruling else line
 
 
 def verified_json(verified: VerifiedProvenance, author: Member, pinned: Path | None) -> dict[str, object]:
@@ -120,6 +125,7 @@ def verified_json(verified: VerifiedProvenance, author: Member, pinned: Path | N
                 "timestamp_ms": e.timestamp_ms,
                 "entry_id": e.entry_id.hex(),
                 "summary": e.summary,
+                "ruling": e.ruling,
             }
             for e in verified.history
         ],

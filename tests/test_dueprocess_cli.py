@@ -1,0 +1,120 @@
+"""The due-process commands: dispute, appeal, decide, notices, explain, report; and `verify` showing the
+history with each decision's ruling. Exit 2 on wrong input (nothing sent, nothing written), 1 when the node
+refuses, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from node.api.gen.hashnode.v1 import client_pb2
+from tests.conftest import Cli, NodeFactory, RunningNode, node_config
+from tests.test_dueprocess_api import PDQ, RECORD, deliver
+
+
+@pytest.fixture
+def nodes(node_factory: NodeFactory, tmp_path: Path) -> tuple[RunningNode, RunningNode, str]:
+    a = node_factory(node_config(tmp_path / "a", "platform-a"))
+    b = node_factory(node_config(tmp_path / "b", "platform-b"))
+    [record_id] = a.client.Submit(client_pb2.SubmitRequest(records=[RECORD])).record_ids
+    deliver(a, b)
+    return a, b, record_id
+
+
+def _match(node: RunningNode, content_ref: str) -> None:
+    query = client_pb2.HashQuery(signal_type="pdq", value=PDQ, content_ref=content_ref)
+    node.client.Match(client_pb2.MatchRequest(queries=[query]))
+
+
+def test_appeal_decide_notices_explain_and_verify(
+    cli: Cli, nodes: tuple[RunningNode, RunningNode, str], tmp_path: Path
+) -> None:
+    a, b, rid = nodes
+    _match(b, "upload/77")
+    appealed = cli("appeal", rid, "--case", "CASE-77", "--distance", "0", "--target", b.target, "--json")
+    assert appealed.code == 0, appealed.err
+    appeal_id = json.loads(appealed.out)["entry_id"]
+    deliver(b, a)
+    decided = cli(
+        "decide", appeal_id, "--outcome", "overturned", "--reason", "news report", "--target", a.target
+    )
+    assert decided.code == 0, decided.err
+    assert "as contributor" in decided.out and "is now overturned on this node" in decided.out
+    deliver(a, b)
+
+    listed = cli("notices", "--target", b.admin_target)
+    assert "record " + rid + " overturned" in listed.out
+    assert "content   upload/77" in listed.out and "cleared" in listed.out
+    as_json = json.loads(cli("notices", "--target", b.admin_target, "--json").out)
+    assert [n["content_ref"] for n in as_json["notices"]] == ["upload/77"]
+
+    out = tmp_path / "bundles"
+    explained = cli("explain", "upload/77", "--out", out, "--target", b.admin_target)
+    assert explained.code == 0, explained.err
+    assert "VERIFIED, overturned" in explained.out
+    bundle = out / f"{rid}.json"
+    verified = cli("verify", bundle)
+    assert verified.code == 0
+    assert "status        overturned" in verified.out
+    assert "decision by platform-a" in verified.out and "[effective]" in verified.out
+
+    text = bundle.read_text(encoding="utf-8")
+    data = json.loads(text)
+    data["related"][1]["entry"]["items"][0] = data["related"][0]["entry"]["items"][0]  # swap a signed item
+    bundle.write_text(json.dumps(data), encoding="utf-8")
+    assert cli("verify", bundle).code == 1
+
+
+def test_dispute_prints_the_signed_opinion(cli: Cli, nodes: tuple[RunningNode, RunningNode, str]) -> None:
+    _, b, rid = nodes
+    done = cli("dispute", rid, "--reason-code", "not_tvec", "--text", "a film still", "--target", b.target)
+    assert done.code == 0, done.err
+    assert done.out.startswith("signed false positive opinion as entry ")
+    assert f"record {rid} is now active on this node" in done.out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("dispute", "abc"), "RECORD_ID: got abc, want 64 hex characters"),
+        (("appeal", "RID", "--case", "CASE-1", "--distance", "-1"), "--distance: got -1, want 0..256"),
+        (("decide", "xyz", "--outcome", "upheld"), "APPEAL_ENTRY_ID: got xyz"),
+        (("report", "--from", "2026-02-30", "--to", "2026-03-01", "--out", "OUT"), "--from: got 2026-02-30"),
+        (("report", "--from", "2026-03-02", "--to", "2026-03-01", "--out", "OUT"), "--to: got 2026-03-01"),
+        (("explain", "x" * 513), "CONTENT_REF: got 513 bytes"),
+    ],
+    ids=["record id", "distance", "appeal id", "bad date", "empty period", "content ref"],
+)
+def test_wrong_input_exits_2_and_sends_nothing(
+    cli: Cli, nodes: tuple[RunningNode, RunningNode, str], tmp_path: Path, argv: tuple[str, ...], message: str
+) -> None:
+    _, b, rid = nodes
+    before = b.entry_count()
+    args = [rid if a == "RID" else str(tmp_path / "out") if a == "OUT" else a for a in argv]
+    done = cli(*args, "--target", b.target)
+    assert (done.code, done.out) == (2, "")
+    assert message in done.err and "Traceback" not in done.err
+    assert b.entry_count() == before
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_refusal_by_the_node_exits_1(cli: Cli, nodes: tuple[RunningNode, RunningNode, str]) -> None:
+    a, _, rid = nodes
+    done = cli("dispute", rid, "--target", a.target)  # a contributed it
+    assert done.code == 1
+    assert done.err.startswith("hashnode: error: FAILED_PRECONDITION: record_id: this member contributed")
+
+
+def test_report_writes_json_csv_and_html(
+    cli: Cli, nodes: tuple[RunningNode, RunningNode, str], tmp_path: Path
+) -> None:
+    a, _, _ = nodes
+    out = tmp_path / "report"
+    done = cli(
+        "report", "--from", "2020-01-01", "--to", "2035-12-31", "--out", out, "--target", a.admin_target
+    )
+    assert done.code == 0, done.err
+    assert sorted(p.name for p in out.iterdir()) == ["report.csv", "report.html", "report.json"]
+    assert json.loads((out / "report.json").read_text(encoding="utf-8"))["contributions"]["total"] == 1

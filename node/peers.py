@@ -165,10 +165,14 @@ class PeerChannels:
         )
 
     def __call__(self, address: str) -> grpc.Channel:
+        return self.dial(address)
+
+    def dial(self, address: str, member_id: str | None = None) -> grpc.Channel:
+        """A channel to the peer listener at `address`, pinned to `member_id`'s certificates if given."""
         if self._insecure:
             return grpc.insecure_channel(address, options=list(CHANNEL_OPTIONS))
         options = [*CHANNEL_OPTIONS, *tls.CHANNEL_OPTIONS]
-        return grpc.secure_channel(address, self.credentials(address), options=options)
+        return grpc.secure_channel(address, self.credentials(address, member_id), options=options)
 
 
 def fetch_rosters(

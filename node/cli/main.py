@@ -15,13 +15,17 @@ from types import ModuleType
 import grpc
 
 from node.cli import (
+    admin_cmd,
     appeal_cmd,
+    bootstrap_cmd,
     decide_cmd,
     dispute_cmd,
     explain_cmd,
     export_cmd,
     hash_cmd,
+    health_cmd,
     import_cmd,
+    join_cmd,
     keygen_cmd,
     match_cmd,
     notices_cmd,
@@ -37,6 +41,10 @@ from node.errors import ConfigError, HashnodeError, InvalidArgument
 
 COMMANDS: tuple[ModuleType, ...] = (
     serve_cmd,
+    join_cmd,
+    bootstrap_cmd,
+    health_cmd,
+    admin_cmd,
     keygen_cmd,
     submit_cmd,
     import_cmd,

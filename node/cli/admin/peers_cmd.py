@@ -1,0 +1,61 @@
+"""`hashnode admin peers [list | add NAME ADDRESS | remove NAME] --target ADMIN_ADDRESS`."""
+
+from __future__ import annotations
+
+import argparse
+
+from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
+from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel, print_json
+from node.cli.display import utc
+from node.errors import InvalidArgument
+
+NAME = "peers"
+HELP = "list a node's peers and their replication status, or add or remove one"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", nargs="?", default="list", choices=("list", "add", "remove"))
+    parser.add_argument("name", nargs="?", metavar="NAME", help="the peer's member id (add, remove)")
+    parser.add_argument("address", nargs="?", metavar="ADDRESS", help="host:port of its peer listener (add)")
+    add_target_options(parser, admin=True)
+    add_json_option(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action != "list" and not args.name:
+        raise InvalidArgument("NAME", "nothing", f"a member id: hashnode admin peers {args.action} NAME")
+    if args.action == "add" and not args.address:
+        raise InvalidArgument("ADDRESS", "nothing", "host:port of the peer's peer listener")
+    with channel(args) as opened:
+        stub = admin_pb2_grpc.AdminStub(opened)
+        if args.action == "add":
+            stub.AddPeer(admin_pb2.AddPeerRequest(name=args.name, address=args.address), timeout=args.timeout)
+            print(f"added peer {args.name} at {args.address}; the node connects to it now")
+            return ExitCode.OK
+        if args.action == "remove":
+            stub.RemovePeer(admin_pb2.RemovePeerRequest(name=args.name), timeout=args.timeout)
+            print(f"removed peer {args.name}")
+            return ExitCode.OK
+        peers = stub.ListPeers(admin_pb2.ListPeersRequest(), timeout=args.timeout).peers
+    if args.json:
+        print_json(
+            [
+                {
+                    "name": p.name,
+                    "address": p.address,
+                    "state": p.state,
+                    "lag_entries": p.lag_entries,
+                    "last_sync_ms": p.last_sync_ms,
+                    "last_error": p.last_error,
+                }
+                for p in peers
+            ]
+        )
+        return ExitCode.OK
+    for p in peers:
+        synced = utc(p.last_sync_ms) if p.last_sync_ms else "never"
+        error = f"  ({p.last_error})" if p.last_error else ""
+        print(f"{p.name:<20} {p.address:<24} {p.state:<10} lag {p.lag_entries:<6} last sync {synced}{error}")
+    if not peers:
+        print("no peers: add one with hashnode admin peers add NAME ADDRESS")
+    return ExitCode.OK

@@ -47,6 +47,16 @@ level = "INFO"                        # DEBUG, INFO, WARNING or ERROR
 [[peers]]
 name = "platform-b"                   # the peer's member id: its certificate is looked up in the roster
 address = "10.0.0.2:50061"
+
+[policy]                              # local matching policy over disputes (docs/due-process.md)
+suspend_after_false_positive_reports = 2
+min_endorsements = 0
+trusted_flagger_preferred = true
+[policy.accept_labels_from]
+"*" = ["*"]
+
+[matchlog]
+retention_days = 180                  # 0: keep no match log, issue no reinstatement notices
 ```
 
 Relative paths resolve against the directory of the config file, so a config and its keys move together. Every
@@ -57,10 +67,12 @@ from __future__ import annotations
 
 import ipaddress
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
+from node.dueprocess.matchlog import DAY_MS
+from node.dueprocess.policy import PolicyConfig
 from node.errors import ConfigError
 from node.keys import SigningKey
 from node.ledger import LedgerSettings
@@ -95,7 +107,11 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "metrics": ("listen",),
     "logging": ("format", "level"),
     "peers": ("name", "address"),
+    "policy": (),  # read by PolicyConfig.from_mapping, which names its own keys
+    "matchlog": ("retention_days",),
 }
+DEFAULT_MATCH_LOG_DAYS = 180
+MAX_MATCH_LOG_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -138,6 +154,8 @@ class NodeConfig:
     metrics_listen: str = ""  # empty: no metrics endpoint
     log_format: str = "text"
     log_level: str = "INFO"
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    match_log_retention_days: int = DEFAULT_MATCH_LOG_DAYS  # 0: keep no match log
 
     def load_root_roster(self) -> SignedRoster:
         """The roster file the node trusts first. Raises: ConfigError (unreadable) or a RosterError."""
@@ -163,6 +181,8 @@ class NodeConfig:
             pdq_threshold=self.pdq_threshold,
             min_pdq_quality=self.min_pdq_quality,
             max_batch=self.max_batch,
+            policy=self.policy,
+            match_log_retention_ms=self.match_log_retention_days * DAY_MS,
         )
 
 
@@ -258,7 +278,7 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
     tables = {
         name: _Fields(source, f"{name}.", _table(source, data, name), _KEYS[name])
         for name in _KEYS
-        if name != "peers"
+        if name not in ("peers", "policy")
     }
     node, matching = tables["node"], tables["matching"]
     follower = node.boolean("follower", False)
@@ -288,6 +308,10 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
         metrics_listen=_metrics_listen(source, data),
         log_format=_logging_choice(source, data, "format", "text", LOG_FORMATS),
         log_level=_logging_choice(source, data, "level", "INFO", LOG_LEVELS),
+        policy=PolicyConfig.from_mapping(_table(source, data, "policy"), f"{source}: policy"),
+        match_log_retention_days=tables["matchlog"].integer(
+            "retention_days", DEFAULT_MATCH_LOG_DAYS, 0, MAX_MATCH_LOG_DAYS
+        ),
     )
     check_security(config)
     return config

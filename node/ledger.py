@@ -167,7 +167,7 @@ class Ledger:
         self.store = store
         self.index = index
         self.settings = settings
-        self.membership = membership
+        self._membership = membership
         self.signer = signer
         self.taxonomy = taxonomy
         self.clock = clock
@@ -205,6 +205,17 @@ class Ledger:
             store.close()
             raise
         return ledger
+
+    @property
+    def membership(self) -> Membership:
+        return self._membership
+
+    @membership.setter
+    def membership(self, membership: Membership) -> None:
+        """A new roster: records are re-evaluated if what their standing depends on changed (stewards,
+        trusted flaggers, the decision window)."""
+        self._membership = membership
+        self.reevaluate_if_policy_changed()
 
     def close(self) -> None:
         try:
@@ -452,15 +463,15 @@ class Ledger:
         self.set_record_status(txn, rid, standing.STATUS_OF[verdict.standing], delta)
 
     def reevaluate_if_policy_changed(self) -> int:
-        """Re-derives every record's status when the policy, the decision window or members' roles changed
-        since the last run (a fingerprint is kept in the store); returns how many records were evaluated.
-        Called before the index is built, so the index reflects the result."""
+        """Re-derives every record's status when the policy, the decision window, the stewards or the trusted
+        flaggers changed since the last run (a fingerprint is kept in the store); returns how many records
+        were evaluated. Runs at open and whenever the membership changes."""
         key = b"dueprocess.fingerprint"
         wanted = standing.fingerprint(self.settings.policy, self.membership)
         with self.store.read() as txn:
             if self.store.get_state(txn, key) == wanted:
                 return 0
-        count, delta = 0, IndexDelta()  # the index is built from the store afterwards
+        count, delta = 0, IndexDelta()
         with self.store.write() as txn:
             while rows := list(itertools.islice(self.store.records_from(txn, count), 10_000)):
                 for row in rows:  # read in chunks: statuses are rewritten in place
@@ -468,6 +479,7 @@ class Ledger:
                         self.refresh_standing(txn, standing.row_record_id(row), delta)
                 count = rows[-1].ordinal + 1
             self.store.put_state(txn, key, wanted)
+        self.after_commit(None, delta)
         return count
 
     def after_commit(self, entry: Entry | None, delta: IndexDelta) -> None:

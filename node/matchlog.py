@@ -18,6 +18,7 @@ the first write transaction that needs the log complete: one that overturns or r
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -25,8 +26,10 @@ from dataclasses import dataclass
 
 from node.canonical import Reader, Writer
 from node.dueprocess.matchlog import MatchLogEntry, MemoryMatchLog, ReinstateNotice, reinstate_notices
-from node.errors import InvalidArgument
+from node.errors import HashnodeError, InvalidArgument
 from node.store import Store, Txn, read_u64, u64
+
+log = logging.getLogger(__name__)
 
 _TIME_QUERY = 16  # time_ms u64 ‖ query no u64
 
@@ -282,3 +285,45 @@ class MatchRecorder:
     def __len__(self) -> int:
         with self._lock:
             return len(self._pending)
+
+
+class MatchLogKeeper:
+    """Writes buffered matches every `flush_s` and prunes the log to its retention every `prune_s`, on a
+    daemon thread, until `stop`. (Closing the ledger writes what is still buffered.)"""
+
+    def __init__(
+        self,
+        flush: Callable[[], int],
+        prune: Callable[[], tuple[int, int]],
+        *,
+        flush_s: float = 1.0,
+        prune_s: float = 3600.0,
+    ) -> None:
+        self._flush, self._prune = flush, prune
+        self._flush_s, self._prune_s = flush_s, prune_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hashnode-matchlog", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        since_prune = self._prune_s  # prune once at start
+        while True:
+            try:
+                if since_prune >= self._prune_s:
+                    dropped = self._prune()
+                    since_prune = 0.0
+                    if any(dropped):
+                        log.info("match log: pruned %d matches and %d notices past retention", *dropped)
+                self._flush()
+            except HashnodeError as exc:  # e.g. a full store: keep answering matches, say so in the log
+                log.error("match log: %s", exc.diagnostics())
+            if self._stop.wait(self._flush_s):
+                return
+            since_prune += self._flush_s

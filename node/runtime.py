@@ -18,6 +18,7 @@ from node.consortium import Consortium, RosterChange
 from node.errors import ConfigError, FailedPrecondition
 from node.keys import SigningKey
 from node.ledger import Ledger, now_ms
+from node.matchlog import MatchLogKeeper
 from node.peers import PeerChannels, PeerDirectory, RosterExchange
 from node.revocation import OwnStatusGate, PurgeGuard, on_roster_change
 from node.tls import TlsIdentity
@@ -40,6 +41,7 @@ class NodeRuntime:
     # Run by `Admin.Sync` and after each roster change: the roster exchange, the replicator's passes.
     sync_hooks: list[Callable[[], None]] = field(default_factory=list)
     started: bool = False
+    match_log: MatchLogKeeper | None = None  # flushes and prunes the local match log (due process)
 
     @property
     def member_id(self) -> str:
@@ -49,6 +51,8 @@ class NodeRuntime:
         """Starts the background work (the roster exchange). Idempotent."""
         if not self.started:
             self.roster_exchange.start()
+            if self.match_log is not None:
+                self.match_log.start()
             self.started = True
 
     def roster_changed(self, change: RosterChange) -> None:
@@ -63,6 +67,8 @@ class NodeRuntime:
     def close(self) -> None:
         if self.started:
             self.roster_exchange.stop()
+            if self.match_log is not None:
+                self.match_log.stop()
         self.ledger.close()
 
 
@@ -135,6 +141,7 @@ def _wire(
     channels = PeerChannels(identity, consortium, peers, insecure=config.insecure)
     exchange = RosterExchange(consortium, peers, channels, timeout_s=config.peer_limits.call_timeout_s)
     runtime = NodeRuntime(config, ledger, consortium, identity, peers, channels, exchange, guard)
+    runtime.match_log = MatchLogKeeper(ledger.flush_match_log, ledger.prune_match_log)
     runtime.sync_hooks.append(exchange.wake)
     consortium.on_change(runtime.roster_changed)
     return runtime

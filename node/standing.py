@@ -89,13 +89,16 @@ def is_open(policy: PolicyConfig) -> bool:
 
 def fingerprint(policy: PolicyConfig, membership: Membership) -> bytes:
     """Changes whenever something a verdict depends on, other than the entries, changes: the policy, the
-    decision window, who is a steward and each member's roles."""
+    decision window, who is a steward, who is a trusted flagger. (Revocations are applied by
+    node/revocation.py when the roster changes.)"""
+    flaggers = sorted(m.member_id for m in membership if "trusted_flagger" in m.roles)
     parts = [
         repr(policy.suspend_after_false_positive_reports),
         repr(policy.min_endorsements),
         repr(policy.trusted_flagger_preferred),
         repr(sorted((m, sorted(labels)) for m, labels in policy.accept_labels_from.items())),
         repr(membership.decision_window_ms),
-        repr(sorted((m.member_id, sorted(m.roles)) for m in membership)),
+        repr(sorted(membership.stewards())),
+        repr(flaggers),
     ]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).digest()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_KEYS, Cli
+from conftest import EXAMPLE_KEYS, Cli, write_config
 
 from node.config import load_config
 from node.errors import ConfigError
@@ -281,3 +282,31 @@ insecure = true
     assert result.code == 1
     assert "is not a log key of 'platform-a' in roster version 1" in result.err
     assert "Traceback" not in result.err
+
+
+def test_policy_and_match_log_sections(tmp_path: Path) -> None:
+    config = load_config(
+        write_config(
+            tmp_path,
+            extra='[policy]\nmin_endorsements = 2\n[policy.accept_labels_from]\n"*" = ["*"]\n'
+            "[matchlog]\nretention_days = 30\n",
+        )
+    )
+    settings = config.ledger_settings("c")
+    assert settings.policy.min_endorsements == 2
+    assert settings.policy.accepted_labels("anyone") is None
+    assert settings.match_log_retention_ms == 30 * 86_400_000
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("[policy]\nmin_endorsement = 1\n", "policy: unknown keys ['min_endorsement']"),
+        ("[policy]\ntrusted_flagger_preferred = 1\n", "trusted_flagger_preferred: got 1, want true or false"),
+        ("[matchlog]\nretention_days = -1\n", "matchlog.retention_days: got -1, want 0..3650"),
+    ],
+    ids=["unknown key", "not a flag", "negative retention"],
+)
+def test_policy_and_match_log_errors_name_the_field(tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(write_config(tmp_path, extra=extra))

@@ -377,3 +377,19 @@ def test_unflushed_matches_survive_a_restart(tmp_path: Path) -> None:
         nodes.matches("platform-b", PDQ, "post/1")
         nodes.nodes.pop("platform-b").close()  # close flushes
         assert len(nodes.open("platform-b").explain("post/1")) == 1
+
+
+def test_a_roster_change_that_makes_a_member_a_steward_reevaluates(nodes: Consortium) -> None:
+    rid = contribute(nodes)
+    b, c = nodes.nodes["platform-b"], nodes.nodes["steward-1"]
+    appeal = b.appeal(rid, "case-40")
+    nodes.sync()
+    nodes.clock.advance(WINDOW)
+    c.decide(appeal.entry_id, Outcome.OVERTURNED, "silent contributor")
+    demoted = membership(**{"steward-1": replace(nodes.members.members["steward-1"], roles=("observer",))})
+    b.membership = demoted
+    nodes.deliver("steward-1", "platform-b")
+    assert status(b, rid) is RecordStatus.ACTIVE  # a decision by a non-steward counts for nothing
+    b.membership = nodes.members
+    assert status(b, rid) is RecordStatus.OVERTURNED
+    assert nodes.matches("platform-b") == []

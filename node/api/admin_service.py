@@ -123,4 +123,9 @@ class AdminServicer(DueProcessAdmin, admin_pb2_grpc.AdminServicer):  # type: ign
                 "peer_burst": config.peer_limits.burst,
                 "peer_call_timeout_s": config.peer_limits.call_timeout_s,
             },
+            "local": {
+                "policy": settings.policy.to_mapping(),
+                "match_log_retention_days": config.match_log_retention_days,
+                "decision_window_ms": self.ledger.membership.decision_window_ms,
+            },
         }

@@ -58,6 +58,15 @@ class PolicyConfig:
             accept_labels_from=_accept(data.get("accept_labels_from", {}), f"{where}.accept_labels_from"),
         )
 
+    def to_mapping(self) -> dict[str, object]:
+        """The `[policy]` table this config reads from (`from_mapping(to_mapping())` gives it back)."""
+        return {
+            "suspend_after_false_positive_reports": self.suspend_after_false_positive_reports,
+            "min_endorsements": self.min_endorsements,
+            "trusted_flagger_preferred": self.trusted_flagger_preferred,
+            "accept_labels_from": {m: sorted(ls) for m, ls in sorted(self.accept_labels_from.items())},
+        }
+
     def accepted_labels(self, member: str) -> frozenset[str] | None:
         """The labels accepted from `member`, or None when it is unrestricted."""
         labels = self.accept_labels_from.get(member, self.accept_labels_from.get(ANY))

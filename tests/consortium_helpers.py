@@ -13,6 +13,7 @@ from pathlib import Path
 
 from node import tls
 from node.config import NodeConfig
+from node.join import SignedJoinRequest, create_join_request
 from node.keys import SigningKey
 from node.membership import MemberKey
 from node.roster import Roster, RosterDraft, RosterMember, SignedRoster, StewardKey, TlsCertificate
@@ -46,6 +47,19 @@ class MemberSecrets:
             keys=(MemberKey(self.log_key.public),),
             tls=(TlsCertificate(self.identity.certificate_der),),
             **fields,  # type: ignore[arg-type]
+        )
+
+    def join_request(self, consortium_id: str, created_ms: int = NOW - 1000) -> SignedJoinRequest:
+        return create_join_request(
+            self.log_key,
+            self.identity.certificate_der,
+            consortium_id=consortium_id,
+            member_id=self.member_id,
+            organisation=self.member_id.title(),
+            contact=f"{self.member_id}@example.org",
+            requested_role="contributor",
+            endpoint="",
+            created_ms=created_ms,
         )
 
     def write(self, directory: Path) -> dict[str, Path]:

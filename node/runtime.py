@@ -10,6 +10,7 @@ records of newly revoked members; and the peer directory, the pinned peer channe
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,6 +21,8 @@ from node.keys import SigningKey
 from node.ledger import Ledger, now_ms
 from node.matchlog import MatchLogKeeper
 from node.peers import PeerChannels, PeerDirectory, RosterExchange
+from node.replication.replica import Replica
+from node.replication.replicator import PeerAddress, ReplicationSettings, Replicator
 from node.revocation import OwnStatusGate, PurgeGuard, on_roster_change
 from node.tls import TlsIdentity
 
@@ -42,20 +45,27 @@ class NodeRuntime:
     sync_hooks: list[Callable[[], None]] = field(default_factory=list)
     started: bool = False
     match_log: MatchLogKeeper | None = None  # flushes and prunes the local match log (due process)
+    replica: Replica | None = None  # every member's log in the store, with the receipt rules
+    replicator: Replicator | None = None  # pulls from and subscribes to every peer
+    stopping: threading.Event = field(default_factory=threading.Event)  # ends the Peer service's live streams
 
     @property
     def member_id(self) -> str:
         return self.config.member_id
 
     def start(self) -> None:
-        """Starts the background work (the roster exchange). Idempotent."""
+        """Starts the background work (replication, the roster exchange, the match log). Idempotent."""
         if not self.started:
+            if self.replicator is not None:
+                self.replicator.start()
             self.roster_exchange.start()
             if self.match_log is not None:
                 self.match_log.start()
             self.started = True
 
     def roster_changed(self, change: RosterChange) -> None:
+        if self.replicator is not None:
+            self.replicator.reconnect()  # certificates may have changed: channels are pinned when opened
         self.sync_now()  # new members' entries, and new versions for the peers that ask
 
     def sync_now(self) -> int:
@@ -65,7 +75,10 @@ class NodeRuntime:
         return len(self.peers.peers())
 
     def close(self) -> None:
+        self.stopping.set()
         if self.started:
+            if self.replicator is not None:
+                self.replicator.stop()
             self.roster_exchange.stop()
             if self.match_log is not None:
                 self.match_log.stop()
@@ -133,7 +146,10 @@ def _wire(
 ) -> NodeRuntime:
     gate = OwnStatusGate(ledger)
     gate.update(consortium)
-    consortium.on_change(_follow_membership(ledger))
+    replica = Replica(ledger)
+    # First the replica (it switches the ledger's membership and classifies its pending entries again), then
+    # what follows from the new roster for records and authoring.
+    consortium.on_change(_follow_membership(replica))
     consortium.on_change(on_roster_change(ledger, gate, consortium))
     guard = PurgeGuard(ledger)
     ledger.on_commit(guard)
@@ -142,13 +158,26 @@ def _wire(
     exchange = RosterExchange(consortium, peers, channels, timeout_s=config.peer_limits.call_timeout_s)
     runtime = NodeRuntime(config, ledger, consortium, identity, peers, channels, exchange, guard)
     runtime.match_log = MatchLogKeeper(ledger.flush_match_log, ledger.prune_match_log)
-    runtime.sync_hooks.append(exchange.wake)
+    runtime.replica = replica
+    runtime.replicator = _replicator(config, replica, peers, channels)
+    runtime.sync_hooks += [exchange.wake, runtime.replicator.sync_now]
     consortium.on_change(runtime.roster_changed)
     return runtime
 
 
-def _follow_membership(ledger: Ledger) -> Callable[[RosterChange], None]:
+def _replicator(
+    config: NodeConfig, replica: Replica, peers: PeerDirectory, channels: PeerChannels
+) -> Replicator:
+    """The replicator over the directory's peers, following its changes, dialling through pinned channels."""
+    settings = ReplicationSettings(rpc_timeout_s=config.peer_limits.call_timeout_s)
+    addresses = [PeerAddress(p.name, p.address) for p in peers.peers()]
+    replicator = Replicator(replica, addresses, channel_factory=channels, settings=settings)
+    peers.on_change(replicator.set_peer)
+    return replicator
+
+
+def _follow_membership(replica: Replica) -> Callable[[RosterChange], None]:
     def follow(change: RosterChange) -> None:
-        ledger.membership = change.current.membership()
+        replica.update_membership(change.current.membership())
 
     return follow

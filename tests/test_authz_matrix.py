@@ -36,10 +36,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from node import tls
 from node.api import authz
-from node.api.gen.hashnode.v1 import admin_pb2, client_pb2, membership_pb2, peer_pb2, peer_pb2_grpc
-from node.api.peer_service import PeerServicer
+from node.api.gen.hashnode.v1 import admin_pb2, client_pb2, membership_pb2, peer_pb2
 from node.api.server import Listeners, create_servers
-from node.replication.replica import Replica
 from node.runtime import NodeRuntime, open_node
 
 CONSORTIUM = "matrix-consortium"
@@ -126,11 +124,7 @@ def node(members: dict[str, MemberSecrets], tmp_path_factory: pytest.TempPathFac
     genesis("another-consortium", [members["outsider"].roster_member()]).save(directory / "other.json")
     config = secure_config(directory, members["hub"], directory / "roster.json")
     runtime = open_node(config)
-    replica = Replica(runtime.ledger)
-    peer = PeerServicer(replica)
-    listeners = create_servers(
-        runtime, peer_services=[lambda server: peer_pb2_grpc.add_PeerServicer_to_server(peer, server)]
-    )
+    listeners = create_servers(runtime)
     listeners.start()
     assert config.client_token_file is not None and config.admin_token_file is not None
     tokens = [path.read_text().strip() for path in (config.client_token_file, config.admin_token_file)]

@@ -10,6 +10,7 @@ import grpc
 from node.api import MAX_MESSAGE_BYTES, convert
 from node.api.dueprocess_admin import DueProcessAdmin
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
+from node.api.replication_admin import ReplicationAdmin
 from node.api.roster_wire import roster_info, signed_roster_from_proto
 from node.errors import InvalidArgument, StorageError
 from node.ledger import Ledger
@@ -17,7 +18,7 @@ from node.revocation import purge_member
 from node.runtime import NodeRuntime
 
 
-class AdminServicer(DueProcessAdmin, admin_pb2_grpc.AdminServicer):  # type: ignore[misc]
+class AdminServicer(DueProcessAdmin, ReplicationAdmin, admin_pb2_grpc.AdminServicer):  # type: ignore[misc]
     def __init__(self, runtime: NodeRuntime) -> None:
         self.runtime = runtime
 

@@ -52,10 +52,13 @@ from node.api.gen.hashnode.v1 import (
     client_pb2_grpc,
     membership_pb2,
     membership_pb2_grpc,
+    peer_pb2,
+    peer_pb2_grpc,
 )
 from node.api.health import HealthState, StartupGate
 from node.api.membership_service import MembershipServicer
 from node.api.metrics import MetricsInterceptor, MetricsServer, NodeMetrics
+from node.api.peer_service import PeerServicer
 from node.api.status import ErrorStatusInterceptor
 from node.config import NodeConfig, is_loopback
 from node.consortium import wall_clock_ms
@@ -69,7 +72,10 @@ SERVING_LINE = re.compile(r"^hashnode: serving member (?P<member>\S+) on (?P<add
 LISTENER_LINE = re.compile(r"^hashnode: (?P<listener>peer|admin) listener on (?P<address>\S+)")
 WORKERS = 16
 CLIENT_SERVICES = (client_pb2.DESCRIPTOR.services_by_name["HashNode"].full_name,)
-PEER_SERVICES = (membership_pb2.DESCRIPTOR.services_by_name["Membership"].full_name,)
+PEER_SERVICES = (
+    peer_pb2.DESCRIPTOR.services_by_name["Peer"].full_name,
+    membership_pb2.DESCRIPTOR.services_by_name["Membership"].full_name,
+)
 ADMIN_SERVICES = (admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,)
 Register = Callable[[grpc.Server], None]
 
@@ -208,6 +214,9 @@ def _peer_listener(
     )
     server = _server(interceptor, max_bytes, observed)
     membership_pb2_grpc.add_MembershipServicer_to_server(MembershipServicer(runtime.consortium), server)
+    if runtime.replica is not None:
+        peer = PeerServicer(runtime.replica, stopping=runtime.stopping)
+        peer_pb2_grpc.add_PeerServicer_to_server(peer, server)
     for add in register:
         add(server)
     _add_health(server, observed, PEER_SERVICES, reflect=False)

@@ -95,7 +95,8 @@ class ReplicationSettings:
     backoff_max_ms: int = 30_000
     rpc_timeout_s: float = 10.0
     fetch_timeout_s: float = 300.0
-    max_batch_bytes: int = 1 << 20
+    max_batch_bytes: int = 1 << 20  # per message asked of the peer
+    apply_batch_bytes: int = 16 << 20  # fetched messages applied in one transaction (memory held meanwhile)
     max_rounds: int = 1000  # fetch requests per pass
     # Restore safety: author without having compared with any peer after this long; 0 = never.
     authoring_without_peers_after_s: int = 0
@@ -330,10 +331,20 @@ class PeerLink:
         call = self._stub.FetchEntries(request, timeout=self._settings.fetch_timeout_s)
         position = PeerPosition(self.peer.name, remote.frontier, self._replica.ledger.clock())
         progressed = False
+        pending, size = ReceivedBatch(), 0
         with self._tracked(call):
             for message in call:
-                outcome = self._receive(batch_from_proto(message), position)
-                progressed = progressed or bool(outcome.applied or outcome.new_evidence)
+                # Several messages per transaction: a commit writes every page it dirtied, and records land
+                # on pages all over the id and hash tables, so fewer, larger commits are much cheaper in bulk.
+                _extend(pending, batch_from_proto(message))
+                size += message.ByteSize()
+                if size >= self._settings.apply_batch_bytes:
+                    outcome = self._receive(pending, position)
+                    progressed = progressed or bool(outcome.applied or outcome.new_evidence)
+                    pending, size = ReceivedBatch(), 0
+        if pending.entries or pending.evidence or pending.undecodable:
+            outcome = self._receive(pending, position)
+            progressed = progressed or bool(outcome.applied or outcome.new_evidence)
         return progressed
 
     def _receive(self, batch: ReceivedBatch, position: PeerPosition | None = None) -> ReceiveOutcome:
@@ -429,6 +440,12 @@ class _Tracked:
 
     def __exit__(self, *exc: object) -> None:
         self.link._track(self.call, False)
+
+
+def _extend(batch: ReceivedBatch, more: ReceivedBatch) -> None:
+    batch.entries.extend(more.entries)
+    batch.evidence.extend(more.evidence)
+    batch.undecodable.extend(more.undecodable)
 
 
 def _lag(remote: Frontier, local: Frontier) -> int:

@@ -19,6 +19,11 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m node.demo
 
+# A transparency report from a seeded demo consortium (build/report-demo/report.{json,csv,html}), and a
+# screenshot of the HTML page by headless Chromium when it is installed (apt-get install chromium).
+report-demo: $(STAMP)
+	$(PY) -m node.report_demo --out build/report-demo
+
 test: $(STAMP)
 	$(PY) -m pytest -q
 

@@ -492,8 +492,10 @@ _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 def _rate_chart(rate: float | None) -> str:
-    rows = [] if rate is None else [("overturned", round(rate * 100)), ("upheld", 100 - round(rate * 100))]
-    return bar_chart("chart-overturn-rate", "Share of decided appeals overturned and upheld (%)", rows)
+    # Upheld first, as in the outcome chart above it, so each outcome keeps its colour on the page.
+    rows = [] if rate is None else [("upheld", 100 - round(rate * 100)), ("overturned", round(rate * 100))]
+    title = "Share of decided appeals upheld and overturned (%)"
+    return f"<p>{_e(title)}</p>" + bar_chart("chart-overturn-rate", title, rows)
 
 
 def _availability_section(report: TransparencyReport) -> str:

@@ -118,3 +118,18 @@ def test_report_writes_json_csv_and_html(
     assert done.code == 0, done.err
     assert sorted(p.name for p in out.iterdir()) == ["report.csv", "report.html", "report.json"]
     assert json.loads((out / "report.json").read_text(encoding="utf-8"))["contributions"]["total"] == 1
+
+
+def test_match_keeps_the_content_ref_and_shows_the_query_id_and_policy(
+    cli: Cli, nodes: tuple[RunningNode, RunningNode, str], node_factory: NodeFactory, tmp_path: Path
+) -> None:
+    a, b, rid = nodes
+    c = node_factory(node_config(tmp_path / "c", "platform-c"))
+    deliver(a, c)
+    assert cli("dispute", rid, "--stance", "agree", "--target", c.target).code == 0
+    deliver(c, b)
+    done = cli("match", PDQ, "--content-ref", "upload/5", "--target", b.target)
+    assert done.code == 0, done.err
+    assert "1 match(es) (query " in done.out and "    policy: endorsed by 1 member" in done.out
+    explained = cli("explain", "upload/5", "--target", b.admin_target, "--json")
+    assert [m["record_id"] for m in json.loads(explained.out)["matches"]] == [rid]

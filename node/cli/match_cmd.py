@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from node import hashing
+from node.api import convert
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc
 from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel, print_json
 from node.cli.display import record_info_json, record_line
@@ -45,6 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dihedral", action="store_true", help="with --file: also match rotations and flips")
     parser.add_argument("--threshold", type=int, help="PDQ Hamming distance 0..64 (default: the node's, 31)")
+    parser.add_argument(
+        "--content-ref",
+        default="",
+        metavar="REF",
+        help="your reference for the content the HASHes come from, kept in the node's match log for "
+        "reinstatement notices (--file uses the file name)",
+    )
     add_target_options(parser)
     add_json_option(parser)
 
@@ -89,9 +97,11 @@ def _print_human(queries: list[LocalQuery], response: client_pb2.MatchResponse) 
     for query, result in zip(queries, response.results, strict=True):
         count = len(result.matches)
         matched += bool(count)
-        print(f"{query.describe()}: " + (f"{count} match(es)" if count else "no match"))
+        logged = f" (query {result.query_id})" if result.query_id else ""
+        print(f"{query.describe()}: " + (f"{count} match(es){logged}" if count else "no match"))
         for match in result.matches:
             print(f"  distance {match.distance:>2}  {record_line(match.record)}")
+            print("".join(f"    policy: {note}\n" for note in match.policy), end="")
     print(f"{matched} of {len(queries)} queries matched")
 
 
@@ -104,7 +114,11 @@ def _as_json(queries: list[LocalQuery], response: client_pb2.MatchResponse) -> l
                 "file": q.file,
                 "transform": q.transform,
             },
-            "matches": [{"distance": m.distance, **record_info_json(m.record)} for m in result.matches],
+            "query_id": result.query_id,
+            "matches": [
+                {"distance": m.distance, **record_info_json(m.record), "policy": list(m.policy)}
+                for m in result.matches
+            ],
         }
         for q, result in zip(queries, response.results, strict=True)
     ]
@@ -112,9 +126,10 @@ def _as_json(queries: list[LocalQuery], response: client_pb2.MatchResponse) -> l
 
 def run(args: argparse.Namespace) -> int:
     queries = local_queries(args)
+    content_ref = convert.check_content_ref(args.content_ref, "--content-ref")
     request = client_pb2.MatchRequest(
         queries=[
-            client_pb2.HashQuery(signal_type=q.signal_type, value=q.value, content_ref=q.file)
+            client_pb2.HashQuery(signal_type=q.signal_type, value=q.value, content_ref=q.file or content_ref)
             for q in queries
         ],
         pdq_threshold=args.threshold,

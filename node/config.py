@@ -57,6 +57,12 @@ trusted_flagger_preferred = true
 
 [matchlog]
 retention_days = 180                  # 0: keep no match log, issue no reinstatement notices
+
+[replication]                         # docs/protocol.md, "Replication"
+anti_entropy_ms = 5000                # how often each peer is asked for its frontier (pushes are immediate)
+authoring_without_peers_after_s = 0   # with peers, author only once a peer's copy of this member's log was
+                                      # compared; after this long with no peer answering, author anyway
+                                      # (0: never; for a consortium's first node, or every peer lost for good)
 ```
 
 Relative paths resolve against the directory of the config file, so a config and its keys move together. Every
@@ -109,6 +115,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "peers": ("name", "address"),
     "policy": (),  # read by PolicyConfig.from_mapping, which names its own keys
     "matchlog": ("retention_days",),
+    "replication": ("anti_entropy_ms", "authoring_without_peers_after_s"),
 }
 DEFAULT_MATCH_LOG_DAYS = 180
 MAX_MATCH_LOG_DAYS = 3650
@@ -156,6 +163,8 @@ class NodeConfig:
     log_level: str = "INFO"
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     match_log_retention_days: int = DEFAULT_MATCH_LOG_DAYS  # 0: keep no match log
+    anti_entropy_ms: int = 5000
+    authoring_without_peers_after_s: int = 0  # 0: never author without having compared with a peer
 
     def load_root_roster(self) -> SignedRoster:
         """The roster file the node trusts first. Raises: ConfigError (unreadable) or a RosterError."""
@@ -311,6 +320,10 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
         policy=PolicyConfig.from_mapping(_table(source, data, "policy"), f"{source}: policy"),
         match_log_retention_days=tables["matchlog"].integer(
             "retention_days", DEFAULT_MATCH_LOG_DAYS, 0, MAX_MATCH_LOG_DAYS
+        ),
+        anti_entropy_ms=tables["replication"].integer("anti_entropy_ms", 5000, 100, 3_600_000),
+        authoring_without_peers_after_s=tables["replication"].integer(
+            "authoring_without_peers_after_s", 0, 0, 365 * 86_400
         ),
     )
     check_security(config)

@@ -109,11 +109,20 @@ def open_node(config: NodeConfig, *, clock: Callable[[], int] = now_ms) -> NodeR
         consortium = Consortium.open(ledger.store, root, pinned_id=config.roster_id, clock=clock)
         ledger.membership = consortium.membership()
         _check_member(config, consortium, signer, identity)
-        ledger.signer = signer
+        ledger.signer = None if config.follower else signer
+        if config.follower:
+            ledger.authoring_blocked_reason = follower_reason(config.member_id)
         return _wire(config, ledger, consortium, identity)
     except Exception:
         ledger.close()
         raise
+
+
+def follower_reason(member_id: str) -> str:
+    return (
+        f"this node is a follower of {member_id}: it replicates the member's log and matches, but never "
+        f"authors; submit to {member_id}'s primary node"
+    )
 
 
 def _check_member(
@@ -169,7 +178,11 @@ def _replicator(
     config: NodeConfig, replica: Replica, peers: PeerDirectory, channels: PeerChannels
 ) -> Replicator:
     """The replicator over the directory's peers, following its changes, dialling through pinned channels."""
-    settings = ReplicationSettings(rpc_timeout_s=config.peer_limits.call_timeout_s)
+    settings = ReplicationSettings(
+        rpc_timeout_s=config.peer_limits.call_timeout_s,
+        anti_entropy_ms=config.anti_entropy_ms,
+        authoring_without_peers_after_s=config.authoring_without_peers_after_s,
+    )
     addresses = [PeerAddress(p.name, p.address) for p in peers.peers()]
     replicator = Replicator(replica, addresses, channel_factory=channels, settings=settings)
     peers.on_change(replicator.set_peer)

@@ -10,10 +10,12 @@ Per peer, two worker threads share one channel:
   replica as it arrives. The server sends an empty batch when idle; a stream silent for three heartbeats is
   cancelled by the pull thread and opened again.
 
-Restore safety (`AuthoringGate`): a node with peers may not author until one pull pass with a peer has
-compared its own member's log with the peer's copy and fetched whatever the peer holds beyond it. A node
-restored from an old backup thus continues its member's log where the consortium has it, instead of signing a
-second entry for a seq it already signed (which would fork its own log and freeze it, see `validate` R3).
+Restore safety (`AuthoringGate`, closed when the replicator is built): a node with peers may not author until
+one pull pass with a peer has compared its own member's log with the peer's copy and fetched whatever the peer
+holds beyond it. A node restored from an old backup thus continues its member's log where the consortium has
+it, instead of signing a second entry for a seq it already signed (which would fork its own log and freeze
+it, see `validate` R3). `authoring_without_peers_after_s` (default 0: never) lets a node author alone after
+that long without any peer answering: for a consortium's first node, or when every peer is lost for good.
 
 Everything is bounded: batches and requests by the Peer service limits, passes by `max_rounds`, buffers by the
 replica's `Limits`, waits by timeouts. Channels come from a `ChannelFactory`, so that mutual TLS plugs in.
@@ -488,7 +490,10 @@ class Replicator:
         self._channel_factory = channel_factory
         self._peers = {p.name: p for p in peers}
         self._rng = random.Random(seed)
+        # Closed now, not in `start`: a server may begin taking Submit calls before replication starts.
         self.gate = AuthoringGate(replica, sorted(self._peers), self.settings) if peers else None
+        if self.gate is not None:
+            self.gate.close_until_caught_up()
         self._links: dict[str, PeerLink] = {}
         self._lock = threading.Lock()
         self._started = False
@@ -496,9 +501,7 @@ class Replicator:
         self._timer: threading.Thread | None = None
 
     def start(self) -> None:
-        """Blocks authoring until caught up (when there are peers and a signer), then starts every link."""
-        if self.gate is not None:
-            self.gate.close_until_caught_up()
+        """Starts every link (authoring has been blocked since construction, when there are peers)."""
         with self._lock:
             self._started = True
             for peer in self._peers.values():

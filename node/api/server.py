@@ -327,6 +327,7 @@ def serve(
         while not stop.wait(0.5):  # short waits keep the main thread responsive to signals
             pass
         health_state.shutting_down()
+        runtime.stopping.set()  # live streams (peer subscriptions) end now instead of holding up the grace
         listeners.stop(grace_seconds)
         print("hashnode: stopped", file=sys.stderr, flush=True)
     finally:

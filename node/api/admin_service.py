@@ -83,6 +83,8 @@ class AdminServicer(DueProcessAdmin, ReplicationAdmin, admin_pb2_grpc.AdminServi
             raise InvalidArgument(
                 "directory", request.directory or '""', "an absolute path on the node's host"
             )
+        if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+            raise InvalidArgument("directory", str(directory), "an empty or new directory")
         stats = self.ledger.stats()  # before the copy: the copy holds at least this much
         try:
             self.ledger.store.copy(directory)

@@ -16,6 +16,7 @@ from node.api import convert
 from node.api.gen.hashnode.v1 import admin_pb2
 from node.dueprocess import report
 from node.ledger import Ledger
+from node.runtime import NodeRuntime
 from node.transparency import transparency_report
 
 # How long a watch waits for a commit before it looks again; notices issued in between still arrive, late by
@@ -26,6 +27,9 @@ WATCH_POLL_S = 0.5
 class _HasLedger(Protocol):
     @property
     def ledger(self) -> Ledger: ...
+
+    @property
+    def runtime(self) -> NodeRuntime: ...
 
 
 class DueProcessAdmin:
@@ -42,7 +46,8 @@ class DueProcessAdmin:
         self: _HasLedger, request: admin_pb2.WatchNoticesRequest, context: grpc.ServicerContext
     ) -> Iterator[admin_pb2.ReinstateNotice]:
         after = request.after
-        while context.is_active():
+        stopping = self.runtime.stopping  # set when the node shuts down: end the watch, do not hold the drain
+        while context.is_active() and not stopping.is_set():
             notices = self.ledger.notices(after, convert.DEFAULT_NOTICES)
             for notice in notices:
                 yield convert.notice_to_proto(notice)

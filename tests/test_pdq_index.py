@@ -354,13 +354,14 @@ def test_queries_during_updates_always_see_stable_records() -> None:
     assert len(index) == 50 + 500
 
 
-def building_on_a_thread_waits_for(gate: threading.Event) -> object:
-    """A stand-in for `MihSegment.build` that holds background merges, after they read the records they merge,
-    until `gate` is set."""
+def building_on_a_thread_waits_for(reached: threading.Event, gate: threading.Event) -> object:
+    """A stand-in for `MihSegment.build` that holds background merges, once they have read the records they
+    merge, until `gate` is set; `reached` tells the test they are there."""
     real = mih.MihSegment.build
 
     def build(words: npt.NDArray[np.uint64], ordinals: npt.NDArray[np.int64]) -> mih.MihSegment:
         if threading.current_thread().name == "pdq-index-merge":
+            reached.set()
             assert gate.wait(30), "the test never released the merge"
         return real(words, ordinals)
 
@@ -371,16 +372,17 @@ def test_large_merges_run_in_the_background_and_keep_updates_made_meanwhile() ->
     rng = np.random.default_rng(47)
     db = random_hashes(rng, 460)
     replacement = random_hashes(rng, 1)
-    gate = threading.Event()
+    reached, gate = threading.Event(), threading.Event()
     model = {o: db[o] for o in range(400)}
     with (
         patch.object(pdq, "DELTA_MAX", 50),
         patch.object(pdq, "BACKGROUND_MERGE_MIN", 200),
-        patch.object(mih.MihSegment, "build", building_on_a_thread_waits_for(gate)),
+        patch.object(mih.MihSegment, "build", building_on_a_thread_waits_for(reached, gate)),
     ):
         index = PdqIndex.build(np.arange(300), db[:300])
         index.add(np.arange(300, 400), db[300:400])  # a 100-record segment: 300 + 100 merge on a thread
         assert index._job is not None and len(index._state.segments) == 2
+        assert reached.wait(30)
         index.remove(np.array([5, 350, 7]))
         index.add(np.array([7]), replacement)
         index.add(np.arange(400, 460), db[400:460])  # a new segment; its merge waits for the running one

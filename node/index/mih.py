@@ -277,10 +277,11 @@ class MihSegment:
         # Ranges are probe-major and chunk 0's probes come first, so its candidates (row numbers) lead.
         identity = int(range_counts[: plan.identity_probes * len(batch)].sum())
         where[identity:] = self.positions[where[identity:]]
-        local = np.broadcast_to(np.arange(len(batch))[None, :], (len(plan.chunk), len(batch))).ravel()
-        query_idx = np.repeat(local, range_counts)
-        only = 0 if len(batch) == 1 else None
-        query_idx, rows, distance = _near(self.words, where, queries[batch], query_idx, only, threshold)
+        query_idx = None  # with one query, every candidate is its own: compare against scalars
+        if len(batch) > 1:
+            local = np.broadcast_to(np.arange(len(batch))[None, :], (len(plan.chunk), len(batch))).ravel()
+            query_idx = np.repeat(local, range_counts)
+        query_idx, rows, distance = _near(self.words, where, queries[batch], query_idx, threshold)
         return _distinct(batch, query_idx, rows, distance, self.rows)
 
     def _scan_subset(self, queries: Words, subset: Int64s, threshold: int) -> Matches:
@@ -446,9 +447,9 @@ def _order_by(values: UInt32s | npt.NDArray[np.uint16], width: int) -> Int64s:
 
 
 def _near(
-    words: Words, rows: Int64s, queries: Words, query_idx: Int64s, only: int | None, threshold: int
+    words: Words, rows: Int64s, queries: Words, query_idx: Int64s | None, threshold: int
 ) -> tuple[Int64s, Int64s, Int64s]:
-    """The candidate (query, row) pairs within `threshold`; `only` is the query when there is just one.
+    """The candidate (query, row) pairs within `threshold`; `query_idx` None when there is just one query.
 
     Each candidate row is a cache miss, so rows are gathered whole, once. The distance is then summed one
     64-bit word at a time, dropping pairs already over the threshold: a random pair differs in ~32 bits per
@@ -460,14 +461,15 @@ def _near(
     distance = np.zeros(len(rows), dtype=np.uint8)
     for word in range(flat.WORDS_PER_HASH):
         column = candidates[:, word] if word == 0 else candidates[survivors, word]
-        if only is not None:  # compare against a scalar rather than gathering the query per candidate
-            other: npt.NDArray[np.uint64] | np.uint64 = query_words[word, only]
+        if query_idx is None:
+            other: npt.NDArray[np.uint64] | np.uint64 = query_words[word, 0]
         else:
             other = query_words[word][query_idx[survivors]]
         distance += np.bitwise_count(column ^ other)
         near = np.flatnonzero(distance <= threshold)
         survivors, distance = survivors[near], distance[near]
-    return query_idx[survivors], rows[survivors], distance.astype(np.int64)
+    owners = np.zeros(len(survivors), np.int64) if query_idx is None else query_idx[survivors]
+    return owners, rows[survivors], distance.astype(np.int64)
 
 
 def _distinct(batch: Int64s, local: Int64s, rows: Int64s, distance: Int64s, n_rows: int) -> Matches:

@@ -58,7 +58,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     max_ms: float
-    cpu_p99_ms: float  # the engine's own work, without time spent waiting for a CPU on a busy machine
+    first_p99_ms: float  # p99 of the first timing pass alone
     batch_per_s: float
     pairs: Pairs = field(repr=False)
 
@@ -201,7 +201,9 @@ def rss_bytes() -> int:
     return int(fields[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def run_engine(engine: Engine, db: Hashes, queries: Hashes, threshold: int) -> tuple[Result, object]:
+def run_engine(
+    engine: Engine, db: Hashes, queries: Hashes, threshold: int, repeat: int
+) -> tuple[Result, object]:
     gc.collect()
     rss_before = rss_bytes()
     started = time.perf_counter()
@@ -210,20 +212,25 @@ def run_engine(engine: Engine, db: Hashes, queries: Hashes, threshold: int) -> t
     per_hash = engine.bytes_per_hash(index, len(db))
     if per_hash != per_hash:  # NaN: measure the resident-set growth instead
         per_hash = (rss_bytes() - rss_before) / len(db)
-    latencies, cpu = [], []
-    for i in range(len(queries)):
-        started, cpu_started = time.perf_counter(), time.thread_time()
-        engine.query(index, queries[i : i + 1], threshold)
-        latencies.append(time.perf_counter() - started)
-        cpu.append(time.thread_time() - cpu_started)
+    # Each query is timed `repeat` times and its fastest run kept: on a shared machine a slow run mostly
+    # measures waiting for a CPU. The first pass alone is reported too (`p99 1st`).
+    best = np.full(len(queries), np.inf)
+    first = np.zeros(len(queries))
+    for attempt in range(repeat):
+        for i in range(len(queries)):
+            started = time.perf_counter()
+            engine.query(index, queries[i : i + 1], threshold)
+            elapsed = time.perf_counter() - started
+            best[i] = min(best[i], elapsed)
+            first[i] = elapsed if attempt == 0 else first[i]
     cpu_started = time.thread_time()
     pairs = engine.query(index, queries, threshold)
     batch_cpu = time.thread_time() - cpu_started
-    ms = np.array(latencies) * 1e3
+    ms = best * 1e3
     p50, p99 = np.percentile(ms, [50, 99])
-    cpu_p99 = float(np.percentile(np.array(cpu) * 1e3, 99))
+    first_p99 = float(np.percentile(first * 1e3, 99))
     rate = len(queries) / batch_cpu if batch_cpu > 0 else float("inf")
-    result = Result(engine.name, build_s, per_hash, len(queries), p50, p99, ms.max(), cpu_p99, rate, pairs)
+    result = Result(engine.name, build_s, per_hash, len(queries), p50, p99, ms.max(), first_p99, rate, pairs)
     return result, index
 
 
@@ -300,24 +307,31 @@ def print_table(title: str, results: Sequence[Result]) -> None:
     print(f"\n{title}")
     header = (
         f"{'engine':27s} {'build s':>7s} {'B/hash':>6s} {'queries':>7s} {'p50 ms':>7s} {'p99 ms':>7s} "
-        f"{'max ms':>7s} {'cpu p99':>7s} {'batch/s/core':>12s} {'hn faster p50':>13s} {'batch':>6s}"
+        f"{'max ms':>7s} {'p99 1st':>7s} {'batch/s/core':>12s} {'hn faster p50':>13s} {'batch':>6s}"
     )
     print(header)
     print("-" * len(header))
     for r in results:
         print(
             f"{r.name:27s} {r.build_s:7.2f} {r.bytes_per_hash:6.1f} {r.queries:7d} {r.p50_ms:7.3f} "
-            f"{r.p99_ms:7.3f} {r.max_ms:7.2f} {r.cpu_p99_ms:7.3f} {r.batch_per_s:12.0f} "
+            f"{r.p99_ms:7.3f} {r.max_ms:7.2f} {r.first_p99_ms:7.3f} {r.batch_per_s:12.0f} "
             f"{r.p50_ms / base.p50_ms:12.1f}x {base.batch_per_s / r.batch_per_s:5.1f}x"
         )
 
 
 def bench(
-    title: str, db: Hashes, queries: Hashes, engines: Sequence[Engine], slow: int, threshold: int
+    title: str,
+    db: Hashes,
+    queries: Hashes,
+    engines: Sequence[Engine],
+    slow: int,
+    threshold: int,
+    repeat: int,
 ) -> None:
     results, notes = [], []
     for engine in engines:
-        result, index = run_engine(engine, db, queries[:slow] if engine.sampled else queries, threshold)
+        asked = queries[:slow] if engine.sampled else queries
+        result, index = run_engine(engine, db, asked, threshold, repeat)
         results.append(result)
         if isinstance(index, PdqIndex):
             rng = np.random.default_rng(0)
@@ -337,6 +351,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--slow-queries", type=int, default=200, help="queries timed on brute force and faiss"
     )
     parser.add_argument("--threshold", type=int, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--repeat", type=int, default=3, help="timings per query; the fastest is kept")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-faiss", action="store_true", help="skip the faiss engines")
     return parser.parse_args(argv)
@@ -351,17 +366,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         db = synthetic_hashes(rng, size)
         queries = queries_for(rng, db, args.queries)
         slow = min(args.slow_queries, args.queries)
-        bench(f"synthetic, {size:,} hashes", db, queries, engines, slow, args.threshold)
+        bench(f"synthetic, {size:,} hashes", db, queries, engines, slow, args.threshold, args.repeat)
     if (REAL_DATA / "haystack.txt").exists():
         haystack, needles = load_hex(REAL_DATA / "haystack.txt"), load_hex(REAL_DATA / "needles.txt")
-        bench(
-            "real PDQ haystack (1,350) x needles (100)",
-            haystack,
-            needles,
-            engines,
-            len(needles),
-            args.threshold,
-        )
+        title = "real PDQ haystack (1,350) x needles (100)"
+        bench(title, haystack, needles, engines, len(needles), args.threshold, args.repeat)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -561,14 +561,15 @@ class Ledger:
         for ordinal, distance in pairs:
             row = self.store.record(txn, ordinal)
             if row is not None and row.status == Status.ACTIVE:
+                stored = StoredRecord.from_row(row)
                 if ordinal not in notes:
-                    notes[ordinal] = self._verdict(txn, row).notes
-                hits.append(MatchHit(StoredRecord.from_row(row), distance, notes[ordinal]))
+                    notes[ordinal] = self._verdict(txn, row, stored.record).notes
+                hits.append(MatchHit(stored, distance, notes[ordinal]))
         hits.sort(key=lambda h: (h.distance, h.record.record_id))
         return hits
 
-    def _verdict(self, txn: Txn, row: RecordRow) -> Verdict:
-        return standing.verdict(self.store, txn, row, self.membership, self.settings.policy)
+    def _verdict(self, txn: Txn, row: RecordRow, record: HashRecord | None = None) -> Verdict:
+        return standing.verdict(self.store, txn, row, self.membership, self.settings.policy, record)
 
     def _log_matches(self, queries: Sequence[Query], results: list[list[MatchHit]]) -> list[list[MatchHit]]:
         """Gives every query that matched an id and queues its matches for the match log."""

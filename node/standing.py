@@ -14,7 +14,7 @@ from node.dueprocess.history import RecordHistory, derive_verdict
 from node.dueprocess.policy import PolicyConfig, RecordFacts, Standing, Verdict
 from node.errors import StorageError
 from node.membership import Membership
-from node.records import record_id
+from node.records import HashRecord, record_id
 from node.store import RecordRow, Status, Store, Txn
 
 STATUS_OF: dict[Standing, int] = {
@@ -37,16 +37,20 @@ def authority(contributor: str, membership: Membership) -> DecisionAuthority:
     return DecisionAuthority(contributor, membership.stewards(), membership.decision_window_ms)
 
 
-def facts(row: RecordRow, membership: Membership) -> RecordFacts:
+def facts(row: RecordRow, membership: Membership, record: HashRecord | None = None) -> RecordFacts:
+    """`record` is the row's decoded record when the caller has it already (decoding costs on a hot path)."""
     member = membership.get(row.author)
     roles = member.roles if member is not None else ()
-    return RecordFacts(row_record_id(row), row.author, roles, row.record.labels)
+    return RecordFacts(row_record_id(row), row.author, roles, (record or row.record).labels)
 
 
 def history(store: Store, txn: Txn, rid: bytes) -> RecordHistory:
     """The items about `rid` in the entries the store relates to it."""
+    related = store.related(txn, rid)
+    if not related:  # most records: nothing was ever said about them
+        return RecordHistory(rid)
     entries = []
-    for entry_id in store.related(txn, rid):
+    for entry_id in related:
         entry = store.entry(txn, entry_id)
         if entry is None:
             raise StorageError(f"related entry {entry_id.hex()} is missing: the store is damaged")
@@ -58,12 +62,19 @@ def history(store: Store, txn: Txn, rid: bytes) -> RecordHistory:
 PURGED_MEMBER_PREFIX = b"purged-member\x00"
 
 
-def verdict(store: Store, txn: Txn, row: RecordRow, membership: Membership, policy: PolicyConfig) -> Verdict:
+def verdict(
+    store: Store,
+    txn: Txn,
+    row: RecordRow,
+    membership: Membership,
+    policy: PolicyConfig,
+    record: HashRecord | None = None,
+) -> Verdict:
     """The record's verdict on this node: the shared history under the local policy, and the withholds
     this node applies to a revoked contributor's records (node/revocation.py), which no opinion lifts."""
     rid = row_record_id(row)
     found = derive_verdict(
-        facts(row, membership), history(store, txn, rid), authority(row.author, membership), policy
+        facts(row, membership, record), history(store, txn, rid), authority(row.author, membership), policy
     )
     held = local_withhold(store, txn, row, membership)
     if held is None or found.standing not in (Standing.ACTIVE, Standing.WITHHELD):

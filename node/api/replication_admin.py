@@ -47,8 +47,13 @@ class ReplicationAdmin:
         self: _HasRuntime, request: admin_pb2.ListPeersRequest, context: grpc.ServicerContext
     ) -> admin_pb2.ListPeersResponse:
         replicator = self.runtime.replicator
-        statuses = replicator.statuses() if replicator is not None else []
-        return admin_pb2.ListPeersResponse(peers=[peer_info(s) for s in statuses])
+        linked = {s.name: peer_info(s) for s in (replicator.statuses() if replicator is not None else [])}
+        # The directory is the truth on who the peers are; a peer without a link yet is reported as such.
+        peers = [
+            linked.get(p.name) or admin_pb2.PeerInfo(name=p.name, address=p.address, state="not started")
+            for p in self.runtime.peers.peers()
+        ]
+        return admin_pb2.ListPeersResponse(peers=peers)
 
     def ListEvidence(
         self: _HasRuntime, request: admin_pb2.ListEvidenceRequest, context: grpc.ServicerContext

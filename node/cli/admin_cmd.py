@@ -2,7 +2,7 @@
 
 Stewards prepare and sign roster versions as files, offline: `admit`, `revoke`, `rotate-key`, `rotate-tls`,
 `sign`, `merge`, `show`. Operators act on their node through its admin listener: `publish`, `roster`, `peers`,
-`sync`, `purge-member`, `backup`, `policy`; `restore` works on a stopped node's data directory.
+`sync`, `evidence`, `purge-member`, `backup`, `policy`; `restore` works on a stopped node's data directory.
 """
 
 from __future__ import annotations

@@ -84,7 +84,8 @@ def _rpc_failure(exc: grpc.RpcError, args: argparse.Namespace) -> int:
     code = exc.code() if hasattr(exc, "code") else None
     details = exc.details() if hasattr(exc, "details") else str(exc)
     name = code.name if code is not None else "UNKNOWN"
-    hint = f" (is a node running at {args.target}?)" if code == grpc.StatusCode.UNAVAILABLE else ""
+    target = getattr(args, "target", None) or getattr(args, "peer", None)
+    hint = f" (is a node running at {target}?)" if code == grpc.StatusCode.UNAVAILABLE and target else ""
     _error(f"{name}: {details}{hint}")
     return ExitCode.FAILURE
 

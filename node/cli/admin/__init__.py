@@ -7,6 +7,7 @@ from types import ModuleType
 from node.cli.admin import (
     admit_cmd,
     backup_cmd,
+    evidence_cmd,
     merge_cmd,
     peers_cmd,
     policy_cmd,
@@ -35,6 +36,7 @@ SUBCOMMANDS: tuple[ModuleType, ...] = (
     roster_cmd,
     peers_cmd,
     sync_cmd,
+    evidence_cmd,
     purge_member_cmd,
     backup_cmd,
     restore_cmd,

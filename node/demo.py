@@ -1,34 +1,45 @@
-"""`python -m node.demo` (`make demo`): a guided run of a node, narrated for a person.
+"""`python -m node.demo` (`make demo`): a guided run of a three-member consortium, narrated for a person.
 
-The story: a platform contributes the hashes of a known piece of violent extremist content (here, a harmless
-photo of a bridge stands in for it); later an edited copy is uploaded and matched as a near-duplicate; the
-matching platform fetches the provenance of the hash, verifies it offline against the consortium's keys, and
-sees that changing a single byte of that evidence is detected.
+The story: platform A contributes the hashes of a known piece of violent extremist content (here, a harmless
+photo of a bridge stands in for it); within a second the hashes are matchable at platforms B and C, whose
+nodes replicate A's signed log; an exact copy is then matched at B and an edited copy at C, as a
+near-duplicate; C fetches the provenance of the hash, which names A as the contributor, verifies it offline
+against the consortium's keys, and sees that changing a single byte of that evidence is detected.
 
 It uses the EXAMPLE keys in keys/example (never for production), a temporary data directory and real
-`hashnode` processes on free ports. Nodes are a list so that the story can grow into a consortium of several.
+`hashnode serve` processes on loopback: mutual TLS between the nodes, pinned to the roster.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import contextlib
 import csv
 import io
 import json
 import shlex
+import socket
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
+
+from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc, client_pb2, client_pb2_grpc
+from node.cli.command_base import channel
 from node.cli.main import main as hashnode
 from node.cli.serve_cmd import NodeProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_KEYS = ROOT / "keys/example"
+MEMBERS = ["platform-a", "platform-b", "platform-c"]
+READY_S = 30.0  # for every node to have compared its log with a peer and opened its push streams
+PROPAGATION_S = 5.0  # a contribution not matchable everywhere by then fails the demo (the target is 1 s)
 PDQ_DATA = ROOT.parent / "shared/data/pdq"
 LABEL = "tvec.propaganda"
 
@@ -153,10 +164,25 @@ class DemoNode:
         ]
 
 
-def write_config(workdir: Path, member_id: str) -> Path:
-    """The example member's node config, with its data in `workdir`: TLS with the example identity."""
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_config(workdir: Path, member_id: str, peer_ports: dict[str, int]) -> Path:
+    """The example member's node config, with its data in `workdir`: TLS with the example identity, its peer
+    listener on `peer_ports[member_id]` and every other member of `peer_ports` as a peer."""
     example = (EXAMPLE_KEYS / f"{member_id}.toml").read_text(encoding="utf-8")
     config = example.replace('"../../demo-data/', '"' + str(workdir / "data") + "/")
+    peer_listen = '[peer]\nlisten = "127.0.0.1:0"'
+    if peer_listen not in config:
+        raise DemoFailed(f"{member_id}.toml: expected {peer_listen!r} to replace")
+    config = config.replace(peer_listen, f'[peer]\nlisten = "127.0.0.1:{peer_ports[member_id]}"')
+    config += "\n[replication]\nanti_entropy_ms = 1000\n"
+    for peer, port in peer_ports.items():
+        if peer != member_id:
+            config += f'\n[[peers]]\nname = "{peer}"\naddress = "127.0.0.1:{port}"\n'
     for name in (
         "roster.json",
         f"{member_id}.key",
@@ -173,8 +199,10 @@ def write_config(workdir: Path, member_id: str) -> Path:
 
 @contextlib.contextmanager
 def running_nodes(workdir: Path, members: list[str]) -> Iterator[list[DemoNode]]:
-    """Starts one node per member; stops them all (SIGTERM, graceful) however the story ends."""
-    nodes = [DemoNode(member, write_config(workdir, member)) for member in members]
+    """Starts one node per member, each a peer of the others; stops them all (SIGTERM, graceful) however the
+    story ends."""
+    ports = {member: free_port() for member in members}
+    nodes = [DemoNode(member, write_config(workdir, member, ports)) for member in members]
     try:
         for node in nodes:
             print(f"\n$ hashnode serve --config {shown(node.config)} &")
@@ -222,61 +250,133 @@ def tamper(bundle: Path, tampered: Path) -> str:
     return item[at - len(LABEL) + 1 : at + 1].decode()
 
 
-def story(workdir: Path) -> None:
+def _stubs(node: DemoNode) -> tuple[argparse.Namespace, argparse.Namespace]:
+    """How to reach the node's client API (TLS, client token) and its admin API (loopback, operator token)."""
+    assert node.process is not None
+    keys = EXAMPLE_KEYS / node.member_id
+    client = argparse.Namespace(
+        target=node.target, ca=keys.with_suffix(".crt"), token_file=keys.with_suffix(".client-token")
+    )
+    admin = argparse.Namespace(
+        target=node.process.admin_address, ca=None, token_file=keys.with_suffix(".admin-token")
+    )
+    return client, admin
+
+
+def wait_until_replicating(nodes: list[DemoNode]) -> None:
+    """Until every node has compared its own log with a peer's copy (only then may it author) and holds a live
+    push stream from each of its peers."""
+    deadline = time.monotonic() + READY_S
+    for node in nodes:
+        with channel(_stubs(node)[1]) as opened:
+            admin = admin_pb2_grpc.AdminStub(opened)
+            while True:
+                try:
+                    state = admin.GetReplicationState(admin_pb2.ReplicationStateRequest(), timeout=5)
+                    peers = admin.ListPeers(admin_pb2.ListPeersRequest(), timeout=5).peers
+                except grpc.RpcError:
+                    state, peers = None, []
+                if (
+                    state is not None
+                    and not state.authoring_blocked_reason
+                    and all(p.state == "live" for p in peers)
+                ):
+                    break
+                if time.monotonic() > deadline:
+                    raise DemoFailed(
+                        f"the node of {node.member_id} did not start replicating within {READY_S} s"
+                    )
+                time.sleep(0.05)
+        print(f"  {node.member_id}: replicating with {', '.join(p.name for p in peers)} (push streams live)")
+
+
+def seconds_until_matchable(node: DemoNode, md5: str, record_id: str, since: float) -> float:
+    """Polls the node's Match until the record is there; the seconds since `since`."""
+    query = client_pb2.MatchRequest(queries=[client_pb2.HashQuery(signal_type="md5", value=md5)])
+    with channel(_stubs(node)[0]) as opened:
+        stub = client_pb2_grpc.HashNodeStub(opened)
+        while time.monotonic() - since < PROPAGATION_S:
+            reply = stub.Match(query, timeout=5)
+            if any(m.record.record_id == record_id for m in reply.results[0].matches):
+                return time.monotonic() - since
+            time.sleep(0.005)
+    raise DemoFailed(f"record {record_id} was not matchable at {node.member_id} within {PROPAGATION_S} s")
+
+
+def story(workdir: Path) -> float:
+    """Tells the story; returns the slowest propagation measured, in seconds."""
     images = load_images()
     original, edit = images[ORIGINAL], images[EDIT]
     consortium = EXAMPLE_KEYS / "consortium.toml"
-    step(1, "Start the node of platform-a")
+    step(1, "Start the nodes of platforms A, B and C")
     say(f"""The example consortium ({shown(consortium)}) has three stewards and three platforms, each with an
-        EXAMPLE key. Platform A runs a node; its data lives in a temporary directory.""")
-    with running_nodes(workdir, ["platform-a"]) as nodes:
-        (node,) = nodes
-        step(2, "Contribute the hashes of a known item")
+        EXAMPLE key. Each platform runs a node; every node is a peer of the other two: it subscribes to their
+        new entries and, every second, compares what it holds with what they hold. Nodes talk over mutual TLS,
+        each trusting only the certificates the signed roster lists. Their data live in a temporary
+        directory.""")
+    with running_nodes(workdir, MEMBERS) as nodes:
+        a, b, c = nodes
+        wait_until_replicating(nodes)
+
+        step(2, "Platform A contributes the hashes of a known item")
         say("""Platform A's moderators confirmed an image as terrorist propaganda. Its node signs the PDQ hash
             (perceptual, survives edits) and the MD5 and SHA-256 (exact copies) as one entry of Platform A's
             log, under a label of the consortium's taxonomy and with Platform A's own case reference.""")
-        pdq_id, md5_id, sha_id = contribute(node, workdir, original)
+        pdq_id, md5_id, sha_id = contribute(a, workdir, original)
+        submitted = time.monotonic()
 
-        step(3, "Exact matches")
-        say("An exact copy of the file is uploaded somewhere: its MD5 and SHA-256 match exactly.")
-        check_match(run("match", *node.client_args, "--type", "md5", original.md5), md5_id)
-        check_match(run("match", *node.client_args, "--type", "sha256", original.sha256), sha_id)
+        step(3, "The entry reaches platforms B and C")
+        say("""A's node pushes the signed entry to B's and C's nodes, which check the signature against the
+            roster, the chain against A's log, and every record, before they store and index it.""")
+        delays = {n.member_id: seconds_until_matchable(n, original.md5, md5_id, submitted) for n in (b, c)}
+        for member, delay in delays.items():
+            print(f"  matchable at {member} {1000 * delay:.0f} ms after A's node acknowledged the submission")
 
-        step(4, "A near-duplicate")
-        say(f"""Someone uploads an edited copy ({EDIT}: blurred). Its bytes differ, so MD5 and SHA-256
-            no longer match, but its PDQ hash is a few bits from the original's: within the consortium's
-            threshold of 31 bits, it matches.""")
-        check_match(run("match", *node.client_args, edit.pdq), pdq_id)
-        run("match", *node.client_args, "--type", "md5", edit.md5)
+        step(4, "Exact matches at platform B")
+        say("An exact copy of the file is uploaded to platform B: its MD5 and SHA-256 match exactly.")
+        check_match(run("match", *b.client_args, "--type", "md5", original.md5), md5_id)
+        check_match(run("match", *b.client_args, "--type", "sha256", original.sha256), sha_id)
 
-        step(5, "Why is this hash in the database? Fetch its provenance")
+        step(5, "A near-duplicate at platform C")
+        say(f"""Someone uploads an edited copy ({EDIT}: blurred) to platform C. Its bytes differ, so MD5 and
+            SHA-256 no longer match, but its PDQ hash is a few bits from the original's: within the
+            consortium's threshold of 31 bits, it matches.""")
+        check_match(run("match", *c.client_args, edit.pdq), pdq_id)
+        run("match", *c.client_args, "--type", "md5", edit.md5)
+
+        step(6, "Why is this hash in the database? Platform C fetches its provenance")
         bundle = workdir / "bundle.json"
-        run("provenance", *node.client_args, pdq_id, "--out", bundle)
+        run("provenance", *c.client_args, pdq_id, "--out", bundle)
 
-    step(6, "Verify the bundle offline")
-    say("""The node is stopped now. Anyone holding the bundle and the consortium file can check, offline, who
-        contributed the hash, when, and under which label: the signature, the Merkle inclusion proof and the
-        record id are all recomputed from the bytes in the file.""")
+    step(7, "Verify the bundle offline")
+    say("""The nodes are stopped now. Anyone holding the bundle and the consortium file can check, offline,
+        who contributed the hash (platform A, although C's node assembled the bundle), when, and under which
+        label: the signature, the Merkle inclusion proof and the record id are all recomputed from the bytes
+        in the file.""")
     run("verify", bundle, "--consortium", consortium)
 
-    step(7, "Tamper with one byte")
+    step(8, "Tamper with one byte")
     say("""Suppose someone edits the bundle to make the hash look as if it carried another label: here, one
         letter of the label inside the signed record changes. Verification fails, loudly.""")
     tampered = workdir / "tampered.json"
     forged_label = tamper(bundle, tampered)
     print(f"\n  {shown(tampered)}: record_item now says {forged_label!r} where {LABEL!r} was signed")
     run("verify", tampered, "--consortium", consortium, expect=1)
+    return max(delays.values())
 
 
 def main() -> int:
-    print("hashnode demo: a node of a hash-sharing consortium, with EXAMPLE keys (never for production)")
+    print("hashnode demo: three nodes of a hash-sharing consortium, with EXAMPLE keys (never for production)")
     with tempfile.TemporaryDirectory(prefix="hashnode-demo-") as tmp:
         try:
-            story(Path(tmp))
+            slowest = story(Path(tmp))
         except DemoFailed as exc:
             print(f"\ndemo FAILED: {exc}", file=sys.stderr)
             return 1
-    print("\ndemo complete: contributed, matched exactly and as a near-duplicate, verified, tamper caught.")
+    print(
+        f"\ndemo complete: contributed at A, matchable at B and C within {1000 * slowest:.0f} ms, matched "
+        "exactly and as a near-duplicate, provenance verified, tamper caught."
+    )
     return 0
 
 

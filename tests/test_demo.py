@@ -18,7 +18,17 @@ def test_demo_runs_to_completion() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
-    steps = ("hashnode: serving member platform-a", "distance  4", "VERIFIED  record", "VERIFICATION FAILED")
+    steps = (
+        "hashnode: serving member platform-a",
+        "hashnode: serving member platform-c",
+        "matchable at platform-b",
+        "matchable at platform-c",
+        "by platform-a",
+        "distance  4",
+        "assembled by  platform-c",
+        "VERIFIED  record",
+        "VERIFICATION FAILED",
+    )
     for expected in steps:
         assert expected in done.stdout
     assert done.stdout.rstrip().endswith("tamper caught.")

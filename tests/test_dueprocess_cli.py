@@ -130,6 +130,6 @@ def test_match_keeps_the_content_ref_and_shows_the_query_id_and_policy(
     deliver(c, b)
     done = cli("match", PDQ, "--content-ref", "upload/5", "--target", b.target)
     assert done.code == 0, done.err
-    assert "1 match(es) (query " in done.out and "    policy: endorsed by 1 member" in done.out
+    assert "  logged as query " in done.out and "    policy: endorsed by 1 member" in done.out
     explained = cli("explain", "upload/5", "--target", b.admin_target, "--json")
     assert [m["record_id"] for m in json.loads(explained.out)["matches"]] == [rid]

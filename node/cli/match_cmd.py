@@ -97,11 +97,12 @@ def _print_human(queries: list[LocalQuery], response: client_pb2.MatchResponse) 
     for query, result in zip(queries, response.results, strict=True):
         count = len(result.matches)
         matched += bool(count)
-        logged = f" (query {result.query_id})" if result.query_id else ""
-        print(f"{query.describe()}: " + (f"{count} match(es){logged}" if count else "no match"))
+        print(f"{query.describe()}: " + (f"{count} match(es)" if count else "no match"))
         for match in result.matches:
             print(f"  distance {match.distance:>2}  {record_line(match.record)}")
             print("".join(f"    policy: {note}\n" for note in match.policy), end="")
+        if result.query_id:
+            print(f"  logged as query {result.query_id}")
     print(f"{matched} of {len(queries)} queries matched")
 
 

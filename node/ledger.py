@@ -588,7 +588,7 @@ class Ledger:
         self._recorder.add(entries)
         return logged
 
-    # --- match log and reinstatement notices -----------------------------------------------------------------
+    # --- match log and reinstatement notices ---------------------------------------------------------------
 
     def flush_match_log(self) -> int:
         """Writes the matches answered since the last flush; returns how many."""

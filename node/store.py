@@ -385,7 +385,7 @@ class Store:
     def put_state(self, txn: Txn, key: bytes, value: bytes) -> None:
         txn.put(key, value, db=self._dbs["state"])
 
-    # --- arrivals (availability in transparency reports) -----------------------------------------------------
+    # --- arrivals (availability in transparency reports) ---------------------------------------------------
 
     def put_arrival(self, txn: Txn, entry: Entry, arrived_ms: int) -> None:
         """Notes when `entry` reached this node: arrived u64 ‖ signed timestamp u64 ‖ kind u16 ‖ author."""

@@ -22,11 +22,22 @@ import pytest
 from conftest import EXAMPLE_KEYS, Cli
 
 from node.cli.serve_cmd import NodeProcess
-from node.demo import write_config as example_config
 
 pytestmark = pytest.mark.slow
 LABEL = "tvec.propaganda"
 MEMBERS = ("platform-a", "platform-b", "platform-c")
+
+
+def example_config(workdir: Path, member: str) -> Path:
+    """The example member's node config (TLS, tokens: keys/example) on port 0, its data in `workdir`."""
+    text = (EXAMPLE_KEYS / f"{member}.toml").read_text(encoding="utf-8")
+    text = text.replace('"../../demo-data/', '"' + str(workdir / "data") + "/")
+    for ext in ("key", "crt", "tls.key", "client-token", "admin-token"):
+        text = text.replace(f'"{member}.{ext}"', f'"{EXAMPLE_KEYS / f"{member}.{ext}"}"')
+    text = text.replace('"roster.json"', f'"{EXAMPLE_KEYS / "roster.json"}"')
+    path = workdir / f"{member}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def md5(tag: str) -> str:

@@ -393,3 +393,9 @@ def test_a_roster_change_that_makes_a_member_a_steward_reevaluates(nodes: Consor
     b.membership = nodes.members
     assert status(b, rid) is RecordStatus.OVERTURNED
     assert nodes.matches("platform-b") == []
+
+
+def test_standing_reads_purges_where_revocation_records_them() -> None:
+    from node import revocation, standing
+
+    assert standing.PURGED_MEMBER_PREFIX == revocation.PURGE_PREFIX

@@ -16,7 +16,14 @@ from consortium_helpers import NOW, MemberSecrets, genesis, next_version, secure
 
 from node import tls
 from node.api.authz import RateLimiter, TokenSet
-from node.api.gen.hashnode.v1 import membership_pb2, membership_pb2_grpc, peer_pb2, peer_pb2_grpc
+from node.api.gen.hashnode.v1 import (
+    client_pb2,
+    client_pb2_grpc,
+    membership_pb2,
+    membership_pb2_grpc,
+    peer_pb2,
+    peer_pb2_grpc,
+)
 from node.api.server import Listeners, create_servers
 from node.config import PeerLimits
 from node.errors import ConfigError
@@ -137,3 +144,37 @@ def test_token_files(tmp_path: Path) -> None:
     path.write_text("# nothing\n")
     with pytest.raises(ConfigError, match="holds no token"):
         TokenSet.load(path, "admin.token_file")
+
+
+def test_a_pinned_client_certificate_is_a_platform_client(
+    tmp_path: Path, people: dict[str, MemberSecrets]
+) -> None:
+    ingest = tls.generate_identity("ingest", not_before_ms=NOW - 86_400_000, not_after_ms=NOW + 86_400_000)
+    ingest.save(tmp_path / "ingest.crt", tmp_path / "ingest.key")
+    node = start(tmp_path, people, client_token_file=None, client_certificates=(tmp_path / "ingest.crt",))
+    hub = node.runtime.identity
+    assert hub is not None
+    try:
+
+        def match(key: tls.TlsIdentity | None) -> grpc.StatusCode:
+            credentials = grpc.ssl_channel_credentials(
+                hub.certificate_pem, key and key.private_key_pem, key and key.certificate_pem
+            )
+            with grpc.secure_channel(
+                node.listeners.client.address, credentials, options=tls.CHANNEL_OPTIONS
+            ) as ch:
+                request = client_pb2.MatchRequest(
+                    queries=[client_pb2.HashQuery(signal_type="md5", value="0" * 32)]
+                )
+                try:
+                    client_pb2_grpc.HashNodeStub(ch).Match(request, timeout=5)
+                except grpc.RpcError as exc:
+                    return exc.code()  # type: ignore[no-any-return]
+            return grpc.StatusCode.OK
+
+        assert match(ingest) == grpc.StatusCode.OK
+        assert match(None) == grpc.StatusCode.UNAVAILABLE  # the listener requires a pinned certificate
+        assert match(people["peer"].identity) == grpc.StatusCode.UNAVAILABLE  # a member's is not a client's
+    finally:
+        node.listeners.stop(None)
+        node.runtime.close()

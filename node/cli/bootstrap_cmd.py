@@ -144,7 +144,7 @@ def _sync(args: argparse.Namespace, config: NodeConfig, runtime: NodeRuntime) ->
             f"roster chain verified: now at version {roster.version} ({len(changes)} newer version(s) "
             f"fetched from {args.peer}, each signed by the stewards of the version before it and by its own)"
         )
-        replica = Replica(runtime.ledger)
+        replica = runtime.replica or Replica(runtime.ledger)
         display = ProgressLine(args.peer)
         report = pull_database(replica, channel, timeout_s=timeout, progress=display.update)
         display.finish(report.counts)

@@ -21,8 +21,7 @@ sys.path.insert(0, str(ROOT))
 from node import tls  # noqa: E402
 from node.keys import SigningKey  # noqa: E402
 from node.membership import MemberKey  # noqa: E402
-from node.roster import RosterMember, SignedRoster, StewardKey, TlsCertificate  # noqa: E402
-from node.roster import Roster  # noqa: E402
+from node.roster import Roster, RosterMember, SignedRoster, StewardKey, TlsCertificate  # noqa: E402
 
 CONSORTIUM_ID = "example-consortium"
 STEWARD_THRESHOLD = 2
@@ -56,9 +55,9 @@ Every key here is derived from a published seed, `SHA-256(b"hashnode example key
 `scripts/make_example_keys.py`, which regenerates these files byte for byte. Anyone can sign as any of these
 members. They exist for the demo (`make demo`), the tests and for trying a node out.
 
-- `roster.json`: the genesis roster (version 1) of the example consortium, signed by all three example stewards
-  (threshold 2 of 3): the stewards, and the platforms with their log keys and TLS certificates. Its roster id is
-  pinned in the node configs.
+- `roster.json`: the genesis roster (version 1) of the example consortium, signed by all three example
+  stewards (threshold 2 of 3): the stewards, and the platforms with their log keys and TLS certificates. Its
+  roster id is pinned in the node configs.
 - `consortium.toml`: the same members as a plain consortium file, for `hashnode verify --consortium`.
 - `<name>.key`: each member's Ed25519 signing key (PKCS#8 PEM); the stewards' keys also sign rosters.
 - `<platform>.crt`, `<platform>.tls.key`: each platform node's self-signed TLS certificate and its key.

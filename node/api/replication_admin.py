@@ -85,7 +85,9 @@ class ReplicationAdmin:
             evidence=len(replica.evidence_ids()),
             gap_buffered=replica.buffered_count(),
             pending=replica.pending_count(),
-            rejected=[admin_pb2.Count(key=r.value, count=n) for r, n in sorted(
-                replica.rejected.items(), key=lambda item: item[0].value)],
+            rejected=[
+                admin_pb2.Count(key=r.value, count=n)
+                for r, n in sorted(replica.rejected.items(), key=lambda item: item[0].value)
+            ],
             authoring_blocked_reason=self.runtime.ledger.authoring_blocked_reason or "",
         )

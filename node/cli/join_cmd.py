@@ -187,9 +187,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  TLS fingerprint  {fingerprint}")
     print("next:")
     print(f"  1. send {args.out / 'join-request.json'} to the stewards of {args.consortium}")
-    print(
-        "  2. confirm the log key id and the TLS fingerprint above to them on another channel (a call, a"
-    )
+    print("  2. confirm the log key id and the TLS fingerprint above to them on another channel (a call, a")
     print("     signed letter): the file proves you hold the keys, not who you are")
     print("  3. when they have admitted you, they send you the signed roster and tell you its id: save it as")
     print(f"     {args.out / 'roster.json'}, then")

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_KEYS, Cli
+from conftest import EXAMPLE_KEYS, Cli, NodeFactory
 
 from node.join import SignedJoinRequest
 from node.roster import MemberStatus, SignedRoster
@@ -269,3 +269,27 @@ def test_a_draft_is_not_written_over_an_existing_file(cli: Cli, tmp_path: Path) 
     (tmp_path / "out.json").write_text("keep me")
     result = cli("admin", "revoke", "platform-a", "--roster", ROSTER, "--out", tmp_path / "out.json")
     assert result.code == 1 and "exists" in result.err and (tmp_path / "out.json").read_text() == "keep me"
+
+
+def test_verify_against_a_signed_roster(cli: Cli, node_factory: NodeFactory, tmp_path: Path) -> None:
+    node = node_factory()
+    submitted = cli(
+        "submit",
+        "--target",
+        node.target,
+        "--type",
+        "md5",
+        "--hash",
+        "0" * 32,
+        "--label",
+        "tvec.propaganda",
+        "--json",
+    )
+    record_id = json.loads(submitted.out)["record_ids"][0]
+    cli("provenance", "--target", node.target, record_id, "--out", tmp_path / "bundle.json")
+    verified = cli("verify", tmp_path / "bundle.json", "--roster", ROSTER)
+    assert verified.code == 0 and f"pinned consortium file {ROSTER}" in verified.out
+    unsigned = tmp_path / "unsigned.json"
+    SignedRoster.unsigned(SignedRoster.load(ROSTER).roster).save(unsigned)
+    refused = cli("verify", tmp_path / "bundle.json", "--roster", unsigned)
+    assert refused.code == 1 and "signed by 0 of its own stewards" in refused.err

@@ -1,4 +1,4 @@
-"""`hashnode verify BUNDLE [--consortium FILE]`: verify a provenance bundle offline, without any node.
+"""`hashnode verify BUNDLE [--consortium FILE | --roster FILE]`: verify a provenance bundle offline.
 
 The bundle file is the protobuf JSON mapping of `hashnode.v1.ProvenanceBundle` (see `hashnode provenance`). It
 is decoded to domain types and checked by `node.provenance.verify_bundle`: the signature over the entry
@@ -21,6 +21,7 @@ from node.cli.display import utc
 from node.errors import HashnodeError, InvalidArgument
 from node.membership import Member, Membership
 from node.provenance import VerifiedEvent, VerifiedProvenance, verify_bundle
+from node.roster import SignedRoster, TrustedRoster
 
 NAME = "verify"
 HELP = "verify a provenance bundle file offline"
@@ -32,6 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--consortium", type=Path, metavar="FILE", help="check the author's key against this consortium file"
+    )
+    parser.add_argument(
+        "--roster",
+        type=Path,
+        metavar="FILE",
+        help="check the author's key and status against this signed roster file (its stewards' signatures "
+        "are checked too)",
     )
     add_json_option(parser)
 
@@ -158,11 +166,23 @@ def report(
     return ExitCode.OK
 
 
+def pinned_membership(args: argparse.Namespace) -> Membership | None:
+    """The membership to check the bundle against: a consortium file, or a roster signed by its stewards."""
+    if args.roster is None:
+        return Membership.load(args.consortium) if args.consortium else None
+    if args.consortium:
+        raise InvalidArgument("--roster", str(args.roster), "either --roster or --consortium, not both")
+    signed = SignedRoster.load(args.roster)
+    # A threshold of its own stewards must have signed it, as for a node's pinned root.
+    TrustedRoster(signed.roster_bytes, signed.signatures, pinned_id=signed.roster_id)
+    return signed.roster.membership()
+
+
 def run(args: argparse.Namespace) -> int:
-    trusted = Membership.load(args.consortium) if args.consortium else None
+    trusted = pinned_membership(args)
     text = read_bundle_file(args.bundle)
     try:
         msg = convert.bundle_from_json(text)
     except HashnodeError as exc:
         return _failed(exc, args.json)
-    return report(msg, trusted, args.consortium, args.json)
+    return report(msg, trusted, args.roster or args.consortium, args.json)

@@ -31,9 +31,12 @@ def flipped(rng: np.random.Generator, base: Hashes, distance: int) -> Hashes:
 
 
 def found(index: PdqIndex, queries: Hashes, threshold: int) -> list[set[int]]:
+    """Ordinals found per query; each (query, ordinal) must come back once."""
     query_idx, ordinals, _ = index.query(queries, threshold)
+    pairs = list(zip(query_idx.tolist(), ordinals.tolist(), strict=True))
+    assert len(set(pairs)) == len(pairs), "a (query, ordinal) pair returned twice"
     result: list[set[int]] = [set() for _ in range(len(queries))]
-    for q, ordinal in zip(query_idx.tolist(), ordinals.tolist(), strict=True):
+    for q, ordinal in pairs:
         result[q].add(ordinal)
     return result
 

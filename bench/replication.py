@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import multiprocessing as mp
 import os
 import statistics
@@ -170,6 +171,7 @@ def bootstrap(workdir: Path, records: int, per_entry: int) -> None:
 
 def node_process(path: str, member: str, conn: Connection, commits: Any) -> None:
     """One consortium node: serves, replicates from the peers it is sent, reports every commit's time."""
+    logging.basicConfig(level=logging.ERROR)  # peers going away at the end is expected, not worth a warning
     ledger = open_ledger(Path(path), member, signer=True)
     replica = Replica(ledger)
     ledger.on_commit(lambda entry: commits.put((member, entry.entry_id, time.time())))
@@ -268,12 +270,13 @@ def main() -> int:
     parser.add_argument("--skip-bootstrap", action="store_true")
     parser.add_argument("--skip-propagation", action="store_true")
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="hashnode-bench-") as tmp:
         if not args.skip_bootstrap:
             bootstrap(Path(tmp), args.records, args.per_entry)
         if not args.skip_propagation:
             propagation(Path(tmp), args.nodes, args.samples)
+    print(f"load average {os.getloadavg()[0]:.2f}")
     return 0
 
 

@@ -19,7 +19,7 @@ Words = npt.NDArray[np.uint64]
 HASH_BYTES = 32
 WORDS_PER_HASH = 4
 
-# Elements of one (queries x rows) distance block: 4 MiB of uint16 accumulators stays in cache-friendly sizes.
+# Pairs compared per (queries x rows) block: bounds the temporaries (8 MiB of uint64 differences).
 _BLOCK_ELEMENTS = 1 << 20
 _MAX_BLOCK_ROWS = 1 << 16
 
@@ -32,24 +32,6 @@ def as_words(hashes: npt.NDArray[np.uint8]) -> Words:
     """
     words = np.ascontiguousarray(hashes).view(np.uint64).reshape(-1, WORDS_PER_HASH)
     return words if words.flags.aligned else words.copy()
-
-
-def as_bytes(words: Words) -> npt.NDArray[np.uint8]:
-    """The inverse of `as_words`: `(n, 32) uint8` in the original byte order."""
-    return np.ascontiguousarray(words).view(np.uint8).reshape(-1, HASH_BYTES)
-
-
-def row_distances(a: Words, b: Words) -> npt.NDArray[np.int32]:
-    """Hamming distances between paired rows of two equally shaped `(k, 4)` arrays.
-
-    The four per-word popcounts (each <= 64) are summed as bytes of one uint32 with two SWAR steps: numpy
-    reductions over an axis of length four are several times slower than these whole-array passes.
-    """
-    counts = np.bitwise_count(np.bitwise_xor(a, b))  # (k, 4) uint8, contiguous
-    packed = counts.view(np.uint32).ravel()
-    pairs = (packed & np.uint32(0x00FF00FF)) + ((packed >> np.uint32(8)) & np.uint32(0x00FF00FF))
-    total = (pairs & np.uint32(0xFFFF)) + (pairs >> np.uint32(16))
-    return total.astype(np.int32)
 
 
 def scan(

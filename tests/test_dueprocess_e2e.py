@@ -30,8 +30,8 @@ DEADLINE_S = 15.0  # generous; replication normally takes well under a second
 
 
 def example_config(workdir: Path, member: str) -> Path:
-    """The example member's node config (TLS, tokens: keys/example) on port 0, its data in `workdir`; peers are
-    added through the admin API once every node knows its port."""
+    """The example member's node config (TLS, tokens: keys/example) on port 0, its data in `workdir`; peers
+    are added through the admin API once every node knows its port."""
     text = (EXAMPLE_KEYS / f"{member}.toml").read_text(encoding="utf-8")
     text = text.replace('"../../demo-data/', '"' + str(workdir / "data") + "/")
     for ext in ("key", "crt", "tls.key", "client-token", "admin-token"):

@@ -74,6 +74,7 @@ class Consortium:
         self._clock = clock
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
+        self._trust_listeners: list[Callable[[], None]] = []
         self.trust = tls.TrustStore(tls.PeerTrust.from_roster(trusted.roster, clock()))
 
     @classmethod
@@ -208,7 +209,7 @@ class Consortium:
         signed = self._trusted.signed
         with self._store.write() as txn:
             self._store.put_roster(txn, change.current.version, signed.to_json().encode("utf-8"))
-        self.refresh_trust()
+        self.trust.set(tls.PeerTrust.from_roster(change.current, self._clock()))
         log.info(
             "trusting roster version %d (id %s…, %d members)",
             change.current.version,
@@ -218,9 +219,21 @@ class Consortium:
         for listener in self._listeners:
             listener(change)
 
-    def refresh_trust(self) -> None:
-        """Rebuilds the TLS trust set from the newest roster at the current time (certificate windows)."""
-        self.trust.set(tls.PeerTrust.from_roster(self.roster, self._clock()))
+    def refresh_trust(self) -> bool:
+        """Rebuilds the TLS trust set from the newest roster at the current time, as certificate windows
+        open and close; returns whether it changed (then whoever holds channels pinned to it reopens them).
+        """
+        trust = tls.PeerTrust.from_roster(self.roster, self._clock())
+        if trust == self.trust.get():
+            return False
+        self.trust.set(trust)
+        for listener in self._trust_listeners:
+            listener()
+        return True
+
+    def on_trust_change(self, listener: Callable[[], None]) -> None:
+        """Registers a callback run when the trust set changes without a new roster (a window moved)."""
+        self._trust_listeners.append(listener)
 
 
 def _replay(trusted: TrustedRoster, root: SignedRoster, version: int, data: bytes, now_ms: int) -> None:

@@ -251,7 +251,13 @@ class RosterExchange:
         self._stale = True  # certificates may have changed: open the channels again, in the exchange thread
 
     def exchange_once(self) -> int:
-        """One round with every peer; returns how many roster versions were newly trusted."""
+        """One round with every peer; returns how many roster versions were newly trusted.
+
+        Each round also brings the TLS trust set up to the time: a rotated certificate's window may have
+        opened, or an old one's closed, since the roster arrived.
+        """
+        if self._consortium.refresh_trust():
+            self._stale = True
         if self._stale:
             self._stale = False
             for _, channel in self._open.values():

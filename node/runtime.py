@@ -170,6 +170,7 @@ def _wire(
     runtime.replica = replica
     runtime.replicator = _replicator(config, replica, peers, channels)
     runtime.sync_hooks += [exchange.wake, runtime.replicator.sync_now]
+    consortium.on_trust_change(runtime.replicator.reconnect)
     consortium.on_change(runtime.roster_changed)
     return runtime
 

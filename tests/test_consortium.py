@@ -320,3 +320,31 @@ def test_consortium_open_alone_pins_and_persists_the_root(tmp_path: Path, v1: Pa
         assert not consortium.expired() and consortium.roster.version == 1
     finally:
         store.close()
+
+
+def test_the_trust_set_follows_certificate_windows_without_a_new_roster(
+    tmp_path: Path, people: dict[str, MemberSecrets], v1: Path
+) -> None:
+    clock = [NOW]
+    runtime = open_node(config_for(tmp_path, people, v1), clock=lambda: clock[0])
+    try:
+        bob = people["bob"]
+        renewed = tls.generate_identity("bob", not_before_ms=NOW - DAY, not_after_ms=NOW + 30 * DAY)
+        draft = next_version(runtime.consortium.roster)
+        draft.rotate_tls(
+            "bob", renewed.certificate_der, valid_from_ms=NOW + DAY, overlap_until_ms=NOW + 2 * DAY
+        )
+        publish(runtime, sign(draft.build()))
+        changed: list[bool] = []
+        runtime.consortium.on_trust_change(lambda: changed.append(True))
+        assert (
+            runtime.consortium.trust.get().member_for(renewed.fingerprint, NOW + DAY) is None
+        )  # not yet listed
+        assert not runtime.consortium.refresh_trust() and changed == []
+        clock[0] = NOW + DAY + 1
+        assert runtime.consortium.refresh_trust() and changed == [True]
+        trust = runtime.consortium.trust.get()
+        assert trust.member_for(renewed.fingerprint, clock[0]) == "bob"
+        assert trust.member_for(bob.identity.fingerprint, clock[0]) == "bob"  # still in the overlap
+    finally:
+        runtime.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from node import merkle, standing
+from node import merkle, pdq_snapshot, standing
 from node.dueprocess.deadlines import (
     DecisionAuthority,
     NotDecisionAuthority,
@@ -178,6 +178,7 @@ class Ledger:
         self.commits = threading.Condition()
         self._listeners.append(self._wake_watchers)
         self.authoring_blocked_reason: str | None = None
+        self.snapshot_dir: Path | None = None  # where close() saves the PDQ index (set by `open`)
 
     @classmethod
     def open(
@@ -200,7 +201,8 @@ class Ledger:
         )
         try:
             ledger.reevaluate_if_policy_changed()
-            ledger.index = _build_index(store)
+            ledger.index = pdq_snapshot.load_or_build(store, data_dir / "index")
+            ledger.snapshot_dir = data_dir / "index"
         except Exception:
             store.close()
             raise
@@ -218,8 +220,11 @@ class Ledger:
         self.reevaluate_if_policy_changed()
 
     def close(self) -> None:
+        """Flushes the match log, saves the PDQ index snapshot for a fast next start, closes the store."""
         try:
             self.flush_match_log()
+            if self.snapshot_dir is not None:
+                pdq_snapshot.save(self.store, self.index, self.snapshot_dir)
         finally:
             self.store.close()
 
@@ -739,17 +744,3 @@ def _check_signer(settings: LedgerSettings, membership: Membership, signer: Sign
         raise FailedPrecondition(
             f"the signing key (id {signer.public.key_id.hex()[:16]}…) is not a key of member {settings.member_id!r}"
         )
-
-
-def _build_index(store: Store) -> PdqIndex:
-    """Builds the PDQ index from the store's active PDQ records."""
-    keys, values = [], []
-    with store.read() as txn:
-        for key, value in store.iter_pdq(txn):
-            keys.append(key)
-            values.append(value)
-    if not keys:
-        return PdqIndex()
-    ordinals = np.frombuffer(b"".join(keys), dtype=">u8").astype(np.int64)
-    hashes = np.frombuffer(b"".join(values), dtype=np.uint8).reshape(-1, 32)
-    return PdqIndex.build(ordinals, hashes)

@@ -53,6 +53,8 @@ _DBS = (
     "arrivals", "matchlog", "matchlog_rec", "matchlog_ref", "notices",
     # Membership (docs/membership.md): the trusted roster chain.
     "rosters",
+    # PDQ index snapshots (node/pdq_snapshot.py): status changes of PDQ records, replayed over a snapshot.
+    "pdqlog",
 )
 _DUPSORT = ("exact", "related", "matchlog_rec", "matchlog_ref")
 
@@ -332,11 +334,14 @@ class Store:
             row.ordinal, row.entry_id, row.index, row.seq, row.timestamp_ms, status, row.author, row.item
         )
         txn.put(u64(row.ordinal), updated.encode(), db=self._dbs["records"])
-        if row.record.signal_type == "pdq":  # the pdq table lists active records only: the index is built from it
+        if row.record.signal_type == "pdq" and Status.ACTIVE in (row.status, status):
+            # The pdq table lists active records only: the index is built from it. The change is logged too, so
+            # that a saved index snapshot can be brought up to date without a rebuild.
             if status == Status.ACTIVE:
                 txn.put(u64(row.ordinal), row.record.value, db=self._dbs["pdq"])
             else:
                 txn.delete(u64(row.ordinal), db=self._dbs["pdq"])
+            self._log_pdq_change(txn, row.ordinal, active=status == Status.ACTIVE)
         if Status.ACTIVE in (row.status, status):
             counts: dict[str, int] = {}
             _tally(counts, row.record, row.author, +1 if status == Status.ACTIVE else -1)
@@ -349,9 +354,31 @@ class Store:
             return []
         return [read_u64(v) for v in cursor.iternext_dup()]
 
-    def iter_pdq(self, txn: Txn) -> Iterator[tuple[bytes, bytes]]:
-        """(ordinal key, raw hash) for every stored PDQ record, in ordinal order."""
-        yield from txn.cursor(db=self._dbs["pdq"])
+    def iter_pdq(self, txn: Txn, from_ordinal: int = 0) -> Iterator[tuple[bytes, bytes]]:
+        """(ordinal key, raw hash) for every active PDQ record from `from_ordinal` on, in ordinal order."""
+        cursor = txn.cursor(db=self._dbs["pdq"])
+        if cursor.set_range(u64(from_ordinal)):
+            yield from cursor
+
+    def _log_pdq_change(self, txn: Txn, ordinal: int, *, active: bool) -> None:
+        meta = self._dbs["meta"]
+        value = txn.get(b"pdqlog_next", db=meta)
+        seq = 0 if value is None else read_u64(value)
+        txn.put(u64(seq), bytes([1 if active else 0]) + u64(ordinal), db=self._dbs["pdqlog"], append=True)
+        txn.put(b"pdqlog_next", u64(seq + 1), db=meta)
+
+    def pdq_watermark(self, txn: Txn) -> tuple[int, int]:
+        """(next ordinal, next PDQ change number): what a snapshot of the PDQ index taken now covers."""
+        meta = self._dbs["meta"]
+        ordinal, changes = txn.get(b"next_ordinal", db=meta), txn.get(b"pdqlog_next", db=meta)
+        return (0 if ordinal is None else read_u64(ordinal)), (0 if changes is None else read_u64(changes))
+
+    def pdq_changes(self, txn: Txn, since: int) -> Iterator[tuple[int, bool]]:
+        """(ordinal, now active) for every PDQ status change numbered `since` or later, in order."""
+        cursor = txn.cursor(db=self._dbs["pdqlog"])
+        if cursor.set_range(u64(since)):
+            for _, value in cursor:
+                yield read_u64(value[1:9]), value[0] == 1
 
     def add_related(self, txn: Txn, record_id: bytes, entry_id: bytes) -> None:
         txn.put(record_id, entry_id, db=self._dbs["related"])

@@ -177,7 +177,9 @@ class Ledger:
         # Woken after every commit; notice watchers wait on it (and re-read the store).
         self.commits = threading.Condition()
         self._listeners.append(self._wake_watchers)
-        self.authoring_blocked_reason: str | None = None
+        self.authoring_blocked_reason: str | None = None  # set through `block_authoring`
+        self._authoring_blocks: dict[str, str] = {}
+        self._authoring_blocks_lock = threading.Lock()
         self.snapshot_dir: Path | None = None  # where close() saves the PDQ index (set by `open`)
 
     @classmethod
@@ -231,6 +233,17 @@ class Ledger:
     def on_commit(self, listener: Callable[[Entry], None]) -> None:
         """Registers a callback run after each committed entry (replication pushes from here)."""
         self._listeners.append(listener)
+
+    def block_authoring(self, source: str, reason: str | None) -> None:
+        """Records why `source` refuses authoring (None: it no longer does). Several gates do (replication
+        catching up or holding fork evidence, the member's status in the roster, a follower); authoring is
+        refused while any of them refuses it, and `authoring_blocked_reason` shows the earliest reason."""
+        with self._authoring_blocks_lock:
+            if reason is None:
+                self._authoring_blocks.pop(source, None)
+            else:
+                self._authoring_blocks[source] = reason
+            self.authoring_blocked_reason = next(iter(self._authoring_blocks.values()), None)
 
     # --- authoring --------------------------------------------------------------------------------------------
 

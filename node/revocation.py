@@ -87,12 +87,10 @@ class OwnStatusGate:
                 f"authoring stopped: member {self._ledger.settings.member_id!r} is {status} in roster "
                 f"version {consortium.roster.version}"
             )
-        current = self._ledger.authoring_blocked_reason
-        if blocked is not None and current is None:
-            self._ledger.authoring_blocked_reason = self._reason = blocked
+        if blocked is not None and blocked != self._reason:
             log.error("%s", blocked)
-        elif blocked is None and current is not None and current == self._reason:
-            self._ledger.authoring_blocked_reason = self._reason = None  # only ever lift our own block
+        self._reason = blocked
+        self._ledger.block_authoring("member status", blocked)  # other gates keep their own reasons
 
 
 def on_roster_change(

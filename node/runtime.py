@@ -111,7 +111,7 @@ def open_node(config: NodeConfig, *, clock: Callable[[], int] = now_ms) -> NodeR
         _check_member(config, consortium, signer, identity)
         ledger.signer = None if config.follower else signer
         if config.follower:
-            ledger.authoring_blocked_reason = follower_reason(config.member_id)
+            ledger.block_authoring("follower", follower_reason(config.member_id))
         return _wire(config, ledger, consortium, identity)
     except Exception:
         ledger.close()

@@ -236,13 +236,25 @@ def test_authoring_without_peers_after_the_configured_time(start: Factory) -> No
     assert submit_rpc(lonely).seq == 1
 
 
+def test_the_gate_lifts_only_its_own_block(start: Factory) -> None:
+    lonely = start("lonely", "alice")
+    replicator = lonely.replicate_from("127.0.0.1:1", authoring_without_peers_after_s=1)
+    lonely.ledger.block_authoring("member status", "authoring stopped: alice is suspended")
+    assert "catching up" in (lonely.ledger.authoring_blocked_reason or "")  # the earliest reason shows
+    assert replicator.gate is not None
+    wait_for(lambda: replicator.gate.is_open, what="the solo authoring timeout")  # type: ignore[union-attr]
+    assert lonely.ledger.authoring_blocked_reason == "authoring stopped: alice is suspended"
+    lonely.ledger.block_authoring("member status", None)
+    assert can_author(lonely)
+
+
 # --- followers ----------------------------------------------------------------------------------------------
 
 
 def test_a_follower_replicates_its_primary_matches_and_refuses_to_author(start: Factory) -> None:
     primary = start("primary", "alice")
     follower = start("follower", "alice", signer=False)
-    follower.ledger.authoring_blocked_reason = "this node is a follower of alice"
+    follower.ledger.block_authoring("follower", "this node is a follower of alice")
     follower.replicate_from(primary)
     value = contribute(primary, "primary's")
     wait_for(lambda: matchable(follower, value), what="the follower to replicate")

@@ -382,9 +382,10 @@ class Replica:
     def _freeze_own_log(self) -> None:
         """Evidence against this node's own member: two signers share its key, or a restored store forked."""
         member = self.ledger.settings.member_id
-        self.ledger.authoring_blocked_reason = (
+        reason = (
             f"authoring stopped: fork evidence shows two different entries signed as {member!r} for one seq "
             "(two nodes signing with this member's key, or a store restored from an old backup); see the "
             "ListEvidence admin call; the consortium's stewards decide what happens next"
         )
-        log.error("%s", self.ledger.authoring_blocked_reason)
+        self.ledger.block_authoring("replication: fork evidence", reason)
+        log.error("%s", reason)

@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 ChannelFactory = Callable[[str], grpc.Channel]
 HEARTBEAT_SECONDS = 2.0  # must match the Peer service's idle heartbeat
+GATE_SOURCE = "replication: catching up"  # the authoring gate's name in `Ledger.block_authoring`
 
 
 def insecure_channel(address: str) -> grpc.Channel:
@@ -150,11 +151,11 @@ class AuthoringGate:
         return self._open
 
     def close_until_caught_up(self) -> None:
-        """Blocks authoring (unless something else already does, e.g. fork evidence against this member)."""
+        """Blocks authoring until `compared` (or `timed_out`) opens the gate."""
         if self._ledger.signer is None:  # a follower or read-only node never authors: nothing to guard
             self._open = True
-        elif self._ledger.authoring_blocked_reason is None:
-            self._ledger.authoring_blocked_reason = self.reason
+        else:
+            self._ledger.block_authoring(GATE_SOURCE, self.reason)
 
     def compared(self, peer: str, remote: Frontier) -> None:
         """After a pull pass with `peer`: opens the gate if this node holds all that peer holds of its log."""
@@ -178,9 +179,8 @@ class AuthoringGate:
             if self._open:
                 return
             self._open = True
-            if self._ledger.authoring_blocked_reason == self.reason:
-                self._ledger.authoring_blocked_reason = None
-                log.info("authoring enabled: %s", why)
+        self._ledger.block_authoring(GATE_SOURCE, None)
+        log.info("caught up: %s", why)
 
 
 # --- one peer -----------------------------------------------------------------------------------------------

@@ -105,8 +105,11 @@ class ProcessNode:
         assert self.process is not None, f"{self.name} is not running"
         return self.process.process.pid
 
-    def write_config(self, peers: dict[str, str], extra: str = "", anti_entropy_ms: int = 300) -> None:
-        """`peers`: member id → address this node dials it at (the peer itself, or a proxy)."""
+    def write_config(
+        self, peers: dict[str, str], extra: str = "", anti_entropy_ms: int = 300, call_timeout_s: float = 30.0
+    ) -> None:
+        """`peers`: member id → address this node dials it at (the peer itself, or a proxy). `extra` is TOML
+        added after the node's tables (other tables: `[storage]`, `[matching]`...)."""
         peer_tables = "".join(
             f'[[peers]]\nname = "{member}"\naddress = "{address}"\n'
             for member, address in sorted(peers.items())
@@ -121,6 +124,7 @@ listen = "127.0.0.1:0"
 insecure = true
 [peer]
 listen = "127.0.0.1:{self.peer_port}"
+call_timeout_s = {call_timeout_s}
 [admin]
 listen = "127.0.0.1:0"
 [replication]
@@ -233,6 +237,7 @@ class LocalConsortium:
         *,
         proxied: bool = False,
         anti_entropy_ms: int = 300,
+        call_timeout_s: float = 30.0,
         extra: dict[str, str] | None = None,
     ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -250,7 +255,7 @@ class LocalConsortium:
                     self.links[(name, other)] = proxy
                     address = proxy.address
                 peers[target.member] = address
-            node.write_config(peers, (extra or {}).get(name, ""), anti_entropy_ms)
+            node.write_config(peers, (extra or {}).get(name, ""), anti_entropy_ms, call_timeout_s)
 
     def __enter__(self) -> LocalConsortium:
         return self

@@ -4,12 +4,14 @@ One proxy stands for one directed link (node X dials node Y's peer listener thro
 partition a consortium of real processes without touching their sockets:
 
 * `cut()`: every open connection is reset (RST) and new ones are reset at once, as when a host goes away;
-* `blackhole()`: bytes are swallowed in both directions and connections stay open, as when packets are
-  dropped silently (the caller finds out by its own deadlines and heartbeats);
-* `restore()`: forward again (connections reset by a cut stay closed; the nodes dial again);
+* `blackhole()`: nothing passes in either direction and connections stay open, as when packets are dropped
+  silently: bytes wait in the socket buffers (as TCP would keep retransmitting them) and the callers find out
+  by their own deadlines and heartbeats;
+* `restore()`: forward again: what waited flows on, and connections reset by a cut stay closed (the nodes
+  dial again);
 * `delay(seconds)`: every chunk is held that long before it is forwarded, in order;
-* `stall_after(n)`: forward the first `n` bytes the target sends on each new connection, then nothing more
-  (a peer that stops mid-stream).
+* `stall_after(n)`: on each new connection, forward the first `n` bytes the target sends, then nothing more
+  from it (a peer that stops mid-stream, its connection open).
 
 Threads, not asyncio: each connection has two pump threads polling every 50 ms, so that a mode change takes
 effect on open connections within that time. Counts and byte totals are kept for the test to read.
@@ -103,7 +105,7 @@ class TcpProxy:
             connection.close(reset=True)
 
     def blackhole(self) -> None:
-        """Swallows every byte from now on; connections stay open."""
+        """Forwards nothing from now on, in either direction; connections stay open."""
         self._mode = Mode.BLACKHOLE
 
     def restore(self) -> None:
@@ -160,15 +162,17 @@ class TcpProxy:
     ) -> None:
         try:
             while not (connection.closed.is_set() or self._closed.is_set()):
+                if not self._passes(connection, from_target):
+                    time.sleep(POLL_SECONDS)  # leave the bytes in the socket buffers
+                    continue
                 readable, _, _ = select.select([source], [], [], POLL_SECONDS)
                 if not readable:
                     continue
-                data = source.recv(CHUNK)
+                data = source.recv(self._budget(connection, from_target))
                 if not data:
                     break
-                data = self._admit(connection, data, from_target)
-                if not data:
-                    continue
+                if from_target and connection.from_target_budget is not None:
+                    connection.from_target_budget -= len(data)
                 if self._delay:
                     time.sleep(self._delay)
                 sink.sendall(data)
@@ -182,12 +186,14 @@ class TcpProxy:
         with self._lock:
             self._connections.discard(connection)
 
-    def _admit(self, connection: _Connection, data: bytes, from_target: bool) -> bytes:
-        """What of `data` may pass now: nothing while black-holed, up to the stall budget from the target."""
+    def _passes(self, connection: _Connection, from_target: bool) -> bool:
+        """Whether bytes may flow this way now: not while black-holed, nor from a target past its budget."""
         if self._mode is not Mode.FORWARD:
-            return b""
+            return False
+        return not (from_target and connection.from_target_budget == 0)
+
+    @staticmethod
+    def _budget(connection: _Connection, from_target: bool) -> int:
         if from_target and connection.from_target_budget is not None:
-            allowed = data[: connection.from_target_budget]
-            connection.from_target_budget -= len(allowed)
-            return allowed
-        return data
+            return min(CHUNK, connection.from_target_budget)
+        return CHUNK

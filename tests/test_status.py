@@ -10,6 +10,7 @@ import grpc
 import pytest
 
 from node import errors
+from node.api.gen.hashnode.v1 import types_pb2
 from node.api.status import INTERNAL_MESSAGE, STATUS_CODES, ErrorStatusInterceptor, status_code
 
 RAISES: dict[str, Callable[[], BaseException]] = {
@@ -83,6 +84,20 @@ def _bidi(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[
         yield _unary(request, context)
 
 
+def _protobuf(data: bytes) -> bytes:
+    """A request deserializer that refuses bytes, as a generated `FromString` does."""
+    return types_pb2.HashRecord.FromString(data).SerializeToString()
+
+
+def _parsed(request: bytes, context: grpc.ServicerContext) -> bytes:
+    return b"parsed"
+
+
+def _parsed_bidi(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
+    for _ in requests:
+        yield b"parsed"
+
+
 @pytest.fixture(scope="module")
 def channel() -> Iterator[grpc.Channel]:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), interceptors=[ErrorStatusInterceptor()])
@@ -90,6 +105,8 @@ def channel() -> Iterator[grpc.Channel]:
         "Unary": grpc.unary_unary_rpc_method_handler(_unary),
         "Stream": grpc.unary_stream_rpc_method_handler(_stream),
         "Bidi": grpc.stream_stream_rpc_method_handler(_bidi),
+        "Parsed": grpc.unary_unary_rpc_method_handler(_parsed, request_deserializer=_protobuf),
+        "ParsedBidi": grpc.stream_stream_rpc_method_handler(_parsed_bidi, request_deserializer=_protobuf),
     }
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler("test.Errors", handlers)])
     port = server.add_insecure_port("127.0.0.1:0")
@@ -149,3 +166,21 @@ def test_bidi_streaming_errors_are_mapped(channel: grpc.Channel) -> None:
     assert received == [b"fine"]
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert caught.value.details() == "entry header: truncated"
+
+
+def test_request_bytes_that_do_not_parse_are_invalid_argument_not_internal(channel: grpc.Channel) -> None:
+    """gRPC itself answers a failing request deserializer with INTERNAL; the interceptor makes it the caller's
+    error (found by fuzzing every RPC, bench/fuzz.py)."""
+    assert channel.unary_unary("/test.Errors/Parsed")(b"") == b"parsed"
+    with pytest.raises(grpc.RpcError) as caught:
+        channel.unary_unary("/test.Errors/Parsed")(b"\xff\xff\xff")
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details() == (
+        "request: got bytes that do not parse, want the request message of /test.Errors/Parsed"
+    )
+    received = []
+    with pytest.raises(grpc.RpcError) as caught:
+        for response in channel.stream_stream("/test.Errors/ParsedBidi")(iter([b"", b"\x0a\x05abc", b""])):
+            received.append(response)
+    assert received == [b"parsed"]
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -69,12 +69,51 @@ def _already_aborted(context: grpc.ServicerContext) -> bool:
 
 
 Behavior = Callable[[Any, grpc.ServicerContext], Any]
+Deserializer = Callable[[bytes], Any]
 
 
-def _wrap_unary(behavior: Behavior, method: str) -> Behavior:
+class _Undecodable:
+    """Stands in for request bytes the method's deserializer refused (see `_tolerant`)."""
+
+
+def _tolerant(deserializer: Deserializer | None) -> Deserializer | None:
+    """The method's request deserializer, returning `_Undecodable` instead of raising.
+
+    gRPC answers a deserializer's exception with INTERNAL ("Exception deserializing request!") before any
+    handler runs; but bytes that are not the request message are the caller's fault. The handler (after the
+    authorization check, so that a stranger learns nothing) turns the stand-in into INVALID_ARGUMENT.
+    """
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception:  # protobuf's DecodeError, or whatever a custom deserializer raises
+            return _Undecodable()
+
+    return deserialize
+
+
+def _decoded(request: Any, method: str) -> Any:
+    if isinstance(request, _Undecodable):
+        raise errors.InvalidArgument("request", "bytes that do not parse", f"the request message of {method}")
+    return request
+
+
+def _decoded_stream(requests: Iterator[Any], method: str) -> Iterator[Any]:
+    for request in requests:
+        yield _decoded(request, method)
+
+
+def _checked_requests(request: Any, method: str, streaming: bool) -> Any:
+    return _decoded_stream(request, method) if streaming else _decoded(request, method)
+
+
+def _wrap_unary(behavior: Behavior, method: str, streaming_requests: bool = False) -> Behavior:
     def handler(request: Any, context: grpc.ServicerContext) -> Any:
         try:
-            return behavior(request, context)
+            return behavior(_checked_requests(request, method, streaming_requests), context)
         except Exception as exc:
             if _already_aborted(context):
                 raise
@@ -83,10 +122,10 @@ def _wrap_unary(behavior: Behavior, method: str) -> Behavior:
     return handler
 
 
-def _wrap_streaming(behavior: Behavior, method: str) -> Behavior:
+def _wrap_streaming(behavior: Behavior, method: str, streaming_requests: bool = False) -> Behavior:
     def handler(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         try:
-            yield from behavior(request, context)
+            yield from behavior(_checked_requests(request, method, streaming_requests), context)
         except Exception as exc:
             if _already_aborted(context):
                 raise
@@ -104,7 +143,8 @@ _FACTORIES: dict[tuple[bool, bool], tuple[str, Callable[..., grpc.RpcMethodHandl
 
 
 class ErrorStatusInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
-    """Maps exceptions escaping any servicer method, unary or streaming, through `STATUS_CODES`."""
+    """Maps exceptions escaping any servicer method, unary or streaming, through `STATUS_CODES`; request bytes
+    that do not decode are INVALID_ARGUMENT."""
 
     def intercept_service(
         self,
@@ -118,7 +158,7 @@ class ErrorStatusInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         method = handler_call_details.method
         wrap = _wrap_streaming if handler.response_streaming else _wrap_unary
         return factory(
-            wrap(getattr(handler, attribute), method),
-            request_deserializer=handler.request_deserializer,
+            wrap(getattr(handler, attribute), method, handler.request_streaming),
+            request_deserializer=_tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )

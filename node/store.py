@@ -287,7 +287,7 @@ class Store:
         """Stores the records of a contribution entry; returns their ordinals (the index's keys)."""
         first = self._next_ordinal(txn, len(records))
         header = entry.header
-        counts: dict[str, int] = {}
+        groups: dict[tuple[str, tuple[str, ...]], int] = {}  # (type, labels) -> records: counters per group
         rows, rids, exact, pdq = [], [], [], []
         for offset, new in enumerate(records):
             key = u64(first + offset)
@@ -300,7 +300,12 @@ class Store:
             exact.append((exact_key(new.record.signal_type, new.record.value), key))
             if new.record.signal_type == "pdq":
                 pdq.append((key, new.record.value))
-            _tally(counts, new.record, header.author, +1)
+            group = (new.record.signal_type, new.record.labels)
+            groups[group] = groups.get(group, 0) + 1
+        counts: dict[str, int] = {}
+        for (kind, labels), n in groups.items():
+            for name in ("records", f"type:{kind}", f"author:{header.author}", *(f"label:{x}" for x in labels)):
+                counts[name] = counts.get(name, 0) + n
         # Ordinals only grow, so the ordinal-keyed tables take appends (LMDB's fast path).
         txn.cursor(db=self._dbs["records"]).putmulti(rows, append=True)
         txn.cursor(db=self._dbs["pdq"]).putmulti(pdq, append=True)

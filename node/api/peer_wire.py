@@ -59,6 +59,10 @@ def frontier_from_proto(msg: peer_pb2.Frontier, field_name: str = "frontier") ->
     """Raises InvalidArgument naming the first bad field."""
     if len(msg.heads) > MAX_HEADS:
         raise InvalidArgument(f"{field_name}.heads", f"{len(msg.heads)} heads", f"at most {MAX_HEADS}")
+    if len(msg.evidence_ids) > MAX_HEADS:
+        raise InvalidArgument(
+            f"{field_name}.evidence_ids", f"{len(msg.evidence_ids)} ids", f"at most {MAX_HEADS}"
+        )
     heads = [_head(h, f"{field_name}.heads[{i}]") for i, h in enumerate(msg.heads)]
     evidence_ids = tuple(
         _id(bytes(i), f"{field_name}.evidence_ids[{n}]") for n, i in enumerate(msg.evidence_ids)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from node.canonical import Reader, Writer
 from node.entry import Entry, EntryKind
+from node.errors import StorageError
 from node.ledger import IndexDelta, Ledger
 from node.membership import Membership
 from node.replication.evidence import ForkEvidence, InvalidEvidence, verify_evidence
@@ -289,7 +290,9 @@ class Replica:
     def _stored(self, txn: Txn, entry_id: bytes) -> Entry:
         entry = self.store.entry(txn, entry_id)
         if entry is None:
-            raise AssertionError(f"log names entry {entry_id.hex()} but it is not stored")
+            raise StorageError(
+                f"a log names entry {entry_id.hex()}, which is not stored: the store is damaged"
+            )
         return entry
 
     def _buffer(self, batch: _Batch, entry: Entry) -> None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from node.canonical import Reader, Writer
 from node.dueprocess.matchlog import MatchLogEntry, MemoryMatchLog, ReinstateNotice, reinstate_notices
 from node.errors import HashnodeError, InvalidArgument
-from node.store import Store, Txn, read_u64, u64
+from node.store import MAX_U64, Store, Txn, read_u64, u64
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ class NoticeBook:
         """Up to `limit` notices numbered above `number`, in order."""
         cursor = self._txn.cursor(db=self._db)
         found: list[StoredNotice] = []
-        if cursor.set_range(u64(number + 1)):
+        if number < MAX_U64 and cursor.set_range(u64(number + 1)):
             for key, value in cursor:
                 if len(found) == limit:
                     break

@@ -45,6 +45,7 @@ from node.records import HashRecord
 SCHEMA = b"1"
 DEFAULT_MAP_SIZE = 64 << 30  # address space only; the file grows with the data. 10M records need ~6 GiB.
 _U64 = struct.Struct(">Q")
+MAX_U64 = (1 << 64) - 1
 _ROW = struct.Struct(">32sIQQBH")
 _DBS = (
     "meta", "entries", "logs", "heads", "records", "rids", "exact", "pdq", "related", "counts", "state",
@@ -474,7 +475,7 @@ class Store:
     def rosters(self, txn: Txn, after_version: int = 0) -> Iterator[tuple[int, bytes]]:
         """(version, signed roster file) of the stored rosters above `after_version`, oldest first."""
         cursor = txn.cursor(db=self._dbs["rosters"])
-        if not cursor.set_range(u64(after_version + 1)):
+        if after_version >= MAX_U64 or not cursor.set_range(u64(after_version + 1)):
             return
         for key, value in cursor:
             yield read_u64(key), bytes(value)

@@ -552,7 +552,14 @@ def explain_response(
     )
 
 
+MAX_REPORT_MS = 253_402_300_800_000  # 10000-01-01: reports label their days with calendar dates
+
+
 def report_period(request: admin_pb2.ReportRequest) -> tuple[int, int]:
+    if not 0 <= request.from_ms < MAX_REPORT_MS:
+        raise InvalidArgument("from_ms", request.from_ms, f"0..{MAX_REPORT_MS - 1} (Unix milliseconds)")
+    if request.to_ms > MAX_REPORT_MS:
+        raise InvalidArgument("to_ms", request.to_ms, f"at most {MAX_REPORT_MS} (Unix milliseconds)")
     if request.to_ms <= request.from_ms:
         raise InvalidArgument("to_ms", request.to_ms, f"after from_ms ({request.from_ms})")
     return request.from_ms, request.to_ms

@@ -22,6 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc, client_pb2_grpc
 from node.cli.serve_cmd import PACKAGE_ROOT, NodeProcess
+from node.config import NodeConfig
 from node.membership import Membership
 from node.roster import SignedRoster
 from node.testing.proxy import TcpProxy
@@ -37,6 +38,23 @@ def member_of(name: str) -> str:
 
 def example_membership() -> Membership:
     return SignedRoster.load(EXAMPLE_ROSTER).roster.membership()
+
+
+def insecure_config(data_dir: Path, member: str = "platform-a", **overrides: object) -> NodeConfig:
+    """An in-process node's config: an example member in insecure loopback mode, every listener on port 0."""
+    fields: dict[str, object] = {
+        "path": EXAMPLE_KEYS / f"{member}.toml",
+        "member_id": member,
+        "roster": EXAMPLE_ROSTER,
+        "signing_key": EXAMPLE_KEYS / f"{member}.key",
+        "data_dir": data_dir,
+        "listen": "127.0.0.1:0",
+        "peer_listen": "127.0.0.1:0",
+        "admin_listen": "127.0.0.1:0",
+        "insecure": True,
+    }
+    fields.update(overrides)
+    return NodeConfig(**fields)  # type: ignore[arg-type]
 
 
 def free_port() -> int:

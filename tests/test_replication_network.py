@@ -24,7 +24,7 @@ from replication_helpers import (
 
 from node.api import peer_service
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, peer_pb2, peer_pb2_grpc, types_pb2
-from node.api.peer_wire import batch_from_proto, fetch_request, frontier_from_proto
+from node.api.peer_wire import batch_from_proto, batch_to_proto, fetch_request, frontier_from_proto
 from node.ledger import Query
 from node.records import HashRecord
 from node.replication.frontier import AuthorRange
@@ -177,6 +177,29 @@ def test_a_subscriber_too_far_behind_is_told_to_fetch_first(
     wait_for(lambda: fresh.replica.state_digest() == source.replica.state_digest(), what="catch-up")
     value = contribute(source, "after")
     wait_for(lambda: matchable(fresh, value), what="the push stream")
+
+
+def test_a_subscriber_whose_queue_overflows_is_dropped_and_recovers(
+    start: Factory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(peer_service, "SUBSCRIBER_QUEUE", 2)
+    source = start("source", "alice", signer=False)
+    fresh = start("fresh", "carol", signer=False)
+    fresh.replicate_from(source)
+    wait_for(lambda: [s.state for s in fresh.statuses()] == [PeerState.LIVE], what="a live stream")
+    source.replica.receive(chain("bob", 40))  # 40 commits at once: far more than the queue holds
+    wait_for(lambda: fresh.replica.state_digest() == source.replica.state_digest(), what="recovery by pull")
+    assert seq(fresh, "bob") == 40
+    assert any("RESOURCE_EXHAUSTED" in r.getMessage() for r in caplog.records)  # it was dropped
+
+
+def test_one_undecodable_entry_does_not_cost_the_rest_of_a_batch() -> None:
+    good = chain("bob", 2)
+    message = batch_to_proto(good)
+    message.entries[0].items[0] = b"changed after signing"  # the body root no longer matches
+    decoded = batch_from_proto(message)
+    assert [e.entry_id for e in decoded.entries] == [good[1].entry_id]
+    assert len(decoded.undecodable) == 1 and decoded.undecodable[0].startswith("entries[0]")
 
 
 def test_get_frontier_lists_heads_and_evidence(start: Factory) -> None:

@@ -335,6 +335,8 @@ class Replica:
         batch.convicted.add(evidence.author)
         batch.outcome.dropped += len(self._gaps.pop(evidence.author, {}))
         batch.outcome.new_evidence.append(evidence)
+        if evidence.author == self.ledger.settings.member_id:
+            self._freeze_own_log()  # before the commit: nothing may be signed once the evidence is stored
 
     def _gap_ranges(self, txn: Txn, authors: Iterable[str]) -> list[AuthorRange]:
         """The holes below each buffered entry of `authors`, as ranges to fetch."""
@@ -351,7 +353,7 @@ class Replica:
     # -- after the commit ------------------------------------------------------------------------------------
 
     def _committed(self, batch: _Batch) -> None:
-        """What follows a commit, in commit order: index, subscribers, counters, the authoring gate."""
+        """What follows a commit, in commit order: index, subscribers, counters."""
         self._convicted |= batch.convicted
         self.ledger.after_commit_all(batch.applied)
         for reject in batch.outcome.rejected:
@@ -367,8 +369,6 @@ class Replica:
             )
             for listener in self._evidence_listeners:
                 listener(evidence)
-        if self.ledger.settings.member_id in batch.convicted:
-            self._freeze_own_log()
 
     def _count_reject(self, reject: Reject) -> None:
         self.rejected[reject.reason] += 1

@@ -24,7 +24,9 @@ from replication_helpers import (
 
 from node.api import peer_service
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, peer_pb2, peer_pb2_grpc, types_pb2
+from node.api.peer_service import PeerServicer
 from node.api.peer_wire import batch_from_proto, batch_to_proto, fetch_request, frontier_from_proto
+from node.errors import Unavailable
 from node.ledger import Query
 from node.records import HashRecord
 from node.replication.frontier import AuthorRange
@@ -257,6 +259,21 @@ def test_authoring_without_peers_after_the_configured_time(start: Factory) -> No
     assert not can_author(lonely)
     wait_for(lambda: can_author(lonely), timeout=5, what="the solo authoring timeout")
     assert submit_rpc(lonely).seq == 1
+
+
+def test_the_solo_timeout_does_not_cut_a_catch_up_short(
+    start: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def busy(self: PeerServicer, request: object, context: object) -> Iterator[object]:
+        raise Unavailable("busy")  # the frontier says there is more of alice; fetching it keeps failing
+
+    monkeypatch.setattr(PeerServicer, "FetchEntries", busy)
+    source = start("source", "bob")
+    source.replica.receive(chain("alice", 3))
+    restored = start("restored", "alice")
+    restored.replicate_from(source, authoring_without_peers_after_s=1)
+    time.sleep(1.5)
+    assert not can_author(restored) and seq(restored, "alice") == 0
 
 
 def test_the_gate_lifts_only_its_own_block(start: Factory) -> None:

@@ -145,10 +145,15 @@ class AuthoringGate:
         self._settings = settings
         self._lock = threading.Lock()
         self._open = False
+        self._answered = False  # some peer answered GetFrontier: its pass, not the timeout, opens the gate
 
     @property
     def is_open(self) -> bool:
         return self._open
+
+    def answered(self) -> None:
+        """A peer gave its frontier: its catch-up has begun; the solo-authoring timeout no longer applies."""
+        self._answered = True
 
     def close_until_caught_up(self) -> None:
         """Blocks authoring until `compared` (or `timed_out`) opens the gate."""
@@ -169,8 +174,11 @@ class AuthoringGate:
         self._release(f"compared the log of {member} with {peer}'s copy (seq {ours.seq if ours else 0})")
 
     def timed_out(self) -> None:
+        """The solo-authoring timeout: opens the gate unless a peer answered (its catch-up may be long)."""
+        if self._answered:
+            return
         self._release(
-            f"no peer reachable for {self._settings.authoring_without_peers_after_s} s "
+            f"no peer answered for {self._settings.authoring_without_peers_after_s} s "
             "(replication.authoring_without_peers_after_s): authoring without comparing with a peer"
         )
 
@@ -180,7 +188,7 @@ class AuthoringGate:
                 return
             self._open = True
         self._ledger.block_authoring(GATE_SOURCE, None)
-        log.info("caught up: %s", why)
+        log.info("authoring allowed: %s", why)
 
 
 # --- one peer -----------------------------------------------------------------------------------------------
@@ -292,6 +300,8 @@ class PeerLink:
     def pass_once(self) -> None:
         """One anti-entropy pass: frontier, then fetches until nothing is missing or nothing new arrives."""
         remote = self._frontier()
+        if self._gate is not None:
+            self._gate.answered()
         for _ in range(self._settings.max_rounds):
             ranges = self._replica.missing_ranges(remote.frontier)
             evidence_ids = self._replica.missing_evidence(remote.evidence_ids)

@@ -87,6 +87,11 @@ class PeerServicer(peer_pb2_grpc.PeerServicer):  # type: ignore[misc]
     ) -> Iterator[peer_pb2.EntryBatch]:
         ranges, evidence_ids = fetch_from_proto(request)
         limit = _batch_limit(request.max_batch_bytes)
+        # Evidence first: it is small, it freezes authors whose entries then need not be fetched, and the
+        # byte budget below must not keep it from a caller whose ranges never end (an entry it refuses).
+        evidence = self._replica.evidence_for(evidence_ids)
+        for start in range(0, len(evidence), 64):  # an evidence record is two entries
+            yield batch_to_proto([], evidence[start : start + 64])
         budget = MAX_FETCH_BYTES
         for wanted in ranges:
             for batch in self._range_batches(wanted, limit):
@@ -94,9 +99,6 @@ class PeerServicer(peer_pb2_grpc.PeerServicer):  # type: ignore[misc]
                 budget -= sum(entry_size(e) for e in batch)
                 if budget <= 0:
                     return
-        evidence = self._replica.evidence_for(evidence_ids)
-        for start in range(0, len(evidence), 64):  # an evidence record is two entries
-            yield batch_to_proto([], evidence[start : start + 64])
 
     def _range_batches(self, wanted: AuthorRange, limit: int) -> Iterator[list[Entry]]:
         """Batches of one author's log; each batch is read in its own short read transaction."""

@@ -192,8 +192,14 @@ class Ledger:
         signer: SigningKey | None,
         taxonomy: Taxonomy,
         clock: Callable[[], int] = now_ms,
+        reevaluate: bool = True,
     ) -> Ledger:
-        """Opens the store under `data_dir` and builds the PDQ index from it."""
+        """Opens the store under `data_dir` and loads (or builds) the PDQ index from it.
+
+        `reevaluate=False` leaves re-deriving statuses to the caller's next `membership` assignment: a node
+        opens with its root roster and then sets its newest one, and judging every record under the root first
+        would rewrite statuses back and forth, O(records), at every start.
+        """
         if signer is not None:
             _check_signer(settings, membership, signer)
         store = Store.open(data_dir / "lmdb", map_size=settings.map_size, consortium_id=settings.consortium_id)
@@ -202,7 +208,8 @@ class Ledger:
             clock=clock,
         )
         try:
-            ledger.reevaluate_if_policy_changed()
+            if reevaluate:
+                ledger.reevaluate_if_policy_changed()
             ledger.index = pdq_snapshot.load_or_build(store, data_dir / "index")
             ledger.snapshot_dir = data_dir / "index"
         except Exception:

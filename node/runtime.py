@@ -104,6 +104,7 @@ def open_node(config: NodeConfig, *, clock: Callable[[], int] = now_ms) -> NodeR
         signer=None,  # checked below, against the newest trusted roster rather than the root
         taxonomy=config.load_taxonomy(),
         clock=clock,
+        reevaluate=False,  # the newest roster's membership, set below, decides
     )
     try:
         consortium = Consortium.open(ledger.store, root, pinned_id=config.roster_id, clock=clock)

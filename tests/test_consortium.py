@@ -22,7 +22,7 @@ from node.consortium import Consortium
 from node.entry import ZERO_ID, Entry, EntryKind, sign_entry
 from node.errors import FailedPrecondition, NotFound, StorageError
 from node.keys import SigningKey
-from node.ledger import Query
+from node.ledger import Ledger, Query
 from node.provenance import verify_bundle
 from node.records import HashRecord, record_id
 from node.replication.replica import Replica
@@ -115,6 +115,28 @@ def test_versions_are_stored_and_replayed_after_a_restart(
         assert again.ledger.membership.get("carol") is not None
         assert [s.roster.version for s in again.consortium.since(0)] == [1, 2]
         assert again.consortium.since(1)[0].roster_bytes == v2.roster_bytes
+    finally:
+        again.close()
+
+
+def test_a_restart_after_a_policy_relevant_version_evaluates_no_record(
+    tmp_path: Path, people: dict[str, MemberSecrets], v1: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Stored statuses follow the newest roster. Opening the ledger must not judge them under the root first:
+    # with millions of records that is minutes of start-up, twice, and a status flip each way.
+    runtime = open_node(config_for(tmp_path, people, v1))
+    runtime.ledger.submit([HashRecord("pdq", pdq("kept"), 90, (LABEL,))])
+    draft = next_version(runtime.consortium.roster)
+    draft.set_roles("bob", ["contributor", "trusted_flagger"])  # trusted flaggers change verdicts
+    publish(runtime, sign(draft.build()))
+    runtime.close()
+    evaluated: list[bytes] = []
+    monkeypatch.setattr(Ledger, "refresh_standing", lambda self, txn, rid, delta: evaluated.append(rid))
+    again = open_node(config_for(tmp_path, people, v1))
+    try:
+        assert again.consortium.roster.version == 2
+        assert evaluated == []
+        assert matches(again, "kept")
     finally:
         again.close()
 

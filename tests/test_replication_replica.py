@@ -161,6 +161,23 @@ def test_a_contribution_with_a_malformed_item_is_rejected_and_writes_nothing(
     assert snapshot(replica) == before
 
 
+def test_an_author_whose_signed_entry_is_refused_is_not_fetched_again(replica: Replica) -> None:
+    replica.receive(ALICE[:1])
+    remote = Frontier.of([AuthorHead("alice", 6, ALICE[5].entry_id)])
+    malformed = sign("alice", 2, ALICE[0].entry_id, [b"not a record"])
+    assert reasons(replica.receive([malformed])) == [RejectReason.MALFORMED_ITEM]
+    assert replica.missing_ranges(remote) == []  # the rest of alice's log could not be applied
+    replica.update_membership(EVERYONE)  # a new roster: ask again
+    assert replica.missing_ranges(remote) == [AuthorRange("alice", 2, 6)]
+
+
+def test_a_forged_entry_does_not_stop_the_author_being_fetched(replica: Replica) -> None:
+    replica.receive(ALICE[:1])
+    assert reasons(replica.receive([forged(ALICE[1])])) == [RejectReason.FORGED_SIGNATURE]
+    remote = Frontier.of([AuthorHead("alice", 6, ALICE[5].entry_id)])
+    assert replica.missing_ranges(remote) == [AuthorRange("alice", 2, 6)]
+
+
 def test_a_malformed_retraction_is_rejected(replica: Replica) -> None:
     replica.receive(ALICE[:1])
     entry = sign("alice", 2, ALICE[0].entry_id, [b"not a retraction"], kind=EntryKind.RETRACTION)

@@ -52,6 +52,10 @@ from node.store import Head, Txn
 log = logging.getLogger(__name__)
 
 POSITION_PREFIX = b"replication.peer\x00"
+# Refusals of an entry its author did sign (they come after the signature check): no node can continue that
+# author's log past it, so pulls stop asking for the rest of it (until the roster changes or a restart).
+# Refusals before the signature check never count: anyone could forge such an entry to stall an author.
+AUTHOR_FAULTS = frozenset({RejectReason.MALFORMED_ITEM, RejectReason.TIMESTAMP_REGRESSION})
 EvidenceListener = Callable[[ForkEvidence], None]
 
 
@@ -112,6 +116,9 @@ class Replica:
         self._lock = threading.RLock()
         self._gaps: dict[str, dict[int, Entry]] = {}
         self._pending: dict[bytes, Entry] = {}
+        self._stuck: dict[
+            str, int
+        ] = {}  # author -> seq of its next entry, signed and refused (AUTHOR_FAULTS)
         self._evidence_listeners: list[EvidenceListener] = []
         with self.store.read() as txn:
             self._convicted = self.store.convicted_authors(txn)
@@ -181,9 +188,15 @@ class Replica:
             return state_digest([*ids, *self.store.evidence_ids(txn)])
 
     def missing_ranges(self, remote: Frontier) -> list[AuthorRange]:
-        """As `LogSet.missing_ranges`: what to fetch from a peer whose frontier is `remote`."""
+        """As `LogSet.missing_ranges`: what to fetch from a peer whose frontier is `remote`; except that an
+        author whose next entry this node refused although the author signed it (`AUTHOR_FAULTS`) is skipped:
+        fetching the rest of its log would bring nothing it can apply."""
         local = self.frontier()
-        wanted = [r for r in diff(local, remote) if self._replicates(r.author)]
+        wanted = [
+            r
+            for r in diff(local, remote)
+            if self._replicates(r.author) and self._stuck.get(r.author) != r.from_seq
+        ]
         with self.store.read() as txn:
             for theirs in remote:
                 ours = local.get(theirs.author)
@@ -244,6 +257,7 @@ class Replica:
             self.ledger.membership = membership
             waiting = list(self._pending.values())
             self._pending.clear()
+            self._stuck.clear()  # a key or a cutoff may have changed: ask for those logs again
             return self.receive(waiting)
 
     def _receive_one(self, batch: _Batch, entry: Entry) -> Entry | None:
@@ -254,7 +268,7 @@ class Replica:
             case Apply():
                 records = check_items(entry)
                 if isinstance(records, Reject):
-                    outcome.rejected.append(records)
+                    self._refused(entry, records, outcome)
                     return None
                 decoded = records if entry.kind == EntryKind.CONTRIBUTION else None
                 batch.applied.append((entry, self.ledger.apply_in_txn(batch.txn, entry, decoded)))
@@ -271,8 +285,13 @@ class Replica:
             case WrongPrevious():
                 self._record(batch, ForkEvidence.of(self._stored(batch.txn, verdict.head_id), entry))
             case Reject():
-                outcome.rejected.append(verdict)
+                self._refused(entry, verdict, outcome)
         return None
+
+    def _refused(self, entry: Entry, reject: Reject, outcome: ReceiveOutcome) -> None:
+        outcome.rejected.append(reject)
+        if reject.reason in AUTHOR_FAULTS:  # decided at head + 1, on a verified signature
+            self._stuck[entry.header.author] = entry.header.seq
 
     def _classify(self, batch: _Batch, entry: Entry) -> Verdict:
         author = entry.header.author

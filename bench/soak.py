@@ -159,13 +159,17 @@ class Workload:
 
 
 def sample(
-    workload: Workload, elapsed: float, interval: float, history: dict[str, list[dict[str, int]]]
+    workload: Workload,
+    elapsed: float,
+    interval: float,
+    history: dict[str, list[dict[str, int]]],
+    load: bool = True,
 ) -> None:
     lines = []
     for node in workload.nodes:
         memory = node.memory()
         memory["entries"] = int(node.stats(timeout=30).entries)
-        history[node.name].append({**memory, "t": int(elapsed)})
+        history[node.name].append({**memory, "t": int(elapsed), "load": int(load)})
         lines.append(
             f"  {node.name}: rss {memory['rss'] / MB:6.1f} MB  anon {memory['anon'] / MB:6.1f}  "
             f"file {memory['file'] / MB:6.1f}  entries {memory['entries']}"
@@ -181,9 +185,13 @@ def sample(
         print(line, flush=True)
 
 
-def growth(points: list[dict[str, int]], key: str, since: float) -> tuple[int, int, float]:
-    after = [p for p in points if p["t"] >= since] or points
-    first, last = after[0][key], points[-1][key]
+def growth(points: list[dict[str, int]], key: str, since: float) -> tuple[float, float, float]:
+    """Mean of the first three samples at or after `since` and of the last three taken under load, and the
+    change between them in percent (single samples are noisy: the allocator and the index's merges)."""
+    loaded = [p for p in points if p["load"]]
+    after = [p for p in loaded if p["t"] >= since] or loaded
+    first = sum(p[key] for p in after[:3]) / len(after[:3])
+    last = sum(p[key] for p in after[-3:]) / len(after[-3:])
     return first, last, (last - first) / first * 100 if first else 0.0
 
 
@@ -238,7 +246,7 @@ def run(consortium: LocalConsortium, args: argparse.Namespace) -> int:
         consortium.wait_converged(timeout=120)
     except AssertionError:
         converged = False
-    sample(workload, time.monotonic() - started, args.interval, history)
+    sample(workload, time.monotonic() - started, args.interval, history, load=False)
     return report(consortium, workload, history, args, converged)
 
 
@@ -254,7 +262,10 @@ def report(
     log_errors = sum(
         " ERROR " in line for node in consortium.nodes.values() for line in node.log_text().splitlines()
     )
-    print(f"\nsoak summary ({minutes} min, growth measured from t >= {args.warmup_minutes * 60:.0f} s):")
+    print(
+        f"\nsoak summary ({minutes} min; memory growth: the first three samples from t = "
+        f"{args.warmup_minutes * 60:.0f} s to the last three under load):"
+    )
     for meter in (workload.submits, workload.retracts, workload.matches):
         print(
             f"  {meter.name:8} {len(meter.total):7d} calls  {len(meter.total) / (minutes * 60):6.1f}/s  "

@@ -67,7 +67,7 @@ class LedgerSettings:
     match_log_retention_ms: int = DEFAULT_RETENTION_MS  # 0: keep no match log (and issue no notices)
 
 
-class RecordStatus(str, enum.Enum):
+class RecordStatus(enum.StrEnum):
     ACTIVE = "active"
     RETRACTED = "retracted"
     OVERTURNED = "overturned"

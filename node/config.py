@@ -58,6 +58,10 @@ trusted_flagger_preferred = true
 [matchlog]
 retention_days = 180                  # 0: keep no match log, issue no reinstatement notices
 
+[storage]
+map_size_mib = 65536                  # the LMDB map: address space, not disk; a full map refuses writes
+                                      # (RESOURCE_EXHAUSTED) and keeps serving reads
+
 [replication]                         # docs/protocol.md, "Replication"
 anti_entropy_ms = 5000                # how often each peer is asked for its frontier (pushes are immediate)
 authoring_without_peers_after_s = 0   # with peers, author only once a peer's copy of this member's log was
@@ -85,6 +89,7 @@ from node.ledger import LedgerSettings
 from node.log_format import FORMATS as LOG_FORMATS
 from node.log_format import LEVELS as LOG_LEVELS
 from node.roster import SignedRoster
+from node.store import DEFAULT_MAP_SIZE
 from node.taxonomy import Taxonomy
 from node.tls import TlsIdentity
 
@@ -116,8 +121,11 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "policy": (),  # read by PolicyConfig.from_mapping, which names its own keys
     "matchlog": ("retention_days",),
     "replication": ("anti_entropy_ms", "authoring_without_peers_after_s"),
+    "storage": ("map_size_mib",),
 }
 DEFAULT_MATCH_LOG_DAYS = 180
+DEFAULT_MAP_SIZE_MIB = DEFAULT_MAP_SIZE >> 20
+MAX_MAP_SIZE_MIB = 1 << 24  # 16 TiB
 MAX_MATCH_LOG_DAYS = 3650
 
 
@@ -165,6 +173,7 @@ class NodeConfig:
     match_log_retention_days: int = DEFAULT_MATCH_LOG_DAYS  # 0: keep no match log
     anti_entropy_ms: int = 5000
     authoring_without_peers_after_s: int = 0  # 0: never author without having compared with a peer
+    map_size_mib: int = DEFAULT_MAP_SIZE_MIB
 
     def load_root_roster(self) -> SignedRoster:
         """The roster file the node trusts first. Raises: ConfigError (unreadable) or a RosterError."""
@@ -192,6 +201,7 @@ class NodeConfig:
             max_batch=self.max_batch,
             policy=self.policy,
             match_log_retention_ms=self.match_log_retention_days * DAY_MS,
+            map_size=self.map_size_mib << 20,
         )
 
 
@@ -325,6 +335,7 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
         authoring_without_peers_after_s=tables["replication"].integer(
             "authoring_without_peers_after_s", 0, 0, 365 * 86_400
         ),
+        map_size_mib=tables["storage"].integer("map_size_mib", DEFAULT_MAP_SIZE_MIB, 1, MAX_MAP_SIZE_MIB),
     )
     check_security(config)
     return config

@@ -28,6 +28,7 @@ Layout (keys → values; integers big-endian):
 from __future__ import annotations
 
 import contextlib
+import os
 import struct
 import threading
 from collections.abc import Iterator
@@ -46,6 +47,7 @@ SCHEMA = b"1"
 DEFAULT_MAP_SIZE = 64 << 30  # address space only; the file grows with the data. 10M records need ~6 GiB.
 _U64 = struct.Struct(">Q")
 MAX_U64 = (1 << 64) - 1
+LOW_DISK_BYTES = 1 << 20  # less free space than this on the store's file system is "disk full"
 _ROW = struct.Struct(">32sIQQBH")
 _DBS = (
     "meta", "entries", "logs", "heads", "records", "rids", "exact", "pdq", "related", "counts", "state",
@@ -179,14 +181,28 @@ class Store:
 
     @classmethod
     def open(cls, path: Path, *, map_size: int = DEFAULT_MAP_SIZE, consortium_id: str) -> Store:
-        """Opens or creates the store; refuses a store of another consortium or schema."""
+        """Opens or creates the store; refuses a store of another consortium or schema, and a data file that is
+        empty, truncated or not a hashnode store (it is left exactly as it was: nothing is written to it).
+
+        A store is created only where there is no data file yet.
+        """
         path.mkdir(parents=True, exist_ok=True)
+        data_file = path / "data.mdb"
+        existing = data_file.exists()
+        if existing and data_file.stat().st_size == 0:
+            raise StorageError(f"{data_file} is empty, not a store; a new store is created only where none is")
         try:
             env = lmdb.open(str(path), map_size=map_size, max_dbs=len(_DBS) + 4, subdir=True, max_readers=512)
         except lmdb.Error as exc:
             raise StorageError(f"cannot open the store at {path}: {exc}") from exc
-        store = cls(env)
-        store._check_identity(consortium_id, path)
+        try:
+            if existing:
+                _check_data_file(env, data_file)
+            store = cls(env)
+            store._check_identity(consortium_id, path)
+        except BaseException:
+            env.close()
+            raise
         return store
 
     def _check_identity(self, consortium_id: str, path: Path) -> None:
@@ -223,7 +239,18 @@ class Store:
                 with self._env.begin(write=True) as txn:
                     yield txn
             except lmdb.MapFullError as exc:
-                raise ResourceExhausted("storage map is full: raise storage.map_size_gib and restart") from exc
+                raise ResourceExhausted("storage map is full: raise storage.map_size_mib and restart") from exc
+            except lmdb.DiskError as exc:  # ENOSPC, EDQUOT: the transaction was aborted, the store is intact
+                raise ResourceExhausted(f"no space left for the store ({exc}): free disk space") from exc
+            except lmdb.Error as exc:
+                # LMDB reports a short write as EIO ("filesystem full?"): say which it was.
+                if self._disk_full():
+                    raise ResourceExhausted(f"no space left for the store ({exc}): free disk space") from exc
+                raise StorageError(f"the store could not write: {exc}") from exc
+
+    def _disk_full(self) -> bool:
+        stat = os.statvfs(self._env.path())
+        return stat.f_bavail * stat.f_frsize < LOW_DISK_BYTES
 
     # --- logs -------------------------------------------------------------------------------------------------
 
@@ -502,6 +529,20 @@ class Store:
 
     def sync(self) -> None:
         self._env.sync(True)
+
+
+def _check_data_file(env: lmdb.Environment, data_file: Path) -> None:
+    """Refuses a data file shorter than the pages its last commit uses (reading past its end would kill the
+    process with SIGBUS), and an LMDB environment of another program (its tables would be written into)."""
+    needed = (env.info()["last_pgno"] + 1) * env.stat()["psize"]
+    size = data_file.stat().st_size
+    if size < needed:
+        raise StorageError(f"{data_file} is truncated: {size} bytes, but its last commit uses {needed}")
+    with env.begin() as txn:
+        names = [bytes(key) for key in txn.cursor().iternext(keys=True, values=False)]
+    if names and b"meta" not in names:
+        shown = ", ".join(repr(n.decode("utf-8", "replace")) for n in names[:5])
+        raise StorageError(f"{data_file} is not a hashnode store (it holds {shown}); refusing to write to it")
 
 
 def _tally(counts: dict[str, int], record: HashRecord, author: str, delta: int) -> None:

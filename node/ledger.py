@@ -6,7 +6,6 @@ member's signing key. It speaks domain types only; the gRPC edge converts.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import itertools
 import threading
@@ -36,7 +35,7 @@ from node.dueprocess.items import (
     VerifiedItem,
 )
 from node.dueprocess.matchlog import DEFAULT_RETENTION_MS, MatchLogEntry
-from node.dueprocess.policy import PolicyConfig, Verdict
+from node.dueprocess.policy import PolicyConfig
 from node.entry import ZERO_ID, Entry, EntryKind, sign_entry
 from node.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, StorageError
 from node.index.pdq import MAX_THRESHOLD, PdqIndex
@@ -46,7 +45,8 @@ from node.membership import Member, Membership
 from node.provenance import DESCRIBERS, ProvenanceBundle, RelatedEntry, describe
 from node.records import HashRecord, record_id
 from node.retraction import RetractionItem
-from node.signals import MatchKind, signal_type
+from node.signals import REGISTRY as SIGNAL_TYPES
+from node.signals import MatchKind, SignalType, signal_type
 from node.store import DEFAULT_MAP_SIZE, NewRecord, RecordRow, Status, Store, Txn
 from node.taxonomy import Taxonomy
 
@@ -558,43 +558,50 @@ class Ledger:
         if not 0 <= threshold <= MAX_THRESHOLD:
             raise InvalidArgument("pdq_threshold", threshold, f"0..{MAX_THRESHOLD}")
         self._check_batch("queries", len(queries))
+        kinds = [_query_kind(i, query) for i, query in enumerate(queries)]
         found: list[list[tuple[int, int]]] = [[] for _ in queries]  # (ordinal, distance) per query
-        pdq_positions = []
-        for i, query in enumerate(queries):
-            kind = signal_type(query.signal_type, f"queries[{i}].signal_type")
-            if len(query.value) != kind.size:
-                raise InvalidArgument(f"queries[{i}].value", f"{len(query.value)} bytes", f"{kind.size} bytes")
-            if kind.match is MatchKind.HAMMING:
-                pdq_positions.append(i)
+        pdq_positions = [i for i, kind in enumerate(kinds) if kind.match is MatchKind.HAMMING]
         if pdq_positions:
             hashes = np.frombuffer(b"".join(queries[i].value for i in pdq_positions), dtype=np.uint8)
             qidx, ordinals, distances = self.index.query(hashes.reshape(-1, 32), threshold)
             for q, o, d in zip(qidx.tolist(), ordinals.tolist(), distances.tolist(), strict=True):
                 found[pdq_positions[q]].append((o, d))
-        notes: dict[int, tuple[str, ...]] = {}  # policy notes per matched ordinal, computed once per call
         with self.store.read() as txn:
-            for i, query in enumerate(queries):
-                if signal_type(query.signal_type).match is MatchKind.EXACT:
-                    found[i] = [(o, 0) for o in self.store.exact(txn, signal_type(query.signal_type).name, query.value)]
-            results = [self._hits(txn, pairs, notes) for pairs in found]
+            for i, (query, kind) in enumerate(zip(queries, kinds, strict=True)):
+                if kind.match is MatchKind.EXACT:
+                    found[i] = [(o, 0) for o in self.store.exact(txn, kind.name, query.value)]
+            verdicts = standing.Verdicts(self.store, txn, self.membership, self.settings.policy)
+            matched: dict[int, tuple[StoredRecord, tuple[str, ...]] | None] = {}  # per ordinal, once per call
+            results = [self._hits(txn, pairs, verdicts, matched) if pairs else [] for pairs in found]
         return self._log_matches(queries, results)
 
     def _hits(
-        self, txn: Txn, pairs: list[tuple[int, int]], notes: dict[int, tuple[str, ...]]
+        self,
+        txn: Txn,
+        pairs: list[tuple[int, int]],
+        verdicts: standing.Verdicts,
+        matched: dict[int, tuple[StoredRecord, tuple[str, ...]] | None],
     ) -> list[MatchHit]:
         hits = []
         for ordinal, distance in pairs:
-            row = self.store.record(txn, ordinal)
-            if row is not None and row.status == Status.ACTIVE:
-                stored = StoredRecord.from_row(row)
-                if ordinal not in notes:
-                    notes[ordinal] = self._verdict(txn, row, stored.record).notes
-                hits.append(MatchHit(stored, distance, notes[ordinal]))
-        hits.sort(key=lambda h: (h.distance, h.record.record_id))
+            if ordinal not in matched:
+                matched[ordinal] = self._matchable(txn, ordinal, verdicts)
+            found = matched[ordinal]
+            if found is not None:
+                hits.append(MatchHit(found[0], distance, found[1]))
+        if len(hits) > 1:
+            hits.sort(key=lambda h: (h.distance, h.record.record_id))
         return hits
 
-    def _verdict(self, txn: Txn, row: RecordRow, record: HashRecord | None = None) -> Verdict:
-        return standing.verdict(self.store, txn, row, self.membership, self.settings.policy, record)
+    def _matchable(
+        self, txn: Txn, ordinal: int, verdicts: standing.Verdicts
+    ) -> tuple[StoredRecord, tuple[str, ...]] | None:
+        """The record at `ordinal` and the notes of its verdict, if it is active (it matches)."""
+        row = self.store.record(txn, ordinal)
+        if row is None or row.status != Status.ACTIVE:
+            return None
+        stored = StoredRecord.from_row(row)
+        return stored, verdicts.of(row, stored.record, stored.record_id).notes
 
     def _log_matches(self, queries: Sequence[Query], results: list[list[MatchHit]]) -> list[list[MatchHit]]:
         """Gives every query that matched an id and queues its matches for the match log."""
@@ -604,7 +611,7 @@ class Ledger:
         for query, hits in zip(queries, results, strict=True):
             if hits:
                 query_id = new_query_id()
-                hits = [dataclasses.replace(hit, query_id=query_id) for hit in hits]
+                hits = [MatchHit(hit.record, hit.distance, hit.policy, query_id) for hit in hits]
                 entries += [
                     MatchLogEntry(now, hit.record.record_id, hit.distance, query.content_ref, query_id)
                     for hit in hits
@@ -753,6 +760,14 @@ class Ledger:
             "disk_bytes": self.store.disk_bytes(),
             "map_bytes": self.store.map_bytes(),
         }
+
+
+def _query_kind(i: int, query: Query) -> SignalType:
+    """The query's signal type, its value checked against the type's size."""
+    kind = SIGNAL_TYPES.get(query.signal_type) or signal_type(query.signal_type, f"queries[{i}].signal_type")
+    if len(query.value) != kind.size:
+        raise InvalidArgument(f"queries[{i}].value", f"{len(query.value)} bytes", f"{kind.size} bytes")
+    return kind
 
 
 def _check_signer(settings: LedgerSettings, membership: Membership, signer: SigningKey) -> None:

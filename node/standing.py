@@ -76,10 +76,43 @@ def verdict(
     found = derive_verdict(
         facts(row, membership, record), history(store, txn, rid), authority(row.author, membership), policy
     )
-    held = local_withhold(store, txn, row, membership)
+    return _with_local_withhold(found, local_withhold(store, txn, row, membership))
+
+
+def _with_local_withhold(found: Verdict, held: str | None) -> Verdict:
     if held is None or found.standing not in (Standing.ACTIVE, Standing.WITHHELD):
         return found
     return Verdict(Standing.WITHHELD, (*found.notes, held))
+
+
+class Verdicts:
+    """`verdict` for many records read in one transaction: the hits of one match call.
+
+    Most records have no history (nothing was ever said about them), and the verdict of such a record
+    depends only on its contributor (roles, decision authority) and its labels: it is derived once per
+    (contributor, labels) and shared. Records with a history, and the local withholds, are judged one by one
+    exactly as `verdict` does.
+    """
+
+    def __init__(self, store: Store, txn: Txn, membership: Membership, policy: PolicyConfig) -> None:
+        self._store, self._txn, self._membership, self._policy = store, txn, membership, policy
+        self._without_history: dict[tuple[str, tuple[str, ...]], Verdict] = {}
+
+    def of(self, row: RecordRow, record: HashRecord, rid: bytes) -> Verdict:
+        """The verdict of `row`, whose decoded record is `record` and id `rid`."""
+        if self._store.related(self._txn, rid):
+            return verdict(self._store, self._txn, row, self._membership, self._policy, record)
+        key = (row.author, record.labels)
+        found = self._without_history.get(key)
+        if found is None:
+            found = derive_verdict(
+                facts(row, self._membership, record),
+                RecordHistory(rid),
+                authority(row.author, self._membership),
+                self._policy,
+            )
+            self._without_history[key] = found
+        return _with_local_withhold(found, local_withhold(self._store, self._txn, row, self._membership))
 
 
 def local_withhold(store: Store, txn: Txn, row: RecordRow, membership: Membership) -> str | None:

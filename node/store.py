@@ -40,7 +40,7 @@ import lmdb
 
 from node.canonical import Reader, Writer
 from node.entry import Entry
-from node.errors import ResourceExhausted, StorageError
+from node.errors import EncodingError, ResourceExhausted, StorageError
 from node.records import HashRecord
 
 SCHEMA = b"1"
@@ -99,9 +99,18 @@ class RecordRow:
 
     @classmethod
     def decode(cls, ordinal: int, data: bytes) -> RecordRow:
-        reader = Reader(data, "record row")
-        entry_id, index, seq, ts, status = reader.fixed(32), reader.u32(), reader.u64(), reader.u64(), reader.u8()
-        return cls(ordinal, entry_id, index, seq, ts, status, reader.string(), reader.rest())
+        # One struct read instead of a field-by-field Reader: every match hit decodes its row.
+        if len(data) < _ROW.size:
+            raise EncodingError(f"record row: truncated at byte {len(data)}, needed {_ROW.size - len(data)} more")
+        entry_id, index, seq, ts, status, size = _ROW.unpack_from(data)
+        end = _ROW.size + size
+        if end > len(data):
+            raise EncodingError(f"record row: truncated at byte {len(data)}, needed {end - len(data)} more")
+        try:
+            author = data[_ROW.size : end].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise EncodingError(f"record row: invalid UTF-8 at byte {_ROW.size}") from exc
+        return cls(ordinal, entry_id, index, seq, ts, status, author, data[end:])
 
     @property
     def record(self) -> HashRecord:

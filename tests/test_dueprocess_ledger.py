@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from node import standing
 from node.dueprocess.deadlines import DecisionTooEarly, NotDecisionAuthority, UnknownAppeal
 from node.dueprocess.items import Outcome, Stance
 from node.dueprocess.policy import PolicyConfig
@@ -18,6 +19,7 @@ from node.ledger import AppealAlreadyDecided, Ledger, RecordStatus
 from node.provenance import verify_bundle
 from tests.dueprocess_helpers import (
     HOUR,
+    LABEL,
     OTHER_PDQ,
     PDQ,
     PDQ_NEAR,
@@ -37,6 +39,9 @@ def nodes(tmp_path: Path) -> Iterator[Consortium]:
         for member in ("platform-a", "platform-b", "steward-1"):
             opened.open(member)
         yield opened
+
+
+OTHER_LABEL = "tvec.glorification"
 
 
 def contribute(nodes: Consortium, value: str = PDQ) -> bytes:
@@ -269,6 +274,30 @@ def test_a_trusted_flaggers_record_matches_without_endorsements_when_preferred(t
             "trusted flagger contribution",
             "policy: 0 endorsements < 2 required — waived for a trusted flagger",
         )
+
+
+def test_the_verdicts_of_one_match_agree_with_record_by_record_verdicts(tmp_path: Path) -> None:
+    # A match derives the verdict of a record nothing was said about once per (contributor, labels).
+    policy = PolicyConfig(
+        min_endorsements=1,
+        trusted_flagger_preferred=True,
+        accept_labels_from={"platform-a": frozenset({LABEL})},
+    )
+    values = [f"{i:02x}" * 32 for i in range(1, 7)]
+    with consortium(tmp_path) as nodes:
+        a, flagger = nodes.open("platform-a"), nodes.open("flagger")
+        b = nodes.open("platform-b", policy=policy)
+        labelled = [record(v, label) for v, label in zip(values[:4], [LABEL, OTHER_LABEL] * 2, strict=True)]
+        rids = a.submit(labelled).record_ids + flagger.submit([record(v) for v in values[4:]]).record_ids
+        nodes.sync()
+        b.opine(rids[0], Stance.AGREE)  # a history: judged on its own
+        with b.store.read() as txn:
+            verdicts = standing.Verdicts(b.store, txn, b.membership, policy)
+            for rid in rids * 2:  # the second round answers from what the first one derived
+                row = b.store.record(txn, b.store.ordinal(txn, rid))
+                assert row is not None
+                expected = standing.verdict(b.store, txn, row, b.membership, policy)
+                assert verdicts.of(row, row.record, rid) == expected
 
 
 def test_a_changed_policy_reevaluates_every_record_at_start(tmp_path: Path) -> None:

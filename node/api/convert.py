@@ -86,15 +86,23 @@ def records_from_request(
 
 
 def record_to_proto(record: HashRecord) -> types_pb2.HashRecord:
-    return types_pb2.HashRecord(
-        signal_type=record.signal_type,
-        value=record.value_hex,
-        quality=record.quality,
-        labels=record.labels,
-        tags=record.tags,
-        reference=record.reference,
-        source=record.source,
-    )
+    msg = types_pb2.HashRecord()
+    _fill_record(msg, record)
+    return msg
+
+
+# Matching builds a response of thousands of records. The `_fill_*` helpers set a message that is already a
+# field of its parent: a message built on its own is copied again when it is assigned into the parent.
+
+
+def _fill_record(msg: types_pb2.HashRecord, record: HashRecord) -> None:
+    msg.signal_type = record.signal_type
+    msg.value = record.value.hex()
+    msg.quality = record.quality
+    msg.labels.extend(record.labels)
+    msg.tags.extend(record.tags)
+    msg.reference = record.reference
+    msg.source = record.source
 
 
 def submit_response(result: SubmitResult) -> client_pb2.SubmitResponse:
@@ -155,38 +163,33 @@ def record_status_to_proto(status: RecordStatus) -> types_pb2.RecordStatus:
 
 
 def stored_record_to_proto(stored: StoredRecord) -> types_pb2.RecordInfo:
-    return types_pb2.RecordInfo(
-        record_id=stored.record_id.hex(),
-        record=record_to_proto(stored.record),
-        author=stored.author,
-        entry_id=stored.entry_id.hex(),
-        seq=stored.seq,
-        index=stored.index,
-        contributed_at_ms=stored.timestamp_ms,
-        status=record_status_to_proto(stored.status),
-    )
+    msg = types_pb2.RecordInfo()
+    _fill_record_info(msg, stored)
+    return msg
 
 
-def match_to_proto(hit: MatchHit) -> client_pb2.Match:
-    return client_pb2.Match(
-        record=stored_record_to_proto(hit.record),
-        distance=hit.distance,
-        provenance_ref=hit.record.record_id.hex(),
-        policy=hit.policy,
-    )
+def _fill_record_info(msg: types_pb2.RecordInfo, stored: StoredRecord) -> None:
+    msg.record_id = stored.record_id.hex()
+    _fill_record(msg.record, stored.record)
+    msg.author = stored.author
+    msg.entry_id = stored.entry_id.hex()
+    msg.seq = stored.seq
+    msg.index = stored.index
+    msg.contributed_at_ms = stored.timestamp_ms
+    msg.status = _RECORD_STATUS[stored.status]
 
 
 def match_response(results: Sequence[Sequence[MatchHit]]) -> client_pb2.MatchResponse:
-    return client_pb2.MatchResponse(
-        results=[
-            client_pb2.QueryResult(
-                query_index=i,
-                matches=[match_to_proto(hit) for hit in hits],
-                query_id=hits[0].query_id if hits else "",
+    """One result per query, in order; built in place (see `_fill_record`)."""
+    response = client_pb2.MatchResponse()
+    for i, hits in enumerate(results):
+        result = response.results.add(query_index=i, query_id=hits[0].query_id if hits else "")
+        for hit in hits:
+            match = result.matches.add(
+                distance=hit.distance, provenance_ref=hit.record.record_id.hex(), policy=hit.policy
             )
-            for i, hits in enumerate(results)
-        ]
-    )
+            _fill_record_info(match.record, hit.record)
+    return response
 
 
 # --- retraction ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ slower.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -16,9 +17,16 @@ from collections.abc import Iterator
 
 import grpc
 
+from node import tls
 from node.api import MAX_MESSAGE_BYTES
 from node.api.gen.hashnode.v1 import peer_pb2, peer_pb2_grpc
-from node.api.peer_wire import batch_to_proto, fetch_from_proto, frontier_from_proto, frontier_to_proto
+from node.api.peer_wire import (
+    PeerFrontier,
+    batch_to_proto,
+    fetch_from_proto,
+    frontier_from_proto,
+    frontier_to_proto,
+)
 from node.entry import Entry
 from node.errors import FailedPrecondition, ResourceExhausted
 from node.replication.evidence import ForkEvidence
@@ -33,6 +41,11 @@ MAX_FETCH_BYTES = 64 << 20  # per FetchEntries call
 MAX_CATCH_UP_BYTES = 16 << 20  # a subscriber further behind is told to fetch first
 MAX_ENTRY_BYTES = MAX_MESSAGE_BYTES - (64 << 10)  # an entry must fit in one message with room for framing
 SUBSCRIBER_QUEUE = 4096
+# Each FetchEntries or Subscribe stream holds one of the peer listener's worker threads (node.api.server
+# WORKERS = 16) for as long as it lasts, a live subscription indefinitely. Without a bound, one peer opening
+# streams would leave no thread for any other peer's calls.
+MAX_STREAMS = 12  # open at once, in all: 4 threads stay free for unary calls
+MAX_STREAMS_PER_CALLER = 4  # a replicator holds one fetch and one subscription, two while it reconnects
 POLL_SECONDS = 0.5  # how often a live stream checks that its caller (and this server) is still there
 HEARTBEAT_SECONDS = 2.0  # an idle live stream sends an empty batch this often
 
@@ -53,6 +66,41 @@ class _Subscriber:
             self.overflowed = True
 
 
+class StreamSlots:
+    """Counts the streams open, in all and per caller, and refuses one more beyond either bound."""
+
+    def __init__(self, total: int = MAX_STREAMS, per_caller: int = MAX_STREAMS_PER_CALLER) -> None:
+        self._total, self._per_caller = total, per_caller
+        self._open: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def slot(self, caller: str) -> Iterator[None]:
+        """Raises: ResourceExhausted when `caller` or the listener has as many streams open as allowed."""
+        with self._lock:
+            if self._open.get(caller, 0) >= self._per_caller:
+                raise ResourceExhausted(
+                    f"streams: {caller} has {self._per_caller} open already; close one before opening another"
+                )
+            if sum(self._open.values()) >= self._total:
+                raise ResourceExhausted(f"streams: {self._total} open already on this node; retry later")
+            self._open[caller] = self._open.get(caller, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._open[caller] -= 1
+                if not self._open[caller]:
+                    del self._open[caller]
+
+
+def _caller(context: grpc.ServicerContext) -> str:
+    """Who holds a stream: the member's certificate (every connection of one node counts together), or the
+    connection in insecure mode."""
+    fingerprint = tls.peer_fingerprint(context)
+    return fingerprint.hex() if fingerprint is not None else str(context.peer())
+
+
 class PeerServicer(peer_pb2_grpc.PeerServicer):  # type: ignore[misc]
     def __init__(self, replica: Replica, *, stopping: threading.Event | None = None) -> None:
         """`stopping`, when set, ends the live streams at their next poll (so that a server stop need not wait
@@ -63,6 +111,7 @@ class PeerServicer(peer_pb2_grpc.PeerServicer):  # type: ignore[misc]
         self._subscribers: set[_Subscriber] = set()
         self._lock = threading.Lock()
         self._stopping = stopping or threading.Event()
+        self._streams = StreamSlots()
         replica.ledger.on_commit(self._publish)
         replica.on_evidence(self._publish)
 
@@ -86,7 +135,13 @@ class PeerServicer(peer_pb2_grpc.PeerServicer):  # type: ignore[misc]
         self, request: peer_pb2.FetchRequest, context: grpc.ServicerContext
     ) -> Iterator[peer_pb2.EntryBatch]:
         ranges, evidence_ids = fetch_from_proto(request)
-        limit = _batch_limit(request.max_batch_bytes)
+        with self._streams.slot(_caller(context)):
+            yield from self._fetch(ranges, evidence_ids, request.max_batch_bytes)
+
+    def _fetch(
+        self, ranges: list[AuthorRange], evidence_ids: list[bytes], max_batch_bytes: int
+    ) -> Iterator[peer_pb2.EntryBatch]:
+        limit = _batch_limit(max_batch_bytes)
         # Evidence first: it is small, it freezes authors whose entries then need not be fetched, and the
         # byte budget below must not keep it from a caller whose ranges never end (an entry it refuses).
         evidence = self._replica.evidence_for(evidence_ids)
@@ -122,6 +177,10 @@ class PeerServicer(peer_pb2_grpc.PeerServicer):  # type: ignore[misc]
         self, request: peer_pb2.SubscribeRequest, context: grpc.ServicerContext
     ) -> Iterator[peer_pb2.EntryBatch]:
         since = frontier_from_proto(request.since, "since")
+        with self._streams.slot(_caller(context)):
+            yield from self._subscribe(since, context)
+
+    def _subscribe(self, since: PeerFrontier, context: grpc.ServicerContext) -> Iterator[peer_pb2.EntryBatch]:
         subscriber = _Subscriber()
         with self._lock:
             self._subscribers.add(subscriber)

@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 ChannelFactory = Callable[[str], grpc.Channel]
 HEARTBEAT_SECONDS = 2.0  # must match the Peer service's idle heartbeat
+WATCHDOG_SECONDS = 0.5  # how often fetch streams are checked for a stalled peer
 GATE_SOURCE = "replication: catching up"  # the authoring gate's name in `Ledger.block_authoring`
 
 
@@ -223,6 +224,11 @@ class PeerLink:
         self._last_message = time.monotonic()
         self._live = False
         self._stream: grpc.Future | None = None
+        # The fetch stream in progress and since when it has been waiting for the peer (None while this node
+        # applies what came): `cut_stalled_fetch` ends a stream the peer stopped feeding.
+        self._fetch_call: grpc.Future | None = None
+        self._fetch_waiting_since: float | None = None
+        self._fetch_stalled = False
         self._threads = [
             threading.Thread(target=self._pull_loop, name=f"pull-{peer.name}", daemon=True),
             threading.Thread(target=self._push_loop, name=f"push-{peer.name}", daemon=True),
@@ -344,16 +350,29 @@ class PeerLink:
         position = PeerPosition(self.peer.name, remote.frontier, self._replica.ledger.clock())
         progressed = False
         pending, size = ReceivedBatch(), 0
-        with self._tracked(call):
-            for message in call:
-                # Several messages per transaction: a commit writes every page it dirtied, and records land
-                # on pages all over the id and hash tables, so fewer, larger commits are much cheaper in bulk.
-                _extend(pending, batch_from_proto(message))
-                size += message.ByteSize()
-                if size >= self._settings.apply_batch_bytes:
-                    outcome = self._receive(pending, position)
-                    progressed = progressed or bool(outcome.applied or outcome.new_evidence)
-                    pending, size = ReceivedBatch(), 0
+        self._fetch_call, self._fetch_waiting_since, self._fetch_stalled = call, time.monotonic(), False
+        try:
+            with self._tracked(call):
+                for message in call:
+                    self._fetch_waiting_since = None
+                    # Several messages per transaction: a commit writes every page it dirtied, and records
+                    # land on pages all over the id and hash tables, so fewer, larger commits are much cheaper.
+                    _extend(pending, batch_from_proto(message))
+                    size += message.ByteSize()
+                    if size >= self._settings.apply_batch_bytes:
+                        outcome = self._receive(pending, position)
+                        progressed = progressed or bool(outcome.applied or outcome.new_evidence)
+                        pending, size = ReceivedBatch(), 0
+                    self._fetch_waiting_since = time.monotonic()
+        except grpc.RpcError:
+            if self._fetch_stalled:
+                raise PeerError(
+                    f"FetchEntries: the peer sent nothing for {self._settings.rpc_timeout_s:g} s mid-stream; "
+                    "cut off (it is asked again at the next pass)"
+                ) from None
+            raise
+        finally:
+            self._fetch_call = self._fetch_waiting_since = None
         if pending.entries or pending.evidence or pending.undecodable:
             outcome = self._receive(pending, position)
             progressed = progressed or bool(outcome.applied or outcome.new_evidence)
@@ -415,6 +434,14 @@ class PeerLink:
                 self._update(last_sync_ms=self._replica.ledger.clock())
                 if outcome.missing:
                     self._wake.set()
+
+    def cut_stalled_fetch(self, now: float) -> None:
+        """Cancels the fetch stream when the peer has sent nothing for `rpc_timeout_s` (its deadline covers
+        the whole catch-up, which may take minutes; a peer that stops mid-stream must not hold the link)."""
+        call, since = self._fetch_call, self._fetch_waiting_since
+        if call is not None and since is not None and now - since > self._settings.rpc_timeout_s:
+            self._fetch_stalled = True
+            call.cancel()
 
     def _check_stream(self) -> None:
         """Cancels a push stream that has been silent for three heartbeats (a dead peer or a cut network)."""
@@ -509,6 +536,7 @@ class Replicator:
         self._started = False
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
+        self._watchdog = threading.Thread(target=self._watch, name="replication-watchdog", daemon=True)
 
     def start(self) -> None:
         """Starts every link (authoring has been blocked since construction, when there are peers)."""
@@ -516,6 +544,8 @@ class Replicator:
             self._started = True
             for peer in self._peers.values():
                 self._start_link(peer)
+        if self._watchdog.ident is None:  # not started yet
+            self._watchdog.start()
         if self.gate is not None and self.settings.authoring_without_peers_after_s > 0:
             self._timer = threading.Thread(target=self._solo_timer, name="authoring-gate-timer", daemon=True)
             self._timer.start()
@@ -529,6 +559,8 @@ class Replicator:
             link.stop(timeout)
         if self._timer is not None:
             self._timer.join(timeout)
+        if self._watchdog.is_alive():
+            self._watchdog.join(timeout)
 
     def set_peer(self, name: str, peer: NamedAddress | None) -> None:
         """Adds, moves (new address) or, with None, removes one peer; a running node starts or stops its link.
@@ -570,6 +602,14 @@ class Replicator:
         )
         self._links[peer.name] = link
         link.start()
+
+    def _watch(self) -> None:
+        """Every half second: cuts off fetch streams whose peer stalled."""
+        while not self._stop.wait(WATCHDOG_SECONDS):
+            with self._lock:
+                links = list(self._links.values())
+            for link in links:
+                link.cut_stalled_fetch(time.monotonic())
 
     def _solo_timer(self) -> None:
         if not self._stop.wait(self.settings.authoring_without_peers_after_s) and self.gate is not None:

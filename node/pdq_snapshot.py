@@ -57,13 +57,20 @@ def build(store: Store) -> PdqIndex:
 
 
 def _active_from(store: Store, txn: Txn, first: int) -> tuple[np.ndarray, np.ndarray]:
-    keys, values = [], []
-    for key, value in store.iter_pdq(txn, first):
-        keys.append(key)
-        values.append(value)
-    ordinals = np.frombuffer(b"".join(keys), dtype=">u8").astype(np.int64)
-    hashes = np.frombuffer(b"".join(values), dtype=np.uint8).reshape(-1, 32)
-    return ordinals, hashes
+    """(ordinals, hashes) of the active PDQ records from ordinal `first` on, read in chunks into arrays sized
+    by the table (pages of the unused part are never touched), so a 10M-record read holds no per-record
+    Python objects."""
+    capacity = store.pdq_count(txn)
+    ordinals, hashes = np.empty(capacity, dtype=np.int64), np.empty((capacity, 32), dtype=np.uint8)
+    count = 0
+    for keys, values in store.pdq_columns(txn, first):
+        size = len(keys) // 8
+        ordinals[count : count + size] = np.frombuffer(keys, dtype=">u8")
+        hashes[count : count + size] = np.frombuffer(values, dtype=np.uint8).reshape(-1, 32)
+        count += size
+    if count < capacity // 2:  # a catch-up: keep only what was read
+        return ordinals[:count].copy(), hashes[:count].copy()
+    return ordinals[:count], hashes[:count]
 
 
 def load_or_build(store: Store, directory: Path) -> PdqIndex:

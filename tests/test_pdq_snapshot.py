@@ -136,3 +136,20 @@ def test_catch_up_only_touches_records_whose_state_changed(tmp_path: Path) -> No
     ledger = open_ledger(tmp_path)
     assert answers(ledger, [records[0].value]) == [[rid]]
     ledger.close()
+
+
+@pytest.mark.parametrize("first", [0, 1, 57, 299, 300])
+def test_the_pdq_table_read_by_columns_is_the_table_read_record_by_record(tmp_path: Path, first: int) -> None:
+    rng = random.Random(11)
+    ledger = open_ledger(tmp_path)
+    rids = ledger.submit(pdq_records(rng, 300)).record_ids
+    retract(ledger, rids[50:60])  # gaps in the table
+    with ledger.store.read() as txn:
+        one_by_one = list(ledger.store.iter_pdq(txn, first))
+        chunks = list(ledger.store.pdq_columns(txn, first, chunk=64))
+        ordinals, hashes = pdq_snapshot._active_from(ledger.store, txn, first)
+    assert b"".join(k for k, _ in chunks) == b"".join(k for k, _ in one_by_one)
+    assert b"".join(v for _, v in chunks) == b"".join(v for _, v in one_by_one)
+    assert ordinals.tolist() == [int.from_bytes(k, "big") for k, _ in one_by_one]
+    assert hashes.tobytes() == b"".join(v for _, v in one_by_one)
+    ledger.close()

@@ -31,6 +31,8 @@ from node.store import MAX_U64, Store, Txn, read_u64, u64
 
 log = logging.getLogger(__name__)
 
+MAX_UNWRITTEN_MATCHES = 100_000  # about 20 MB of matches answered but not yet in the store
+
 _TIME_QUERY = 16  # time_ms u64 ‖ query no u64
 
 
@@ -258,16 +260,33 @@ class NoticeBook:
 
 
 class MatchRecorder:
-    """Match log entries answered but not yet written. Thread-safe."""
+    """Match log entries answered but not yet written. Thread-safe.
 
-    def __init__(self) -> None:
+    Bounded: while the store refuses writes (a full map or disk) matching goes on, and the oldest unwritten
+    entries are dropped beyond `limit` rather than holding memory without end.
+    """
+
+    def __init__(self, limit: int = MAX_UNWRITTEN_MATCHES) -> None:
         self._pending: list[MatchLogEntry] = []
         self._lock = threading.Lock()
+        self._limit = limit
+        self.dropped = 0
 
     def add(self, entries: Sequence[MatchLogEntry]) -> None:
-        if entries:
-            with self._lock:
-                self._pending.extend(entries)
+        if not entries:
+            return
+        with self._lock:
+            self._pending.extend(entries)
+            excess = max(0, len(self._pending) - self._limit)
+            del self._pending[:excess]
+            self.dropped += excess
+        # Said when the total passes a power of two: visible, without a line per match call.
+        if excess and self.dropped.bit_length() > (self.dropped - excess).bit_length():
+            log.error(
+                "match log: %d matches could not be written and were dropped (%d in all); is the store full?",
+                excess,
+                self.dropped,
+            )
 
     def write(self, log: LmdbMatchLog) -> list[MatchLogEntry]:
         """Writes every pending entry into the caller's transaction and returns them; call `written` once that

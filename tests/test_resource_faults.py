@@ -1,11 +1,12 @@
 """Resource faults with real node processes: a full LMDB map and a full disk refuse writes with a clear
-RESOURCE_EXHAUSTED, keep serving reads and damage nothing; a data file that is not this node's store (garbage,
-empty, truncated, another program's LMDB, another consortium's store) stops the node at start with a one-line
-error and is left byte for byte as it was."""
+RESOURCE_EXHAUSTED, keep serving reads (in bounded memory) and damage nothing; a data file that is not this
+node's store (garbage, empty, truncated, another program's LMDB, another consortium's store) stops the node
+at start with a one-line error and is left byte for byte as it was."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import random
 import shutil
@@ -19,7 +20,9 @@ import grpc
 import lmdb
 import pytest
 
+from node.dueprocess.matchlog import MatchLogEntry
 from node.errors import StorageError
+from node.matchlog import MatchRecorder
 from node.store import Store
 from node.testing.checks import (
     Contributions,
@@ -205,3 +208,15 @@ def test_serve_exits_with_one_line_when_its_store_is_damaged(good_store: Path, t
     assert done.stderr.startswith("hashnode: error: ") and "is truncated" in done.stderr
     assert "Traceback" not in done.stderr
     assert digests(node.store_path) == before
+
+
+def test_matches_the_store_cannot_take_are_held_in_bounded_memory(caplog: pytest.LogCaptureFixture) -> None:
+    """While the store refuses writes, matching goes on: the match log keeps at most its limit of unwritten
+    entries, the oldest dropped first, and says so (not once per match)."""
+    recorder = MatchRecorder(limit=100)
+    entries = [MatchLogEntry(i, bytes(32), 0, f"upload-{i}", "q") for i in range(1000)]
+    with caplog.at_level(logging.ERROR, logger="node.matchlog"):
+        for entry in entries:
+            recorder.add([entry])
+    assert len(recorder) == 100 and recorder.dropped == 900
+    assert 0 < len(caplog.records) <= 10

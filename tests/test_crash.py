@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import Cli
 
 from node.integrity import check_store
 from node.store import Store
@@ -43,8 +44,9 @@ def test_killed_nodes_lose_nothing_acknowledged_and_converge(tmp_path: Path) -> 
     assert time.monotonic() - started < 120  # the CI budget is 60 s; this only catches a runaway
 
 
-def test_the_integrity_check_finds_a_broken_chain(tmp_path: Path) -> None:
-    """The check the harness relies on is not vacuous: a head row pointing past its log is reported."""
+def test_the_integrity_check_finds_a_broken_chain(tmp_path: Path, cli: Cli) -> None:
+    """The check the harness relies on (and `hashnode check`) is not vacuous: a head row pointing past its log
+    is reported."""
     trusted = example_membership()
     with LocalConsortium(tmp_path, names=("a",)) as consortium:
         node = consortium["a"]
@@ -52,19 +54,19 @@ def test_the_integrity_check_finds_a_broken_chain(tmp_path: Path) -> None:
         contributions = Contributions()
         assert contributions.submit(node.client, "one", 3) and contributions.submit(node.client, "two", 3)
         node.stop()
+    checked = cli("check", "--config", node.config)
+    assert checked.code == 0 and "consistent: 1 logs, 2 entries, 6 records (6 active)" in checked.out
     store = Store.open(node.store_path, consortium_id=trusted.consortium_id)
     try:
-        assert check_store(store, trusted).ok
         with store.write() as txn:
             head = store.head(txn, "platform-a")
             assert head is not None
-            txn.put(
-                b"platform-a",
-                (head.seq + 1).to_bytes(8, "big") + head.entry_id + bytes(8),
-                db=store.db("heads"),
-            )
+            broken = (head.seq + 1).to_bytes(8, "big") + head.entry_id + bytes(8)
+            txn.put(b"platform-a", broken, db=store.db("heads"))
         report = check_store(store, trusted)
     finally:
         store.close()
     assert not report.ok
     assert "log of platform-a at seq 3: missing (head says seq 3)" in report.problems
+    checked = cli("check", "--config", node.config)
+    assert checked.code == 1 and "NOT consistent" in checked.out and "missing (head says seq 3)" in checked.out

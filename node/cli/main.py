@@ -18,6 +18,7 @@ from node.cli import (
     admin_cmd,
     appeal_cmd,
     bootstrap_cmd,
+    check_cmd,
     decide_cmd,
     dispute_cmd,
     explain_cmd,
@@ -60,6 +61,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     report_cmd,
     hash_cmd,
     stats_cmd,
+    check_cmd,
 )
 USAGE_ERRORS = (InvalidArgument, ConfigError)
 

@@ -14,8 +14,9 @@ Three `hashnode serve` processes (insecure loopback mode, example keys) replicat
   mapped), entries held, and for the interval: calls per second, p99 latency and errors.
 
 At the end: totals, overall p99s, errors (goal 0), whether the nodes converged, ERROR lines in the node logs,
-and each node's memory growth from the first sample after the warm-up to the last (goal < 5%). The
-file-backed part grows with the store (every record stays on disk); the anonymous part is where a leak shows.
+and each node's memory growth after the warm-up (goal < 5%). The file-backed part is the LMDB pages the
+process has touched: it grows with the store (every record, retracted or not, and the match log stay on
+disk) and is page cache the kernel can reclaim; the anonymous part (heap, index) is where a leak shows.
 """
 
 from __future__ import annotations
@@ -94,9 +95,7 @@ class Workload:
         self.args = args
         self.stop = threading.Event()
         self.submits, self.retracts, self.matches = Meter("submit"), Meter("retract"), Meter("match")
-        self.active: dict[str, collections.deque[dict[str, str]]] = {
-            n.name: collections.deque() for n in self.nodes
-        }
+        self.active: dict[str, collections.deque[dict[str, str]]] = {n.name: collections.deque() for n in self.nodes}
         self.active_lock = threading.Lock()
         self.threads: list[threading.Thread] = []
 
@@ -122,9 +121,7 @@ class Workload:
         while not self.stop.is_set():
             n += 1
             tag = f"soak {node.name} {n} {time.time_ns()}"
-            acked = self.submits.timed(
-                functools.partial(submit_batch, client, tag, self.args.batch, timeout=30)
-            )
+            acked = self.submits.timed(functools.partial(submit_batch, client, tag, self.args.batch, timeout=30))
             if acked is not None:
                 with self.active_lock:
                     batches = self.active[node.name]
@@ -147,9 +144,7 @@ class Workload:
             known = [v for batch in rng.sample(batches, min(3, len(batches))) for v in batch.values()]
             half = self.args.match_batch // 2
             values = rng.sample(known, min(half, len(known)))
-            values += [
-                pdq_value(f"random {rng.random()}") for _ in range(self.args.match_batch - len(values))
-            ]
+            values += [pdq_value(f"random {rng.random()}") for _ in range(self.args.match_batch - len(values))]
             request = client_pb2.MatchRequest(
                 queries=[client_pb2.HashQuery(signal_type="pdq", value=v) for v in values]
             )
@@ -168,18 +163,18 @@ def sample(
     lines = []
     for node in workload.nodes:
         memory = node.memory()
-        memory["entries"] = int(node.stats(timeout=30).entries)
+        stats = node.stats(timeout=30)
+        memory["entries"], memory["disk"] = int(stats.entries), int(stats.disk_bytes)
         history[node.name].append({**memory, "t": int(elapsed), "load": int(load)})
         lines.append(
             f"  {node.name}: rss {memory['rss'] / MB:6.1f} MB  anon {memory['anon'] / MB:6.1f}  "
-            f"file {memory['file'] / MB:6.1f}  entries {memory['entries']}"
+            f"file {memory['file'] / MB:6.1f}  store on disk {memory['disk'] / MB:6.1f} MB  "
+            f"entries {memory['entries']}"
         )
     parts = []
     for meter in (workload.submits, workload.retracts, workload.matches):
         values, errors = meter.take_interval()
-        parts.append(
-            f"{meter.name} {len(values) / interval:5.1f}/s p99 {p99_ms(values):6.1f} ms err {errors}"
-        )
+        parts.append(f"{meter.name} {len(values) / interval:5.1f}/s p99 {p99_ms(values):6.1f} ms err {errors}")
     print(f"t={elapsed:6.0f} s  " + " | ".join(parts), flush=True)
     for line in lines:
         print(line, flush=True)
@@ -196,15 +191,11 @@ def growth(points: list[dict[str, int]], key: str, since: float) -> tuple[float,
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--warmup-minutes", type=float, default=2.0)
     parser.add_argument("--interval", type=float, default=30.0, help="seconds between samples (default 30)")
-    parser.add_argument(
-        "--submit-rate", type=float, default=2.0, help="batches per second per node (default 2)"
-    )
+    parser.add_argument("--submit-rate", type=float, default=2.0, help="batches per second per node (default 2)")
     parser.add_argument("--batch", type=int, default=10, help="records per batch (default 10)")
     parser.add_argument("--window", type=int, default=200, help="active batches kept per node (default 200)")
     parser.add_argument("--matchers", type=int, default=2)
@@ -259,9 +250,7 @@ def report(
 ) -> int:
     minutes = args.minutes
     errors = sum(m.errors for m in (workload.submits, workload.retracts, workload.matches))
-    log_errors = sum(
-        " ERROR " in line for node in consortium.nodes.values() for line in node.log_text().splitlines()
-    )
+    log_errors = sum(" ERROR " in line for node in consortium.nodes.values() for line in node.log_text().splitlines())
     print(
         f"\nsoak summary ({minutes} min; memory growth: the first three samples from t = "
         f"{args.warmup_minutes * 60:.0f} s to the last three under load):"
@@ -279,11 +268,13 @@ def report(
         rss0, rss1, rss_pct = growth(points, "rss", args.warmup_minutes * 60)
         anon0, anon1, anon_pct = growth(points, "anon", args.warmup_minutes * 60)
         file0, file1, _ = growth(points, "file", args.warmup_minutes * 60)
+        disk0, disk1, _ = growth(points, "disk", args.warmup_minutes * 60)
         worst = max(worst, anon_pct)
         print(
             f"  node {name}: rss {rss0 / MB:.1f} -> {rss1 / MB:.1f} MB ({rss_pct:+.1f}%), "
             f"anon {anon0 / MB:.1f} -> {anon1 / MB:.1f} MB ({anon_pct:+.1f}%), "
-            f"file-backed {file0 / MB:.1f} -> {file1 / MB:.1f} MB; entries {points[-1]['entries']}"
+            f"file-backed {file0 / MB:.1f} -> {file1 / MB:.1f} MB (store on disk {disk0 / MB:.1f} -> "
+            f"{disk1 / MB:.1f} MB); entries {points[-1]['entries']}"
         )
     ok = errors == 0 and converged and worst < 5.0
     print(f"  goal (0 errors, converged, anonymous memory growth < 5%): {'met' if ok else 'NOT met'}")

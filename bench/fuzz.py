@@ -58,7 +58,7 @@ def fuzz_decoders(inputs: int, rng: random.Random) -> dict[str, Counts]:
 
 
 def print_counts(title: str, counts: dict[str, Counts]) -> int:
-    print(f"  {title:28} {'inputs':>8} {'accepted':>9} {'refused':>8} {'internal':>9}")
+    print(f"  {title:36} {'inputs':>8} {'accepted':>9} {'refused':>8} {'internal':>9}")
     failures = 0
     for name, found in counts.items():
         failures += len(found.failures)

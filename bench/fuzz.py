@@ -63,7 +63,7 @@ def print_counts(title: str, counts: dict[str, Counts]) -> int:
     for name, found in counts.items():
         failures += len(found.failures)
         print(
-            f"  {name:28} {found.inputs:8d} {found.accepted:9d} {found.refused:8d} {len(found.failures):9d}"
+            f"  {name:36} {found.inputs:8d} {found.accepted:9d} {found.refused:8d} {len(found.failures):9d}"
         )
     return failures
 

@@ -331,7 +331,10 @@ class Report:
             cells = (c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
             print("  ".join(cells))
         for transport, mem in self.memory.items():
-            print(f"node RSS after the {transport} run: {mem['VmRSS']:,} MiB (peak {mem['VmHWM']:,} MiB)")
+            print(
+                f"node RSS after the {transport} run: {mem['VmRSS']:,} MiB (peak {mem['VmHWM']:,} MiB; "
+                f"anonymous {mem['RssAnon']:,}, file-backed {mem['RssFile']:,}: index maps and LMDB pages)"
+            )
         hits = {k: f.hits for k, f in self.baseline.items()}
         print("hits (in-process): " + ", ".join(f"{k} {v:,}" for k, v in hits.items()))
 

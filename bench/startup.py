@@ -83,9 +83,14 @@ def serve_once(label: str, config: Path, work: Path, contents: Contents, queries
     if address is None:
         process.wait()
         raise SystemExit(f"{label}: the node did not start:\n{log_path.read_text()[-3000:]}")
-    at_start = memory_mib(process.pid)
-    latencies, matched = run_queries(address, contents, queries)
-    after = memory_mib(process.pid)
+    try:
+        at_start = memory_mib(process.pid)
+        latencies, matched = run_queries(address, contents, queries)
+        after = memory_mib(process.pid)
+    except BaseException:
+        process.kill()  # leave no node behind holding the data dir
+        process.wait()
+        raise
     stopping = time.perf_counter()
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=600)

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from node.api.guard import guarded
 from node.errors import ConfigError, FailedPrecondition, Unauthenticated, VerificationError
 
 if (
@@ -388,27 +389,4 @@ class PeerAuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
 
     def intercept_service(self, continuation: Callable[[Any], Any], handler_call_details: Any) -> Any:
         handler = continuation(handler_call_details)
-        return None if handler is None else _guarded(handler, self._check)
-
-
-def _guarded(handler: Any, check: Callable[[grpc.ServicerContext], None]) -> Any:
-    """`handler` with `check(context)` run before its behaviour, for each of the four kinds of RPC."""
-    kinds = (
-        ("unary_unary", grpc.unary_unary_rpc_method_handler),
-        ("unary_stream", grpc.unary_stream_rpc_method_handler),
-        ("stream_unary", grpc.stream_unary_rpc_method_handler),
-        ("stream_stream", grpc.stream_stream_rpc_method_handler),
-    )
-    for attribute, make in kinds:
-        behaviour = getattr(handler, attribute)
-        if behaviour is not None:
-            return make(_checked(behaviour, check), handler.request_deserializer, handler.response_serializer)
-    return handler
-
-
-def _checked(behaviour: Callable[[Any, Any], Any], check: Callable[[Any], None]) -> Callable[[Any, Any], Any]:
-    def run(request: Any, context: grpc.ServicerContext) -> Any:
-        check(context)
-        return behaviour(request, context)
-
-    return run
+        return None if handler is None else guarded(handler, self._check)

@@ -18,6 +18,7 @@ from node.ledger import Ledger
 from node.membership import Membership
 from node.roster import SignedRoster
 from node.runtime import NodeRuntime, open_node
+from node.testing.consortium import insecure_config
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_KEYS = ROOT / "keys/example"
@@ -36,19 +37,7 @@ def example_membership() -> Membership:
 def node_config(data_dir: Path, member: str = "platform-a", **overrides: object) -> NodeConfig:
     """A config for one of the example platforms, data in `data_dir`, in insecure (loopback, no TLS, no
     tokens) mode on port 0; `tls_config` gives the secure one."""
-    fields: dict[str, object] = {
-        "path": EXAMPLE_KEYS / f"{member}.toml",
-        "member_id": member,
-        "roster": EXAMPLE_ROSTER,
-        "signing_key": EXAMPLE_KEYS / f"{member}.key",
-        "data_dir": data_dir,
-        "listen": "127.0.0.1:0",
-        "peer_listen": "127.0.0.1:0",
-        "admin_listen": "127.0.0.1:0",
-        "insecure": True,
-    }
-    fields.update(overrides)
-    return NodeConfig(**fields)  # type: ignore[arg-type]
+    return insecure_config(data_dir, member, **overrides)
 
 
 def tls_config(data_dir: Path, member: str = "platform-a", **overrides: object) -> NodeConfig:

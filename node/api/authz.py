@@ -30,6 +30,7 @@ from typing import Any
 import grpc
 
 from node import errors, tls
+from node.api.guard import guarded
 from node.api.status import status_code
 from node.errors import ConfigError, PermissionDenied, ResourceExhausted, Unauthenticated
 
@@ -292,31 +293,8 @@ class AuthorizationInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             return grpc.unary_unary_rpc_method_handler(
                 lambda _request, context: self._unimplemented(method, context)
             )
-        return _guarded(handler, lambda context: self._check(method, context))
+        return guarded(handler, lambda context: self._check(method, context))
 
     def _unimplemented(self, method: str, context: grpc.ServicerContext) -> None:
         self._check(method, context)
         context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method}: not served on this listener")
-
-
-def _guarded(handler: Any, check: Callable[[grpc.ServicerContext], None]) -> Any:
-    """`handler` with `check(context)` run before its behaviour, for each of the four kinds of RPC."""
-    kinds = (
-        ("unary_unary", grpc.unary_unary_rpc_method_handler),
-        ("unary_stream", grpc.unary_stream_rpc_method_handler),
-        ("stream_unary", grpc.stream_unary_rpc_method_handler),
-        ("stream_stream", grpc.stream_stream_rpc_method_handler),
-    )
-    for attribute, make in kinds:
-        behaviour = getattr(handler, attribute)
-        if behaviour is not None:
-            return make(_checked(behaviour, check), handler.request_deserializer, handler.response_serializer)
-    return handler
-
-
-def _checked(behaviour: Callable[[Any, Any], Any], check: Callable[[Any], None]) -> Callable[[Any, Any], Any]:
-    def run(request: Any, context: grpc.ServicerContext) -> Any:
-        check(context)
-        return behaviour(request, context)
-
-    return run

@@ -66,9 +66,9 @@ def test_the_proxy_forwards_cuts_and_restores() -> None:
             with pytest.raises(ConnectionResetError):
                 conn.recv(16)
             assert proxy.stats.connections == 1
-        with (
+        with (  # accepted, and reset at once (the reset may even beat the end of the handshake)
+            pytest.raises(ConnectionResetError),
             socket.create_connection(("127.0.0.1", proxy.port), timeout=2) as conn,
-            pytest.raises(ConnectionResetError),  # accepted, and reset at once
         ):
             conn.recv(16)
         proxy.restore()

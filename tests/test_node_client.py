@@ -1,8 +1,10 @@
 """The independent Node.js client (clients/node): its offline verifier and its demo against a real node.
 
 verify.js is checked against bundles built from the golden vectors, with the Python verifier as the oracle:
-both accept the genuine bundles and both refuse every copy with one flipped byte. demo.js runs against a real
-node.
+both accept the genuine bundles and both refuse every copy with one flipped byte; and against bundles of records
+appealed and decided in-process (overturned by the contributor, by a steward after the window, upheld), where
+both must derive the same status. demo.js runs against a real node serving TLS with a client token, as the Python
+CLI reaches it (the node's certificate as CA, the name `hashnode.peer`, `authorization: Bearer`).
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import EXAMPLE_KEYS, NodeFactory, RunningNode, tls_config
 from google.protobuf import json_format
 
-from node.api.convert import bundle_from_proto
+from node.api.convert import bundle_from_proto, bundle_to_proto
 from node.api.gen.hashnode.v1 import types_pb2
+from node.dueprocess.items import Outcome
 from node.errors import VerificationError
 from node.provenance import verify_bundle
 from node.records import HashRecord
+from tests.dueprocess_helpers import WINDOW, consortium, record
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT = ROOT / "clients/node"
@@ -227,18 +232,108 @@ def test_node_refuses_a_bundle_of_another_consortium(tmp_path: Path) -> None:
     assert (code, out["ok"]) == (1, False)
 
 
+# --- due-process decisions: verify.js and the Python verifier derive the same status ---------------------------
+
+
+@dataclass(frozen=True)
+class Decided:
+    name: str
+    decider: str  # the member that decides the appeal
+    outcome: Outcome
+    wait_ms: int  # how long after the appeal the decision is signed
+    status: str
+
+
+DECIDED = [
+    Decided("overturned by the contributor", "platform-a", Outcome.OVERTURNED, 0, "overturned"),
+    Decided("overturned by a steward after the window", "steward-1", Outcome.OVERTURNED, WINDOW, "overturned"),
+    Decided("upheld by the contributor", "platform-a", Outcome.UPHELD, 0, "active"),
+]
+
+
+@pytest.mark.parametrize("case", DECIDED, ids=[c.name for c in DECIDED])
+def test_node_derives_the_status_of_a_decided_appeal_as_python_does(case: Decided, tmp_path: Path) -> None:
+    with consortium(tmp_path / "ledgers") as nodes:
+        for member in ("platform-a", "platform-b", "steward-1"):
+            nodes.open(member)
+        [rid] = nodes.nodes["platform-a"].submit([record()]).record_ids
+        nodes.sync()
+        appeal = nodes.nodes["platform-b"].appeal(rid, "case-42", match_distance=6)
+        nodes.sync()
+        nodes.clock.advance(case.wait_ms)
+        nodes.nodes[case.decider].decide(appeal.entry_id, case.outcome, "satire, not propaganda")
+        nodes.sync()
+        bundle = bundle_to_proto(nodes.nodes["platform-a"].provenance(rid))
+    python = verify_bundle(bundle_from_proto(bundle))
+    assert python.status == case.status
+    code, out = node_verify(bundle, tmp_path)
+    assert (code, out["ok"]) == (0, True), out
+    assert out["status"] == python.status
+    assert [(e["kind"], e["author"], e["summary"]) for e in out["history"]] == [
+        (e.kind, e.author, e.summary) for e in python.history
+    ]
+    [ruling] = [e["ruling"] for e in out["history"] if e["kind"] == "decision"]
+    assert ruling == next(e.ruling for e in python.history if e.kind == "decision") == "effective"
+
+
+@pytest.mark.parametrize("claim", ["a longer window", "no stewards"])
+def test_a_steward_decision_counts_only_after_the_window_and_from_a_steward(claim: str, tmp_path: Path) -> None:
+    """The stewards and the window are claims of the bundle (unsigned): changed, the steward's decision is
+    refused by both verifiers and the record stays active."""
+    with consortium(tmp_path / "ledgers") as nodes:
+        for member in ("platform-a", "platform-b", "steward-1"):
+            nodes.open(member)
+        [rid] = nodes.nodes["platform-a"].submit([record()]).record_ids
+        nodes.sync()
+        appeal = nodes.nodes["platform-b"].appeal(rid, "case-43")
+        nodes.sync()
+        nodes.clock.advance(WINDOW)
+        nodes.nodes["steward-1"].decide(appeal.entry_id, Outcome.OVERTURNED, "no answer from the contributor")
+        nodes.sync()
+        bundle = bundle_to_proto(nodes.nodes["platform-a"].provenance(rid))
+    if claim == "a longer window":
+        bundle.decision_window_ms = WINDOW + 1
+    else:
+        del bundle.stewards[:]
+        for related in bundle.related:
+            if "steward" in related.author.roles:
+                related.author.roles.remove("steward")
+    python = verify_bundle(bundle_from_proto(bundle))
+    code, out = node_verify(bundle, tmp_path)
+    assert (code, out["status"], python.status) == (0, "active", "active")
+    [ruling] = [e["ruling"] for e in out["history"] if e["kind"] == "decision"]
+    assert ruling.startswith("refused")
+    assert next(e.ruling for e in python.history if e.kind == "decision").startswith("refused")
+
+
 # --- the demo against a real node ---------------------------------------------------------------------------
 
+CA = EXAMPLE_KEYS / "platform-a.crt"
+CLIENT_TOKEN = EXAMPLE_KEYS / "platform-a.client-token"
 
-def test_demo_submits_matches_and_verifies_against_a_running_node(node_modules: Path, node: Any) -> None:
+
+def run_demo(*args: str | Path) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
     assert NODE is not None
     done = subprocess.run(
-        [NODE, "demo.js", node.target], cwd=CLIENT, capture_output=True, text=True, timeout=60
+        [NODE, "demo.js", *map(str, args)], cwd=CLIENT, capture_output=True, text=True, timeout=60
     )
-    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    return done, [json.loads(line) for line in done.stdout.splitlines()]
+
+
+@pytest.fixture
+def tls_node(node_factory: NodeFactory, tmp_path: Path) -> RunningNode:
+    """platform-a serving TLS with its example certificate and client token (conftest's `tls_config`)."""
+    return node_factory(tls_config(tmp_path / "tls-data"))
+
+
+def test_demo_submits_matches_and_verifies_against_a_tls_node_with_a_token(
+    node_modules: Path, tls_node: RunningNode
+) -> None:
+    done, lines = run_demo(tls_node.target, "--ca", CA, "--token-file", CLIENT_TOKEN)
     assert done.returncode == 0, done.stdout + done.stderr
     steps = [line["step"] for line in lines]
     assert steps == ["connect", "submit", *["match"] * 2, *["verify"] * 2, *["tamper"] * 3, "done"]
+    assert lines[0]["tls"] is True
     submit = lines[1]
     assert [m["distance"] for m in lines[2:4]] == [4, 0]
     assert [m["record_id"] for m in lines[2:4]] == submit["record_ids"]
@@ -246,15 +341,45 @@ def test_demo_submits_matches_and_verifies_against_a_running_node(node_modules: 
     assert all(v["author"] == "platform-a" for v in lines[4:6])
     assert {t["field"] for t in lines[6:9]} == {"record_item", "entry_header", "entry_signature"}
     assert all(t["rejected"] for t in lines[6:9])
+    assert int(tls_node.ledger.stats()["records"]) == 2  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "code"),
+    [
+        (
+            "a token the node does not know",
+            ("--ca", CA, "--token-file", EXAMPLE_KEYS / "platform-a.admin-token"),
+            "UNAUTHENTICATED",
+        ),
+        ("no token at all", ("--ca", CA), "UNAUTHENTICATED"),
+        ("plaintext to a TLS node", ("--insecure",), "UNAVAILABLE"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and " " in v else "",
+)
+def test_demo_is_refused_by_a_tls_node_without_the_right_credentials(
+    node_modules: Path, tls_node: RunningNode, name: str, args: tuple[str | Path, ...], code: str
+) -> None:
+    done, lines = run_demo(tls_node.target, *args)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (lines[-1]["step"], lines[-1]["ok"]) == ("failed", False)
+    assert lines[-1]["error"].startswith(code), lines[-1]
+    assert int(tls_node.ledger.stats()["records"]) == 0  # type: ignore[call-overload]
+
+
+def test_demo_runs_in_plaintext_against_an_insecure_node_only_when_asked(
+    node_modules: Path, node: RunningNode
+) -> None:
+    done, lines = run_demo(node.target, "--insecure")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (lines[0]["tls"], lines[-1]["step"]) == (False, "done")
     assert node.record_count() == 2
+    done, _ = run_demo(node.target)  # neither --ca nor --insecure: a usage error, nothing sent in plaintext
+    assert done.returncode == 2 and "--ca" in done.stderr
 
 
 def test_demo_fails_with_a_non_zero_status_when_no_node_answers(node_modules: Path) -> None:
-    assert NODE is not None
-    done = subprocess.run(
-        [NODE, "demo.js", "127.0.0.1:1"], cwd=CLIENT, capture_output=True, text=True, timeout=60
-    )
+    done, lines = run_demo("127.0.0.1:1", "--ca", CA, "--token-file", CLIENT_TOKEN)
     assert done.returncode == 1
-    last = json.loads(done.stdout.splitlines()[-1])
-    assert (last["step"], last["ok"]) == ("failed", False)
-    assert last["error"].startswith("UNAVAILABLE")
+    assert (lines[-1]["step"], lines[-1]["ok"]) == ("failed", False)
+    assert lines[-1]["error"].startswith("UNAVAILABLE")

@@ -3,13 +3,18 @@
 // provenance bundle, verify it offline with verify.js, then flip one byte of the signed data and show that
 // verification fails.
 //
-//   node demo.js [HOST:PORT]      (default: $HASHNODE_TARGET, else 127.0.0.1:50051)
+//   node demo.js [HOST:PORT] --ca NODE.crt --token-file CLIENT-TOKEN    (a node serving TLS, the default)
+//   node demo.js [HOST:PORT] --insecure                               (a loopback node with node.insecure = true)
+//
+// HOST:PORT defaults to $HASHNODE_TARGET, else 127.0.0.1:50051; --ca and --token-file to $HASHNODE_CA and
+// $HASHNODE_TOKEN_FILE, as for the Python CLI.
 //
 // Prints one JSON object per line; exits 0 when every step behaves as it should, 1 otherwise.
 "use strict";
 
 const crypto = require("node:crypto");
-const { connect, grpc } = require("./hashnode-client");
+const fs = require("node:fs");
+const { connect, readToken, grpc } = require("./hashnode-client");
 const { verifyBundle, VerificationError } = require("./verify");
 
 const LABEL = process.env.HASHNODE_DEMO_LABEL || "tvec.propaganda";
@@ -101,10 +106,42 @@ function tamper(bundle) {
   }
 }
 
+function parseArgs(argv) {
+  const args = { target: null, ca: process.env.HASHNODE_CA || null, tokenFile: process.env.HASHNODE_TOKEN_FILE || null,
+                 insecure: false };
+  for (let i = 0; i < argv.length; i++) {
+    const value = () => {
+      if (i + 1 >= argv.length) throw new DemoFailure(`${argv[i]} needs a value`);
+      return argv[++i];
+    };
+    if (argv[i] === "--ca") args.ca = value();
+    else if (argv[i] === "--token-file") args.tokenFile = value();
+    else if (argv[i] === "--insecure") args.insecure = true;
+    else if (argv[i].startsWith("--")) throw new DemoFailure(`unknown option ${argv[i]}`);
+    else args.target = argv[i];
+  }
+  args.target = args.target || process.env.HASHNODE_TARGET || "127.0.0.1:50051";
+  if (args.insecure) args.ca = null; // explicit plaintext wins over $HASHNODE_CA
+  else if (!args.ca) throw new DemoFailure("--ca NODE.crt is required (or --insecure for a plaintext loopback node)");
+  return args;
+}
+
 async function main() {
-  const target = process.argv[2] || process.env.HASHNODE_TARGET || "127.0.0.1:50051";
-  emit({ step: "connect", target });
-  const client = connect(target);
+  let args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof DemoFailure)) throw err;
+    process.stderr.write(`usage: node demo.js [HOST:PORT] (--ca NODE.crt --token-file FILE | --insecure): ${err.message}\n`);
+    return 2;
+  }
+  const { target } = args;
+  emit({ step: "connect", target, tls: !args.insecure });
+  const client = connect(target, {
+    insecure: args.insecure,
+    ca: args.ca && fs.readFileSync(args.ca),
+    token: args.tokenFile ? readToken(args.tokenFile) : undefined,
+  });
   try {
     const records = demoRecords();
     const submitted = await submitAndMatch(client, records);

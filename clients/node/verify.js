@@ -21,10 +21,19 @@ const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const FORMAT_VERSION = 1;
 const KIND_CONTRIBUTION = 1;
 const KIND_RETRACTION = 2;
+const KIND_OPINION = 3;
+const KIND_APPEAL = 4;
+const KIND_DECISION = 5;
 const KIND_NAMES = { 1: "contribution", 2: "retraction", 3: "opinion", 4: "appeal", 5: "decision" };
 const MAX_ITEMS = 10000;
 const MAX_ITEM_BYTES = 4096;
 const HASH_SIZE = 32;
+// docs/due-process.md: the contributor decides an appeal; stewards may from `window` after it. A consortium
+// parameter that bundles carry (`decision_window_ms`); absent, the protocol default of 72 hours.
+const DEFAULT_DECISION_WINDOW_MS = 72n * 3600n * 1000n;
+const STANCES = { 1: "agree", 2: "disagree", 3: "false_positive" };
+const OUTCOMES = { 1: "upheld", 2: "overturned" };
+const DECIDED_AS = { 1: "contributor", 2: "steward" };
 
 class VerificationError extends Error {
   constructor(message) {
@@ -141,6 +150,76 @@ function decodeRetraction(bytes) {
   r.end();
   return item;
 }
+
+// Due-process items (node/dueprocess/items.py, docs/due-process.md "Items"): one encoding per value, so an unknown
+// enum value, an optional-field flag other than 0 or 1, or trailing bytes are errors.
+function enumValue(names, value, what) {
+  if (!(value in names)) fail(`${what}: got ${value}, want one of ${Object.keys(names).join(", ")}`);
+  return names[value];
+}
+
+function decodeOpinion(bytes) {
+  const r = new Reader(bytes, "opinion item");
+  const item = {
+    record_id: r.take(32),
+    stance: enumValue(STANCES, r.u8(), "opinion item: stance"),
+    reason_code: r.string(),
+    text: r.string(),
+  };
+  r.end();
+  return item;
+}
+
+function decodeAppeal(bytes) {
+  const r = new Reader(bytes, "appeal item");
+  const item = { record_id: r.take(32), case_ref: r.string(), match_distance: null };
+  const flag = r.u8();
+  if (flag !== 0 && flag !== 1) fail(`appeal item: match_distance flag: got ${flag}, want 0 or 1`);
+  if (flag === 1) item.match_distance = r.u16();
+  r.end();
+  return item;
+}
+
+function decodeDecision(bytes) {
+  const r = new Reader(bytes, "decision item");
+  const item = {
+    record_id: r.take(32),
+    appeal_entry_id: r.take(32),
+    outcome: enumValue(OUTCOMES, r.u8(), "decision item: outcome"),
+    reason: r.string(),
+    decided_as: enumValue(DECIDED_AS, r.u8(), "decision item: decided_as"),
+  };
+  r.end();
+  return item;
+}
+
+// For each kind that concerns records: its item decoder and the one-line summary of an item (as the Python node
+// words it, so that histories compare equal).
+const ITEM_KINDS = {
+  [KIND_RETRACTION]: {
+    decode: decodeRetraction,
+    summary: (item) => `retracted by its contributor: ${item.reason || "no reason given"}`,
+  },
+  [KIND_OPINION]: {
+    decode: decodeOpinion,
+    summary: (item) =>
+      `opinion: ${item.stance.replace(/_/g, " ")}` +
+      (item.reason_code ? ` (${item.reason_code})` : "") +
+      (item.text ? `: ${item.text}` : ""),
+  },
+  [KIND_APPEAL]: {
+    decode: decodeAppeal,
+    summary: (item) =>
+      `appeal received, case ${item.case_ref}` +
+      (item.match_distance === null ? "" : `, match distance ${item.match_distance}`),
+  },
+  [KIND_DECISION]: {
+    decode: decodeDecision,
+    summary: (item) =>
+      `appeal ${item.appeal_entry_id.toString("hex").slice(0, 16)}… ${item.outcome}` +
+      ` by the ${item.decided_as}: ${item.reason || "no reason given"}`,
+  },
+};
 
 // --- Merkle trees, RFC 9162 section 2.1 ------------------------------------------------------------------------
 
@@ -283,26 +362,102 @@ function verifyEntry(entry, member, consortiumId, trusted) {
   return { header, id };
 }
 
-// A related entry must verify as a whole entry and concern this record (step 11).
+// A related entry must verify as a whole entry and concern this record (step 11). Returns its history event and
+// the decoded items about the record (for the status). An undecodable item before the first one about the record
+// refuses the entry; after it, it is skipped, as the node skips items nobody can read.
 function verifyRelated(related, bundle, trusted) {
   const entry = related.entry || fail("related entry: missing");
   const { header, id } = verifyEntry(entry, related.author, bundle.consortium_id, trusted);
   let summary = `entry of kind ${header.kind}`;
-  if (header.kind === KIND_RETRACTION) {
-    const about = entry.items.map(decodeRetraction).find((item) => item.record_id.toString("hex") === bundle.record_id);
-    if (!about) fail(`related entry ${id} does not concern record ${bundle.record_id}`);
-    summary = `retracted by its contributor: ${about.reason || "no reason given"}`;
+  const items = [];
+  const kind = ITEM_KINDS[header.kind];
+  if (kind) {
+    for (const raw of entry.items) {
+      let item;
+      try {
+        item = kind.decode(raw);
+      } catch (err) {
+        if (err instanceof VerificationError && items.length > 0) continue;
+        throw err;
+      }
+      if (item.record_id.toString("hex") === bundle.record_id) items.push(item);
+    }
+    if (items.length === 0) fail(`related entry ${id} does not concern record ${bundle.record_id}`);
+    summary = kind.summary(items[0]);
   }
-  return {
+  const event = {
     kind: KIND_NAMES[header.kind] || String(header.kind),
     author: header.author,
     timestamp_ms: header.timestamp_ms.toString(),
     entry_id: id,
     summary,
   };
+  return { event, header, items };
+}
+
+// Who may decide appeals about the record: its contributor, and after the window the stewards. Without a pinned
+// roster both come from the bundle's claims (its `stewards` and related authors with the steward role), as the
+// Python verifier takes them; with one, from the pinned roster.
+function decisionAuthority(bundle, contributor, trusted) {
+  const stewardsOf = (members) => members.filter((m) => (m.roles || []).includes("steward")).map((m) => m.member_id);
+  if (trusted) {
+    const window = trusted.decision_window_ms == null ? DEFAULT_DECISION_WINDOW_MS : BigInt(trusted.decision_window_ms);
+    return { contributor, stewards: new Set(stewardsOf(trusted.members || [])), window };
+  }
+  const claimed = [...stewardsOf(bundle.stewards), ...stewardsOf(bundle.related.map((r) => r.author).filter(Boolean))];
+  return { contributor, stewards: new Set(claimed), window: bundle.decision_window_ms ?? DEFAULT_DECISION_WINDOW_MS };
 }
 
 const compareBigInt = (a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
+const byTimeThenId = (a, b) => compareBigInt(a.timestamp_ms, b.timestamp_ms) || (a.entry_id < b.entry_id ? -1 : a.entry_id > b.entry_id ? 1 : 0);
+
+// Why `decision` is not a valid decision of `appeal` (node/dueprocess/deadlines.py check_decision), or null.
+function decisionRefusal(appeal, decision, authority) {
+  if (decision.timestamp_ms < appeal.timestamp_ms) return "decided before the appeal";
+  if (decision.item.decided_as === "contributor" && decision.author !== authority.contributor) {
+    return `decision by ${JSON.stringify(decision.author)} as contributor: the contributor is ${JSON.stringify(authority.contributor)}`;
+  }
+  if (decision.item.decided_as === "steward") {
+    if (!authority.stewards.has(decision.author)) return `${JSON.stringify(decision.author)} is not a steward`;
+    const deadline = appeal.timestamp_ms + authority.window;
+    if (decision.timestamp_ms < deadline) return `steward decided before the contributor's window closed at ${deadline}`;
+  }
+  return null;
+}
+
+/**
+ * The record's consortium-wide status from its verified related items (docs/due-process.md; the rule of
+ * node/dueprocess/policy.py `_final`): retracted by its contributor; else overturned when some appeal's effective
+ * decision (the first valid one by signed time, then entry id) overturns it; else active. Also the ruling of each
+ * decision entry, by entry id.
+ */
+function deriveStatus(verified, contributor, authority) {
+  const byKind = (kind) => verified.filter((v) => v.header.kind === kind)
+    .flatMap((v) => v.items.map((item) => ({ author: v.header.author, timestamp_ms: v.header.timestamp_ms, entry_id: v.event.entry_id, item })));
+  const rulings = {};
+  if (byKind(KIND_RETRACTION).some((r) => r.author === contributor)) return { status: "retracted", rulings };
+  const appeals = new Map(); // appeal entry id → its first item about the record
+  for (const appeal of byKind(KIND_APPEAL)) if (!appeals.has(appeal.entry_id)) appeals.set(appeal.entry_id, appeal);
+  const decisions = byKind(KIND_DECISION).sort(byTimeThenId);
+  let status = "active";
+  for (const appeal of [...appeals.values()].sort(byTimeThenId)) {
+    let effective = null;
+    for (const decision of decisions.filter((d) => d.item.appeal_entry_id.toString("hex") === appeal.entry_id)) {
+      const refusal = decisionRefusal(appeal, decision, authority);
+      if (refusal) rulings[decision.entry_id] = `refused: ${refusal}`;
+      else if (effective) rulings[decision.entry_id] = `superseded: decided first by ${JSON.stringify(effective.author)}`;
+      else {
+        effective = decision;
+        rulings[decision.entry_id] = "effective";
+      }
+    }
+    if (effective && effective.item.outcome === "overturned") status = "overturned";
+  }
+  for (const decision of decisions) {
+    if (!(decision.entry_id in rulings)) rulings[decision.entry_id] = "pending: its appeal is not in this bundle";
+  }
+  return { status, rulings };
+}
 
 /**
  * Verifies every byte of a bundle; throws VerificationError naming the first check that fails.
@@ -314,9 +469,11 @@ const compareBigInt = (a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt
 function verifyBundle(input, { trusted } = {}) {
   const bundle = normalizeBundle(input);
   const { header, entryId, record } = verifyRecord(bundle, trusted);
-  const history = bundle.related.map((related) => verifyRelated(related, bundle, trusted));
-  history.sort((a, b) => compareBigInt(a.timestamp_ms, b.timestamp_ms) || (a.entry_id < b.entry_id ? -1 : 1));
-  const retracted = history.some((event) => event.kind === "retraction" && event.author === header.author);
+  const verified = bundle.related.map((related) => verifyRelated(related, bundle, trusted));
+  const authority = decisionAuthority(bundle, header.author, trusted);
+  const { status, rulings } = deriveStatus(verified, header.author, authority);
+  const history = verified.map(({ event }) => (event.entry_id in rulings ? { ...event, ruling: rulings[event.entry_id] } : event));
+  history.sort(byTimeThenId);
   return {
     consortium_id: header.consortium_id,
     record_id: bundle.record_id,
@@ -327,7 +484,7 @@ function verifyBundle(input, { trusted } = {}) {
     seq: header.seq.toString(),
     contributed_at_ms: header.timestamp_ms.toString(),
     leaf_index: bundle.leaf_index,
-    status: retracted ? "retracted" : "active",
+    status,
     history,
   };
 }
@@ -384,6 +541,8 @@ function normalizeBundle(input) {
     entry_header: bytes(b.entry_header, "entry_header"),
     entry_signature: bytes(b.entry_signature, "entry_signature"),
     author: normalizeMember(b.author, "author"),
+    stewards: (b.stewards || []).map((m, i) => normalizeMember(m, `stewards[${i}]`)),
+    decision_window_ms: b.decision_window_ms === undefined || b.decision_window_ms === null ? null : BigInt(b.decision_window_ms),
     related: (b.related || []).map((r, i) => ({
       ...r,
       author: normalizeMember(r.author, `related[${i}].author`),

@@ -42,7 +42,6 @@ api-docs: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check node tests bench scripts
-	$(VENV)/bin/ruff format --check node tests bench scripts || true
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy node

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from node.api.guard import guarded
+from node.api.handlers import guarded
 from node.errors import ConfigError, FailedPrecondition, Unauthenticated, VerificationError
 
 if (

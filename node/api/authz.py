@@ -30,7 +30,7 @@ from typing import Any
 import grpc
 
 from node import errors, tls
-from node.api.guard import guarded
+from node.api.handlers import guarded
 from node.api.status import status_code
 from node.errors import ConfigError, PermissionDenied, ResourceExhausted, Unauthenticated
 

@@ -28,6 +28,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from node.api.gen.hashnode.v1 import client_pb2
+from node.api.handlers import rewrap
 from node.api.health import HealthState, Phase
 from node.errors import ConfigError
 from node.ledger import Ledger
@@ -192,14 +193,6 @@ def _streaming(metrics: NodeMetrics, method: str, behavior: Behavior) -> Behavio
     return handler
 
 
-_FACTORIES = {
-    (False, False): ("unary_unary", grpc.unary_unary_rpc_method_handler),
-    (False, True): ("unary_stream", grpc.unary_stream_rpc_method_handler),
-    (True, False): ("stream_unary", grpc.stream_unary_rpc_method_handler),
-    (True, True): ("stream_stream", grpc.stream_stream_rpc_method_handler),
-}
-
-
 class MetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
     """Counts and times every RPC by method and final status code. Install it outermost, so that it sees the
     code the error interceptor chose."""
@@ -215,13 +208,8 @@ class MetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        attribute, factory = _FACTORIES[(handler.request_streaming, handler.response_streaming)]
         wrap = _streaming if handler.response_streaming else _unary
-        return factory(
-            wrap(self.metrics, handler_call_details.method, getattr(handler, attribute)),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return rewrap(handler, lambda behaviour: wrap(self.metrics, handler_call_details.method, behaviour))
 
 
 # --- the HTTP endpoint --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 
 from node import errors
+from node.api.handlers import rewrap
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +135,6 @@ def _wrap_streaming(behavior: Behavior, method: str, streaming_requests: bool = 
     return handler
 
 
-_FACTORIES: dict[tuple[bool, bool], tuple[str, Callable[..., grpc.RpcMethodHandler]]] = {
-    (False, False): ("unary_unary", grpc.unary_unary_rpc_method_handler),
-    (False, True): ("unary_stream", grpc.unary_stream_rpc_method_handler),
-    (True, False): ("stream_unary", grpc.stream_unary_rpc_method_handler),
-    (True, True): ("stream_stream", grpc.stream_stream_rpc_method_handler),
-}
-
-
 class ErrorStatusInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
     """Maps exceptions escaping any servicer method, unary or streaming, through `STATUS_CODES`; request bytes
     that do not decode are INVALID_ARGUMENT."""
@@ -154,11 +147,10 @@ class ErrorStatusInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        attribute, factory = _FACTORIES[(handler.request_streaming, handler.response_streaming)]
         method = handler_call_details.method
         wrap = _wrap_streaming if handler.response_streaming else _wrap_unary
-        return factory(
-            wrap(getattr(handler, attribute), method, handler.request_streaming),
+        return rewrap(
+            handler,
+            lambda behaviour: wrap(behaviour, method, handler.request_streaming),
             request_deserializer=_tolerant(handler.request_deserializer),
-            response_serializer=handler.response_serializer,
         )

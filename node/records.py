@@ -68,6 +68,18 @@ class HashRecord:
     def value_hex(self) -> str:
         return self.value.hex()
 
+    def as_json(self) -> dict[str, str | int | list[str]]:
+        """The record's fields as JSON-ready values (hex hash, lists), the shape exports and `--json` output use."""
+        return {
+            "signal_type": self.signal_type,
+            "value": self.value_hex,
+            "quality": self.quality,
+            "labels": list(self.labels),
+            "tags": list(self.tags),
+            "reference": self.reference,
+            "source": self.source,
+        }
+
     def encode(self) -> bytes:
         # Hand-inlined form of the canonical Writer calls (string, blob, u8, strings, strings, string, string):
         # contributions are encoded by the million, and the generic writer costs several times more.

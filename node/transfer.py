@@ -479,15 +479,7 @@ def _write(stream: TextIO, records: Iterable[ProvenancedRecord | HashRecord], fm
 
 def _export_row(item: ProvenancedRecord | HashRecord) -> dict[str, str | int | list[str]]:
     record = item if isinstance(item, HashRecord) else item.record
-    row: dict[str, str | int | list[str]] = {
-        "signal_type": record.signal_type,
-        "value": record.value_hex,
-        "quality": record.quality,
-        "labels": list(record.labels),
-        "tags": list(record.tags),
-        "reference": record.reference,
-        "source": record.source,
-    }
+    row = record.as_json()
     if isinstance(item, HashRecord):
         row.update(dict.fromkeys(PROVENANCE_COLUMNS, ""))
     else:

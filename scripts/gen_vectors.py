@@ -130,15 +130,7 @@ def _entry_vector(name: str, entry: Entry) -> dict[str, Any]:
 
 
 def _record_fields(record: HashRecord) -> dict[str, Any]:
-    return {
-        "signal_type": record.signal_type,
-        "value": record.value_hex,
-        "quality": record.quality,
-        "labels": list(record.labels),
-        "tags": list(record.tags),
-        "reference": record.reference,
-        "source": record.source,
-    }
+    return dict(record.as_json())
 
 
 def _sign(

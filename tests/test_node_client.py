@@ -143,15 +143,7 @@ def test_node_verifies_genuine_bundles_as_python_does(case: Genuine, tmp_path: P
     record = HashRecord.decode(bundle.record_item)
     assert out["record_id"] == python.record_id.hex() == bundle.record_id
     assert out["entry_id"] == python.entry_id.hex() == ENTRIES[case.entry]["entry_id"]
-    assert out["record"] == {
-        "signal_type": record.signal_type,
-        "value": record.value_hex,
-        "quality": record.quality,
-        "labels": list(record.labels),
-        "tags": list(record.tags),
-        "reference": record.reference,
-        "source": record.source,
-    }
+    assert out["record"] == record.as_json()
     assert out["status"] == python.status == case.status
     assert [e["summary"] for e in out["history"]] == [e.summary for e in python.history]
     assert out["key_id"] == GOLDEN["keys"][0]["key_id"]

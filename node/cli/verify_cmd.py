@@ -107,15 +107,7 @@ def verified_json(verified: VerifiedProvenance, author: Member, pinned: Path | N
         "verified": True,
         "pinned": str(pinned) if pinned else None,
         "record_id": verified.record_id.hex(),
-        "record": {
-            "signal_type": record.signal_type,
-            "value": record.value_hex,
-            "quality": record.quality,
-            "labels": list(record.labels),
-            "tags": list(record.tags),
-            "reference": record.reference,
-            "source": record.source,
-        },
+        "record": record.as_json(),
         "author": {
             "member_id": author.member_id,
             "organisation": author.organisation,

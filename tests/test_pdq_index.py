@@ -10,6 +10,7 @@ from unittest.mock import patch
 import numpy as np
 import numpy.typing as npt
 import pytest
+from index_helpers import at_distance, found
 
 from node.index import mih, pdq
 from node.index.pdq import MAX_THRESHOLD, PdqIndex, hamming_bruteforce
@@ -29,25 +30,6 @@ def load_hex(name: str) -> Hashes:
 
 def random_hashes(rng: np.random.Generator, n: int) -> Hashes:
     return rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
-
-
-def at_distance(rng: np.random.Generator, base: Hashes, distance: int) -> Hashes:
-    """`base` with exactly `distance` distinct bits flipped."""
-    bits = np.unpackbits(base)
-    flip = rng.choice(256, size=distance, replace=False)
-    bits[flip] ^= 1
-    return np.packbits(bits)
-
-
-def found(index: PdqIndex, queries: Hashes, threshold: int) -> list[set[int]]:
-    """Ordinals found per query; each (query, ordinal) must come back once."""
-    query_idx, ordinals, _ = index.query(queries, threshold)
-    pairs = list(zip(query_idx.tolist(), ordinals.tolist(), strict=True))
-    assert len(set(pairs)) == len(pairs), "a (query, ordinal) pair returned twice"
-    result: list[set[int]] = [set() for _ in range(len(queries))]
-    for q, ordinal in pairs:
-        result[q].add(ordinal)
-    return result
 
 
 def expected(db: Hashes, ordinals: list[int], queries: Hashes, threshold: int) -> list[set[int]]:

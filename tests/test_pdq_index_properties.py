@@ -10,6 +10,7 @@ import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from index_helpers import at_distance, found
 
 from node.index import mih, pdq
 from node.index.pdq import MAX_THRESHOLD, PdqIndex, hamming_bruteforce
@@ -22,23 +23,6 @@ def probe_even_small_segments() -> Iterator[None]:
     """Segments under MIH_MIN_ROWS are scanned flat; these small indexes are here to exercise probing."""
     with patch.object(mih, "MIH_MIN_ROWS", 0):
         yield
-
-
-def flipped(rng: np.random.Generator, base: Hashes, distance: int) -> Hashes:
-    bits = np.unpackbits(base)
-    bits[rng.choice(256, size=distance, replace=False)] ^= 1
-    return np.packbits(bits)
-
-
-def found(index: PdqIndex, queries: Hashes, threshold: int) -> list[set[int]]:
-    """Ordinals found per query; each (query, ordinal) must come back once."""
-    query_idx, ordinals, _ = index.query(queries, threshold)
-    pairs = list(zip(query_idx.tolist(), ordinals.tolist(), strict=True))
-    assert len(set(pairs)) == len(pairs), "a (query, ordinal) pair returned twice"
-    result: list[set[int]] = [set() for _ in range(len(queries))]
-    for q, ordinal in pairs:
-        result[q].add(ordinal)
-    return result
 
 
 def oracle(model: dict[int, Hashes], queries: Hashes, threshold: int) -> list[set[int]]:
@@ -67,7 +51,7 @@ def test_build_then_query_equals_the_oracle(
         db &= rng.integers(0, 256, size=db.shape, dtype=np.uint8) & rng.integers(
             0, 256, size=db.shape, dtype=np.uint8
         )
-    near = [flipped(rng, queries[i % 3], d) for i, d in enumerate(planted)]
+    near = [at_distance(rng, queries[i % 3], d) for i, d in enumerate(planted)]
     rows = np.concatenate([db, np.stack(near)]) if near else db
     model = {int(o): rows[i] for i, o in enumerate(rng.permutation(len(rows)) * 7 - 100)}
     index = PdqIndex.build(np.array(list(model), dtype=np.int64), rows)
@@ -94,7 +78,7 @@ def test_interleaved_adds_and_removes_equal_the_oracle(
         for kind, count, distance in operations:
             if kind == "add":
                 # Near copies of the queries; sometimes a live record's hash again (a duplicate).
-                hashes = np.stack([flipped(rng, queries[rng.integers(3)], distance) for _ in range(count)])
+                hashes = np.stack([at_distance(rng, queries[rng.integers(3)], distance) for _ in range(count)])
                 if model and rng.random() < 0.3:
                     hashes[0] = model[int(rng.choice(list(model)))]
                 ordinals = np.arange(next_ordinal, next_ordinal + count)

@@ -17,12 +17,12 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m node.demo
+	$(PY) -m demo
 
 # A transparency report from a seeded demo consortium (build/report-demo/report.{json,csv,html}), and a
 # screenshot of the HTML page by headless Chromium when it is installed (apt-get install chromium).
 report-demo: $(STAMP)
-	$(PY) -m node.report_demo --out build/report-demo
+	$(PY) -m demo.report --out build/report-demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -41,10 +41,10 @@ api-docs: $(STAMP)
 	$(PY) scripts/gen_api_docs.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check node tests bench scripts
+	$(VENV)/bin/ruff check node demo testkit tests bench scripts
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy node
+	$(VENV)/bin/mypy node demo testkit
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,7 @@ catch-up after a restart, or while it is still starting; checks its store offlin
 signed chain matching its head, records and counters consistent); restarts it; waits for the consortium to
 converge; and checks every acknowledged record is matched on it, with the provenance of the iteration's new
 records verifying against the pinned roster. At the end every node is checked for every acknowledged record,
-stopped with SIGTERM and checked offline. See node/testing/crash.py. Exit status 1 if anything was lost.
+stopped with SIGTERM and checked offline. See testkit/crash.py. Exit status 1 if anything was lost.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node.testing.consortium import LocalConsortium, example_membership
-from node.testing.crash import CrashHarness
+from testkit.consortium import LocalConsortium, example_membership
+from testkit.crash import CrashHarness
 
 
 def main() -> int:

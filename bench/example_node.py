@@ -73,7 +73,7 @@ def near_duplicate(value: np.ndarray, bits: int, rng: np.random.Generator) -> by
 
 def write_config(work: Path) -> Path:
     """platform-a's example config (TLS, client token, operator token) with its data under `work/data`."""
-    from node.demo import write_config as example_config
+    from demo.consortium import write_config as example_config
 
     return example_config(work, MEMBER, {MEMBER: 0})
 
@@ -83,9 +83,9 @@ def data_dir(work: Path) -> Path:
 
 
 def build(work: Path, contents: Contents, batch: int) -> None:
-    from node.config import load_config
-    from node.records import HashRecord
-    from node.runtime import open_node
+    from node.core.records import HashRecord
+    from node.runtime.config import load_config
+    from node.runtime.runtime import open_node
 
     runtime = open_node(load_config(write_config(work)))
     start, done = time.perf_counter(), 0

@@ -3,7 +3,7 @@
 
     python bench/fuzz.py --inputs 100000 --seed 1
 
-Decoders (node/testing/fuzz.py `DECODERS`): entry header, signed entry, hash record, retraction, opinion,
+Decoders (testkit/fuzz.py `DECODERS`): entry header, signed entry, hash record, retraction, opinion,
 appeal and decision items, roster bytes and files, join requests, provenance bundles (protobuf and JSON, fully
 verified against the pinned roster) and the peer wire messages. A crash (any exception but a hashnode error,
 or a protobuf decode error for protobuf containers) or an accepted non-canonical encoding is a failure.
@@ -11,7 +11,7 @@ or a protobuf decode error for protobuf containers) or an accepted non-canonical
 RPCs: every method of HashNode, Peer, Membership and Admin on a real node on 127.0.0.1 (this process,
 insecure loopback mode). INTERNAL or UNKNOWN is a failure, and so is a refused call after which the store's
 counters, state digest, roster version or peers differ. At the end the node's store is checked offline
-(node/integrity.py).
+(node/storage/integrity.py).
 
 `--rpc-share` of the inputs go to the RPCs (default 0.2; an RPC costs a few milliseconds, a decode tens of
 microseconds). Prints counts per target. Exit status 1 on any failure.
@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node.integrity import check_store
-from node.testing.fuzz import (
+from node.storage.integrity import check_store
+from testkit.fuzz import (
     DECODERS,
     Counts,
     FuzzFailure,

@@ -51,7 +51,7 @@ from example_node import (
 )
 
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc
-from node.ledger import Ledger, Query
+from node.ledger.ledger import Ledger, Query
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 1_000
@@ -160,8 +160,8 @@ def _cpu_s(pid: int | None) -> float:
 
 
 def in_process(config: Path, work: Workload) -> dict[str, Figure]:
-    from node.config import load_config
-    from node.runtime import open_node
+    from node.runtime.config import load_config
+    from node.runtime.runtime import open_node
 
     runtime = open_node(load_config(config))
     ledger = runtime.ledger
@@ -209,7 +209,7 @@ class Served:
 
     @classmethod
     def start(cls, config: Path, log: Path) -> Served:
-        from node.api.server import SERVING_LINE
+        from node.server.server import SERVING_LINE
 
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with log.open("w") as log_file:

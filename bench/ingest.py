@@ -20,11 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-from node.keys import SigningKey
-from node.ledger import Ledger, LedgerSettings
-from node.membership import Member, MemberKey, Membership
-from node.records import HashRecord
-from node.taxonomy import Taxonomy
+from node.core.keys import SigningKey
+from node.core.records import HashRecord
+from node.core.taxonomy import Taxonomy
+from node.ledger.ledger import Ledger, LedgerSettings
+from node.membership.members import Member, MemberKey, Membership
 
 LABELS = ("tvec.propaganda", "tvec.glorification", "tvec.graphic_violence")
 

@@ -6,7 +6,7 @@ loopback consortium whose peer links each go through a controllable TCP proxy.
 
 Each round runs one scenario (every scenario in turn, then at random), contributing on every side while the
 network is broken, then heals it and requires convergence, every acknowledged record on every node, and no
-fork evidence (node/testing/partition.py). Prints scenarios run and converged, per scenario, with the time
+fork evidence (testkit/partition.py). Prints scenarios run and converged, per scenario, with the time
 to converge after the heal. Exit status 1 if any round failed.
 """
 
@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node.testing.consortium import LocalConsortium
-from node.testing.partition import SCENARIOS, PartitionRunner
+from testkit.consortium import LocalConsortium
+from testkit.partition import SCENARIOS, PartitionRunner
 
 
 def main() -> int:

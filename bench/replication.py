@@ -36,18 +36,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import grpc
 import numpy as np
 
-from node.api.client_service import HashNodeServicer
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, peer_pb2_grpc, types_pb2
-from node.api.peer_service import PeerServicer
-from node.api.status import ErrorStatusInterceptor
-from node.entry import ZERO_ID, Entry, EntryKind, sign_entry
-from node.keys import SigningKey
-from node.ledger import Ledger, LedgerSettings
-from node.membership import Member, MemberKey, Membership
-from node.records import HashRecord
-from node.replication.replica import Replica
-from node.replication.replicator import PeerAddress, PeerState, ReplicationSettings, Replicator
-from node.taxonomy import Taxonomy
+from node.core.entry import ZERO_ID, Entry, EntryKind, sign_entry
+from node.core.keys import SigningKey
+from node.core.records import HashRecord
+from node.core.taxonomy import Taxonomy
+from node.ledger.ledger import Ledger, LedgerSettings
+from node.ledger.replica import Replica
+from node.membership.members import Member, MemberKey, Membership
+from node.network.replicator import PeerAddress, PeerState, ReplicationSettings, Replicator
+from node.server.client_service import HashNodeServicer
+from node.server.peer_service import PeerServicer
+from node.server.status import ErrorStatusInterceptor
 
 CONSORTIUM = "bench"
 LABELS = ("tvec.propaganda", "tvec.glorification", "tvec.graphic_violence")

@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import grpc
 
 from node.api.gen.hashnode.v1 import client_pb2
-from node.testing.checks import pdq_value, submit_batch
-from node.testing.consortium import LocalConsortium, ProcessNode
+from testkit.checks import pdq_value, submit_batch
+from testkit.consortium import LocalConsortium, ProcessNode
 
 MB = 1 << 20
 T = TypeVar("T")

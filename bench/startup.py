@@ -64,7 +64,7 @@ class Start:
 
 def serve_once(label: str, config: Path, work: Path, contents: Contents, queries: int) -> Start:
     """Spawns `hashnode serve`, waits for its serving line, queries it, stops it (SIGTERM)."""
-    from node.api.server import SERVING_LINE
+    from node.server.server import SERVING_LINE
 
     log_path = work / f"serve-{label.split()[0]}.log"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -130,9 +130,9 @@ def run_queries(address: str, contents: Contents, queries: int) -> tuple[list[fl
 def phases(config: Path) -> dict[str, float]:
     """In this (fresh) process: seconds to import the server, open the node, and start its listeners."""
     started = time.perf_counter()
-    from node.api.server import create_servers
-    from node.config import load_config
-    from node.runtime import open_node
+    from node.runtime.config import load_config
+    from node.runtime.runtime import open_node
+    from node.server.server import create_servers
 
     imported = time.perf_counter()
     runtime = open_node(load_config(config))

@@ -21,13 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from node import merkle  # noqa: E402
-from node.entry import ZERO_ID, Entry, EntryKind, sign_entry  # noqa: E402
-from node.keys import SigningKey  # noqa: E402
-from node.records import HashRecord, record_id  # noqa: E402
-from node.retraction import RetractionItem  # noqa: E402
-from node.signals import PDQ_MIN_QUALITY_DEFAULT  # noqa: E402
-from node.taxonomy import Taxonomy  # noqa: E402
+from node.core import merkle  # noqa: E402
+from node.core.entry import ZERO_ID, Entry, EntryKind, sign_entry  # noqa: E402
+from node.core.keys import SigningKey  # noqa: E402
+from node.core.records import HashRecord, record_id  # noqa: E402
+from node.core.retraction import RetractionItem  # noqa: E402
+from node.core.signals import PDQ_MIN_QUALITY_DEFAULT  # noqa: E402
+from node.core.taxonomy import Taxonomy  # noqa: E402
 
 VECTORS = ROOT / "tests" / "vectors" / "golden.json"
 CONSORTIUM_ID = "example-consortium"

@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from node import tls  # noqa: E402
-from node.keys import SigningKey  # noqa: E402
-from node.membership import MemberKey  # noqa: E402
-from node.roster import Roster, RosterMember, SignedRoster, StewardKey, TlsCertificate  # noqa: E402
+from node.core.keys import SigningKey  # noqa: E402
+from node.membership import certificates  # noqa: E402
+from node.membership.members import MemberKey  # noqa: E402
+from node.membership.roster import Roster, RosterMember, SignedRoster, StewardKey, TlsCertificate  # noqa: E402
 
 CONSORTIUM_ID = "example-consortium"
 STEWARD_THRESHOLD = 2
@@ -79,11 +79,11 @@ def token(name: str, kind: str) -> str:
     return hashlib.sha256(f"hashnode example token {name} {kind}".encode()).hexdigest()
 
 
-def tls_identity(name: str) -> tls.TlsIdentity:
-    return tls.generate_identity(name, not_before_ms=NOT_BEFORE_MS, not_after_ms=EXPIRES_MS, seed=seed(name))
+def tls_identity(name: str) -> certificates.TlsIdentity:
+    return certificates.generate_identity(name, not_before_ms=NOT_BEFORE_MS, not_after_ms=EXPIRES_MS, seed=seed(name))
 
 
-def genesis_roster(keys: dict[str, SigningKey], identities: dict[str, tls.TlsIdentity]) -> SignedRoster:
+def genesis_roster(keys: dict[str, SigningKey], identities: dict[str, certificates.TlsIdentity]) -> SignedRoster:
     """Version 1: the stewards (2 of 3 must sign the next version), the stewards and platforms as members."""
     stewards = [StewardKey(m.name, keys[m.name].public) for m in MEMBERS if "steward" in m.roles]
     members = [

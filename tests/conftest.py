@@ -11,14 +11,14 @@ import grpc
 import pytest
 
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc, client_pb2_grpc
-from node.api.server import Listeners, create_servers
 from node.cli.main import main as cli_main
-from node.config import NodeConfig
-from node.ledger import Ledger
-from node.membership import Membership
-from node.roster import SignedRoster
-from node.runtime import NodeRuntime, open_node
-from node.testing.consortium import insecure_config
+from node.ledger.ledger import Ledger
+from node.membership.members import Membership
+from node.membership.roster import SignedRoster
+from node.runtime.config import NodeConfig
+from node.runtime.runtime import NodeRuntime, open_node
+from node.server.server import Listeners, create_servers
+from testkit.consortium import insecure_config
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_KEYS = ROOT / "keys/example"

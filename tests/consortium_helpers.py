@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from node import tls
-from node.config import NodeConfig
-from node.join import SignedJoinRequest, create_join_request
-from node.keys import SigningKey
-from node.membership import MemberKey
-from node.roster import Roster, RosterDraft, RosterMember, SignedRoster, StewardKey, TlsCertificate
+from node.core.keys import SigningKey
+from node.membership import certificates
+from node.membership.join import SignedJoinRequest, create_join_request
+from node.membership.members import MemberKey
+from node.membership.roster import Roster, RosterDraft, RosterMember, SignedRoster, StewardKey, TlsCertificate
+from node.runtime.config import NodeConfig
 
 NOW = time.time_ns() // 1_000_000
 DAY = 86_400_000
@@ -33,11 +33,11 @@ class MemberSecrets:
 
     member_id: str
     log_key: SigningKey
-    identity: tls.TlsIdentity
+    identity: certificates.TlsIdentity
 
     @classmethod
     def make(cls, member_id: str, seed: int) -> MemberSecrets:
-        identity = tls.generate_identity(member_id, not_before_ms=NOW - DAY, not_after_ms=NOW + 30 * DAY)
+        identity = certificates.generate_identity(member_id, not_before_ms=NOW - DAY, not_after_ms=NOW + 30 * DAY)
         return cls(member_id, SigningKey.from_seed(bytes([seed]) * 32), identity)
 
     def roster_member(self, **fields: object) -> RosterMember:

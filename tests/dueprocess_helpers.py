@@ -9,12 +9,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from node.core.keys import SigningKey
+from node.core.records import HashRecord
+from node.core.taxonomy import Taxonomy
 from node.dueprocess.policy import PolicyConfig
-from node.keys import SigningKey
-from node.ledger import Ledger, LedgerSettings, Query
-from node.membership import Member, MemberKey, Membership
-from node.records import HashRecord
-from node.taxonomy import Taxonomy
+from node.ledger.ledger import Ledger, LedgerSettings, Query
+from node.membership.members import Member, MemberKey, Membership
 
 CONSORTIUM = "dp-consortium"
 T0 = 1_700_000_000_000

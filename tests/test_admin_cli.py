@@ -8,8 +8,8 @@ from pathlib import Path
 
 from conftest import EXAMPLE_KEYS, Cli, NodeFactory, RunningNode, tls_config
 
-from node.keys import SigningKey
-from node.roster import RosterDraft, SignedRoster
+from node.core.keys import SigningKey
+from node.membership.roster import RosterDraft, SignedRoster
 
 ROSTER = EXAMPLE_KEYS / "roster.json"
 

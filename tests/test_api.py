@@ -9,8 +9,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from node.api import convert
 from node.api.gen.hashnode.v1 import admin_pb2, client_pb2, types_pb2
-from node.membership import Membership
-from node.provenance import verify_bundle
+from node.membership.members import Membership
+from node.provenance.bundle import verify_bundle
 
 ORIGINAL_PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"  # bridge-mods/aaa-orig.jpg
 BLURRED_PDQ = "f8f8f0cee0f4a84f0637022a038f67f0b36e26d596621e1d33e6b39c4e9c9b22"  # bridge-mods/blur-a-lot.jpg

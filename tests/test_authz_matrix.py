@@ -18,7 +18,7 @@ PERMISSION_DENIED (the request itself may be invalid); denied means one of those
 listener, a refused TLS handshake (UNAVAILABLE: mutual TLS pinned to the roster refuses the connection).
 
 RPCs are enumerated from the service descriptors, and the services served from the node's reflection service
-and its listener lists, so a new RPC or service without a rule (node/api/authz.py) or a spec here fails.
+and its listener lists, so a new RPC or service without a rule (node/server/authz.py) or a spec here fails.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ from google.protobuf.message_factory import GetMessageClass
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from node import tls
-from node.api import authz
 from node.api.gen.hashnode.v1 import admin_pb2, client_pb2, membership_pb2, peer_pb2
-from node.api.server import Listeners, create_servers
-from node.runtime import NodeRuntime, open_node
+from node.network import tls
+from node.runtime.runtime import NodeRuntime, open_node
+from node.server import authz
+from node.server.server import Listeners, create_servers
 
 CONSORTIUM = "matrix-consortium"
 STREAM_TIMEOUT_S = 0.5  # an allowed live stream (Subscribe, Watch) is cut here: DEADLINE_EXCEEDED, not denied
@@ -203,7 +203,7 @@ def test_every_rpc_of_every_service_has_a_rule_and_a_spec() -> None:
         for m in every_rpc()
         if authz.rule_for(f"/{m.containing_service.full_name}/{m.name}") is None
     ]
-    assert missing == [], f"RPCs without a row in node/api/authz.py RULES: {missing}"
+    assert missing == [], f"RPCs without a row in node/server/authz.py RULES: {missing}"
     assert set(SPEC) == set(SERVICES) == set(HOME)
 
 

@@ -20,12 +20,12 @@ from conftest import EXAMPLE_KEYS, Cli, CliResult, RunningNode
 from node.api import convert
 from node.api.gen.hashnode.v1 import client_pb2, types_pb2
 from node.cli.verify_cmd import verify_message
-from node.entry import ZERO_ID, EntryKind, sign_entry
-from node.errors import HashnodeError
-from node.keys import SigningKey
-from node.membership import MemberKey, Membership
-from node.provenance import ProvenanceBundle
-from node.records import record_id
+from node.core.entry import ZERO_ID, EntryKind, sign_entry
+from node.core.errors import HashnodeError
+from node.core.keys import SigningKey
+from node.core.records import record_id
+from node.membership.members import MemberKey, Membership
+from node.provenance.bundle import ProvenanceBundle
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 MD5 = "d35c785545392755e7e4164457657269"

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.canonical import Reader, Writer
-from node.errors import EncodingError
+from node.core.canonical import Reader, Writer
+from node.core.errors import EncodingError
 
 
 @dataclass(frozen=True)

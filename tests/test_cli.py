@@ -13,7 +13,7 @@ from conftest import EXAMPLE_KEYS, ROOT, Cli, RunningNode
 
 from node.api import convert
 from node.cli import command_base, match_cmd
-from node.keys import SigningKey
+from node.core.keys import SigningKey
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 MD5 = "d35c785545392755e7e4164457657269"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE_KEYS, Cli, write_config
 
-from node.config import load_config
-from node.errors import ConfigError
-from node.runtime import open_node
+from node.core.errors import ConfigError
+from node.runtime.config import load_config
+from node.runtime.runtime import open_node
 
 MINIMAL = """[node]
 member_id = "platform-a"

@@ -16,20 +16,20 @@ from pathlib import Path
 import pytest
 from consortium_helpers import DAY, NOW, STEWARDS, MemberSecrets, genesis, next_version, sign
 
-from node import tls
-from node.config import NodeConfig
-from node.consortium import Consortium
-from node.entry import ZERO_ID, Entry, EntryKind, sign_entry
-from node.errors import FailedPrecondition, NotFound, StorageError
-from node.keys import SigningKey
-from node.ledger import Ledger, Query
-from node.provenance import verify_bundle
-from node.records import HashRecord, record_id
-from node.replication.replica import Replica
+from node.core.entry import ZERO_ID, Entry, EntryKind, sign_entry
+from node.core.errors import FailedPrecondition, NotFound, StorageError
+from node.core.keys import SigningKey
+from node.core.records import HashRecord, record_id
+from node.ledger.consortium import Consortium
+from node.ledger.ledger import Ledger, Query
+from node.ledger.replica import Replica
+from node.ledger.revocation import purge_member
+from node.membership import certificates
+from node.membership.roster import PinnedRosterMismatchError, SignedRoster, ThresholdError
+from node.provenance.bundle import verify_bundle
 from node.replication.validate import RejectReason
-from node.revocation import purge_member
-from node.roster import PinnedRosterMismatchError, SignedRoster, ThresholdError
-from node.runtime import NodeRuntime, open_node
+from node.runtime.config import NodeConfig
+from node.runtime.runtime import NodeRuntime, open_node
 
 CONSORTIUM = "consortium-test"
 LABEL = "tvec.propaganda"
@@ -320,7 +320,7 @@ def test_tls_rotation_accepts_both_certificates_during_the_overlap(
     node: NodeRuntime, people: dict[str, MemberSecrets]
 ) -> None:
     bob = people["bob"]
-    renewed = tls.generate_identity("bob", not_before_ms=NOW - DAY, not_after_ms=NOW + 30 * DAY)
+    renewed = certificates.generate_identity("bob", not_before_ms=NOW - DAY, not_after_ms=NOW + 30 * DAY)
     draft = next_version(node.consortium.roster)
     draft.rotate_tls("bob", renewed.certificate_der, valid_from_ms=NOW - 1, overlap_until_ms=NOW + DAY)
     publish(node, sign(draft.build()))
@@ -332,7 +332,7 @@ def test_tls_rotation_accepts_both_certificates_during_the_overlap(
 
 
 def test_consortium_open_alone_pins_and_persists_the_root(tmp_path: Path, v1: Path) -> None:
-    from node.store import Store
+    from node.storage.store import Store
 
     root = SignedRoster.load(v1)
     store = Store.open(tmp_path / "lmdb", consortium_id=CONSORTIUM)
@@ -351,7 +351,7 @@ def test_the_trust_set_follows_certificate_windows_without_a_new_roster(
     runtime = open_node(config_for(tmp_path, people, v1), clock=lambda: clock[0])
     try:
         bob = people["bob"]
-        renewed = tls.generate_identity("bob", not_before_ms=NOW - DAY, not_after_ms=NOW + 30 * DAY)
+        renewed = certificates.generate_identity("bob", not_before_ms=NOW - DAY, not_after_ms=NOW + 30 * DAY)
         draft = next_version(runtime.consortium.roster)
         draft.rotate_tls(
             "bob", renewed.certificate_der, valid_from_ms=NOW + DAY, overlap_until_ms=NOW + 2 * DAY

@@ -1,6 +1,6 @@
 """Crash safety with real processes: a node SIGKILLed during ingest, during catch-up, or while starting loses
 nothing it acknowledged, its store opens and every log in it is a consistent signed chain, and it converges
-with its peers (the CI-sized run of bench/crash.py: node/testing/crash.py)."""
+with its peers (the CI-sized run of bench/crash.py: testkit/crash.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from conftest import Cli
 
-from node.integrity import check_store
-from node.store import Store
-from node.testing.checks import Contributions
-from node.testing.consortium import LocalConsortium, example_membership
-from node.testing.crash import CrashHarness
+from node.storage.integrity import check_store
+from node.storage.store import Store
+from testkit.checks import Contributions
+from testkit.consortium import LocalConsortium, example_membership
+from testkit.crash import CrashHarness
 
 pytestmark = pytest.mark.slow
 

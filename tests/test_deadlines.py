@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from node.core.errors import FailedPrecondition, NotFound, PermissionDenied
 from node.dueprocess.deadlines import (
     DecisionAuthority,
     DecisionBeforeAppeal,
@@ -19,7 +20,6 @@ from node.dueprocess.deadlines import (
     resolve_record,
 )
 from node.dueprocess.items import AppealItem, DecidedAs, DecisionItem, Outcome, VerifiedItem
-from node.errors import FailedPrecondition, NotFound, PermissionDenied
 
 H = 3_600_000
 T0 = 1_700_000_000_000  # when the appeal was signed

@@ -13,7 +13,7 @@ import pytest
 
 from node.api import convert
 from node.api.gen.hashnode.v1 import admin_pb2, client_pb2, types_pb2
-from node.provenance import verify_bundle
+from node.provenance.bundle import verify_bundle
 from tests.conftest import NodeFactory, RunningNode, node_config
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"

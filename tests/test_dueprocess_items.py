@@ -12,7 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node import provenance
+from node.core.entry import ZERO_ID, EntryKind, sign_entry
+from node.core.errors import EncodingError, InvalidArgument, VerificationError
+from node.core.keys import SigningKey
 from node.dueprocess import DESCRIBERS, register
 from node.dueprocess.items import (
     AppealItem,
@@ -22,9 +24,7 @@ from node.dueprocess.items import (
     Outcome,
     Stance,
 )
-from node.entry import ZERO_ID, EntryKind, sign_entry
-from node.errors import EncodingError, InvalidArgument, VerificationError
-from node.keys import SigningKey
+from node.provenance import bundle as provenance
 
 RID = bytes(range(32))
 APPEAL_ID = bytes([0xAA]) * 32

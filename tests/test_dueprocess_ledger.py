@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from node import standing
+from node.core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from node.dueprocess.deadlines import DecisionTooEarly, NotDecisionAuthority, UnknownAppeal
 from node.dueprocess.items import Outcome, Stance
 from node.dueprocess.policy import PolicyConfig
-from node.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from node.ledger import AppealAlreadyDecided, Ledger, RecordStatus
-from node.provenance import verify_bundle
+from node.ledger import standing
+from node.ledger.ledger import AppealAlreadyDecided, Ledger, RecordStatus
+from node.provenance.bundle import verify_bundle
 from tests.dueprocess_helpers import (
     HOUR,
     LABEL,
@@ -425,6 +425,6 @@ def test_a_roster_change_that_makes_a_member_a_steward_reevaluates(nodes: Consor
 
 
 def test_standing_reads_purges_where_revocation_records_them() -> None:
-    from node import revocation, standing
+    from node.ledger import revocation, standing
 
     assert standing.PURGED_MEMBER_PREFIX == revocation.PURGE_PREFIX

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from replication_helpers import NetNode, serve, wait_for
 
+from node.core.entry import Entry
+from node.core.errors import HashnodeError
+from node.core.taxonomy import Taxonomy
 from node.dueprocess.items import Outcome
 from node.dueprocess.policy import PolicyConfig
-from node.entry import Entry
-from node.errors import HashnodeError
-from node.ledger import Ledger, LedgerSettings, RecordStatus
-from node.membership import Membership
-from node.provenance import ProvenanceBundle, verify_bundle
-from node.taxonomy import Taxonomy
+from node.ledger.ledger import Ledger, LedgerSettings, RecordStatus
+from node.membership.members import Membership
+from node.provenance.bundle import ProvenanceBundle, verify_bundle
 from tests.dueprocess_helpers import CONSORTIUM, PDQ, PDQ_NEAR, membership, query, record, signing_key
 
 DEADLINE_S = 5.0  # generous: replication normally takes milliseconds

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from node import merkle
-from node.entry import (
+from node.core import merkle
+from node.core.entry import (
     ENTRY_TAG,
     MAX_ITEM_BYTES,
     MAX_ITEMS,
@@ -20,8 +20,8 @@ from node.entry import (
     EntryKind,
     sign_entry,
 )
-from node.errors import EncodingError, VerificationError
-from node.keys import SigningKey
+from node.core.errors import EncodingError, VerificationError
+from node.core.keys import SigningKey
 
 ALICE = SigningKey.from_seed(hashlib.sha256(b"test entry alice").digest())
 MALLORY = SigningKey.from_seed(hashlib.sha256(b"test entry mallory").digest())

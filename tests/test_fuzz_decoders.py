@@ -1,4 +1,4 @@
-"""Property tests of every decoder (node/testing/fuzz.py `DECODERS`): any bytes are either refused with a
+"""Property tests of every decoder (testkit/fuzz.py `DECODERS`): any bytes are either refused with a
 hashnode error (or, for protobuf containers, a protobuf decode error) or decoded; what decodes re-encodes to
 exactly the bytes given. bench/fuzz.py runs the same targets for longer."""
 
@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from node.api import convert
 from node.api.gen.hashnode.v1 import types_pb2
-from node.entry import Entry
-from node.errors import HashnodeError, VerificationError
-from node.provenance import verify_bundle
-from node.testing.fuzz import DECODERS, DecoderTarget, flip_bit, mutate, sample_bundle, trusted_membership
+from node.core.entry import Entry
+from node.core.errors import HashnodeError, VerificationError
+from node.provenance.bundle import verify_bundle
+from testkit.fuzz import DECODERS, DecoderTarget, flip_bit, mutate, sample_bundle, trusted_membership
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

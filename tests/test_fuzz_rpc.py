@@ -1,4 +1,4 @@
-"""Fuzzing every RPC of a real node on 127.0.0.1 (node/testing/fuzz.py): mutated valid requests, random
+"""Fuzzing every RPC of a real node on 127.0.0.1 (testkit/fuzz.py): mutated valid requests, random
 messages and random bytes are never answered INTERNAL or UNKNOWN, and a refused call writes nothing
 (counters, state digest, roster version and peers unchanged). Valid entries with one bit flipped, pushed
 through the peer path (decoded as a peer's batch and received by the replica, or served by a peer the node
@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 from node.api.gen.hashnode.v1 import admin_pb2, membership_pb2, peer_pb2, peer_pb2_grpc
 from node.api.peer_wire import batch_from_proto, batch_to_proto
-from node.config import PeerConfig
-from node.entry import Entry
-from node.testing.consortium import eventually
-from node.testing.fuzz import (
+from node.core.entry import Entry
+from node.network.addresses import PeerConfig
+from testkit.consortium import eventually
+from testkit.fuzz import (
     SERVICES,
     FuzzNode,
     RpcFuzzer,

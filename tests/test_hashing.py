@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import Cli, ImageHashes, RunningNode
 
-from node import hashing
-from node.errors import FailedPrecondition
+from node.core.errors import FailedPrecondition
+from node.hashing import image as hashing
 
 pytest.importorskip("pdqhash", reason="needs the hashing extra")
 

@@ -15,11 +15,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from node import tls
-from node.errors import AlreadyExists
-from node.join import JOIN_TAG, JoinRequest, JoinRequestError, SignedJoinRequest, create_join_request
-from node.keys import SigningKey
-from node.roster import MemberStatus, RosterDraft, StewardKey, TrustedRoster, WrongConsortiumError
+from node.core.errors import AlreadyExists
+from node.core.keys import SigningKey
+from node.membership import certificates
+from node.membership.join import JOIN_TAG, JoinRequest, JoinRequestError, SignedJoinRequest, create_join_request
+from node.membership.roster import MemberStatus, RosterDraft, StewardKey, TrustedRoster, WrongConsortiumError
 
 CONSORTIUM = "test-consortium"
 NOW = 1_700_000_000_000
@@ -29,8 +29,8 @@ OTHER_KEY = SigningKey.from_seed(b"\x62" * 32)
 STEWARD = SigningKey.from_seed(b"\x10" * 32)
 
 
-def identity(member_id: str) -> tls.TlsIdentity:
-    return tls.generate_identity(member_id, not_before_ms=NOW - DAY, not_after_ms=NOW + 365 * DAY)
+def identity(member_id: str) -> certificates.TlsIdentity:
+    return certificates.generate_identity(member_id, not_before_ms=NOW - DAY, not_after_ms=NOW + 365 * DAY)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def odd_certificate(
     *,
     issuer_key: ec.EllipticCurvePrivateKey | None = None,
     ca: bool = False,
-    names: tuple[str, ...] = (tls.PEER_TLS_NAME,),
+    names: tuple[str, ...] = (certificates.PEER_TLS_NAME,),
 ) -> bytes:
     """A certificate that breaks one rule: signed by another key, a CA, or without the peer name."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -81,7 +81,7 @@ def odd_certificate(
 def test_a_join_request_proves_possession_of_both_keys(cert_c: bytes) -> None:
     request = join(cert_c).verify()
     assert request.member_id == "platform-c" and request.log_public_key == LOG_KEY.public
-    assert request.tls_fingerprint == tls.fingerprint(cert_c)
+    assert request.tls_fingerprint == certificates.fingerprint(cert_c)
 
 
 def test_signed_bytes_are_the_canonical_request(cert_c: bytes) -> None:
@@ -200,7 +200,7 @@ def test_admitted_member_verifies_in_the_next_roster(cert_c: bytes) -> None:
     assert (
         member.roles == ("observer",) and member.status == MemberStatus.ACTIVE and member.status_version == 1
     )
-    assert [c.fingerprint for c in member.tls] == [tls.fingerprint(cert_c)]
+    assert [c.fingerprint for c in member.tls] == [certificates.fingerprint(cert_c)]
     membership = roster.membership()
     assert membership.signing_key("platform-c", LOG_KEY.public.key_id, NOW) == LOG_KEY.public
     with pytest.raises(Exception, match="not valid"):  # the key is valid from the request's creation only
@@ -235,7 +235,7 @@ def test_a_member_id_is_admitted_once(cert_c: bytes) -> None:
 def test_tls_rotation_checks_the_certificate_and_overlaps(cert_c: bytes) -> None:
     draft = genesis()
     draft.admit(join(cert_c))
-    with pytest.raises(tls.TlsCertificateError):
+    with pytest.raises(certificates.TlsCertificateError):
         draft.rotate_tls(
             "platform-c", identity("platform-x").certificate_der, valid_from_ms=NOW, overlap_until_ms=NOW
         )
@@ -244,4 +244,7 @@ def test_tls_rotation_checks_the_certificate_and_overlaps(cert_c: bytes) -> None
     member = draft.build().member("platform-c")
     assert member is not None
     windows = {c.fingerprint: (c.valid_from_ms, c.valid_until_ms) for c in member.tls}
-    assert windows == {tls.fingerprint(cert_c): (NOW, NOW + 2 * DAY), tls.fingerprint(new): (NOW + DAY, 0)}
+    assert windows == {
+        certificates.fingerprint(cert_c): (NOW, NOW + 2 * DAY),
+        certificates.fingerprint(new): (NOW + DAY, 0),
+    }

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from node.core.errors import InvalidArgument
 from node.dueprocess.matchlog import MatchLogEntry, MemoryMatchLog, ReinstateNotice, reinstate_notices
-from node.errors import InvalidArgument
-from node.matchlog import LmdbMatchLog, MatchRecorder, NoticeBook, new_query_id, notices_for
-from node.store import Store
+from node.storage.matchlog import LmdbMatchLog, MatchRecorder, NoticeBook, new_query_id, notices_for
+from node.storage.store import Store
 
 R = [bytes([i]) * 32 for i in range(1, 5)]
 T = 1_700_000_000_000

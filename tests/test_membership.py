@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from node.errors import ConfigError, VerificationError
-from node.keys import SigningKey
-from node.membership import Member, MemberKey, Membership
+from node.core.errors import ConfigError, VerificationError
+from node.core.keys import SigningKey
+from node.membership.members import Member, MemberKey, Membership
 
 
 def key(name: str) -> SigningKey:

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node import merkle
-from node.errors import VerificationError
+from node.core import merkle
+from node.core.errors import VerificationError
 
 # Certificate Transparency's reference inputs and tree heads (RFC 6962 test data; RFC 9162 hashes alike).
 CT_LEAVES = [

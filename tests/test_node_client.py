@@ -22,10 +22,10 @@ from google.protobuf import json_format
 
 from node.api.convert import bundle_from_proto, bundle_to_proto
 from node.api.gen.hashnode.v1 import types_pb2
+from node.core.errors import VerificationError
+from node.core.records import HashRecord
 from node.dueprocess.items import Outcome
-from node.errors import VerificationError
-from node.provenance import verify_bundle
-from node.records import HashRecord
+from node.provenance.bundle import verify_bundle
 from tests.dueprocess_helpers import WINDOW, consortium, record
 
 ROOT = Path(__file__).resolve().parents[1]

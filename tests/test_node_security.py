@@ -14,8 +14,6 @@ import grpc
 import pytest
 from consortium_helpers import NOW, MemberSecrets, genesis, next_version, secure_config, sign
 
-from node import tls
-from node.api.authz import RateLimiter, TokenSet
 from node.api.gen.hashnode.v1 import (
     client_pb2,
     client_pb2_grpc,
@@ -24,10 +22,13 @@ from node.api.gen.hashnode.v1 import (
     peer_pb2,
     peer_pb2_grpc,
 )
-from node.api.server import Listeners, create_servers
-from node.config import PeerLimits
-from node.errors import ConfigError
-from node.runtime import NodeRuntime, open_node
+from node.core.errors import ConfigError
+from node.membership import certificates
+from node.network import tls
+from node.runtime.config import PeerLimits
+from node.runtime.runtime import NodeRuntime, open_node
+from node.server.authz import RateLimiter, TokenSet
+from node.server.server import Listeners, create_servers
 
 CONSORTIUM = "security-consortium"
 
@@ -149,14 +150,14 @@ def test_token_files(tmp_path: Path) -> None:
 def test_a_pinned_client_certificate_is_a_platform_client(
     tmp_path: Path, people: dict[str, MemberSecrets]
 ) -> None:
-    ingest = tls.generate_identity("ingest", not_before_ms=NOW - 86_400_000, not_after_ms=NOW + 86_400_000)
+    ingest = certificates.generate_identity("ingest", not_before_ms=NOW - 86_400_000, not_after_ms=NOW + 86_400_000)
     ingest.save(tmp_path / "ingest.crt", tmp_path / "ingest.key")
     node = start(tmp_path, people, client_token_file=None, client_certificates=(tmp_path / "ingest.crt",))
     hub = node.runtime.identity
     assert hub is not None
     try:
 
-        def match(key: tls.TlsIdentity | None) -> grpc.StatusCode:
+        def match(key: certificates.TlsIdentity | None) -> grpc.StatusCode:
             credentials = grpc.ssl_channel_credentials(
                 hub.certificate_pem, key and key.private_key_pem, key and key.certificate_pem
             )

@@ -1,5 +1,5 @@
-"""Observability: the health states (node/api/health.py), Prometheus metrics over HTTP on loopback
-(node/api/metrics.py), JSON logs (node/log_format.py) and their config sections."""
+"""Observability: the health states (node/server/health.py), Prometheus metrics over HTTP on loopback
+(node/server/metrics.py), JSON logs (node/runtime/log_format.py) and their config sections."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
-from node.api.health import STARTING_MESSAGE, HealthState, Phase
-from node.api.metrics import MetricsServer, NodeMetrics
-from node.api.server import Listeners, create_servers
-from node.config import load_config
-from node.errors import ConfigError
-from node.log_format import JsonFormatter, configure_logging
-from node.runtime import open_node
+from node.core.errors import ConfigError
+from node.runtime.config import load_config
+from node.runtime.log_format import JsonFormatter, configure_logging
+from node.runtime.runtime import open_node
+from node.server.health import STARTING_MESSAGE, HealthState, Phase
+from node.server.metrics import MetricsServer, NodeMetrics
+from node.server.server import Listeners, create_servers
 from tests.conftest import node_config, write_config
 
 LABEL = "tvec.propaganda"

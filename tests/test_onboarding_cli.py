@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE_KEYS, Cli, NodeFactory
 
-from node.join import SignedJoinRequest
-from node.roster import MemberStatus, SignedRoster
-from node.tls import TlsIdentity
+from node.membership.certificates import TlsIdentity
+from node.membership.join import SignedJoinRequest
+from node.membership.roster import MemberStatus, SignedRoster
 
 ROSTER = EXAMPLE_KEYS / "roster.json"
 

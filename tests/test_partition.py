@@ -1,7 +1,7 @@
-"""Partitions between real node processes (one TCP proxy per directed link, node/testing/proxy.py):
+"""Partitions between real node processes (one TCP proxy per directed link, testkit/proxy.py):
 contributions on every side of a split, an isolated node, a flapping link, silently dropped traffic and a
 slow link; after each, the consortium converges with every acknowledged record everywhere and no fork
-evidence (node/testing/partition.py; bench/partition.py runs many random rounds)."""
+evidence (testkit/partition.py; bench/partition.py runs many random rounds)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from node.testing.consortium import LocalConsortium
-from node.testing.partition import SCENARIOS, PartitionRunner
-from node.testing.proxy import TcpProxy
+from testkit.consortium import LocalConsortium
+from testkit.partition import SCENARIOS, PartitionRunner
+from testkit.proxy import TcpProxy
 
 pytestmark = pytest.mark.slow
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from node import pdq_snapshot
-from node.keys import SigningKey
-from node.ledger import Ledger, LedgerSettings, Query
-from node.membership import Member, MemberKey, Membership
-from node.records import HashRecord
-from node.store import Status
-from node.taxonomy import Taxonomy
+from node.core.keys import SigningKey
+from node.core.records import HashRecord
+from node.core.taxonomy import Taxonomy
+from node.ledger.ledger import Ledger, LedgerSettings, Query
+from node.membership.members import Member, MemberKey, Membership
+from node.storage import pdq_snapshot
+from node.storage.store import Status
 
 KEY = SigningKey.from_seed(bytes(range(32)))
 MEMBERSHIP = Membership.from_members("snap", [Member("a", "A", (MemberKey(KEY.public),))])
@@ -43,7 +43,7 @@ def retract(ledger: Ledger, record_ids: list[bytes]) -> None:
 
 def reinstate(ledger: Ledger, record_id: bytes) -> None:
     """Puts a record back to active, as an upheld appeal would (status change through the ledger's own path)."""
-    from node.ledger import IndexDelta
+    from node.ledger.ledger import IndexDelta
 
     delta = IndexDelta()
     with ledger.store.write() as txn:

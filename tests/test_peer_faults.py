@@ -15,14 +15,15 @@ import grpc
 import pytest
 
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, peer_pb2, peer_pb2_grpc
-from node.api.peer_service import MAX_STREAMS, MAX_STREAMS_PER_CALLER
 from node.api.peer_wire import batch_to_proto
-from node.config import PeerConfig, PeerLimits
-from node.entry import Entry
+from node.core.entry import Entry
+from node.network.addresses import PeerConfig
+from node.network.replicator import PeerState
 from node.replication.reconcile import Limits
-from node.replication.replicator import PeerState
-from node.testing.consortium import eventually
-from node.testing.fuzz import FuzzNode, consortium_id, sample_log
+from node.runtime.config import PeerLimits
+from node.server.peer_service import MAX_STREAMS, MAX_STREAMS_PER_CALLER
+from testkit.consortium import eventually
+from testkit.fuzz import FuzzNode, consortium_id, sample_log
 
 pytestmark = pytest.mark.slow
 
@@ -181,8 +182,8 @@ def test_a_peer_pushing_entries_far_ahead_is_held_to_the_gap_buffer(tmp_path: Pa
     are dropped, to be fetched again once they apply."""
     log = sample_log("platform-c", tag="flood")
     flooding = ScriptedPeer("platform-c", log)
-    from node.entry import EntryKind, sign_entry
-    from node.testing.fuzz import T0, member_key, sample_records
+    from node.core.entry import EntryKind, sign_entry
+    from testkit.fuzz import T0, member_key, sample_records
 
     key, previous = member_key("platform-c"), log[-1]
     for seq in range(4, 4 + 2 * Limits().gap_per_author):  # seq 4 itself is never sent: all are gaps

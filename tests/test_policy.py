@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from node.core.errors import ConfigError
+from node.core.retraction import RetractionItem
 from node.dueprocess.deadlines import AppealResolution, DecisionAuthority, resolve
 from node.dueprocess.items import (
     AppealItem,
@@ -18,8 +20,6 @@ from node.dueprocess.items import (
     VerifiedItem,
 )
 from node.dueprocess.policy import Evidence, PolicyConfig, RecordFacts, Standing, evaluate
-from node.errors import ConfigError
-from node.retraction import RetractionItem
 
 H = 3_600_000
 T0 = 1_700_000_000_000  # 2023-11-14T22:13:20Z

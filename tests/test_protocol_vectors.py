@@ -1,7 +1,7 @@
 """The golden vectors of docs/protocol.md: up to date, re-derivable from the document, tamper-evident.
 
-The re-derivation (part b) deliberately does not use node.canonical, node.entry, node.merkle or
-node.records: it implements the wire format from docs/protocol.md with `struct`, `hashlib` and `cryptography`
+The re-derivation (part b) deliberately does not use node.core.canonical, node.core.entry, node.core.merkle or
+node.core.records: it implements the wire format from docs/protocol.md with `struct`, `hashlib` and `cryptography`
 only, as a second implementation in another language would. If it and the node disagree, one of them departs
 from the document.
 """
@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 # Used only by part (c), which tests the node's verifier; parts (a) and (b) never touch node code.
-from node.entry import Entry
-from node.errors import VerificationError
-from node.keys import PublicKey
+from node.core.entry import Entry
+from node.core.errors import VerificationError
+from node.core.keys import PublicKey
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS_PATH = ROOT / "tests" / "vectors" / "golden.json"
@@ -341,7 +341,7 @@ def test_tree_size_must_come_from_the_signed_item_count() -> None:
     assert root_from_proof(items_of(e)[0], 0, 4, proof) == bytes.fromhex(e["body_root"])
 
 
-# --- (c) every single-bit flip fails node.entry verification ------------------------------------
+# --- (c) every single-bit flip fails node.core.entry verification ------------------------------------
 
 
 def _flips(data: bytes) -> list[bytes]:

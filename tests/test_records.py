@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.canonical import Writer
-from node.errors import EncodingError, InvalidArgument
-from node.records import HashRecord, record_id
-from node.signals import REGISTRY
-from node.taxonomy import MAX_LABELS, MAX_TAGS, Taxonomy
+from node.core.canonical import Writer
+from node.core.errors import EncodingError, InvalidArgument
+from node.core.records import HashRecord, record_id
+from node.core.signals import REGISTRY
+from node.core.taxonomy import MAX_LABELS, MAX_TAGS, Taxonomy
 
 TAXONOMY = Taxonomy.default()
 PDQ_HEX = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"

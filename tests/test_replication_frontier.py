@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.errors import InvalidArgument
+from node.core.errors import InvalidArgument
 from node.replication.frontier import AuthorHead, AuthorRange, Frontier, diff, state_digest
 
 

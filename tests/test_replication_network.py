@@ -22,15 +22,15 @@ from replication_helpers import (
     wait_for,
 )
 
-from node.api import peer_service
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, peer_pb2, peer_pb2_grpc, types_pb2
-from node.api.peer_service import PeerServicer
 from node.api.peer_wire import batch_from_proto, batch_to_proto, fetch_request, frontier_from_proto
-from node.errors import Unavailable
-from node.ledger import Query
-from node.records import HashRecord
+from node.core.errors import Unavailable
+from node.core.records import HashRecord
+from node.ledger.ledger import Query
+from node.network.replicator import PeerAddress, PeerState
 from node.replication.frontier import AuthorRange
-from node.replication.replicator import PeerAddress, PeerState
+from node.server import peer_service
+from node.server.peer_service import PeerServicer
 
 Factory = Callable[..., NetNode]
 

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.entry import ZERO_ID, Entry, EntryKind, sign_entry
-from node.errors import InvalidArgument
-from node.keys import SigningKey
-from node.membership import Member, MemberKey, Membership
+from node.core.entry import ZERO_ID, Entry, EntryKind, sign_entry
+from node.core.errors import InvalidArgument
+from node.core.keys import SigningKey
+from node.membership.members import Member, MemberKey, Membership
 from node.replication.evidence import ForkEvidence, ForkKind
 from node.replication.frontier import AuthorHead, AuthorRange, Frontier, state_digest
 from node.replication.reconcile import Limits, LogSet, entry_size

@@ -1,4 +1,4 @@
-"""The store-backed replica (node/replication/replica.py) over real LMDB: named receipt cases, then a
+"""The store-backed replica (node/ledger/replica.py) over real LMDB: named receipt cases, then a
 property: fed the same deliveries, it ends in the state of the reference model `LogSet`."""
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ from replication_helpers import (
     sign,
 )
 
-from node.entry import Entry, EntryKind
-from node.ledger import Ledger, Query
-from node.records import HashRecord
+from node.core.entry import Entry, EntryKind
+from node.core.records import HashRecord
+from node.core.retraction import RetractionItem
+from node.ledger.ledger import Ledger, Query
+from node.ledger.replica import PeerPosition, Replica
 from node.replication.evidence import ForkEvidence, ForkKind
 from node.replication.frontier import AuthorHead, AuthorRange, Frontier
 from node.replication.reconcile import Limits, LogSet, ReceiveOutcome
-from node.replication.replica import PeerPosition, Replica
 from node.replication.validate import RejectReason
-from node.retraction import RetractionItem
 
 ALICE = chain("alice", 6)
 BOB = chain("bob", 4)
@@ -185,7 +185,7 @@ def test_a_malformed_retraction_is_rejected(replica: Replica) -> None:
 
 
 def test_a_replicated_retraction_removes_the_record_from_matching(replica: Replica, ledger: Ledger) -> None:
-    from node.records import record_id
+    from node.core.records import record_id
 
     rid = record_id(ALICE[1].entry_id, 0)
     retraction = sign(

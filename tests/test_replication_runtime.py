@@ -13,11 +13,12 @@ import pytest
 from conftest import EXAMPLE_KEYS, NodeFactory, RunningNode, node_config
 
 from node.api.gen.hashnode.v1 import admin_pb2, client_pb2, types_pb2
-from node.config import PeerConfig, load_config
-from node.entry import ZERO_ID, EntryKind, sign_entry
-from node.errors import ConfigError
-from node.keys import SigningKey
-from node.records import HashRecord
+from node.core.entry import ZERO_ID, EntryKind, sign_entry
+from node.core.errors import ConfigError
+from node.core.keys import SigningKey
+from node.core.records import HashRecord
+from node.network.addresses import PeerConfig
+from node.runtime.config import load_config
 
 LABEL = "tvec.propaganda"
 

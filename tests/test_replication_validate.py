@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from node.entry import ZERO_ID, Entry, EntryKind, sign_entry
-from node.keys import SigningKey
-from node.membership import Member, MemberKey, Membership
+from node.core.entry import ZERO_ID, Entry, EntryKind, sign_entry
+from node.core.keys import SigningKey
+from node.membership.members import Member, MemberKey, Membership
 from node.replication.evidence import ForkEvidence, ForkKind, InvalidEvidence, verify_evidence
 from node.replication.frontier import AuthorRange
 from node.replication.reconcile import LogSet

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from node.core.errors import InvalidArgument
 from node.dueprocess.deadlines import DecisionAuthority, resolve
 from node.dueprocess.items import (
     AppealItem,
@@ -42,7 +43,6 @@ from node.dueprocess.report import (
     to_html,
     to_json,
 )
-from node.errors import InvalidArgument
 
 DAY = 86_400_000
 START = 1_709_251_200_000  # 2024-03-01T00:00:00Z

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from node import report_demo
+from demo import report as report_demo
 from node.dueprocess.report import _PALETTE
 
 

@@ -20,18 +20,18 @@ import grpc
 import lmdb
 import pytest
 
+from node.core.errors import StorageError
 from node.dueprocess.matchlog import MatchLogEntry
-from node.errors import StorageError
-from node.matchlog import MatchRecorder
-from node.store import Store
-from node.testing.checks import (
+from node.storage.matchlog import MatchRecorder
+from node.storage.store import Store
+from testkit.checks import (
     Contributions,
     check_stopped_store,
     missing_records,
     submit_batch,
     unverified_provenance,
 )
-from node.testing.consortium import LocalConsortium, ProcessNode, example_membership
+from testkit.consortium import LocalConsortium, ProcessNode, example_membership
 
 pytestmark = pytest.mark.slow
 
@@ -215,7 +215,7 @@ def test_matches_the_store_cannot_take_are_held_in_bounded_memory(caplog: pytest
     entries, the oldest dropped first, and says so (not once per match)."""
     recorder = MatchRecorder(limit=100)
     entries = [MatchLogEntry(i, bytes(32), 0, f"upload-{i}", "q") for i in range(1000)]
-    with caplog.at_level(logging.ERROR, logger="node.matchlog"):
+    with caplog.at_level(logging.ERROR, logger="node.storage.matchlog"):
         for entry in entries:
             recorder.add([entry])
     assert len(recorder) == 100 and recorder.dropped == 900

@@ -13,8 +13,8 @@ from conftest import EXAMPLE_KEYS, Cli, NodeFactory, node_config, write_config
 from node.api import convert
 from node.api.gen.hashnode.v1 import client_pb2, types_pb2
 from node.cli.serve_cmd import NodeProcess
-from node.membership import Membership
-from node.provenance import verify_bundle
+from node.membership.members import Membership
+from node.provenance.bundle import verify_bundle
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 NEAR_PDQ = "f8f8f0cee0f4a84f0637022a038f67f0b36e26d596621e1d33e6b39c4e9c9b22"

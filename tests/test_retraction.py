@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.errors import EncodingError
-from node.retraction import MAX_REASON, RetractionItem
+from node.core.errors import EncodingError
+from node.core.retraction import MAX_REASON, RetractionItem
 
 RECORD_ID = hashlib.sha256(b"a record").digest()
 

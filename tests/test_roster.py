@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.errors import AlreadyExists, FailedPrecondition, InvalidArgument, VerificationError
-from node.keys import SigningKey
-from node.membership import MemberKey
-from node.roster import (
+from node.core.errors import AlreadyExists, FailedPrecondition, InvalidArgument, VerificationError
+from node.core.keys import SigningKey
+from node.membership.members import MemberKey
+from node.membership.roster import (
     ConflictingVersionError,
     ExpiredRosterError,
     MalformedRosterError,
@@ -50,7 +50,8 @@ FAR = NOW + 365 * DAY
 # Fixed keys: steward i is seeded with bytes([0x10 + i]) * 32; member keys with bytes([0x60 + i]) * 32.
 STEWARDS = [SigningKey.from_seed(bytes([0x10 + i]) * 32) for i in range(10)]
 MEMBER_KEYS = [SigningKey.from_seed(bytes([0x60 + i]) * 32) for i in range(4)]
-# The roster does not parse certificates (node.tls does); fixed bytes keep these rosters byte-for-byte stable.
+# The roster does not parse certificates (node.membership.certificates does); fixed bytes keep these rosters
+# byte-for-byte stable.
 FAKE_CERT = b"\x30\x03\x02\x01\x01"
 
 

@@ -16,9 +16,9 @@ import pytest
 from grpc_health.v1 import health_pb2
 
 from node.api.gen.hashnode.v1 import client_pb2
-from node.api.server import GRACE_SECONDS
-from node.testing.checks import Contributions, check_stopped_store, missing_records, pdq_value
-from node.testing.consortium import LocalConsortium, ProcessNode, eventually, example_membership
+from node.server.server import GRACE_SECONDS
+from testkit.checks import Contributions, check_stopped_store, missing_records, pdq_value
+from testkit.consortium import LocalConsortium, ProcessNode, eventually, example_membership
 
 pytestmark = pytest.mark.slow
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING

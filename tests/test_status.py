@@ -9,9 +9,9 @@ from concurrent import futures
 import grpc
 import pytest
 
-from node import errors
 from node.api.gen.hashnode.v1 import types_pb2
-from node.api.status import INTERNAL_MESSAGE, STATUS_CODES, ErrorStatusInterceptor, status_code
+from node.core import errors
+from node.server.status import INTERNAL_MESSAGE, STATUS_CODES, ErrorStatusInterceptor, status_code
 
 RAISES: dict[str, Callable[[], BaseException]] = {
     "invalid": lambda: errors.InvalidArgument("records[3].value", "zz", "64 hex characters"),
@@ -28,7 +28,7 @@ def all_error_classes() -> list[type[errors.HashnodeError]]:
         cls = todo.pop()
         found.append(cls)
         todo.extend(cls.__subclasses__())
-    return [cls for cls in found if cls.__module__ == "node.errors"]
+    return [cls for cls in found if cls.__module__ == "node.core.errors"]
 
 
 @pytest.mark.parametrize("cls", all_error_classes(), ids=lambda cls: cls.__name__)
@@ -131,7 +131,7 @@ def test_hashnode_error_becomes_its_code_with_its_message(channel: grpc.Channel)
 def test_unexpected_exception_is_internal_with_a_generic_message_and_a_logged_traceback(
     channel: grpc.Channel, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="node.api.status"):
+    with caplog.at_level(logging.ERROR, logger="node.server.status"):
         error = call_unary(channel, "bug")
     assert error.code() == grpc.StatusCode.INTERNAL
     assert error.details() == INTERNAL_MESSAGE

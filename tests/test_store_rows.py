@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.errors import EncodingError
-from node.store import RecordRow
+from node.core.errors import EncodingError
+from node.storage.store import RecordRow
 
 ROWS = st.builds(
     RecordRow,

@@ -20,11 +20,14 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from node import tls
-from node.errors import ConfigError, FailedPrecondition
-from node.keys import SigningKey
-from node.membership import MemberKey
-from node.roster import MemberStatus, Roster, RosterMember, StewardKey, TlsCertificate
+from node.core.errors import ConfigError, FailedPrecondition
+from node.core.keys import SigningKey
+from node.membership import certificates
+from node.membership.members import MemberKey
+from node.membership.roster import MemberStatus, Roster, RosterMember, StewardKey, TlsCertificate
+from node.membership.trust import PeerTrust, TrustStore
+from node.network import tls
+from node.server import peer_auth
 
 NOW = (
     time.time_ns() // 1_000_000
@@ -34,11 +37,11 @@ NAMES = ("hub", "alice", "bob", "carol", "dave", "stranger")
 
 
 @pytest.fixture(scope="module")
-def ids() -> dict[str, tls.TlsIdentity]:
+def ids() -> dict[str, certificates.TlsIdentity]:
     """One certificate each, plus alice's next one (rotation) and an impostor's calling itself alice."""
-    made = {n: tls.generate_identity(n, not_before_ms=NOW - DAY, not_after_ms=NOW + DAY) for n in NAMES}
-    made["alice-next"] = tls.generate_identity("alice", not_before_ms=NOW - DAY, not_after_ms=NOW + DAY)
-    made["impostor"] = tls.generate_identity("alice", not_before_ms=NOW - DAY, not_after_ms=NOW + DAY)
+    made = {n: certificates.generate_identity(n, not_before_ms=NOW - DAY, not_after_ms=NOW + DAY) for n in NAMES}
+    made["alice-next"] = certificates.generate_identity("alice", not_before_ms=NOW - DAY, not_after_ms=NOW + DAY)
+    made["impostor"] = certificates.generate_identity("alice", not_before_ms=NOW - DAY, not_after_ms=NOW + DAY)
     return made
 
 
@@ -48,7 +51,7 @@ def roster_member(i: int, member_id: str, certs: list[TlsCertificate], **fields:
 
 
 def make_roster(
-    ids: dict[str, tls.TlsIdentity], *, admitted: tuple[str, ...] = (), revoked: tuple[str, ...] = ()
+    ids: dict[str, certificates.TlsIdentity], *, admitted: tuple[str, ...] = (), revoked: tuple[str, ...] = ()
 ) -> Roster:
     """hub and bob; alice in a rotation overlap (two certificates); carol suspended; plus `admitted`."""
 
@@ -75,17 +78,17 @@ def make_roster(
 # --- certificates and trust sets, no network ----------------------------------------------------------------
 
 
-def test_generated_certificate_is_a_valid_member_certificate(ids: dict[str, tls.TlsIdentity]) -> None:
+def test_generated_certificate_is_a_valid_member_certificate(ids: dict[str, certificates.TlsIdentity]) -> None:
     alice = ids["alice"]
-    tls.check_member_certificate(alice.certificate_der, "alice")
+    certificates.check_member_certificate(alice.certificate_der, "alice")
     assert alice.fingerprint == hashlib.sha256(alice.certificate_der).digest()
-    assert tls.pem_to_der(tls.der_to_pem(alice.certificate_der)) == alice.certificate_der
-    with pytest.raises(tls.TlsCertificateError, match="common name"):
-        tls.check_member_certificate(alice.certificate_der, "bob")
+    assert certificates.pem_to_der(certificates.der_to_pem(alice.certificate_der)) == alice.certificate_der
+    with pytest.raises(certificates.TlsCertificateError, match="common name"):
+        certificates.check_member_certificate(alice.certificate_der, "bob")
 
 
-def test_trust_set_holds_active_members_certificates_valid_now(ids: dict[str, tls.TlsIdentity]) -> None:
-    trust = tls.PeerTrust.from_roster(make_roster(ids, revoked=("bob",)), NOW)
+def test_trust_set_holds_active_members_certificates_valid_now(ids: dict[str, certificates.TlsIdentity]) -> None:
+    trust = PeerTrust.from_roster(make_roster(ids, revoked=("bob",)), NOW)
     assert {c.member_id for c in trust.certificates} == {"hub", "alice"}  # carol suspended, bob revoked
     assert trust.member_for(ids["alice"].fingerprint, NOW) == "alice"
     assert trust.member_for(ids["alice-next"].fingerprint, NOW) == "alice"
@@ -97,23 +100,23 @@ def test_trust_set_holds_active_members_certificates_valid_now(ids: dict[str, tl
     )
 
 
-def test_certificates_outside_their_window_are_left_out(ids: dict[str, tls.TlsIdentity]) -> None:
-    later = tls.PeerTrust.from_roster(make_roster(ids), NOW + DAY + 1)
+def test_certificates_outside_their_window_are_left_out(ids: dict[str, certificates.TlsIdentity]) -> None:
+    later = PeerTrust.from_roster(make_roster(ids), NOW + DAY + 1)
     assert ids["alice"].fingerprint not in {c.fingerprint for c in later.certificates}
     assert ids["alice-next"].fingerprint in {c.fingerprint for c in later.certificates}
 
 
-def test_identity_files(tmp_path: Path, ids: dict[str, tls.TlsIdentity]) -> None:
+def test_identity_files(tmp_path: Path, ids: dict[str, certificates.TlsIdentity]) -> None:
     ids["alice"].save(tmp_path / "tls.crt", tmp_path / "tls.key")
     assert os.stat(tmp_path / "tls.key").st_mode & 0o777 == 0o600
-    assert tls.TlsIdentity.load(tmp_path / "tls.crt", tmp_path / "tls.key") == ids["alice"]
+    assert certificates.TlsIdentity.load(tmp_path / "tls.crt", tmp_path / "tls.key") == ids["alice"]
     with pytest.raises(ConfigError, match="refusing to overwrite"):
         ids["bob"].save(tmp_path / "tls.crt", tmp_path / "tls.key")
 
 
-def test_dialling_a_member_without_a_certificate_is_refused(ids: dict[str, tls.TlsIdentity]) -> None:
+def test_dialling_a_member_without_a_certificate_is_refused(ids: dict[str, certificates.TlsIdentity]) -> None:
     with pytest.raises(FailedPrecondition):
-        tls.channel_credentials(ids["alice"], tls.PeerTrust.from_roster(make_roster(ids), NOW), "carol")
+        tls.channel_credentials(ids["alice"], PeerTrust.from_roster(make_roster(ids), NOW), "carol")
 
 
 # --- real handshakes ----------------------------------------------------------------------------------------
@@ -124,7 +127,7 @@ OPTIONS = (*tls.CHANNEL_OPTIONS, ("grpc.use_local_subchannel_pool", 1))
 
 
 @contextmanager
-def peer_server(identity: tls.TlsIdentity, store: tls.TrustStore) -> Iterator[str]:
+def peer_server(identity: certificates.TlsIdentity, store: TrustStore) -> Iterator[str]:
     def whoami(request: bytes, context: grpc.ServicerContext) -> bytes:
         member = tls.authenticated_member(context, store.get(), NOW)
         fingerprint = tls.peer_fingerprint(context)
@@ -135,7 +138,7 @@ def peer_server(identity: tls.TlsIdentity, store: tls.TrustStore) -> Iterator[st
         "hashnode.test.WhoAmI", {"Get": grpc.unary_unary_rpc_method_handler(whoami)}
     )
     server = grpc.server(
-        ThreadPoolExecutor(4), interceptors=[tls.PeerAuthInterceptor(store, clock=lambda: NOW)]
+        ThreadPoolExecutor(4), interceptors=[peer_auth.PeerAuthInterceptor(store, clock=lambda: NOW)]
     )
     health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
     server.add_generic_rpc_handlers([handler])
@@ -148,13 +151,13 @@ def peer_server(identity: tls.TlsIdentity, store: tls.TrustStore) -> Iterator[st
 
 
 @pytest.fixture
-def hub(ids: dict[str, tls.TlsIdentity]) -> Iterator[tuple[str, tls.TrustStore]]:
-    store = tls.TrustStore(tls.PeerTrust.from_roster(make_roster(ids), NOW))
+def hub(ids: dict[str, certificates.TlsIdentity]) -> Iterator[tuple[str, TrustStore]]:
+    store = TrustStore(PeerTrust.from_roster(make_roster(ids), NOW))
     with peer_server(ids["hub"], store) as address:
         yield address, store
 
 
-def dial(address: str, client: tls.TlsIdentity, server_pem: bytes) -> grpc.Channel:
+def dial(address: str, client: certificates.TlsIdentity, server_pem: bytes) -> grpc.Channel:
     """A channel presenting `client` and trusting only `server_pem`."""
     credentials = grpc.ssl_channel_credentials(server_pem, client.private_key_pem, client.certificate_pem)
     return grpc.secure_channel(address, credentials, options=OPTIONS)
@@ -176,7 +179,7 @@ def health_check(channel: grpc.Channel) -> grpc.StatusCode:
 
 @pytest.mark.parametrize("client", ["alice", "alice-next", "bob"])
 def test_a_member_is_accepted_and_mapped_to_its_roster_entry(
-    client: str, hub: tuple[str, tls.TrustStore], ids: dict[str, tls.TlsIdentity]
+    client: str, hub: tuple[str, TrustStore], ids: dict[str, certificates.TlsIdentity]
 ) -> None:
     address, store = hub
     credentials = tls.channel_credentials(ids[client], store.get(), "hub")
@@ -194,7 +197,7 @@ def test_a_member_is_accepted_and_mapped_to_its_roster_entry(
     ],
 )
 def test_a_certificate_not_pinned_by_the_roster_fails_the_handshake(
-    client: str, hub: tuple[str, tls.TrustStore], ids: dict[str, tls.TlsIdentity]
+    client: str, hub: tuple[str, TrustStore], ids: dict[str, certificates.TlsIdentity]
 ) -> None:
     address, _ = hub
     with dial(address, ids[client], ids["hub"].certificate_pem) as channel:
@@ -202,7 +205,7 @@ def test_a_certificate_not_pinned_by_the_roster_fails_the_handshake(
 
 
 def test_the_client_refuses_a_server_that_is_not_the_member_dialled(
-    hub: tuple[str, tls.TrustStore], ids: dict[str, tls.TlsIdentity]
+    hub: tuple[str, TrustStore], ids: dict[str, certificates.TlsIdentity]
 ) -> None:
     address, store = hub
     credentials = tls.channel_credentials(ids["alice"], store.get(), "bob")  # hub answers at this address
@@ -211,12 +214,12 @@ def test_the_client_refuses_a_server_that_is_not_the_member_dialled(
 
 
 def test_revocation_cuts_off_an_open_connection(
-    hub: tuple[str, tls.TrustStore], ids: dict[str, tls.TlsIdentity]
+    hub: tuple[str, TrustStore], ids: dict[str, certificates.TlsIdentity]
 ) -> None:
     address, store = hub
     with dial(address, ids["bob"], ids["hub"].certificate_pem) as channel:
         assert health_check(channel) == grpc.StatusCode.OK
-        store.set(tls.PeerTrust.from_roster(make_roster(ids, revoked=("bob",)), NOW))
+        store.set(PeerTrust.from_roster(make_roster(ids, revoked=("bob",)), NOW))
         assert health_check(channel) == grpc.StatusCode.UNAUTHENTICATED
     with dial(
         address, ids["bob"], ids["hub"].certificate_pem
@@ -225,11 +228,11 @@ def test_revocation_cuts_off_an_open_connection(
 
 
 def test_a_newly_admitted_member_connects_without_a_server_restart(
-    hub: tuple[str, tls.TrustStore], ids: dict[str, tls.TlsIdentity]
+    hub: tuple[str, TrustStore], ids: dict[str, certificates.TlsIdentity]
 ) -> None:
     address, store = hub
     with dial(address, ids["dave"], ids["hub"].certificate_pem) as channel:
         assert health_check(channel) == grpc.StatusCode.UNAVAILABLE
-    store.set(tls.PeerTrust.from_roster(make_roster(ids, admitted=("dave",)), NOW))
+    store.set(PeerTrust.from_roster(make_roster(ids, admitted=("dave",)), NOW))
     with dial(address, ids["dave"], ids["hub"].certificate_pem) as channel:
         assert whoami(channel) == f"dave {ids['dave'].fingerprint.hex()}"

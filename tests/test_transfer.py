@@ -1,4 +1,4 @@
-"""Import and export of hash lists (node/transfer.py): every line becomes a record or a refusal."""
+"""Import and export of hash lists (node/interchange/formats.py): every line becomes a record or a refusal."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.errors import InvalidArgument
-from node.records import HashRecord
-from node.signals import REGISTRY
-from node.taxonomy import DEFAULT_LABELS, Taxonomy
-from node.transfer import Format, ImportSummary, Refusal, read_records, write_records
+from node.core.errors import InvalidArgument
+from node.core.records import HashRecord
+from node.core.signals import REGISTRY
+from node.core.taxonomy import DEFAULT_LABELS, Taxonomy
+from node.interchange.formats import Format, ImportSummary, Refusal, read_records, write_records
 
 TAXONOMY = Taxonomy.default()
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"

@@ -43,7 +43,7 @@ function promisify(stub, method, deadlineSeconds, metadata) {
     });
 }
 
-// Node certificates carry the fixed name `hashnode.peer`, whatever host they run on (node/tls.py PEER_TLS_NAME); the
+// Node certificates carry the fixed name `hashnode.peer`, whatever host they run on (node/membership/certificates.py PEER_TLS_NAME); the
 // Python CLI asks for it with the same channel option (node/cli/command_base.py).
 const NODE_TLS_NAME = "hashnode.peer";
 

@@ -19,21 +19,21 @@ from typing import TypeVar
 from google.protobuf import json_format  # type: ignore[import-untyped]
 
 from node.api.gen.hashnode.v1 import admin_pb2, client_pb2, types_pb2
+from node.core.entry import Entry, EntryKind
+from node.core.errors import EncodingError, InvalidArgument, VerificationError
+from node.core.keys import PUBLIC_KEY_SIZE, PublicKey
+from node.core.records import HashRecord
+from node.core.signals import signal_type
+from node.core.taxonomy import Taxonomy
 from node.dueprocess.items import DecisionItem, Outcome, Stance
-from node.entry import Entry, EntryKind
-from node.errors import EncodingError, InvalidArgument, VerificationError
-from node.export import DEFAULT_BATCH as DEFAULT_EXPORT_BATCH
-from node.export import MAX_BATCH as MAX_EXPORT_BATCH
-from node.export import ExportPage, Selection
 from node.index.pdq import MAX_THRESHOLD
-from node.keys import PUBLIC_KEY_SIZE, PublicKey
-from node.ledger import MatchExplanation, MatchHit, Query, RecordStatus, StoredRecord, SubmitResult
-from node.matchlog import StoredNotice
-from node.membership import ROLES, STATUSES, Member, MemberKey
-from node.provenance import FORMAT_VERSION, ProvenanceBundle, RelatedEntry, VerifiedProvenance
-from node.records import HashRecord
-from node.signals import signal_type
-from node.taxonomy import Taxonomy
+from node.ledger.export import DEFAULT_BATCH as DEFAULT_EXPORT_BATCH
+from node.ledger.export import MAX_BATCH as MAX_EXPORT_BATCH
+from node.ledger.export import ExportPage, Selection
+from node.ledger.ledger import MatchExplanation, MatchHit, Query, RecordStatus, StoredRecord, SubmitResult
+from node.membership.members import ROLES, STATUSES, Member, MemberKey
+from node.provenance.bundle import FORMAT_VERSION, ProvenanceBundle, RelatedEntry, VerifiedProvenance
+from node.storage.matchlog import StoredNotice
 
 ID_SIZE = 32
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from node.api.convert import entry_from_proto, entry_to_proto
 from node.api.gen.hashnode.v1 import peer_pb2
-from node.entry import Entry
-from node.errors import InvalidArgument, VerificationError
+from node.core.entry import Entry
+from node.core.errors import InvalidArgument, VerificationError
 from node.replication.evidence import ForkEvidence, InvalidEvidence
 from node.replication.frontier import ID_SIZE, AuthorHead, AuthorRange, Frontier
 

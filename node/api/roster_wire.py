@@ -1,4 +1,4 @@
-"""Rosters on the wire (protos/hashnode/v1/membership.proto, admin.proto) to and from node.roster types.
+"""Rosters on the wire (protos/hashnode/v1/membership.proto, admin.proto) to and from node.membership.roster types.
 
 What comes off the wire is the roster bytes and signatures exactly as received; `SignedRoster.parse` decodes
 them and `TrustedRoster` verifies them. Nothing is re-encoded before verification.
@@ -7,8 +7,8 @@ them and `TrustedRoster` verifies them. Nothing is re-encoded before verificatio
 from __future__ import annotations
 
 from node.api.gen.hashnode.v1 import admin_pb2, membership_pb2
-from node.errors import InvalidArgument
-from node.roster import MalformedRosterError, Roster, Signature, SignedRoster
+from node.core.errors import InvalidArgument
+from node.membership.roster import MalformedRosterError, Roster, Signature, SignedRoster
 
 MAX_SIGNATURES = 256
 

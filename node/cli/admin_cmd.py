@@ -10,18 +10,12 @@ from __future__ import annotations
 import argparse
 
 from node.cli.admin import SUBCOMMANDS
-from node.cli.command_base import ExitCode
-
-NAME = "admin"
-HELP = "consortium membership and node operations (hashnode admin -h lists them)"
+from node.cli.commands import add_commands
+from node.cli.exit_codes import ExitCode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    subparsers = parser.add_subparsers(dest="admin_command", metavar="SUBCOMMAND")
-    for command in SUBCOMMANDS:
-        sub = subparsers.add_parser(command.NAME, help=command.HELP, description=command.__doc__)
-        command.add_arguments(sub)
-        sub.set_defaults(admin_run=command.run)
+    add_commands(parser, SUBCOMMANDS, dest="admin_command", run_dest="admin_run")
     parser.set_defaults(admin_parser=parser)
 
 

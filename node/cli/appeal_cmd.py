@@ -12,13 +12,11 @@ import argparse
 
 from node.api import convert
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel
+from node.cli.command_base import add_json_option, add_target_options, channel
 from node.cli.display import print_due_process
+from node.cli.exit_codes import ExitCode
+from node.core.errors import InvalidArgument
 from node.dueprocess.items import MAX_DISTANCE
-from node.errors import InvalidArgument
-
-NAME = "appeal"
-HELP = "file an appeal your platform received against a match"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -14,17 +14,15 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from node.bootstrap import HealthSummary, SyncCounts, SyncReport, pull_database
-from node.cli.command_base import ExitCode
-from node.config import NodeConfig, load_config
-from node.errors import ConfigError, InvalidArgument
-from node.peers import pull_rosters
-from node.replication.replica import Replica
-from node.roster import TrustedRoster, valid_signers
-from node.runtime import NodeRuntime, open_node
+from node.cli.exit_codes import ExitCode
+from node.core.errors import ConfigError, InvalidArgument
+from node.ledger.replica import Replica
+from node.membership.roster import TrustedRoster, valid_signers
+from node.network.bootstrap import HealthSummary, SyncCounts, SyncReport, pull_database
+from node.network.peers import pull_rosters
+from node.runtime.config import NodeConfig, load_config
+from node.runtime.runtime import NodeRuntime, open_node
 
-NAME = "bootstrap"
-HELP = "verify the roster chain and sync this new node's whole database from one peer"
 REDRAW_S, LOG_S = 0.2, 5.0
 
 

@@ -1,4 +1,4 @@
-"""`hashnode check --config FILE`: check a node's store page by page (node/integrity.py), offline.
+"""`hashnode check --config FILE`: check a node's store page by page (node/storage/integrity.py), offline.
 
 Every member's log is walked (contiguous, chained, each entry stored under its own id, signed by its author's
 key in the newest roster the node stored), every record is compared with its entry, and the counters and the
@@ -11,14 +11,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from node.cli.command_base import ExitCode
-from node.integrity import check_store
-from node.membership import Membership
-from node.roster import SignedRoster
-from node.store import Store
-
-NAME = "check"
-HELP = "check a stopped node's store, every log and record (offline)"
+from node.cli.exit_codes import ExitCode
+from node.membership.members import Membership
+from node.membership.roster import SignedRoster
+from node.storage.integrity import check_store
+from node.storage.store import Store
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from node.config import load_config
+    from node.runtime.config import load_config
 
     config = load_config(args.config)
     root = config.load_root_roster()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import enum
 import json
 import os
 import sys
@@ -16,20 +15,13 @@ from typing import Any
 import grpc
 
 from node.api import MAX_MESSAGE_BYTES
-from node.errors import ConfigError
-from node.tls import PEER_TLS_NAME
+from node.core.errors import ConfigError
+from node.membership.certificates import PEER_TLS_NAME
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 DEFAULT_ADMIN_TARGET = "127.0.0.1:50052"
 DEFAULT_TIMEOUT_S = 30.0
 AUTHORIZATION = "authorization"
-
-
-class ExitCode(enum.IntEnum):
-    OK = 0
-    FAILURE = 1  # the operation failed (node refused, verification failed, node unreachable)
-    USAGE = 2  # the user's input is wrong (arguments, files, config)
-    INTERRUPTED = 130  # Ctrl-C
 
 
 def default_target() -> str:

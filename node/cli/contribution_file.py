@@ -1,6 +1,6 @@
 """Hashes to contribute, from command-line arguments or from a file, checked before anything is sent.
 
-Files are read by `node.transfer` (CSV, JSON Lines, or threatexchange "type hash" lines; see there for the
+Files are read by `node.interchange.formats` (CSV, JSON Lines, or threatexchange "type hash" lines; see there for the
 columns), the same reader as `hashnode import`. `submit --file` is all or nothing: one signed entry, so every
 line must be good; `hashnode import` instead submits every good line and reports the others.
 
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from node.api.gen.hashnode.v1 import types_pb2
-from node.errors import HashnodeError, InvalidArgument
-from node.records import HashRecord
-from node.signals import signal_type
-from node.taxonomy import MAX_LABELS, Taxonomy, check_tags
-from node.transfer import Refusal, read_numbered_records
+from node.core.errors import HashnodeError, InvalidArgument
+from node.core.records import HashRecord
+from node.core.signals import signal_type
+from node.core.taxonomy import MAX_LABELS, Taxonomy, check_tags
+from node.interchange.formats import Refusal, read_numbered_records
 
 MAX_RECORDS = 10_000
 MAX_REPORTED = 20

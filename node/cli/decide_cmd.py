@@ -13,11 +13,10 @@ import argparse
 
 from node.api import convert
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel
+from node.cli.command_base import add_json_option, add_target_options, channel
 from node.cli.display import print_due_process
+from node.cli.exit_codes import ExitCode
 
-NAME = "decide"
-HELP = "decide an appeal (as the record's contributor, or as a steward after the deadline)"
 OUTCOMES = {"upheld": client_pb2.OUTCOME_UPHELD, "overturned": client_pb2.OUTCOME_OVERTURNED}
 
 

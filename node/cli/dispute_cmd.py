@@ -12,11 +12,10 @@ import argparse
 
 from node.api import convert
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel
+from node.cli.command_base import add_json_option, add_target_options, channel
 from node.cli.display import print_due_process
+from node.cli.exit_codes import ExitCode
 
-NAME = "dispute"
-HELP = "report a record as a false positive, disagree with it, or endorse it"
 STANCES = {
     "false_positive": client_pb2.STANCE_FALSE_POSITIVE,
     "disagree": client_pb2.STANCE_DISAGREE,

@@ -15,13 +15,11 @@ from pathlib import Path
 from node.api import convert
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
 from node.cli import verify_cmd
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel, print_json
+from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.display import utc
-from node.errors import HashnodeError, InvalidArgument
-from node.provenance import VerifiedProvenance
-
-NAME = "explain"
-HELP = "show why content was matched: its matches and their verified provenance"
+from node.cli.exit_codes import ExitCode
+from node.core.errors import HashnodeError, InvalidArgument
+from node.provenance.bundle import VerifiedProvenance
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,7 +1,7 @@
 """`hashnode export --out FILE`: write the records a node holds to a hash list, with provenance references.
 
 Records stream from the node's ExportRecords RPC in bounded batches and are written as they arrive (CSV,
-JSON Lines or threatexchange "type hash" lines; `node.transfer` writes them), so memory stays flat however
+JSON Lines or threatexchange "type hash" lines; `node.interchange.formats` writes them), so memory stays flat however
 large the export. CSV and JSONL carry each record's id, author, entry id and signing time, so every line can
 be traced to the signed entry it came from (`hashnode provenance RECORD_ID`). The file appears only once the
 export is complete: an interrupted export leaves no half-written file behind under the name asked for.
@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel, print_json
+from node.cli.command_base import add_json_option, add_target_options, channel, print_json
+from node.cli.exit_codes import ExitCode
 from node.cli.progress import Progress
-from node.errors import InvalidArgument
-from node.records import HashRecord
-from node.transfer import Format, write_records
+from node.core.errors import InvalidArgument
+from node.core.records import HashRecord
+from node.interchange.formats import Format, write_records
 
-NAME = "export"
-HELP = "write a node's records to a CSV, JSONL or threatexchange file, with provenance references"
 DEFAULT_BATCH = 1000
 MAX_BATCH = 10_000
 EXPORT_TIMEOUT_S = 3600.0  # the deadline covers the whole stream
@@ -55,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @dataclass(frozen=True)
 class ExportedRecord:
-    """A record as the node exported it: what `node.transfer.write_records` needs to write it."""
+    """A record as the node exported it: what `node.interchange.formats.write_records` needs to write it."""
 
     record_id: bytes
     record: HashRecord

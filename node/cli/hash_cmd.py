@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from node import hashing
-from node.cli.command_base import ExitCode, add_json_option, print_json
-
-NAME = "hash"
-HELP = "hash files locally: PDQ (images) with quality, MD5, SHA-256"
+from node.cli.command_base import add_json_option, print_json
+from node.cli.exit_codes import ExitCode
+from node.hashing import digests, image
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,8 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def hash_file(path: Path, *, dihedral: bool) -> dict[str, object]:
     """Everything `hash` reports about one file."""
-    md5, sha256 = hashing.file_digests(path)
-    pdq, quality = hashing.pdq_hash(path)
+    md5, sha256 = digests.file_digests(path)
+    pdq, quality = image.pdq_hash(path)
     result: dict[str, object] = {
         "path": str(path),
         "pdq": pdq,
@@ -33,7 +31,7 @@ def hash_file(path: Path, *, dihedral: bool) -> dict[str, object]:
     }
     if dihedral:
         result["dihedral"] = [
-            {"transform": name, "pdq": value, "quality": q} for name, value, q in hashing.pdq_dihedral(path)
+            {"transform": name, "pdq": value, "quality": q} for name, value, q in image.pdq_dihedral(path)
         ]
     return result
 

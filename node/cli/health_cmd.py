@@ -7,11 +7,10 @@ import argparse
 import grpc
 
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
-from node.bootstrap import HealthSummary
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel, print_json
+from node.cli.command_base import add_json_option, add_target_options, channel, print_json
+from node.cli.exit_codes import ExitCode
+from node.network.bootstrap import HealthSummary
 
-NAME = "health"
-HELP = "show a node's health summary: roster, peers reachable, records, labels, replication lag"
 REACHABLE = ("synced", "live")
 
 

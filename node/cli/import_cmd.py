@@ -1,6 +1,6 @@
 """`hashnode import FILE`: submit every valid line of a hash list, and account for every other line.
 
-The file is read by `node.transfer` (CSV, JSON Lines, or threatexchange "type hash" lines; the format comes
+The file is read by `node.interchange.formats` (CSV, JSON Lines, or threatexchange "type hash" lines; the format comes
 from `--format`, else the extension, else the first line). Good lines are submitted in batches of `--batch`
 records, one signed entry per batch. A line is refused either here (it does not parse or check) or by the node
 (a label outside the consortium's taxonomy, a PDQ quality under the node's minimum); a refusal by the node
@@ -22,14 +22,13 @@ from pathlib import Path
 import grpc
 
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel, print_json
+from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.contribution_file import CLIENT_TAXONOMY, record_to_proto
+from node.cli.exit_codes import ExitCode
 from node.cli.progress import Progress
-from node.errors import InvalidArgument
-from node.transfer import Format, Refusal, read_numbered_records
+from node.core.errors import InvalidArgument
+from node.interchange.formats import Format, Refusal, read_numbered_records
 
-NAME = "import"
-HELP = "submit every valid line of a hash list file (CSV, JSONL, threatexchange) and report the others"
 DEFAULT_BATCH = 1000
 MAX_BATCH = 10_000
 MAX_SHOWN = 100

@@ -13,18 +13,16 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from node import tls
-from node.cli.command_base import ExitCode, add_json_option, print_json
-from node.config import check_listen
-from node.errors import ConfigError, InvalidArgument
-from node.join import SignedJoinRequest, create_join_request
-from node.keys import SigningKey
-from node.ledger import now_ms
-from node.membership import ROLES
-from node.roster import check_member_id
+from node.cli.command_base import add_json_option, print_json
+from node.cli.exit_codes import ExitCode
+from node.core.errors import ConfigError, InvalidArgument
+from node.core.keys import SigningKey
+from node.ledger.ledger import now_ms
+from node.membership import certificates
+from node.membership.join import SignedJoinRequest, create_join_request
+from node.membership.members import ROLES, check_member_id
+from node.network.addresses import check_listen
 
-NAME = "join"
-HELP = "create this organisation's keys and the join request to send to the consortium's stewards"
 CERTIFICATE_YEARS = 5
 YEAR_MS = 365 * 86_400_000
 FILES = ("log.key", "tls.crt", "tls.key", "join-request.json", "client-token", "admin-token", "node.toml")
@@ -64,7 +62,7 @@ class JoinKit:
     """Everything `join` writes, made in memory first so that nothing is written unless all of it is valid."""
 
     log_key: SigningKey
-    identity: tls.TlsIdentity
+    identity: certificates.TlsIdentity
     request: SignedJoinRequest
     client_token: str
     admin_token: str
@@ -99,7 +97,7 @@ def make_kit(args: argparse.Namespace) -> JoinKit:
     """Raises: JoinRequestError (a field is invalid)."""
     created = now_ms()
     log_key = SigningKey.generate()
-    identity = tls.generate_identity(
+    identity = certificates.generate_identity(
         args.member_id, not_before_ms=created - 3_600_000, not_after_ms=created + CERTIFICATE_YEARS * YEAR_MS
     )
     request = create_join_request(

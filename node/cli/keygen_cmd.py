@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from node.cli.command_base import ExitCode, add_json_option, print_json
-from node.keys import SigningKey
-
-NAME = "keygen"
-HELP = "create an Ed25519 signing key for a member"
+from node.cli.command_base import add_json_option, print_json
+from node.cli.exit_codes import ExitCode
+from node.core.keys import SigningKey
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

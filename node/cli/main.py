@@ -1,4 +1,5 @@
-"""`hashnode`: the command line of a hashnode node and its users. One module per command (`*_cmd.py`).
+"""`hashnode`: the command line of a hashnode node and its users. One module per command (`*_cmd.py`), imported
+only when that command runs (node.cli.commands).
 
 Errors a user can cause are caught once, here: a `HashnodeError` prints `hashnode: error: <diagnostics>` (exit
 2 for wrong input or configuration, 1 otherwise), a failed call to a node prints its status code and details
@@ -10,58 +11,64 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from types import ModuleType
+from typing import Any
 
-import grpc
+from node.cli.commands import Command, add_commands
+from node.cli.exit_codes import ExitCode
+from node.core.errors import ConfigError, HashnodeError, InvalidArgument
 
-from node.cli import (
-    admin_cmd,
-    appeal_cmd,
-    bootstrap_cmd,
-    check_cmd,
-    decide_cmd,
-    dispute_cmd,
-    explain_cmd,
-    export_cmd,
-    hash_cmd,
-    health_cmd,
-    import_cmd,
-    join_cmd,
-    keygen_cmd,
-    match_cmd,
-    notices_cmd,
-    provenance_cmd,
-    report_cmd,
-    serve_cmd,
-    stats_cmd,
-    submit_cmd,
-    verify_cmd,
-)
-from node.cli.command_base import ExitCode
-from node.errors import ConfigError, HashnodeError, InvalidArgument
-
-COMMANDS: tuple[ModuleType, ...] = (
-    serve_cmd,
-    join_cmd,
-    bootstrap_cmd,
-    health_cmd,
-    admin_cmd,
-    keygen_cmd,
-    submit_cmd,
-    import_cmd,
-    export_cmd,
-    match_cmd,
-    provenance_cmd,
-    verify_cmd,
-    dispute_cmd,
-    appeal_cmd,
-    decide_cmd,
-    notices_cmd,
-    explain_cmd,
-    report_cmd,
-    hash_cmd,
-    stats_cmd,
-    check_cmd,
+COMMANDS: tuple[Command, ...] = (
+    Command("serve", "node.cli.serve_cmd", "run a node"),
+    Command(
+        "join",
+        "node.cli.join_cmd",
+        "create this organisation's keys and the join request to send to the consortium's stewards",
+    ),
+    Command(
+        "bootstrap",
+        "node.cli.bootstrap_cmd",
+        "verify the roster chain and sync this new node's whole database from one peer",
+    ),
+    Command(
+        "health",
+        "node.cli.health_cmd",
+        "show a node's health summary: roster, peers reachable, records, labels, replication lag",
+    ),
+    Command("admin", "node.cli.admin_cmd", "consortium membership and node operations (hashnode admin -h lists them)"),
+    Command("keygen", "node.cli.keygen_cmd", "create an Ed25519 signing key for a member"),
+    Command("submit", "node.cli.submit_cmd", "contribute hashes (signed by the node's member key)"),
+    Command(
+        "import",
+        "node.cli.import_cmd",
+        "submit every valid line of a hash list file (CSV, JSONL, threatexchange) and report the others",
+    ),
+    Command(
+        "export",
+        "node.cli.export_cmd",
+        "write a node's records to a CSV, JSONL or threatexchange file, with provenance references",
+    ),
+    Command("match", "node.cli.match_cmd", "match hashes or images against a node"),
+    Command("provenance", "node.cli.provenance_cmd", "fetch a record's provenance bundle (verifiable offline)"),
+    Command("verify", "node.cli.verify_cmd", "verify a provenance bundle file offline"),
+    Command("dispute", "node.cli.dispute_cmd", "report a record as a false positive, disagree with it, or endorse it"),
+    Command("appeal", "node.cli.appeal_cmd", "file an appeal your platform received against a match"),
+    Command(
+        "decide",
+        "node.cli.decide_cmd",
+        "decide an appeal (as the record's contributor, or as a steward after the deadline)",
+    ),
+    Command(
+        "notices",
+        "node.cli.notices_cmd",
+        "list (or --watch) reinstatement notices for content that matched overturned records",
+    ),
+    Command(
+        "explain", "node.cli.explain_cmd", "show why content was matched: its matches and their verified provenance"
+    ),
+    Command("report", "node.cli.report_cmd", "write this member's transparency report (JSON, CSV, HTML)"),
+    Command("hash", "node.cli.hash_cmd", "hash files locally: PDQ (images) with quality, MD5, SHA-256"),
+    Command("stats", "node.cli.stats_cmd", "show a node's record counts and storage use"),
+    Command("check", "node.cli.check_cmd", "check a stopped node's store, every log and record (offline)"),
 )
 USAGE_ERRORS = (InvalidArgument, ConfigError)
 
@@ -70,11 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hashnode", description="Node and tools of a federated hash-sharing consortium."
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
-        sub = subparsers.add_parser(command.NAME, help=command.HELP, description=command.__doc__)
-        command.add_arguments(sub)
-        sub.set_defaults(run=command.run)
+    add_commands(parser, COMMANDS, dest="command")
     return parser
 
 
@@ -82,12 +85,18 @@ def _error(message: str) -> None:
     print(f"hashnode: error: {message}", file=sys.stderr)
 
 
-def _rpc_failure(exc: grpc.RpcError, args: argparse.Namespace) -> int:
+def _rpc_error(exc: BaseException) -> Any | None:
+    """`exc` if it is a gRPC call's failure. gRPC is imported only by commands that call a node."""
+    grpc = sys.modules.get("grpc")
+    return exc if grpc is not None and isinstance(exc, grpc.RpcError) else None
+
+
+def _rpc_failure(exc: Any, args: argparse.Namespace) -> int:
     code = exc.code() if hasattr(exc, "code") else None
     details = exc.details() if hasattr(exc, "details") else str(exc)
     name = code.name if code is not None else "UNKNOWN"
     target = getattr(args, "target", None) or getattr(args, "peer", None)
-    hint = f" (is a node running at {target}?)" if code == grpc.StatusCode.UNAVAILABLE and target else ""
+    hint = f" (is a node running at {target}?)" if name == "UNAVAILABLE" and target else ""
     _error(f"{name}: {details}{hint}")
     return ExitCode.FAILURE
 
@@ -106,8 +115,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HashnodeError as exc:
         _error(exc.diagnostics())
         return ExitCode.USAGE if isinstance(exc, USAGE_ERRORS) else ExitCode.FAILURE
-    except grpc.RpcError as exc:
-        return _rpc_failure(exc, args)
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return ExitCode.INTERRUPTED
@@ -117,6 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         _error(f"{exc.strerror or exc}{where}")
         return ExitCode.FAILURE
+    except Exception as exc:
+        if (failed := _rpc_error(exc)) is None:
+            raise
+        return _rpc_failure(failed, args)
 
 
 if __name__ == "__main__":

@@ -11,16 +11,15 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-from node import hashing
 from node.api import convert
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel, print_json
+from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.display import record_info_json, record_line
-from node.errors import InvalidArgument
-from node.signals import signal_type
+from node.cli.exit_codes import ExitCode
+from node.core.errors import InvalidArgument
+from node.core.signals import signal_type
+from node.hashing import digests, image
 
-NAME = "match"
-HELP = "match hashes or images against a node"
 MAX_THRESHOLD = 64
 
 
@@ -65,13 +64,13 @@ def queries_from_hashes(hashes: list[str], type_name: str) -> list[LocalQuery]:
 def queries_from_files(paths: list[Path], *, dihedral: bool) -> list[LocalQuery]:
     queries = []
     for path in paths:
-        md5, sha256 = hashing.file_digests(path)
+        md5, sha256 = digests.file_digests(path)
         if dihedral:
             queries += [
-                LocalQuery("pdq", value, str(path), name) for name, value, _ in hashing.pdq_dihedral(path)
+                LocalQuery("pdq", value, str(path), name) for name, value, _ in image.pdq_dihedral(path)
             ]
         else:
-            queries.append(LocalQuery("pdq", hashing.pdq_hash(path)[0], str(path)))
+            queries.append(LocalQuery("pdq", image.pdq_hash(path)[0], str(path)))
         queries += [LocalQuery("md5", md5, str(path)), LocalQuery("sha256", sha256, str(path))]
     return queries
 

@@ -14,11 +14,9 @@ import json
 import sys
 
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel, print_json
+from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.display import utc
-
-NAME = "notices"
-HELP = "list (or --watch) reinstatement notices for content that matched overturned records"
+from node.cli.exit_codes import ExitCode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -17,11 +17,9 @@ from pathlib import Path
 from node.api import convert
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc
 from node.cli import verify_cmd
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel
-from node.errors import InvalidArgument
-
-NAME = "provenance"
-HELP = "fetch a record's provenance bundle (verifiable offline)"
+from node.cli.command_base import add_json_option, add_target_options, channel
+from node.cli.exit_codes import ExitCode
+from node.core.errors import InvalidArgument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

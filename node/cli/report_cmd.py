@@ -17,11 +17,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel, print_json
-from node.errors import InvalidArgument
+from node.cli.command_base import add_json_option, add_target_options, channel, print_json
+from node.cli.exit_codes import ExitCode
+from node.core.errors import InvalidArgument
 
-NAME = "report"
-HELP = "write this member's transparency report (JSON, CSV, HTML)"
 FILES = ("report.json", "report.csv", "report.html")
 
 

@@ -20,12 +20,10 @@ from pathlib import Path
 from typing import IO
 
 import node
-from node.cli.command_base import ExitCode
-from node.errors import Unavailable
-from node.log_format import configure_logging
+from node.cli.exit_codes import ExitCode
+from node.core.errors import Unavailable
+from node.runtime.log_format import configure_logging
 
-NAME = "serve"
-HELP = "run a node"
 PACKAGE_ROOT = Path(node.__file__).resolve().parents[1]
 
 
@@ -38,8 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: the server pulls in the store and index, which no other command needs.
-    from node.api.server import serve
-    from node.config import load_config
+    from node.runtime.config import load_config
+    from node.server.server import serve
 
     config = load_config(args.config)
     configure_logging(config.log_format, args.log_level or config.log_level)
@@ -72,7 +70,7 @@ class NodeProcess:
     @classmethod
     def start(cls, config: Path, log: Path, *, timeout: float = 30.0) -> NodeProcess:
         """Starts a node and waits for its serving line; its stderr (logs) goes to `log`."""
-        from node.api.server import LISTENER_LINE, SERVING_LINE
+        from node.server.server import LISTENER_LINE, SERVING_LINE
 
         paths = [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel, print_json
-
-NAME = "stats"
-HELP = "show a node's record counts and storage use"
+from node.cli.command_base import add_json_option, add_target_options, channel, print_json
+from node.cli.exit_codes import ExitCode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -2,7 +2,7 @@
 
 From arguments: `--type pdq --hash HEX --quality 100 --label L [--label ...] [--tag T] [--reference R]
 [--source S]` (`--hash` may repeat; every hash gets the same metadata). From a file: `--file F` (.csv,
-.jsonl or .txt: the formats of `hashnode import`, read by `node.transfer`; `--label` and `--quality` then
+.jsonl or .txt: the formats of `hashnode import`, read by `node.interchange.formats`; `--label` and `--quality` then
 apply to lines that give none). Every record is checked before anything is sent; the node then checks the
 batch against its taxonomy and quality minimum and refuses all of it if any record fails. To submit every
 good line of a large file and hear about the others, use `hashnode import`.
@@ -14,11 +14,9 @@ import argparse
 from pathlib import Path
 
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel, print_json
+from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.contribution_file import read_contribution_file, record_from_fields
-
-NAME = "submit"
-HELP = "contribute hashes (signed by the node's member key)"
+from node.cli.exit_codes import ExitCode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

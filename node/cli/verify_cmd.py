@@ -16,15 +16,13 @@ from pathlib import Path
 
 from node.api import convert
 from node.api.gen.hashnode.v1 import types_pb2
-from node.cli.command_base import ExitCode, add_json_option, print_json
+from node.cli.command_base import add_json_option, print_json
 from node.cli.display import utc
-from node.errors import HashnodeError, InvalidArgument
-from node.membership import Member, Membership
-from node.provenance import VerifiedEvent, VerifiedProvenance, verify_bundle
-from node.roster import SignedRoster, TrustedRoster
-
-NAME = "verify"
-HELP = "verify a provenance bundle file offline"
+from node.cli.exit_codes import ExitCode
+from node.core.errors import HashnodeError, InvalidArgument
+from node.membership.members import Member, Membership
+from node.membership.roster import SignedRoster, TrustedRoster
+from node.provenance.bundle import VerifiedEvent, VerifiedProvenance, verify_bundle
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

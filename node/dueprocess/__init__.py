@@ -2,15 +2,16 @@
 log, and transparency reports (docs/due-process.md).
 
 Everything here is pure: it takes verified items and returns decisions, notes and documents. The ledger, API
-and replication call in; nothing here touches a store, a clock or the network.
+and replication call in; nothing here touches a store, a clock or the network. May import `node.core` and
+`node.membership`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping
 
+from node.core.entry import EntryKind
 from node.dueprocess.items import AppealItem, DecisionItem, OpinionItem
-from node.entry import EntryKind
 
 ItemDescriber = Callable[[bytes], tuple[bytes, str]]
 

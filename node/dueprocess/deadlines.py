@@ -13,12 +13,12 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from node.core.errors import FailedPrecondition, HashnodeError, InvalidArgument, NotFound, PermissionDenied
 from node.dueprocess.items import AppealItem, AppealKey, DecidedAs, DecisionItem, Outcome, VerifiedItem
-from node.errors import FailedPrecondition, HashnodeError, InvalidArgument, NotFound, PermissionDenied
 
 # The window is a consortium parameter read with the membership; re-exported for callers of this module.
-from node.membership import DEFAULT_DECISION_WINDOW_MS as DEFAULT_DECISION_WINDOW_MS
-from node.membership import HOUR_MS as HOUR_MS
+from node.membership.members import DEFAULT_DECISION_WINDOW_MS as DEFAULT_DECISION_WINDOW_MS
+from node.membership.members import HOUR_MS as HOUR_MS
 
 
 class NotDecisionAuthority(PermissionDenied):

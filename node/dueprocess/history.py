@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from node.core.entry import Entry, EntryKind
+from node.core.errors import EncodingError
+from node.core.retraction import RetractionItem
 from node.dueprocess.deadlines import DecisionAuthority, RecordAppeals, resolve_record
 from node.dueprocess.items import AppealItem, DecisionItem, OpinionItem, VerifiedItem
 from node.dueprocess.policy import Evidence, PolicyConfig, RecordFacts, Verdict, evaluate
-from node.entry import Entry, EntryKind
-from node.errors import EncodingError
-from node.retraction import RetractionItem
 
 log = logging.getLogger(__name__)
 

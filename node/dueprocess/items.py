@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from node.canonical import Reader, Writer
-from node.errors import EncodingError, InvalidArgument
+from node.core.canonical import Reader, Writer
+from node.core.errors import EncodingError, InvalidArgument
 
 MAX_TEXT = 1024  # bytes of an opinion's text or a decision's reason
 MAX_DISTANCE = 256  # a PDQ hash has 256 bits; exact matches have distance 0

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from node.errors import InvalidArgument
+from node.core.errors import InvalidArgument
 
 DAY_MS = 86_400_000
 DEFAULT_RETENTION_MS = 180 * DAY_MS

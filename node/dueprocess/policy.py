@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from node.core.errors import ConfigError
+from node.core.retraction import RetractionItem
 from node.dueprocess.deadlines import AppealResolution
 from node.dueprocess.items import OpinionItem, Outcome, Stance, VerifiedItem
-from node.errors import ConfigError
-from node.retraction import RetractionItem
 
 ANY = "*"  # in accept_labels_from: as a member, any member not listed; as a label, every label
 _KEYS = (

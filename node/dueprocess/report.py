@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from node.core.errors import InvalidArgument
 from node.dueprocess.deadlines import AppealResolution
 from node.dueprocess.items import AppealKey, DecidedAs, Outcome, Stance
 from node.dueprocess.matchlog import MatchLogEntry
-from node.errors import InvalidArgument
 
 DAY_MS = 86_400_000
 MAX_DAILY_DAYS = 92  # longer periods count matches per month

@@ -30,7 +30,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from node.errors import InvalidArgument
+from node.core.errors import InvalidArgument
 from node.index import flat, mih
 from node.index.flat import Words
 from node.index.mih import Int32s, Int64s, Matches, MihSegment

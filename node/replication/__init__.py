@@ -8,5 +8,7 @@ Modules, one concept each:
 * `reconcile` - `LogSet`, the in-memory per-node state machine and reference model for the LMDB store;
 * `sim`       - a seeded, deterministic simulation of several nodes over a faulty network.
 
-Nothing here does I/O: the store and the gRPC transport call in, and are tested against `LogSet`.
+Nothing here does I/O: the store (`node.ledger.replica`) and the gRPC transport (`node.network.replicator`)
+call in, and are tested against `LogSet`. May import `node.core`, `node.membership`, `node.dueprocess` and
+`node.provenance`.
 """

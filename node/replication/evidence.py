@@ -20,9 +20,9 @@ import enum
 import hashlib
 from dataclasses import dataclass
 
-from node.entry import Entry
-from node.errors import VerificationError
-from node.membership import Membership
+from node.core.entry import Entry
+from node.core.errors import VerificationError
+from node.membership.members import Membership
 from node.replication.validate import Pending, Reject, authenticate
 
 EVIDENCE_TAG = b"hashnode.fork-evidence.v1\x00"

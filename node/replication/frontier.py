@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from node.errors import InvalidArgument
+from node.core.errors import InvalidArgument
 
 ID_SIZE = 32
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from node.entry import Entry
-from node.errors import InvalidArgument
-from node.membership import Membership
+from node.core.entry import Entry
+from node.core.errors import InvalidArgument
+from node.membership.members import Membership
 from node.replication.evidence import ForkEvidence, InvalidEvidence, verify_evidence
 from node.replication.frontier import AuthorHead, AuthorRange, Frontier, diff, state_digest
 from node.replication.validate import (

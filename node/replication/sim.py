@@ -29,9 +29,9 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from node.entry import ZERO_ID, Entry, EntryKind, sign_entry
-from node.keys import SigningKey
-from node.membership import Member, MemberKey, Membership
+from node.core.entry import ZERO_ID, Entry, EntryKind, sign_entry
+from node.core.keys import SigningKey
+from node.membership.members import Member, MemberKey, Membership
 from node.replication.evidence import ForkEvidence
 from node.replication.frontier import AuthorRange, Frontier, state_digest
 from node.replication.reconcile import Limits, LogSet, ReceiveOutcome

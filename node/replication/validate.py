@@ -45,14 +45,14 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
-from node.entry import Entry, EntryKind
-from node.errors import HashnodeError, VerificationError
-from node.keys import PublicKey
-from node.membership import Membership
-from node.provenance import DESCRIBERS
-from node.records import HashRecord
+from node.core.entry import Entry, EntryKind
+from node.core.errors import HashnodeError, VerificationError
+from node.core.keys import PublicKey
+from node.core.records import HashRecord
+from node.core.signals import REGISTRY
+from node.membership.members import Membership
+from node.provenance.bundle import DESCRIBERS
 from node.replication.frontier import AuthorRange
-from node.signals import REGISTRY
 
 DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
 

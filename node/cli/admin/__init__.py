@@ -2,43 +2,72 @@
 
 from __future__ import annotations
 
-from types import ModuleType
-
-from node.cli.admin import (
-    admit_cmd,
-    backup_cmd,
-    evidence_cmd,
-    merge_cmd,
-    peers_cmd,
-    policy_cmd,
-    publish_cmd,
-    purge_member_cmd,
-    restore_cmd,
-    revoke_cmd,
-    roster_cmd,
-    rotate_key_cmd,
-    rotate_tls_cmd,
-    show_cmd,
-    sign_cmd,
-    sync_cmd,
-)
+from node.cli.commands import Command
 
 # Stewards, on roster files; then operators, on a node.
-SUBCOMMANDS: tuple[ModuleType, ...] = (
-    admit_cmd,
-    revoke_cmd,
-    rotate_key_cmd,
-    rotate_tls_cmd,
-    sign_cmd,
-    merge_cmd,
-    show_cmd,
-    publish_cmd,
-    roster_cmd,
-    peers_cmd,
-    sync_cmd,
-    evidence_cmd,
-    purge_member_cmd,
-    backup_cmd,
-    restore_cmd,
-    policy_cmd,
+SUBCOMMANDS: tuple[Command, ...] = (
+    Command(
+        "admit", "node.cli.admin.admit_cmd", "prepare the next roster version admitting the member of a join request"
+    ),
+    Command("revoke", "node.cli.admin.revoke_cmd", "prepare the next roster version revoking a member (final)"),
+    Command(
+        "rotate-key",
+        "node.cli.admin.rotate_key_cmd",
+        "prepare the next roster version adding a member's new log key, the old one valid for an overlap",
+    ),
+    Command(
+        "rotate-tls",
+        "node.cli.admin.rotate_tls_cmd",
+        "prepare the next roster version adding a member's new TLS certificate, the old one valid for an overlap",
+    ),
+    Command(
+        "sign",
+        "node.cli.admin.sign_cmd",
+        "add your steward signature to a roster file (a draft or a partly signed version)",
+    ),
+    Command("merge", "node.cli.admin.merge_cmd", "merge the signatures of several copies of the same roster version"),
+    Command(
+        "show",
+        "node.cli.admin.show_cmd",
+        "show a roster file: members, who signed it against the thresholds, changes from the current one",
+    ),
+    Command(
+        "publish",
+        "node.cli.admin.publish_cmd",
+        "publish a signed roster version to a node, which verifies it, applies it and passes it to its peers",
+    ),
+    Command(
+        "roster",
+        "node.cli.admin.roster_cmd",
+        "show the roster a node trusts now (and save it, e.g. as the CURRENT of the next version)",
+    ),
+    Command(
+        "peers", "node.cli.admin.peers_cmd", "list a node's peers and their replication status, or add or remove one"
+    ),
+    Command("sync", "node.cli.admin.sync_cmd", "start a replication pass and a roster exchange with every peer now"),
+    Command(
+        "evidence",
+        "node.cli.admin.evidence_cmd",
+        "list the fork evidence a node holds: members that signed two entries for one position of their log",
+    ),
+    Command(
+        "purge-member",
+        "node.cli.admin.purge_member_cmd",
+        "on this node, suspend every record of a revoked member (carrying out a steward decision)",
+    ),
+    Command(
+        "backup",
+        "node.cli.admin.backup_cmd",
+        "copy a serving node's store (compacted, consistent) into an empty directory on the node's host",
+    ),
+    Command(
+        "restore",
+        "node.cli.admin.restore_cmd",
+        "restore a backup into a node's empty data directory (run while the node is stopped)",
+    ),
+    Command(
+        "policy",
+        "node.cli.admin.policy_cmd",
+        "show a node's policy (thresholds, limits, roster); set in its config and the roster",
+    ),
 )

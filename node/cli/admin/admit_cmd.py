@@ -6,13 +6,10 @@ import argparse
 from pathlib import Path
 
 from node.cli.admin import roster_files
-from node.cli.command_base import ExitCode
-from node.join import SignedJoinRequest
-from node.membership import ROLES
-from node.roster import SignedRoster
-
-NAME = "admit"
-HELP = "prepare the next roster version admitting the member of a join request"
+from node.cli.exit_codes import ExitCode
+from node.membership.join import SignedJoinRequest
+from node.membership.members import ROLES
+from node.membership.roster import SignedRoster
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,10 +6,8 @@ import argparse
 from pathlib import Path
 
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel, print_json
-
-NAME = "backup"
-HELP = "copy a serving node's store (compacted, consistent) into an empty directory on the node's host"
+from node.cli.command_base import add_json_option, add_target_options, channel, print_json
+from node.cli.exit_codes import ExitCode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,10 +6,7 @@ import argparse
 from pathlib import Path
 
 from node.cli.admin import roster_files
-from node.cli.command_base import ExitCode
-
-NAME = "merge"
-HELP = "merge the signatures of several copies of the same roster version"
+from node.cli.exit_codes import ExitCode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

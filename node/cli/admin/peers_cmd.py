@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel, print_json
+from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.display import utc
-from node.errors import InvalidArgument
-
-NAME = "peers"
-HELP = "list a node's peers and their replication status, or add or remove one"
+from node.cli.exit_codes import ExitCode
+from node.core.errors import InvalidArgument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,10 +8,8 @@ from pathlib import Path
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
 from node.api.roster_wire import signed_roster_to_proto
 from node.cli.admin import roster_files
-from node.cli.command_base import ExitCode, add_target_options, channel
-
-NAME = "publish"
-HELP = "publish a signed roster version to a node, which verifies it, applies it and passes it to its peers"
+from node.cli.command_base import add_target_options, channel
+from node.cli.exit_codes import ExitCode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

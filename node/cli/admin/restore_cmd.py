@@ -8,12 +8,10 @@ from pathlib import Path
 
 import lmdb
 
-from node.cli.command_base import ExitCode
-from node.errors import ConfigError, StorageError
-from node.store import SCHEMA
+from node.cli.exit_codes import ExitCode
+from node.core.errors import ConfigError, StorageError
+from node.storage.store import SCHEMA
 
-NAME = "restore"
-HELP = "restore a backup into a node's empty data directory (run while the node is stopped)"
 DATA_FILE = "data.mdb"
 
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 
 from node.cli.admin import roster_files
-from node.cli.command_base import ExitCode
-from node.roster import SignedRoster
-
-NAME = "revoke"
-HELP = "prepare the next roster version revoking a member (final)"
+from node.cli.exit_codes import ExitCode
+from node.membership.roster import SignedRoster
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,11 +8,9 @@ from pathlib import Path
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
 from node.api.roster_wire import signed_roster_from_proto
 from node.cli.admin import roster_files
-from node.cli.command_base import ExitCode, add_json_option, add_target_options, channel, print_json
+from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.display import utc
-
-NAME = "roster"
-HELP = "show the roster a node trusts now (and save it, e.g. as the CURRENT of the next version)"
+from node.cli.exit_codes import ExitCode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

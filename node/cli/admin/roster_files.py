@@ -14,8 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from node.errors import AlreadyExists, InvalidArgument
-from node.roster import Roster, RosterDraft, RosterError, SignedRoster, TrustedRoster, valid_signers
+from node.core.errors import AlreadyExists, InvalidArgument
+from node.membership.roster import Roster, RosterDraft, RosterError, SignedRoster, TrustedRoster, valid_signers
 
 DAY_MS = 86_400_000
 DEFAULT_VALIDITY_DAYS = 365

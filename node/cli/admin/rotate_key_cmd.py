@@ -5,12 +5,9 @@ from __future__ import annotations
 import argparse
 
 from node.cli.admin import roster_files
-from node.cli.command_base import ExitCode
-from node.keys import PublicKey
-from node.roster import SignedRoster
-
-NAME = "rotate-key"
-HELP = "prepare the next roster version adding a member's new log key, the old one valid for an overlap"
+from node.cli.exit_codes import ExitCode
+from node.core.keys import PublicKey
+from node.membership.roster import SignedRoster
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

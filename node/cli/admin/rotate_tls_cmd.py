@@ -5,17 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from node import tls
 from node.cli.admin import roster_files
 from node.cli.admin.rotate_key_cmd import add_window_options, window
-from node.cli.command_base import ExitCode
-from node.errors import ConfigError
-from node.roster import SignedRoster
-
-NAME = "rotate-tls"
-HELP = (
-    "prepare the next roster version adding a member's new TLS certificate, the old one valid for an overlap"
-)
+from node.cli.exit_codes import ExitCode
+from node.core.errors import ConfigError
+from node.membership import certificates
+from node.membership.roster import SignedRoster
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        der = tls.pem_to_der(args.certificate.read_bytes())
+        der = certificates.pem_to_der(args.certificate.read_bytes())
     except OSError as exc:
         raise ConfigError(f"--certificate {args.certificate}: {exc.strerror or exc}") from None
     start, overlap = window(args)
@@ -37,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     draft.rotate_tls(args.member, der, valid_from_ms=start, overlap_until_ms=overlap)
     roster_files.write(args.out, SignedRoster.unsigned(draft.build()))
     print(f"wrote {args.out}: roster version {draft.version}, {args.member} gets TLS certificate")
-    print(f"  {tls.fingerprint(der).hex()} valid from {start}; its other certificates until {overlap} (ms)")
+    print(f"  {certificates.fingerprint(der).hex()} valid from {start}; its other certificates until {overlap} (ms)")
     print(
         f"next: hashnode admin sign {args.out} --key STEWARD.key (each steward), then hashnode admin publish"
     )

@@ -6,12 +6,10 @@ import argparse
 from pathlib import Path
 
 from node.cli.admin import roster_files
-from node.cli.command_base import ExitCode, add_json_option, print_json
+from node.cli.command_base import add_json_option, print_json
 from node.cli.display import utc
-from node.roster import Roster, SignedRoster
-
-NAME = "show"
-HELP = "show a roster file: members, who signed it against the thresholds, changes from the current one"
+from node.cli.exit_codes import ExitCode
+from node.membership.roster import Roster, SignedRoster
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

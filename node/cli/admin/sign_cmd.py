@@ -6,12 +6,9 @@ import argparse
 from pathlib import Path
 
 from node.cli.admin import roster_files
-from node.cli.command_base import ExitCode
-from node.errors import PermissionDenied
-from node.keys import SigningKey
-
-NAME = "sign"
-HELP = "add your steward signature to a roster file (a draft or a partly signed version)"
+from node.cli.exit_codes import ExitCode
+from node.core.errors import PermissionDenied
+from node.core.keys import SigningKey
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

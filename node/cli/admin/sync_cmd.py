@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
-from node.cli.command_base import ExitCode, add_target_options, channel
-
-NAME = "sync"
-HELP = "start a replication pass and a roster exchange with every peer now"
+from node.cli.command_base import add_target_options, channel
+from node.cli.exit_codes import ExitCode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

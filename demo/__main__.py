@@ -1,0 +1,5 @@
+import sys
+
+from demo.consortium import main
+
+sys.exit(main())

@@ -1,0 +1,71 @@
+"""The one exception tree of hashnode.
+
+Every error a user or a peer can cause is a `HashnodeError`. The gRPC edge maps each class to a status code in one
+table (`node.server.status`); the CLI prints `diagnostics()` and exits non-zero. Nothing else should escape to a user.
+"""
+
+from __future__ import annotations
+
+
+class HashnodeError(Exception):
+    """Base class. `message` is what a person reads."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def diagnostics(self) -> str:
+        return self.message
+
+
+class InvalidArgument(HashnodeError):
+    """A request field is malformed or out of range. Message shape: "field: got X, want Y"."""
+
+    def __init__(self, field: str, got: object, want: str) -> None:
+        self.field = field
+        shown = got if isinstance(got, str) and len(got) <= 80 else repr(got)[:80]
+        super().__init__(f"{field}: got {shown}, want {want}")
+
+
+class VerificationError(HashnodeError):
+    """Signed data does not verify: bad signature, digest mismatch, malformed canonical bytes."""
+
+
+class EncodingError(VerificationError):
+    """Canonical bytes cannot be decoded."""
+
+
+class NotFound(HashnodeError):
+    pass
+
+
+class AlreadyExists(HashnodeError):
+    pass
+
+
+class PermissionDenied(HashnodeError):
+    pass
+
+
+class Unauthenticated(HashnodeError):
+    pass
+
+
+class FailedPrecondition(HashnodeError):
+    """The node is not in a state to do this (e.g. catching up before it may author)."""
+
+
+class ResourceExhausted(HashnodeError):
+    """A limit was hit: batch too large, rate limit, storage map full."""
+
+
+class Unavailable(HashnodeError):
+    pass
+
+
+class ConfigError(HashnodeError):
+    """A configuration file is missing, malformed, or has an invalid field."""
+
+
+class StorageError(HashnodeError):
+    """The store cannot be opened or is corrupted."""

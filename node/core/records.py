@@ -1,0 +1,171 @@
+"""Hash records and their canonical encoding (docs/protocol.md, "Hash record items")."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import struct
+from dataclasses import dataclass
+
+from node.core.errors import EncodingError, InvalidArgument
+from node.core.signals import check_quality, signal_type
+from node.core.taxonomy import Taxonomy, check_tags
+
+RECORD_ID_TAG = b"hashnode.record.v1\x00"
+MAX_TEXT = 256  # bytes of `reference` and `source`
+
+
+def record_id(entry_id: bytes, index: int) -> bytes:
+    """A record's id: SHA-256 over a domain tag, the id of the entry holding it and its position there."""
+    return hashlib.sha256(RECORD_ID_TAG + entry_id + index.to_bytes(4, "big")).digest()
+
+
+@dataclass(frozen=True)
+class HashRecord:
+    """One contributed hash. Fields are canonical: labels and tags sorted and unique, value raw bytes."""
+
+    signal_type: str
+    value: bytes
+    quality: int
+    labels: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+    reference: str = ""
+    source: str = ""
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        signal_type_name: str,
+        value_hex: str,
+        quality: int,
+        labels: list[str] | tuple[str, ...],
+        tags: list[str] | tuple[str, ...] = (),
+        reference: str = "",
+        source: str = "",
+        taxonomy: Taxonomy,
+        min_pdq_quality: int,
+        field: str = "record",
+    ) -> HashRecord:
+        """Validates a contribution as a member submits it; every error names the field."""
+        kind = signal_type(signal_type_name, f"{field}.signal_type")
+        value = kind.parse(value_hex, f"{field}.value")
+        check_quality(kind, quality, min_pdq_quality, f"{field}.quality")
+        for name, text in (("reference", reference), ("source", source)):
+            if len(text.encode("utf-8")) > MAX_TEXT:
+                raise InvalidArgument(f"{field}.{name}", f"{len(text)} characters", f"at most {MAX_TEXT} bytes")
+        return cls(
+            signal_type=kind.name,
+            value=value,
+            quality=quality,
+            labels=taxonomy.check_labels(labels, f"{field}.labels"),
+            tags=check_tags(tags, f"{field}.tags"),
+            reference=reference,
+            source=source,
+        )
+
+    @property
+    def value_hex(self) -> str:
+        return self.value.hex()
+
+    def as_json(self) -> dict[str, str | int | list[str]]:
+        """The record's fields as JSON-ready values (hex hash, lists), the shape exports and `--json` output use."""
+        return {
+            "signal_type": self.signal_type,
+            "value": self.value_hex,
+            "quality": self.quality,
+            "labels": list(self.labels),
+            "tags": list(self.tags),
+            "reference": self.reference,
+            "source": self.source,
+        }
+
+    def encode(self) -> bytes:
+        # Hand-inlined form of the canonical Writer calls (string, blob, u8, strings, strings, string, string):
+        # contributions are encoded by the million, and the generic writer costs several times more.
+        parts = [_string(self.signal_type), _U32.pack(len(self.value)), self.value, _U8.pack(self.quality)]
+        for values in (self.labels, self.tags):
+            parts.append(_U16.pack(len(values)))
+            parts.extend(_string(v) for v in values)
+        parts.append(_string(self.reference))
+        parts.append(_string(self.source))
+        return b"".join(parts)
+
+    @classmethod
+    def decode(cls, data: bytes) -> HashRecord:
+        """Decodes a record item; rejects any encoding that is not the canonical one."""
+        try:
+            record, end = _decode(data)
+        except (struct.error, UnicodeDecodeError, IndexError) as exc:
+            raise EncodingError(f"record item: malformed ({exc})") from None
+        if end != len(data):
+            raise EncodingError(f"record item: {len(data) - end} trailing bytes")
+        for name, values in (("labels", record.labels), ("tags", record.tags)):
+            # Strictly ascending means sorted and unique; str order (code points) is UTF-8 byte order.
+            if len(values) > 1 and not all(a < b for a, b in itertools.pairwise(values)):
+                raise EncodingError(f"record item: {name} not sorted and unique")
+        return record
+
+
+_U8 = struct.Struct(">B")
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+
+
+def _string(value: str) -> bytes:
+    data = value.encode("utf-8")
+    if len(data) > 0xFFFF:
+        raise EncodingError(f"string: got {len(data)} bytes, want at most 65535")
+    return _U16.pack(len(data)) + data
+
+
+_unpack_u16 = _U16.unpack_from
+_unpack_u32 = _U32.unpack_from
+_new_record = object.__new__
+
+
+def _truncated(pos: int, size: int) -> EncodingError:
+    return EncodingError(f"record item: truncated at byte {pos}, needed {size} more")
+
+
+def _read_strings(data: bytes, pos: int) -> tuple[tuple[str, ...], int]:
+    (count,) = _unpack_u16(data, pos)
+    pos += 2
+    values = []
+    for _ in range(count):
+        end = pos + 2 + _unpack_u16(data, pos)[0]
+        if end > len(data):
+            raise _truncated(pos + 2, end - pos - 2)
+        values.append(data[pos + 2 : end].decode("utf-8"))
+        pos = end
+    return tuple(values), pos
+
+
+def _read_string(data: bytes, pos: int) -> tuple[str, int]:
+    end = pos + 2 + _unpack_u16(data, pos)[0]
+    if end > len(data):
+        raise _truncated(pos + 2, end - pos - 2)
+    return data[pos + 2 : end].decode("utf-8"), end
+
+
+def _decode(data: bytes) -> tuple[HashRecord, int]:
+    # Hand-inlined like `encode`: replicas decode every record they receive, by the million. Reads past the
+    # end raise struct.error or IndexError (HashRecord.decode turns them into EncodingError) or are checked.
+    signal, pos = _read_string(data, 0)
+    end = pos + 4 + _unpack_u32(data, pos)[0]
+    if end > len(data):
+        raise _truncated(pos + 4, end - pos - 4)
+    value = data[pos + 4 : end]
+    quality = data[end]
+    labels, pos = _read_strings(data, end + 1)
+    tags, pos = _read_strings(data, pos)
+    reference, pos = _read_string(data, pos)
+    source, pos = _read_string(data, pos)
+    # The fields are validated above; skipping the frozen dataclass's __init__ (one setattr per field) halves
+    # the cost of building the object. Equality, hashing and repr are the dataclass's as usual.
+    record = _new_record(HashRecord)
+    record.__dict__.update(
+        signal_type=signal, value=bytes(value), quality=quality, labels=labels, tags=tags,
+        reference=reference, source=source,
+    )
+    return record, pos

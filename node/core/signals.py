@@ -1,0 +1,67 @@
+"""Signal types: the kinds of hash the consortium shares, and how each is parsed and matched.
+
+Names follow python-threatexchange signal type names so that exports and the exchange adapter line up. A new type
+(a video hash, say) is one more `SignalType` in the registry; nothing else needs to know.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from node.core.errors import InvalidArgument
+
+PDQ_MIN_QUALITY_DEFAULT = 50
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+
+class MatchKind(enum.Enum):
+    EXACT = "exact"        # byte equality (cryptographic hashes)
+    HAMMING = "hamming"    # near-duplicate by Hamming distance (perceptual hashes)
+
+
+@dataclass(frozen=True)
+class SignalType:
+    name: str
+    size: int            # bytes of the raw hash
+    match: MatchKind
+    has_quality: bool
+    description: str
+
+    def parse(self, value: str, field: str = "value") -> bytes:
+        """Parses a hex hash; accepts upper case and surrounding space, returns raw bytes."""
+        text = value.strip().lower()
+        if len(text) != self.size * 2:
+            raise InvalidArgument(field, value, f"{self.size * 2} hex characters for {self.name}")
+        # Checked here, not left to bytes.fromhex: it skips inner whitespace and would return a short value.
+        if not set(text) <= _HEX_DIGITS:
+            raise InvalidArgument(field, value, f"hexadecimal digits 0-9a-f for {self.name}")
+        return bytes.fromhex(text)
+
+
+PDQ = SignalType("pdq", 32, MatchKind.HAMMING, True, "PDQ 256-bit perceptual image hash")
+MD5 = SignalType("md5", 16, MatchKind.EXACT, False, "MD5 of the file bytes")
+SHA256 = SignalType("sha256", 32, MatchKind.EXACT, False, "SHA-256 of the file bytes")
+VIDEO_MD5 = SignalType("video_md5", 16, MatchKind.EXACT, False, "MD5 of a video file's bytes")
+
+REGISTRY: dict[str, SignalType] = {t.name: t for t in (PDQ, MD5, SHA256, VIDEO_MD5)}
+
+
+def signal_type(name: str, field: str = "signal_type") -> SignalType:
+    """Looks up a signal type by name; unknown names are an InvalidArgument naming the choices."""
+    found = REGISTRY.get(name.strip().lower())
+    if found is None:
+        raise InvalidArgument(field, name, "one of " + ", ".join(sorted(REGISTRY)))
+    return found
+
+
+def check_quality(kind: SignalType, quality: int, minimum: int, field: str = "quality") -> None:
+    """PDQ hashes of low quality (flat or tiny images) match too much; refuse them at contribution."""
+    if not kind.has_quality:
+        if quality != 0:
+            raise InvalidArgument(field, quality, f"0 for {kind.name} (quality applies to pdq only)")
+        return
+    if not 0 <= quality <= 100:
+        raise InvalidArgument(field, quality, "an integer 0..100")
+    if quality < minimum:
+        raise InvalidArgument(field, quality, f">= {minimum} (PDQ hashes of low quality are refused)")

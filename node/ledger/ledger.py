@@ -1,0 +1,783 @@
+"""The node's domain operations: author entries, apply entries, match, explain.
+
+The ledger ties the store (LMDB, durable) to the in-memory PDQ index (rebuilt or loaded at start) and to the
+member's signing key. It speaks domain types only; the gRPC edge converts.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from node.core import merkle
+from node.core.entry import ZERO_ID, Entry, EntryKind, sign_entry
+from node.core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, StorageError
+from node.core.keys import SigningKey
+from node.core.records import HashRecord, record_id
+from node.core.retraction import RetractionItem
+from node.core.signals import REGISTRY as SIGNAL_TYPES
+from node.core.signals import MatchKind, SignalType, signal_type
+from node.core.taxonomy import Taxonomy
+from node.dueprocess.deadlines import (
+    DecisionAuthority,
+    NotDecisionAuthority,
+    UnknownAppeal,
+    check_decision,
+    resolve,
+)
+from node.dueprocess.history import records_concerned
+from node.dueprocess.items import (
+    AppealItem,
+    DecidedAs,
+    DecisionItem,
+    OpinionItem,
+    Outcome,
+    Stance,
+    VerifiedItem,
+)
+from node.dueprocess.matchlog import DEFAULT_RETENTION_MS, MatchLogEntry
+from node.dueprocess.policy import PolicyConfig
+from node.index.pdq import MAX_THRESHOLD, PdqIndex
+from node.ledger import standing
+from node.membership.members import Member, Membership
+from node.provenance.bundle import DESCRIBERS, ProvenanceBundle, RelatedEntry, describe
+from node.storage import pdq_snapshot
+from node.storage.matchlog import LmdbMatchLog, MatchRecorder, NoticeBook, StoredNotice, new_query_id, notices_for
+from node.storage.store import DEFAULT_MAP_SIZE, NewRecord, RecordRow, Status, Store, Txn
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    consortium_id: str
+    member_id: str
+    pdq_threshold: int = 31
+    min_pdq_quality: int = 50
+    max_batch: int = 10_000
+    map_size: int = DEFAULT_MAP_SIZE
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    match_log_retention_ms: int = DEFAULT_RETENTION_MS  # 0: keep no match log (and issue no notices)
+
+
+class RecordStatus(enum.StrEnum):
+    ACTIVE = "active"
+    RETRACTED = "retracted"
+    OVERTURNED = "overturned"
+    SUSPENDED = "suspended"
+
+
+_STATUS_NAMES = {
+    Status.ACTIVE: RecordStatus.ACTIVE,
+    Status.RETRACTED: RecordStatus.RETRACTED,
+    Status.OVERTURNED: RecordStatus.OVERTURNED,
+    Status.SUSPENDED: RecordStatus.SUSPENDED,
+}
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    record_id: bytes
+    record: HashRecord
+    author: str
+    entry_id: bytes
+    seq: int
+    index: int
+    timestamp_ms: int
+    status: RecordStatus
+
+    @classmethod
+    def from_row(cls, row: RecordRow) -> StoredRecord:
+        return cls(
+            record_id=record_id(row.entry_id, row.index),
+            record=row.record,
+            author=row.author,
+            entry_id=row.entry_id,
+            seq=row.seq,
+            index=row.index,
+            timestamp_ms=row.timestamp_ms,
+            status=_STATUS_NAMES[row.status],
+        )
+
+
+@dataclass(frozen=True)
+class Query:
+    signal_type: str
+    value: bytes
+    content_ref: str = ""
+
+
+@dataclass(frozen=True)
+class MatchHit:
+    record: StoredRecord
+    distance: int
+    policy: tuple[str, ...] = ()  # the notes of this node's policy verdict on the record
+    query_id: str = ""  # the match log's id of the query (empty when the node keeps no match log)
+
+
+class AppealAlreadyDecided(FailedPrecondition):
+    """The appeal has an effective decision: a later one would change nothing."""
+
+
+@dataclass(frozen=True)
+class MatchExplanation:
+    """One logged match of a piece of content, with the record's provenance as it stands now."""
+
+    match: MatchLogEntry
+    record: StoredRecord
+    bundle: ProvenanceBundle
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    entry: Entry
+    record_ids: list[bytes]
+
+
+@dataclass
+class IndexDelta:
+    """What a committed transaction changes in the in-memory index; applied after the commit."""
+
+    add_ordinals: list[int] = field(default_factory=list)
+    add_hashes: list[bytes] = field(default_factory=list)
+    remove: list[int] = field(default_factory=list)
+
+
+class Ledger:
+    """Store + index + signer of one node."""
+
+    def __init__(
+        self,
+        store: Store,
+        index: PdqIndex,
+        *,
+        settings: LedgerSettings,
+        membership: Membership,
+        signer: SigningKey | None,
+        taxonomy: Taxonomy,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.store = store
+        self.index = index
+        self.settings = settings
+        self._membership = membership
+        self.signer = signer
+        self.taxonomy = taxonomy
+        self.clock = clock
+        self._author_lock = threading.Lock()
+        self._listeners: list[Callable[[Entry], None]] = []
+        self._recorder = MatchRecorder()
+        # Woken after every commit; notice watchers wait on it (and re-read the store).
+        self.commits = threading.Condition()
+        self._listeners.append(self._wake_watchers)
+        self.authoring_blocked_reason: str | None = None  # set through `block_authoring`
+        self._authoring_blocks: dict[str, str] = {}
+        self._authoring_blocks_lock = threading.Lock()
+        self.snapshot_dir: Path | None = None  # where close() saves the PDQ index (set by `open`)
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path,
+        *,
+        settings: LedgerSettings,
+        membership: Membership,
+        signer: SigningKey | None,
+        taxonomy: Taxonomy,
+        clock: Callable[[], int] = now_ms,
+        reevaluate: bool = True,
+    ) -> Ledger:
+        """Opens the store under `data_dir` and loads (or builds) the PDQ index from it.
+
+        `reevaluate=False` leaves re-deriving statuses to the caller's next `membership` assignment: a node
+        opens with its root roster and then sets its newest one, and judging every record under the root first
+        would rewrite statuses back and forth, O(records), at every start.
+        """
+        if signer is not None:
+            _check_signer(settings, membership, signer)
+        store = Store.open(data_dir / "lmdb", map_size=settings.map_size, consortium_id=settings.consortium_id)
+        ledger = cls(
+            store, PdqIndex(), settings=settings, membership=membership, signer=signer, taxonomy=taxonomy,
+            clock=clock,
+        )
+        try:
+            if reevaluate:
+                ledger.reevaluate_if_policy_changed()
+            ledger.index = pdq_snapshot.load_or_build(store, data_dir / "index")
+            ledger.snapshot_dir = data_dir / "index"
+        except Exception:
+            store.close()
+            raise
+        return ledger
+
+    @property
+    def membership(self) -> Membership:
+        return self._membership
+
+    @membership.setter
+    def membership(self, membership: Membership) -> None:
+        """A new roster: records are re-evaluated if what their standing depends on changed (stewards,
+        trusted flaggers, the decision window)."""
+        self._membership = membership
+        self.reevaluate_if_policy_changed()
+
+    def close(self) -> None:
+        """Flushes the match log, saves the PDQ index snapshot for a fast next start, closes the store."""
+        try:
+            self.flush_match_log()
+            if self.snapshot_dir is not None:
+                pdq_snapshot.save(self.store, self.index, self.snapshot_dir)
+        finally:
+            self.store.close()
+
+    def on_commit(self, listener: Callable[[Entry], None]) -> None:
+        """Registers a callback run after each committed entry (replication pushes from here)."""
+        self._listeners.append(listener)
+
+    def block_authoring(self, source: str, reason: str | None) -> None:
+        """Records why `source` refuses authoring (None: it no longer does). Several gates do (replication
+        catching up or holding fork evidence, the member's status in the roster, a follower); authoring is
+        refused while any of them refuses it, and `authoring_blocked_reason` shows the earliest reason."""
+        with self._authoring_blocks_lock:
+            if reason is None:
+                self._authoring_blocks.pop(source, None)
+            else:
+                self._authoring_blocks[source] = reason
+            self.authoring_blocked_reason = next(iter(self._authoring_blocks.values()), None)
+
+    # --- authoring --------------------------------------------------------------------------------------------
+
+    def submit(self, records: Sequence[HashRecord]) -> SubmitResult:
+        """Signs `records` as one contribution entry of this member and commits it."""
+        self._check_batch("records", len(records))
+        entry = self._author(EntryKind.CONTRIBUTION, [r.encode() for r in records], records)
+        return SubmitResult(entry, [record_id(entry.entry_id, i) for i in range(len(records))])
+
+    def retract(self, record_ids: Sequence[bytes], reason: str) -> Entry:
+        """Withdraws records this member contributed."""
+        self._check_batch("record_ids", len(record_ids))
+        with self.store.read() as txn:
+            for i, rid in enumerate(record_ids):
+                row = self._row(txn, rid, f"record_ids[{i}]")
+                if row.author != self.settings.member_id:
+                    raise PermissionDenied(
+                        f"record_ids[{i}]: record was contributed by {row.author}; only its contributor retracts"
+                    )
+        return self._author(EntryKind.RETRACTION, [RetractionItem(rid, reason).encode() for rid in record_ids])
+
+    def opine(self, rid: bytes, stance: Stance, reason_code: str = "", text: str = "") -> Entry:
+        """Signs this member's opinion on another member's record: an endorsement, a disagreement or a
+        false-positive report. A member's latest opinion on a record replaces its earlier ones."""
+        item = OpinionItem.create(rid, stance, reason_code, text)
+        self._check_may_dispute("opinions")
+        with self.store.read() as txn:
+            row = self._row(txn, rid, "record_id")
+        if row.author == self.settings.member_id:
+            raise FailedPrecondition(
+                "record_id: this member contributed the record; its own opinion does not count "
+                "(retract it instead)"
+            )
+        return self._author(EntryKind.OPINION, [item.encode()])
+
+    def appeal(self, rid: bytes, case_ref: str, match_distance: int | None = None) -> Entry:
+        """Signs that this member received an appeal against an action it took because content matched `rid`.
+        `case_ref` is the member's own opaque case token: never personal data."""
+        item = AppealItem.create(rid, case_ref, match_distance)
+        self._check_may_dispute("appeals")
+        with self.store.read() as txn:
+            row = self._row(txn, rid, "record_id")
+        if row.status in standing.FINAL:
+            name = standing.STANDING_OF_FINAL[row.status].value
+            raise FailedPrecondition(f"record_id: the record is already {name}; it matches nowhere")
+        return self._author(EntryKind.APPEAL, [item.encode()])
+
+    def decide(
+        self, appeal_entry_id: bytes, outcome: Outcome, reason: str, rid: bytes | None = None
+    ) -> Entry:
+        """Signs a decision on an appeal: as the record's contributor, or as a steward once the contributor's
+        decision window has passed. `rid` may be omitted when the appeal concerns one record.
+
+        Raises:
+            UnknownAppeal: no appeal entry with this id (about `rid`) on this node.
+            NotDecisionAuthority: this member is neither the record's contributor nor a steward.
+            DecisionTooEarly: a steward decides before the deadline.
+            AppealAlreadyDecided: the appeal has an effective decision.
+        """
+        with self.store.read() as txn:
+            appeal = self._appeal(txn, appeal_entry_id, rid)
+            row = self._row(txn, appeal.item.record_id, "record_id")
+        authority = standing.authority(row.author, self.membership)
+        item = DecisionItem.create(
+            appeal.item.record_id, appeal_entry_id, outcome, reason, self._decided_as(authority)
+        )
+
+        def precheck(txn: Txn, timestamp_ms: int) -> None:
+            me = self.settings.member_id
+            check_decision(appeal, VerifiedItem(me, timestamp_ms, ZERO_ID, item), authority)
+            decided = resolve(appeal, standing.history(self.store, txn, item.record_id).decisions, authority)
+            if decided.effective is not None:
+                raise AppealAlreadyDecided(
+                    f"appeal_entry_id: appeal {decided.key.short()} was already "
+                    f"{decided.effective.item.outcome.label} by {decided.effective.author}"
+                )
+
+        return self._author(EntryKind.DECISION, [item.encode()], precheck=precheck)
+
+    def _appeal(self, txn: Txn, appeal_entry_id: bytes, rid: bytes | None) -> VerifiedItem[AppealItem]:
+        entry = self.store.entry(txn, appeal_entry_id)
+        if entry is None or entry.kind != EntryKind.APPEAL:
+            raise UnknownAppeal(f"appeal_entry_id: no appeal entry {appeal_entry_id.hex()} on this node")
+        items = [AppealItem.decode(i) for i in entry.items]
+        if rid is None and len({i.record_id for i in items}) > 1:
+            raise InvalidArgument("record_id", "nothing", "the record decided: the appeal concerns several")
+        chosen = next((i for i in items if rid is None or i.record_id == rid), None)
+        if chosen is None:
+            raise UnknownAppeal(f"record_id: appeal {appeal_entry_id.hex()[:16]}… does not concern {rid!r}")
+        header = entry.header
+        return VerifiedItem(header.author, header.timestamp_ms, entry.entry_id, chosen)
+
+    def _decided_as(self, authority: DecisionAuthority) -> DecidedAs:
+        me = self.settings.member_id
+        if me == authority.contributor:
+            return DecidedAs.CONTRIBUTOR
+        if me in authority.stewards:
+            return DecidedAs.STEWARD
+        raise NotDecisionAuthority(
+            f"{me!r} may not decide this appeal: only the record's contributor {authority.contributor!r} "
+            "and, after the decision window, the stewards decide"
+        )
+
+    def _check_may_dispute(self, what: str) -> None:
+        member = self.membership.get(self.settings.member_id)
+        if member is None or not member.may_author():
+            raise PermissionDenied(
+                f"member {self.settings.member_id!r} may not file {what}: that takes an active member with "
+                "the contributor or trusted_flagger role (a member that matches content)"
+            )
+
+    def _check_batch(self, field_name: str, size: int) -> None:
+        if not 1 <= size <= self.settings.max_batch:
+            raise InvalidArgument(field_name, f"{size} items", f"1..{self.settings.max_batch}")
+
+    def _author(
+        self,
+        kind: EntryKind,
+        items: list[bytes],
+        decoded: Sequence[HashRecord] | None = None,
+        precheck: Callable[[Txn, int], None] | None = None,
+    ) -> Entry:
+        """Signs and commits one entry of this member. `precheck(txn, timestamp_ms)` runs in the write
+        transaction, with the timestamp the entry will carry, before anything is signed or written."""
+        if self.signer is None:
+            raise FailedPrecondition("this node has no signing key (follower or read-only node); it cannot author")
+        if self.authoring_blocked_reason:
+            raise FailedPrecondition(self.authoring_blocked_reason)
+        me = self.settings.member_id
+        with self._author_lock:
+            with self.store.write() as txn:
+                head = self.store.head(txn, me)
+                # Never before the previous entry: replication refuses a log whose timestamps go back (R8).
+                timestamp_ms = max(self.clock(), head.timestamp_ms if head else 0)
+                if precheck is not None:
+                    precheck(txn, timestamp_ms)
+                entry = sign_entry(
+                    self.signer,
+                    consortium_id=self.settings.consortium_id,
+                    author=me,
+                    seq=head.seq + 1 if head else 1,
+                    prev=head.entry_id if head else ZERO_ID,
+                    timestamp_ms=timestamp_ms,
+                    kind=kind,
+                    items=items,
+                )
+                delta = self.apply_in_txn(txn, entry, decoded)
+            self.after_commit(entry, delta)
+        return entry
+
+    # --- applying entries (own and replicated) ---------------------------------------------------------------
+
+    def apply_in_txn(self, txn: Txn, entry: Entry, decoded: Sequence[HashRecord] | None = None) -> IndexDelta:
+        """Writes a validated entry and its effects inside `txn`. The caller checked signature and chain.
+
+        `decoded` are the entry's records when the caller has them already (its own submissions).
+        """
+        self.store.put_entry(txn, entry)
+        self.store.put_arrival(txn, entry, self.clock())
+        delta = IndexDelta()
+        if entry.kind == EntryKind.CONTRIBUTION:
+            self._apply_contribution(txn, entry, delta, decoded)
+        elif entry.kind == EntryKind.RETRACTION:
+            self._apply_retraction(txn, entry, delta)
+        elif entry.kind in DESCRIBERS:
+            # Opinions, appeals, decisions: related to each record they concern, whose standing may change.
+            for rid in records_concerned(entry):
+                self.store.add_related(txn, rid, entry.entry_id)
+                self.refresh_standing(txn, rid, delta)
+        return delta
+
+    def _apply_contribution(
+        self, txn: Txn, entry: Entry, delta: IndexDelta, decoded: Sequence[HashRecord] | None
+    ) -> None:
+        values = decoded if decoded is not None else [HashRecord.decode(item) for item in entry.items]
+        records = [
+            NewRecord(record_id(entry.entry_id, i), i, value, item)
+            for i, (value, item) in enumerate(zip(values, entry.items, strict=True))
+        ]
+        ordinals = self.store.put_records(txn, entry, records)
+        for ordinal, new in zip(ordinals, records, strict=True):
+            if not self._starts_active(txn, ordinal, new.record_id):
+                continue
+            if new.record.signal_type == "pdq":
+                delta.add_ordinals.append(ordinal)
+                delta.add_hashes.append(new.record.value)
+
+    def _starts_active(self, txn: Txn, ordinal: int, rid: bytes) -> bool:
+        """Whether a new record matches under this node's policy. Entries about it may have arrived first
+        (they are in other members' logs), and the policy may require endorsements or accepted labels."""
+        policy = self.settings.policy
+        if standing.is_open(policy) and not self.store.related(txn, rid):
+            return True
+        row = self.store.record(txn, ordinal)
+        if row is None:
+            raise StorageError(f"record {rid.hex()} vanished while it was being stored")
+        status = standing.STATUS_OF[standing.verdict(self.store, txn, row, self.membership, policy).standing]
+        self.store.set_status(txn, row, status)
+        return status == Status.ACTIVE
+
+    def _apply_retraction(self, txn: Txn, entry: Entry, delta: IndexDelta) -> None:
+        for item in entry.items:
+            retraction = RetractionItem.decode(item)
+            self.store.add_related(txn, retraction.record_id, entry.entry_id)
+            ordinal = self.store.ordinal(txn, retraction.record_id)
+            row = None if ordinal is None else self.store.record(txn, ordinal)
+            # Only the contributor can retract; anyone else's retraction stays on record as history, nothing more.
+            if row is not None and row.author == entry.header.author:
+                self.set_record_status(txn, retraction.record_id, Status.RETRACTED, delta)
+
+    def set_record_status(self, txn: Txn, rid: bytes, status: int, delta: IndexDelta) -> None:
+        """Moves a record to `status` (policy and due-process decisions use this). A record that stops
+        matching for good (retracted, overturned) issues reinstatement notices for its logged matches."""
+        ordinal = self.store.ordinal(txn, rid)
+        row = None if ordinal is None else self.store.record(txn, ordinal)
+        if row is None or row.status == status:
+            return
+        self.store.set_status(txn, row, status)
+        if row.record.signal_type == "pdq":
+            if status == Status.ACTIVE:
+                delta.add_ordinals.append(row.ordinal)
+                delta.add_hashes.append(row.record.value)
+            elif row.status == Status.ACTIVE:
+                delta.remove.append(row.ordinal)
+        if status in standing.FINAL and row.status not in standing.FINAL:
+            self._issue_notices(txn, rid, standing.STANDING_OF_FINAL[status].value)
+
+    def refresh_standing(self, txn: Txn, rid: bytes, delta: IndexDelta) -> None:
+        """Re-derives a record's status from its history and this node's policy, inside `txn`."""
+        ordinal = self.store.ordinal(txn, rid)
+        row = None if ordinal is None else self.store.record(txn, ordinal)
+        if row is None:  # entries about a record may arrive before it: evaluated when it arrives
+            return
+        verdict = standing.verdict(self.store, txn, row, self.membership, self.settings.policy)
+        self.set_record_status(txn, rid, standing.STATUS_OF[verdict.standing], delta)
+
+    def reevaluate_if_policy_changed(self) -> int:
+        """Re-derives every record's status when the policy, the decision window, the stewards or the trusted
+        flaggers changed since the last run (a fingerprint is kept in the store); returns how many records
+        were evaluated. Runs at open and whenever the membership changes."""
+        key = b"dueprocess.fingerprint"
+        wanted = standing.fingerprint(self.settings.policy, self.membership)
+        with self.store.read() as txn:
+            if self.store.get_state(txn, key) == wanted:
+                return 0
+        count, delta = 0, IndexDelta()
+        with self.store.write() as txn:
+            while rows := list(itertools.islice(self.store.records_from(txn, count), 10_000)):
+                for row in rows:  # read in chunks: statuses are rewritten in place
+                    if row.status != Status.RETRACTED:
+                        self.refresh_standing(txn, standing.row_record_id(row), delta)
+                count = rows[-1].ordinal + 1
+            self.store.put_state(txn, key, wanted)
+        self.after_commit(None, delta)
+        return count
+
+    def after_commit(self, entry: Entry | None, delta: IndexDelta) -> None:
+        self.apply_index_delta(delta)
+        if entry is not None:
+            for listener in self._listeners:
+                listener(entry)
+
+    def after_commit_all(self, applied: Sequence[tuple[Entry, IndexDelta]]) -> None:
+        """`after_commit` for the entries of one transaction, in commit order, with the index changed in bulk.
+
+        Additions are merged across entries (one index call instead of one per entry); a removal first flushes
+        the additions before it, so a record added and retracted in one batch ends up removed.
+        """
+        merged = IndexDelta()
+        for _, delta in applied:
+            if delta.remove:
+                self.apply_index_delta(merged)
+                merged = IndexDelta()
+                self.apply_index_delta(delta)
+            else:
+                merged.add_ordinals.extend(delta.add_ordinals)
+                merged.add_hashes.extend(delta.add_hashes)
+        self.apply_index_delta(merged)
+        for entry, _ in applied:
+            for listener in self._listeners:
+                listener(entry)
+
+    def apply_index_delta(self, delta: IndexDelta) -> None:
+        if delta.remove:
+            self.index.remove(np.asarray(delta.remove, dtype=np.int64))
+        if delta.add_ordinals:
+            hashes = np.frombuffer(b"".join(delta.add_hashes), dtype=np.uint8).reshape(-1, 32)
+            self.index.add(np.asarray(delta.add_ordinals, dtype=np.int64), hashes)
+
+    def commit_entries(self, entries: Sequence[Entry], extra: Callable[[Txn], None] | None = None) -> None:
+        """Commits already-validated entries (replication) in one transaction, with `extra` writes (checkpoint)."""
+        applied = []
+        with self.store.write() as txn:
+            for entry in entries:
+                applied.append((entry, self.apply_in_txn(txn, entry)))
+            if extra is not None:
+                extra(txn)
+        self.after_commit_all(applied)
+
+    # --- matching ---------------------------------------------------------------------------------------------
+
+    def match(self, queries: Sequence[Query], pdq_threshold: int | None = None) -> list[list[MatchHit]]:
+        """Matches every query; one list of hits per query, sorted by (distance, record id)."""
+        threshold = self.settings.pdq_threshold if pdq_threshold is None else pdq_threshold
+        if not 0 <= threshold <= MAX_THRESHOLD:
+            raise InvalidArgument("pdq_threshold", threshold, f"0..{MAX_THRESHOLD}")
+        self._check_batch("queries", len(queries))
+        kinds = [_query_kind(i, query) for i, query in enumerate(queries)]
+        found: list[list[tuple[int, int]]] = [[] for _ in queries]  # (ordinal, distance) per query
+        pdq_positions = [i for i, kind in enumerate(kinds) if kind.match is MatchKind.HAMMING]
+        if pdq_positions:
+            hashes = np.frombuffer(b"".join(queries[i].value for i in pdq_positions), dtype=np.uint8)
+            qidx, ordinals, distances = self.index.query(hashes.reshape(-1, 32), threshold)
+            for q, o, d in zip(qidx.tolist(), ordinals.tolist(), distances.tolist(), strict=True):
+                found[pdq_positions[q]].append((o, d))
+        with self.store.read() as txn:
+            for i, (query, kind) in enumerate(zip(queries, kinds, strict=True)):
+                if kind.match is MatchKind.EXACT:
+                    found[i] = [(o, 0) for o in self.store.exact(txn, kind.name, query.value)]
+            verdicts = standing.Verdicts(self.store, txn, self.membership, self.settings.policy)
+            matched: dict[int, tuple[StoredRecord, tuple[str, ...]] | None] = {}  # per ordinal, once per call
+            results = [self._hits(txn, pairs, verdicts, matched) if pairs else [] for pairs in found]
+        return self._log_matches(queries, results)
+
+    def _hits(
+        self,
+        txn: Txn,
+        pairs: list[tuple[int, int]],
+        verdicts: standing.Verdicts,
+        matched: dict[int, tuple[StoredRecord, tuple[str, ...]] | None],
+    ) -> list[MatchHit]:
+        hits = []
+        for ordinal, distance in pairs:
+            if ordinal not in matched:
+                matched[ordinal] = self._matchable(txn, ordinal, verdicts)
+            found = matched[ordinal]
+            if found is not None:
+                hits.append(MatchHit(found[0], distance, found[1]))
+        if len(hits) > 1:
+            hits.sort(key=lambda h: (h.distance, h.record.record_id))
+        return hits
+
+    def _matchable(
+        self, txn: Txn, ordinal: int, verdicts: standing.Verdicts
+    ) -> tuple[StoredRecord, tuple[str, ...]] | None:
+        """The record at `ordinal` and the notes of its verdict, if it is active (it matches)."""
+        row = self.store.record(txn, ordinal)
+        if row is None or row.status != Status.ACTIVE:
+            return None
+        stored = StoredRecord.from_row(row)
+        return stored, verdicts.of(row, stored.record, stored.record_id).notes
+
+    def _log_matches(self, queries: Sequence[Query], results: list[list[MatchHit]]) -> list[list[MatchHit]]:
+        """Gives every query that matched an id and queues its matches for the match log."""
+        if not self.settings.match_log_retention_ms:
+            return results
+        now, logged, entries = self.clock(), [], []
+        for query, hits in zip(queries, results, strict=True):
+            if hits:
+                query_id = new_query_id()
+                hits = [MatchHit(hit.record, hit.distance, hit.policy, query_id) for hit in hits]
+                entries += [
+                    MatchLogEntry(now, hit.record.record_id, hit.distance, query.content_ref, query_id)
+                    for hit in hits
+                ]
+            logged.append(hits)
+        self._recorder.add(entries)
+        return logged
+
+    # --- match log and reinstatement notices ---------------------------------------------------------------
+
+    def flush_match_log(self) -> int:
+        """Writes the matches answered since the last flush; returns how many."""
+        if not len(self._recorder):
+            return 0
+        with self.store.write() as txn:
+            batch = self._recorder.write(LmdbMatchLog(self.store, txn))
+        self._recorder.written(batch)
+        return len(batch)
+
+    def prune_match_log(self) -> tuple[int, int]:
+        """Drops logged matches and notices older than the retention window: (matches, notices) dropped."""
+        self.flush_match_log()
+        retention = self.settings.match_log_retention_ms
+        cutoff = self.clock() - retention if retention else self.clock() + 1
+        with self.store.write() as txn:
+            return LmdbMatchLog(self.store, txn).prune(cutoff), NoticeBook(self.store, txn).prune(cutoff)
+
+    def _issue_notices(self, txn: Txn, rid: bytes, standing_name: str) -> None:
+        retention = self.settings.match_log_retention_ms
+        if not retention:
+            return
+        log = LmdbMatchLog(self.store, txn)
+        self._recorder.write(log)  # complete the log first; the entries stay queued until a flush commits
+
+        def gone(other: bytes) -> bool:
+            ordinal = self.store.ordinal(txn, other)
+            row = None if ordinal is None else self.store.record(txn, ordinal)
+            return row is not None and row.status in standing.FINAL
+
+        now = self.clock()
+        notices = notices_for(log, rid, now - retention, gone)
+        NoticeBook(self.store, txn).issue(notices, created_ms=now, cause=rid, standing=standing_name)
+
+    def notices(self, after: int = 0, limit: int = 1000) -> list[StoredNotice]:
+        """Reinstatement notices numbered above `after`, oldest first."""
+        with self.store.read() as txn:
+            return NoticeBook(self.store, txn).after(after, limit)
+
+    def wait_for_commit(self, timeout_s: float) -> None:
+        """Returns after the next commit, or after `timeout_s`."""
+        with self.commits:
+            self.commits.wait(timeout_s)
+
+    def _wake_watchers(self, entry: Entry) -> None:
+        with self.commits:
+            self.commits.notify_all()
+
+    def explain(self, content_ref: str) -> list[MatchExplanation]:
+        """Why was this content acted on: its logged matches, each with the record's provenance now."""
+        if not content_ref:
+            raise InvalidArgument("content_ref", '""', "the content reference a Match query carried")
+        self.flush_match_log()
+        with self.store.read() as txn:
+            matches = LmdbMatchLog(self.store, txn).of_content(content_ref)
+        if not matches:
+            days = self.settings.match_log_retention_ms // 86_400_000
+            raise NotFound(f"content_ref: no logged match of {content_ref!r} (matches are kept {days} days)")
+        bundles: dict[bytes, ProvenanceBundle] = {}
+        explained = []
+        for match in matches:
+            if match.record_id not in bundles:
+                bundles[match.record_id] = self.provenance(match.record_id)
+            explained.append(MatchExplanation(match, self.record(match.record_id), bundles[match.record_id]))
+        return explained
+
+    # --- provenance -------------------------------------------------------------------------------------------
+
+    def record(self, rid: bytes) -> StoredRecord:
+        with self.store.read() as txn:
+            return StoredRecord.from_row(self._row(txn, rid, "record_id"))
+
+    def _row(self, txn: Txn, rid: bytes, field_name: str) -> RecordRow:
+        ordinal = self.store.ordinal(txn, rid)
+        row = None if ordinal is None else self.store.record(txn, ordinal)
+        if row is None:
+            raise NotFound(f"{field_name}: no record {rid.hex()} on this node")
+        return row
+
+    def provenance(self, rid: bytes) -> ProvenanceBundle:
+        """Assembles the self-contained provenance bundle of a record."""
+        with self.store.read() as txn:
+            row = self._row(txn, rid, "record_id")
+            entry = self._entry(txn, row.entry_id)
+            related = []
+            for related_id in self.store.related(txn, rid):
+                other = self._entry(txn, related_id)
+                related.append(
+                    RelatedEntry(other, self._member(other.header.author), EntryKind(other.kind).label,
+                                 describe(other, rid))
+                )
+        return ProvenanceBundle(
+            consortium_id=self.settings.consortium_id,
+            record_id=rid,
+            record_item=entry.items[row.index],
+            leaf_index=row.index,
+            leaf_count=len(entry.items),
+            inclusion_proof=tuple(merkle.inclusion_proof(entry.items, row.index)),
+            entry_header=entry.header_bytes,
+            entry_signature=entry.signature,
+            author=self._member(row.author),
+            related=tuple(related),
+            generated_at_ms=self.clock(),
+            generated_by=self.settings.member_id,
+            stewards=tuple(self._member(s) for s in sorted(self.membership.stewards())),
+            decision_window_ms=self.membership.decision_window_ms,
+        )
+
+    def _entry(self, txn: Txn, entry_id: bytes) -> Entry:
+        entry = self.store.entry(txn, entry_id)
+        if entry is None:
+            raise StorageError(f"entry {entry_id.hex()} is referenced but missing: the store is damaged")
+        return entry
+
+    def _member(self, member_id: str) -> Member:
+        member = self.membership.get(member_id)
+        if member is None:
+            raise NotFound(f"member {member_id!r} is not in this node's membership")
+        return member
+
+    # --- operations -------------------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, object]:
+        with self.store.read() as txn:
+            counts = self.store.counts(txn)
+
+        def group(prefix: str) -> dict[str, int]:
+            return {k[len(prefix) :]: v for k, v in sorted(counts.items()) if k.startswith(prefix)}
+
+        return {
+            "records": counts.get("records", 0),
+            "entries": counts.get("entries", 0),
+            "by_type": group("type:"),
+            "by_label": group("label:"),
+            "by_author": group("author:"),
+            "index_bytes": self.index.memory_bytes(),
+            "disk_bytes": self.store.disk_bytes(),
+            "map_bytes": self.store.map_bytes(),
+        }
+
+
+def _query_kind(i: int, query: Query) -> SignalType:
+    """The query's signal type, its value checked against the type's size."""
+    kind = SIGNAL_TYPES.get(query.signal_type) or signal_type(query.signal_type, f"queries[{i}].signal_type")
+    if len(query.value) != kind.size:
+        raise InvalidArgument(f"queries[{i}].value", f"{len(query.value)} bytes", f"{kind.size} bytes")
+    return kind
+
+
+def _check_signer(settings: LedgerSettings, membership: Membership, signer: SigningKey) -> None:
+    """A node must sign with a key its member holds in the membership, or its entries would be refused."""
+    member = membership.get(settings.member_id)
+    if member is None:
+        raise FailedPrecondition(f"member {settings.member_id!r} is not in consortium {membership.consortium_id!r}")
+    if member.key(signer.public.key_id) is None:
+        raise FailedPrecondition(
+            f"the signing key (id {signer.public.key_id.hex()[:16]}…) is not a key of member {settings.member_id!r}"
+        )

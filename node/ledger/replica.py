@@ -1,0 +1,413 @@
+"""The node's replica: `reconcile.LogSet`'s receive semantics over the LMDB store.
+
+`LogSet` is the reference model; this class does the same to the node's store, and the tests feed both the
+same deliveries and compare heads, evidence and state digests. Decisions stay in `validate.classify` (R1..R8)
+and `validate.check_items` (R9); this module routes verdicts to tables:
+
+* Apply: `Ledger.apply_in_txn` (entry, records, index keys, counters);
+* Duplicate: nothing;
+* Gap: the in-memory gap buffer, drained when the hole closes; the holes are returned as ranges to fetch;
+* Pending: the in-memory pending buffer, classified again by `update_membership`;
+* Equivocation, WrongPrevious: fork evidence in the `evidence` table; the stored entry stays;
+* Reject: counted by reason and logged; nothing is written.
+
+One `receive` call is one write transaction: every entry of the batch, its effects, the evidence it produced
+and the checkpoint of the peer it came from commit together or not at all. Listeners (the index, this node's
+subscribers) run after the commit, in commit order. The buffers live in memory only: after a crash the
+anti-entropy exchange fetches their entries again.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from node.core.canonical import Reader, Writer
+from node.core.entry import Entry, EntryKind
+from node.core.errors import StorageError
+from node.ledger.ledger import IndexDelta, Ledger
+from node.membership.members import Membership
+from node.replication.evidence import ForkEvidence, InvalidEvidence, verify_evidence
+from node.replication.frontier import AuthorHead, AuthorRange, Frontier, diff, state_digest
+from node.replication.reconcile import Limits, ReceiveOutcome
+from node.replication.validate import (
+    DEFAULT_MAX_CLOCK_SKEW_MS,
+    Apply,
+    Duplicate,
+    Equivocation,
+    Gap,
+    Pending,
+    Reject,
+    RejectReason,
+    Verdict,
+    WrongPrevious,
+    check_items,
+    classify,
+)
+from node.storage.store import Head, Txn
+
+log = logging.getLogger(__name__)
+
+POSITION_PREFIX = b"replication.peer\x00"
+# Refusals of an entry its author did sign (they come after the signature check): no node can continue that
+# author's log past it, so pulls stop asking for the rest of it (until the roster changes or a restart).
+# Refusals before the signature check never count: anyone could forge such an entry to stall an author.
+AUTHOR_FAULTS = frozenset({RejectReason.MALFORMED_ITEM, RejectReason.TIMESTAMP_REGRESSION})
+EvidenceListener = Callable[[ForkEvidence], None]
+
+
+@dataclass(frozen=True)
+class PeerPosition:
+    """A peer's frontier as this node last saw it and when: the replication checkpoint of that peer.
+
+    Written in the transaction that applies what was fetched against it, so that after a crash the node never
+    believes it holds more of a peer's state than it does.
+    """
+
+    peer: str
+    frontier: Frontier
+    synced_at_ms: int
+
+    def encode(self) -> bytes:
+        writer = Writer().u64(self.synced_at_ms).u32(len(self.frontier))
+        for head in self.frontier:
+            writer.string(head.author).u64(head.seq).fixed(head.entry_id, 32)
+        return writer.getvalue()
+
+    @classmethod
+    def decode(cls, peer: str, data: bytes) -> PeerPosition:
+        reader = Reader(data, "peer position")
+        synced_at = reader.u64()
+        heads = [AuthorHead(reader.string(), reader.u64(), reader.fixed(32)) for _ in range(reader.u32())]
+        reader.end()
+        return cls(peer, Frontier.of(heads), synced_at)
+
+
+@dataclass
+class _Batch:
+    """The state of one `receive` transaction."""
+
+    txn: Txn
+    now_ms: int
+    outcome: ReceiveOutcome
+    applied: list[tuple[Entry, IndexDelta]] = field(default_factory=list)
+    convicted: set[str] = field(default_factory=set)  # by evidence found in this transaction
+
+
+class Replica:
+    """The store-backed replica of every member's log, with the two receive buffers. Thread-safe."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        limits: Limits | None = None,
+        max_clock_skew_ms: int = DEFAULT_MAX_CLOCK_SKEW_MS,
+    ) -> None:
+        self.ledger = ledger
+        self.store = ledger.store
+        self.limits = limits or Limits()
+        self.max_clock_skew_ms = max_clock_skew_ms
+        self.rejected: collections.Counter[RejectReason] = collections.Counter()
+        self.invalid_evidence = 0
+        self._lock = threading.RLock()
+        self._gaps: dict[str, dict[int, Entry]] = {}
+        self._pending: dict[bytes, Entry] = {}
+        self._stuck: dict[
+            str, int
+        ] = {}  # author -> seq of its next entry, signed and refused (AUTHOR_FAULTS)
+        self._evidence_listeners: list[EvidenceListener] = []
+        with self.store.read() as txn:
+            self._convicted = self.store.convicted_authors(txn)
+        if ledger.settings.member_id in self._convicted:
+            self._freeze_own_log()
+
+    def on_evidence(self, listener: EvidenceListener) -> None:
+        """Registers a callback run after new fork evidence is committed (pushes to subscribers)."""
+        self._evidence_listeners.append(listener)
+
+    # -- reading ---------------------------------------------------------------------------------------------
+
+    @property
+    def consortium_id(self) -> str:
+        return self.ledger.settings.consortium_id
+
+    @property
+    def membership(self) -> Membership:
+        return self.ledger.membership
+
+    def head(self, author: str) -> Head | None:
+        with self.store.read() as txn:
+            return self.store.head(txn, author)
+
+    def frontier(self) -> Frontier:
+        with self.store.read() as txn:
+            heads = self.store.heads(txn)
+        return Frontier.of(AuthorHead(a, h.seq, h.entry_id) for a, h in heads.items())
+
+    def is_convicted(self, author: str) -> bool:
+        return author in self._convicted
+
+    def evidence(self) -> list[ForkEvidence]:
+        with self.store.read() as txn:
+            return [ForkEvidence(lower, upper) for _, lower, upper in self.store.iter_evidence(txn)]
+
+    def evidence_ids(self) -> list[bytes]:
+        with self.store.read() as txn:
+            return self.store.evidence_ids(txn)
+
+    def evidence_for(self, ids: Iterable[bytes]) -> list[ForkEvidence]:
+        found = []
+        with self.store.read() as txn:
+            for evidence_id in ids:
+                pair = self.store.evidence(txn, evidence_id)
+                if pair is not None:
+                    found.append(ForkEvidence(*pair))
+        return found
+
+    def missing_evidence(self, remote_ids: Iterable[bytes]) -> list[bytes]:
+        with self.store.read() as txn:
+            return sorted(i for i in set(remote_ids) if self.store.evidence(txn, i) is None)
+
+    def buffered_count(self) -> int:
+        with self._lock:
+            return sum(len(buffer) for buffer in self._gaps.values())
+
+    def pending_count(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def state_digest(self) -> bytes:
+        """As `LogSet.state_digest`: every entry of every author not proven to fork, and every evidence id."""
+        with self.store.read() as txn:
+            authors = [a for a in self.store.heads(txn) if a not in self._convicted]
+            ids = [i for a in authors for i in self.store.log_ids(txn, a)]
+            return state_digest([*ids, *self.store.evidence_ids(txn)])
+
+    def missing_ranges(self, remote: Frontier) -> list[AuthorRange]:
+        """As `LogSet.missing_ranges`: what to fetch from a peer whose frontier is `remote`; except that an
+        author whose next entry this node refused although the author signed it (`AUTHOR_FAULTS`) is skipped:
+        fetching the rest of its log would bring nothing it can apply."""
+        local = self.frontier()
+        wanted = [
+            r
+            for r in diff(local, remote)
+            if self._replicates(r.author) and self._stuck.get(r.author) != r.from_seq
+        ]
+        with self.store.read() as txn:
+            for theirs in remote:
+                ours = local.get(theirs.author)
+                if ours is None or theirs.seq >= ours.seq or not self._replicates(theirs.author):
+                    continue
+                if self.store.entry_id_at(txn, theirs.author, theirs.seq) != theirs.entry_id:
+                    wanted.append(AuthorRange(theirs.author, theirs.seq, theirs.seq))
+        return sorted(wanted, key=lambda r: (r.author, r.from_seq))
+
+    def _replicates(self, author: str) -> bool:
+        return author not in self._convicted and self.membership.get(author) is not None
+
+    def peer_position(self, peer: str) -> PeerPosition | None:
+        with self.store.read() as txn:
+            value = self.store.get_state(txn, POSITION_PREFIX + peer.encode())
+        return None if value is None else PeerPosition.decode(peer, value)
+
+    # -- receiving -------------------------------------------------------------------------------------------
+
+    def receive(self, entries: Iterable[Entry], *, position: PeerPosition | None = None) -> ReceiveOutcome:
+        """Classifies and acts on each entry in order, in one transaction with `position` (the checkpoint)."""
+        with self._lock:
+            with self.store.write() as txn:
+                batch = _Batch(txn, self.ledger.clock(), ReceiveOutcome())
+                touched: set[str] = set()
+                for entry in entries:
+                    touched.add(entry.header.author)
+                    current: Entry | None = entry
+                    while current is not None:
+                        current = self._receive_one(batch, current)
+                batch.outcome.missing = self._gap_ranges(txn, sorted(touched))
+                if position is not None:
+                    self.store.put_state(txn, POSITION_PREFIX + position.peer.encode(), position.encode())
+            self._committed(batch)
+        return batch.outcome
+
+    def receive_evidence(self, evidence: Iterable[ForkEvidence]) -> ReceiveOutcome:
+        """Checks and keeps evidence a peer sent. It convicts the author; no log entry changes."""
+        with self._lock:
+            with self.store.write() as txn:
+                batch = _Batch(txn, self.ledger.clock(), ReceiveOutcome())
+                for record in evidence:
+                    if self.store.evidence(txn, record.evidence_id) is not None:
+                        batch.outcome.duplicates += 1
+                        continue
+                    try:
+                        verify_evidence(record, consortium_id=self.consortium_id, membership=self.membership)
+                    except InvalidEvidence as exc:
+                        batch.outcome.invalid_evidence.append(exc)
+                        continue
+                    self._record(batch, record)
+            self._committed(batch)
+        return batch.outcome
+
+    def update_membership(self, membership: Membership) -> ReceiveOutcome:
+        """Switches to a new roster version and classifies the pending entries again under it."""
+        with self._lock:
+            self.ledger.membership = membership
+            waiting = list(self._pending.values())
+            self._pending.clear()
+            self._stuck.clear()  # a key or a cutoff may have changed: ask for those logs again
+            return self.receive(waiting)
+
+    def _receive_one(self, batch: _Batch, entry: Entry) -> Entry | None:
+        """Acts on one verdict; returns the buffered successor when applying `entry` closed a gap."""
+        verdict = self._classify(batch, entry)
+        outcome, header = batch.outcome, entry.header
+        match verdict:
+            case Apply():
+                records = check_items(entry)
+                if isinstance(records, Reject):
+                    self._refused(entry, records, outcome)
+                    return None
+                decoded = records if entry.kind == EntryKind.CONTRIBUTION else None
+                batch.applied.append((entry, self.ledger.apply_in_txn(batch.txn, entry, decoded)))
+                outcome.applied.append(entry)
+                return self._gaps.get(header.author, {}).pop(header.seq + 1, None)
+            case Duplicate():
+                outcome.duplicates += 1
+            case Gap():
+                self._buffer(batch, entry)
+            case Pending():
+                self._hold_pending(entry, outcome)
+            case Equivocation():
+                self._record(batch, ForkEvidence.of(self._stored(batch.txn, verdict.existing_id), entry))
+            case WrongPrevious():
+                self._record(batch, ForkEvidence.of(self._stored(batch.txn, verdict.head_id), entry))
+            case Reject():
+                self._refused(entry, verdict, outcome)
+        return None
+
+    def _refused(self, entry: Entry, reject: Reject, outcome: ReceiveOutcome) -> None:
+        outcome.rejected.append(reject)
+        if reject.reason in AUTHOR_FAULTS:  # decided at head + 1, on a verified signature
+            self._stuck[entry.header.author] = entry.header.seq
+
+    def _classify(self, batch: _Batch, entry: Entry) -> Verdict:
+        author = entry.header.author
+        return classify(
+            entry,
+            consortium_id=self.consortium_id,
+            membership=self.membership,
+            head=self.store.head(batch.txn, author),
+            existing_at_seq=self.store.entry_id_at(batch.txn, author, entry.header.seq),
+            now_ms=batch.now_ms,
+            max_clock_skew_ms=self.max_clock_skew_ms,
+            convicted=author in self._convicted or author in batch.convicted,
+        )
+
+    def _stored(self, txn: Txn, entry_id: bytes) -> Entry:
+        entry = self.store.entry(txn, entry_id)
+        if entry is None:
+            raise StorageError(
+                f"a log names entry {entry_id.hex()}, which is not stored: the store is damaged"
+            )
+        return entry
+
+    def _buffer(self, batch: _Batch, entry: Entry) -> None:
+        """As `LogSet._buffer`: when full, keep the entries nearest the head (they drain first)."""
+        outcome = batch.outcome
+        buffer = self._gaps.setdefault(entry.header.author, {})
+        held = buffer.get(entry.header.seq)
+        if held is not None:
+            if held.entry_id == entry.entry_id:
+                outcome.duplicates += 1
+            else:  # both were verified by classify before they were buffered
+                self._record(batch, ForkEvidence.of(held, entry))
+            return
+        if len(buffer) >= self.limits.gap_per_author:
+            highest = max(buffer)
+            outcome.dropped += 1
+            if entry.header.seq > highest:
+                return
+            del buffer[highest]
+        if sum(len(b) for b in self._gaps.values()) >= self.limits.gap_total:
+            outcome.dropped += 1
+            return
+        buffer[entry.header.seq] = entry
+        outcome.buffered += 1
+
+    def _hold_pending(self, entry: Entry, outcome: ReceiveOutcome) -> None:
+        """As `LogSet._hold_pending`: when full, refuse new entries rather than evict unverified ones."""
+        if entry.entry_id in self._pending:
+            outcome.duplicates += 1
+        elif len(self._pending) >= self.limits.pending_total:
+            outcome.dropped += 1
+        else:
+            self._pending[entry.entry_id] = entry
+            outcome.pending += 1
+
+    def _record(self, batch: _Batch, evidence: ForkEvidence) -> None:
+        if not self.store.put_evidence(batch.txn, evidence.evidence_id, evidence.lower, evidence.upper):
+            batch.outcome.duplicates += 1
+            return
+        batch.convicted.add(evidence.author)
+        batch.outcome.dropped += len(self._gaps.pop(evidence.author, {}))
+        batch.outcome.new_evidence.append(evidence)
+        if evidence.author == self.ledger.settings.member_id:
+            self._freeze_own_log()  # before the commit: nothing may be signed once the evidence is stored
+
+    def _gap_ranges(self, txn: Txn, authors: Iterable[str]) -> list[AuthorRange]:
+        """The holes below each buffered entry of `authors`, as ranges to fetch."""
+        ranges: list[AuthorRange] = []
+        for author in authors:
+            head = self.store.head(txn, author)
+            expected = (head.seq if head else 0) + 1
+            for seq in sorted(self._gaps.get(author, {})):
+                if seq > expected:
+                    ranges.append(AuthorRange(author, expected, seq - 1))
+                expected = max(expected, seq + 1)
+        return ranges
+
+    # -- after the commit ------------------------------------------------------------------------------------
+
+    def _committed(self, batch: _Batch) -> None:
+        """What follows a commit, in commit order: index, subscribers, counters."""
+        self._convicted |= batch.convicted
+        self.ledger.after_commit_all(batch.applied)
+        for reject in batch.outcome.rejected:
+            self._count_reject(reject)
+        self.invalid_evidence += len(batch.outcome.invalid_evidence)
+        for evidence in batch.outcome.new_evidence:
+            log.warning(
+                "fork evidence %s: %s signed two entries at seq %d (%s)",
+                evidence.evidence_id.hex()[:16],
+                evidence.author,
+                evidence.seq,
+                evidence.kind.value,
+            )
+            for listener in self._evidence_listeners:
+                listener(evidence)
+
+    def _count_reject(self, reject: Reject) -> None:
+        self.rejected[reject.reason] += 1
+        count = self.rejected[reject.reason]
+        if count & (count - 1) == 0:  # 1, 2, 4, 8...: visible, but a flood does not flood the log
+            log.warning(
+                "rejected entry %s (%s, %d so far): %s",
+                reject.entry_id.hex()[:16],
+                reject.reason.value,
+                count,
+                reject.detail,
+            )
+
+    def _freeze_own_log(self) -> None:
+        """Evidence against this node's own member: two signers share its key, or a restored store forked."""
+        member = self.ledger.settings.member_id
+        reason = (
+            f"authoring stopped: fork evidence shows two different entries signed as {member!r} for one seq "
+            "(two nodes signing with this member's key, or a store restored from an old backup); see the "
+            "ListEvidence admin call; the consortium's stewards decide what happens next"
+        )
+        self.ledger.block_authoring("replication: fork evidence", reason)
+        log.error("%s", reason)

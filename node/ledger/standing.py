@@ -1,0 +1,148 @@
+"""A stored record's standing on this node: its due-process history read from the store, the verdict of this
+node's policy over it, and the stored status that verdict maps to (docs/due-process.md, "Wiring").
+
+The ledger calls in inside its write transactions whenever an entry about a record is applied, so a record's
+status always follows from the entries the node holds and its policy; nothing here writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from node.core.errors import StorageError
+from node.core.records import HashRecord, record_id
+from node.dueprocess.deadlines import DecisionAuthority
+from node.dueprocess.history import RecordHistory, derive_verdict
+from node.dueprocess.policy import PolicyConfig, RecordFacts, Standing, Verdict
+from node.membership.members import Membership
+from node.storage.store import RecordRow, Status, Store, Txn
+
+STATUS_OF: dict[Standing, int] = {
+    Standing.ACTIVE: Status.ACTIVE,
+    Standing.WITHHELD: Status.SUSPENDED,
+    Standing.RETRACTED: Status.RETRACTED,
+    Standing.OVERTURNED: Status.OVERTURNED,
+}
+# A record in one of these never matches again on any node, whatever the local policy.
+FINAL = frozenset({Status.RETRACTED, Status.OVERTURNED})
+STANDING_OF_FINAL = {Status.RETRACTED: Standing.RETRACTED, Status.OVERTURNED: Standing.OVERTURNED}
+
+
+def row_record_id(row: RecordRow) -> bytes:
+    return record_id(row.entry_id, row.index)
+
+
+def authority(contributor: str, membership: Membership) -> DecisionAuthority:
+    """Who decides appeals about a record of `contributor`: it, and after the window the stewards."""
+    return DecisionAuthority(contributor, membership.stewards(), membership.decision_window_ms)
+
+
+def facts(row: RecordRow, membership: Membership, record: HashRecord | None = None) -> RecordFacts:
+    """`record` is the row's decoded record when the caller has it already (decoding costs on a hot path)."""
+    member = membership.get(row.author)
+    roles = member.roles if member is not None else ()
+    return RecordFacts(row_record_id(row), row.author, roles, (record or row.record).labels)
+
+
+def history(store: Store, txn: Txn, rid: bytes) -> RecordHistory:
+    """The items about `rid` in the entries the store relates to it."""
+    related = store.related(txn, rid)
+    if not related:  # most records: nothing was ever said about them
+        return RecordHistory(rid)
+    entries = []
+    for entry_id in related:
+        entry = store.entry(txn, entry_id)
+        if entry is None:
+            raise StorageError(f"related entry {entry_id.hex()} is missing: the store is damaged")
+        entries.append(entry)
+    return RecordHistory.from_entries(rid, entries)
+
+
+# node/ledger/revocation.py records an operator's purge of a revoked member under this prefix in the `state` table.
+PURGED_MEMBER_PREFIX = b"purged-member\x00"
+
+
+def verdict(
+    store: Store,
+    txn: Txn,
+    row: RecordRow,
+    membership: Membership,
+    policy: PolicyConfig,
+    record: HashRecord | None = None,
+) -> Verdict:
+    """The record's verdict on this node: the shared history under the local policy, and the withholds
+    this node applies to a revoked contributor's records (node/ledger/revocation.py), which no opinion lifts."""
+    rid = row_record_id(row)
+    found = derive_verdict(
+        facts(row, membership, record), history(store, txn, rid), authority(row.author, membership), policy
+    )
+    return _with_local_withhold(found, local_withhold(store, txn, row, membership))
+
+
+def _with_local_withhold(found: Verdict, held: str | None) -> Verdict:
+    if held is None or found.standing not in (Standing.ACTIVE, Standing.WITHHELD):
+        return found
+    return Verdict(Standing.WITHHELD, (*found.notes, held))
+
+
+class Verdicts:
+    """`verdict` for many records read in one transaction: the hits of one match call.
+
+    Most records have no history (nothing was ever said about them), and the verdict of such a record
+    depends only on its contributor (roles, decision authority) and its labels: it is derived once per
+    (contributor, labels) and shared. Records with a history, and the local withholds, are judged one by one
+    exactly as `verdict` does.
+    """
+
+    def __init__(self, store: Store, txn: Txn, membership: Membership, policy: PolicyConfig) -> None:
+        self._store, self._txn, self._membership, self._policy = store, txn, membership, policy
+        self._without_history: dict[tuple[str, tuple[str, ...]], Verdict] = {}
+
+    def of(self, row: RecordRow, record: HashRecord, rid: bytes) -> Verdict:
+        """The verdict of `row`, whose decoded record is `record` and id `rid`."""
+        if self._store.related(self._txn, rid):
+            return verdict(self._store, self._txn, row, self._membership, self._policy, record)
+        key = (row.author, record.labels)
+        found = self._without_history.get(key)
+        if found is None:
+            found = derive_verdict(
+                facts(row, self._membership, record),
+                RecordHistory(rid),
+                authority(row.author, self._membership),
+                self._policy,
+            )
+            self._without_history[key] = found
+        return _with_local_withhold(found, local_withhold(self._store, self._txn, row, self._membership))
+
+
+def local_withhold(store: Store, txn: Txn, row: RecordRow, membership: Membership) -> str | None:
+    """Why this node withholds the record whatever its history says, if it does."""
+    member = membership.get(row.author)
+    if member is not None and member.revoked_after_ms and row.timestamp_ms > member.revoked_after_ms:
+        return f"contributor {row.author} revoked; signed after its cutoff — withheld"
+    if store.get_state(txn, PURGED_MEMBER_PREFIX + row.author.encode("utf-8")) is not None:
+        return f"contributor {row.author} purged on this node — withheld"
+    return None
+
+
+def is_open(policy: PolicyConfig) -> bool:
+    """True when a record nobody has said anything about is active under `policy` (no endorsements or label
+    restrictions required): the fast path for new contributions."""
+    return policy.min_endorsements == 0 and not policy.accept_labels_from
+
+
+def fingerprint(policy: PolicyConfig, membership: Membership) -> bytes:
+    """Changes whenever something a verdict depends on, other than the entries, changes: the policy, the
+    decision window, who is a steward, who is a trusted flagger. (Revocations are applied by
+    node/ledger/revocation.py when the roster changes.)"""
+    flaggers = sorted(m.member_id for m in membership if "trusted_flagger" in m.roles)
+    parts = [
+        repr(policy.suspend_after_false_positive_reports),
+        repr(policy.min_endorsements),
+        repr(policy.trusted_flagger_preferred),
+        repr(sorted((m, sorted(labels)) for m, labels in policy.accept_labels_from.items())),
+        repr(membership.decision_window_ms),
+        repr(sorted(membership.stewards())),
+        repr(flaggers),
+    ]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).digest()

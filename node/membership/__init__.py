@@ -1,0 +1,5 @@
+"""Who belongs to the consortium: members and their keys and roles (`members`), signed versioned rosters
+(`roster`), join requests (`join`), members' TLS identities (`certificates`) and whom a node trusts (`trust`).
+
+Pure: verification and decisions over bytes and values. May import `node.core`.
+"""

@@ -1,0 +1,71 @@
+"""The due-process RPCs of the Admin service (protos/hashnode/v1/admin.proto): reinstatement notices, "why was
+this content acted on?", transparency reports. A mixin of `AdminServicer`; everything it needs is the ledger.
+
+These answer from the node's local match log, which holds the platform's own content references: they belong
+on the operator's listener, not on the client API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+import grpc
+
+from node.api import convert
+from node.api.gen.hashnode.v1 import admin_pb2
+from node.dueprocess import report
+from node.ledger.ledger import Ledger
+from node.ledger.transparency import transparency_report
+from node.runtime.runtime import NodeRuntime
+
+# How long a watch waits for a commit before it looks again; notices issued in between still arrive, late by
+# at most this much.
+WATCH_POLL_S = 0.5
+
+
+class _HasLedger(Protocol):
+    @property
+    def ledger(self) -> Ledger: ...
+
+    @property
+    def runtime(self) -> NodeRuntime: ...
+
+
+class DueProcessAdmin:
+    def ListReinstateNotices(
+        self: _HasLedger, request: admin_pb2.ListNoticesRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.ListNoticesResponse:
+        notices = self.ledger.notices(request.after, convert.notices_limit(request.limit))
+        return admin_pb2.ListNoticesResponse(
+            notices=[convert.notice_to_proto(n) for n in notices],
+            next_after=notices[-1].number if notices else request.after,
+        )
+
+    def WatchReinstateNotices(
+        self: _HasLedger, request: admin_pb2.WatchNoticesRequest, context: grpc.ServicerContext
+    ) -> Iterator[admin_pb2.ReinstateNotice]:
+        after = request.after
+        stopping = self.runtime.stopping  # set when the node shuts down: end the watch, do not hold the drain
+        while context.is_active() and not stopping.is_set():
+            notices = self.ledger.notices(after, convert.DEFAULT_NOTICES)
+            for notice in notices:
+                yield convert.notice_to_proto(notice)
+                after = notice.number
+            if not notices:
+                self.ledger.wait_for_commit(WATCH_POLL_S)
+
+    def ExplainMatch(
+        self: _HasLedger, request: admin_pb2.ExplainMatchRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.ExplainMatchResponse:
+        content_ref = convert.check_content_ref(request.content_ref, "content_ref")
+        return convert.explain_response(content_ref, self.ledger.explain(content_ref))
+
+    def BuildReport(
+        self: _HasLedger, request: admin_pb2.ReportRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.Report:
+        start, end = convert.report_period(request)
+        built = transparency_report(self.ledger, report.Period(start, end))
+        return admin_pb2.Report(
+            json=report.to_json(built), csv=report.to_csv(built), html=report.to_html(built)
+        )

@@ -1,0 +1,247 @@
+"""Prometheus metrics of a node, served over HTTP on `[metrics] listen` (docs/operator-guide.md lists them).
+
+Two kinds of series:
+
+- Counted as calls happen, by `MetricsInterceptor` (every RPC, whatever the service):
+  `hashnode_rpc_requests_total` and the `hashnode_rpc_duration_seconds` histogram by method and status code,
+  and `hashnode_matches_total` by label (the hits Match and MatchStream returned).
+- Read when Prometheus scrapes, by `LedgerCollector`: records (by type, label, author), entries, PDQ index
+  size, LMDB use, the node's health phase, and the replication lag per peer that replication reports through
+  `NodeMetrics.register_replication_lag`.
+
+Each node gets its own `CollectorRegistry` (not the process-wide default), so that tests can run several nodes
+in one process and each scrape sees one node only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from wsgiref.simple_server import WSGIServer
+
+import grpc
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from node.api.gen.hashnode.v1 import client_pb2
+from node.core.errors import ConfigError
+from node.ledger.ledger import Ledger
+from node.server.handlers import rewrap
+from node.server.health import HealthState, Phase
+
+# Seconds: from a cache-hot exact lookup (~1 ms) to a full 10,000-query batch or a long export stream.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
+LagSource = Callable[[], Mapping[str, float]]  # peer name -> seconds this node is behind that peer
+
+
+class NodeMetrics:
+    """The metrics of one node: a registry, the per-call series, and the hooks other components feed."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.rpcs = Counter(
+            "hashnode_rpc_requests",
+            "RPCs handled, by method and status code",
+            ["method", "code"],
+            registry=self.registry,
+        )
+        self.rpc_seconds = Histogram(
+            "hashnode_rpc_duration_seconds",
+            "Time to handle an RPC (streams: until the last message)",
+            ["method", "code"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.matches = Counter(
+            "hashnode_matches",
+            "Match hits returned to clients, by record label",
+            ["label"],
+            registry=self.registry,
+        )
+        self._lag_sources: list[LagSource] = []
+        self._lock = threading.Lock()
+
+    def register_replication_lag(self, source: LagSource) -> None:
+        """Adds a callback giving seconds behind per peer; it is called at every scrape, so keep it cheap."""
+        with self._lock:
+            self._lag_sources.append(source)
+
+    def replication_lag(self) -> dict[str, float]:
+        with self._lock:
+            sources = list(self._lag_sources)
+        lag: dict[str, float] = {}
+        for source in sources:
+            lag.update(source())
+        return lag
+
+    def watch(self, ledger: Ledger, health: HealthState | None = None) -> None:
+        """Reports `ledger`'s contents (and `health`'s phase) at every scrape."""
+        self.registry.register(LedgerCollector(ledger, self, health))
+
+    def observe_response(self, response: object) -> None:
+        """Counts the hits of a match response by label; other responses count nothing here."""
+        if isinstance(response, client_pb2.MatchResponse):
+            for result in response.results:
+                for hit in result.matches:
+                    for label in hit.record.record.labels:
+                        self.matches.labels(label).inc()
+
+
+class LedgerCollector(Collector):
+    """Gauges read from the ledger when Prometheus scrapes (counts are kept by the store: this is cheap)."""
+
+    def __init__(self, ledger: Ledger, metrics: NodeMetrics, health: HealthState | None) -> None:
+        self.ledger, self.metrics, self.health = ledger, metrics, health
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.ledger.stats()
+        yield _gauge("hashnode_records", "Active records held", stats["records"])
+        yield _gauge("hashnode_entries", "Signed log entries held (all members)", stats["entries"])
+        yield _by(
+            "hashnode_records_by_type", "Active records by signal type", "signal_type", stats["by_type"]
+        )
+        yield _by("hashnode_records_by_label", "Active records by label", "label", stats["by_label"])
+        yield _by("hashnode_records_by_author", "Active records by member", "author", stats["by_author"])
+        yield _gauge("hashnode_index_hashes", "PDQ hashes in the in-memory index", len(self.ledger.index))
+        yield _gauge("hashnode_index_bytes", "Memory held by the PDQ index", stats["index_bytes"])
+        yield from self._storage()
+        lag = self.metrics.replication_lag()
+        yield _by("hashnode_replication_lag_seconds", "How far this node is behind each peer", "peer", lag)
+        if self.health is not None:
+            current = self.health.phase
+            phases = {phase.value: int(phase is current) for phase in Phase}
+            yield _by("hashnode_health_phase", "1 for the node's current health phase", "phase", phases)
+
+    def _storage(self) -> Iterator[Metric]:
+        store = self.ledger.store
+        used, mapped = store.used_bytes(), store.map_bytes()
+        yield _gauge("hashnode_lmdb_used_bytes", "LMDB pages in use (the data, without free pages)", used)
+        yield _gauge("hashnode_lmdb_map_bytes", "LMDB map size: the most the store can grow to", mapped)
+        yield _gauge("hashnode_lmdb_disk_bytes", "LMDB files on disk", store.disk_bytes())
+        yield _gauge(
+            "hashnode_lmdb_map_used_ratio", "Share of the LMDB map in use (alert before 1)", used / mapped
+        )
+
+
+def _gauge(name: str, documentation: str, value: object) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, value=float(value))  # type: ignore[arg-type]
+
+
+def _by(name: str, documentation: str, label: str, values: object) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation, labels=[label])
+    for key, value in dict(values).items():  # type: ignore[call-overload]
+        family.add_metric([str(key)], float(value))
+    return family
+
+
+# --- the interceptor ----------------------------------------------------------------------------------------
+
+
+def _code_name(context: grpc.ServicerContext, default: grpc.StatusCode) -> str:
+    code = context.code()
+    return str((code if isinstance(code, grpc.StatusCode) else default).name)
+
+
+class _Call:
+    """Times one RPC and records it once, with the code it ended with."""
+
+    def __init__(self, metrics: NodeMetrics, method: str) -> None:
+        self.metrics, self.method, self.started = metrics, method, time.perf_counter()
+
+    def done(self, code: str) -> None:
+        self.metrics.rpcs.labels(self.method, code).inc()
+        self.metrics.rpc_seconds.labels(self.method, code).observe(time.perf_counter() - self.started)
+
+
+Behavior = Callable[[Any, grpc.ServicerContext], Any]
+
+
+def _unary(metrics: NodeMetrics, method: str, behavior: Behavior) -> Behavior:
+    def handler(request: Any, context: grpc.ServicerContext) -> Any:
+        call = _Call(metrics, method)
+        try:
+            response = behavior(request, context)
+        except BaseException:
+            call.done(_code_name(context, grpc.StatusCode.UNKNOWN))
+            raise
+        metrics.observe_response(response)
+        call.done(_code_name(context, grpc.StatusCode.OK))
+        return response
+
+    return handler
+
+
+def _streaming(metrics: NodeMetrics, method: str, behavior: Behavior) -> Behavior:
+    def handler(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        call = _Call(metrics, method)
+        try:
+            for response in behavior(request, context):
+                metrics.observe_response(response)
+                yield response
+        except GeneratorExit:  # the client went away mid-stream
+            call.done(grpc.StatusCode.CANCELLED.name)
+            raise
+        except BaseException:
+            call.done(_code_name(context, grpc.StatusCode.UNKNOWN))
+            raise
+        call.done(_code_name(context, grpc.StatusCode.OK))
+
+    return handler
+
+
+class MetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+    """Counts and times every RPC by method and final status code. Install it outermost, so that it sees the
+    code the error interceptor chose."""
+
+    def __init__(self, metrics: NodeMetrics) -> None:
+        self.metrics = metrics
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        wrap = _streaming if handler.response_streaming else _unary
+        return rewrap(handler, lambda behaviour: wrap(self.metrics, handler_call_details.method, behaviour))
+
+
+# --- the HTTP endpoint --------------------------------------------------------------------------------------
+
+
+@dataclass
+class MetricsServer:
+    """The /metrics HTTP endpoint of a node (a daemon thread)."""
+
+    httpd: WSGIServer
+    thread: threading.Thread
+
+    @property
+    def port(self) -> int:
+        return int(self.httpd.server_port)
+
+    @classmethod
+    def start(cls, listen: str, registry: CollectorRegistry) -> MetricsServer:
+        """Serves `registry` on `host:port` (port 0: any free port). Raises ConfigError if it cannot bind."""
+        host, _, port = listen.rpartition(":")
+        try:
+            httpd, thread = start_http_server(int(port), addr=host.strip("[]"), registry=registry)
+        except OSError as exc:
+            raise ConfigError(f"metrics.listen: cannot bind {listen}: {exc.strerror or exc}") from None
+        return cls(httpd, thread)
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+def families(registry: CollectorRegistry) -> Iterable[Metric]:
+    """Every metric family `registry` exposes now (what a scrape would read)."""
+    return list(registry.collect())

@@ -95,17 +95,30 @@ def test_export_then_import_yields_the_same_records(fmt: Format, records: list[H
     assert read(out.getvalue(), fmt) == records
 
 
-def test_te_round_trip_restores_records_from_the_callers_defaults() -> None:
+def test_te_round_trip_restores_hashes_from_the_callers_defaults_under_threatexchange_types() -> None:
     records = [record("pdq", PDQ, 80), record("md5", MD5), record("sha256", SHA256)]
     out = io.StringIO()
     write_records(out, records, Format.TE)
-    assert out.getvalue() == f"pdq {PDQ}\nmd5 {MD5}\nsha256 {SHA256}\n"
+    assert out.getvalue() == f"pdq {PDQ}\nvideo_md5 {MD5}\nvideo_sha256 {SHA256}\n"
     again = read(out.getvalue(), Format.TE, default_labels=["tvec.propaganda"], default_pdq_quality=80)
     assert again == records
 
 
+def test_te_video_md5_records_come_back_as_md5_the_digest_file_matching_looks_up() -> None:
+    out = io.StringIO()
+    write_records(out, [record("video_md5", MD5)], Format.TE)
+    assert out.getvalue() == f"video_md5 {MD5}\n"
+    assert read(out.getvalue(), Format.TE, default_labels=["tvec.propaganda"]) == [record("md5", MD5)]
+
+
+def test_te_reads_hashnode_type_names_of_earlier_exports() -> None:
+    text = f"md5 {MD5}\nsha256 {SHA256}\n"
+    again = read(text, Format.TE, default_labels=["tvec.propaganda"])
+    assert again == [record("md5", MD5), record("sha256", SHA256)]
+
+
 def test_export_to_a_path_picks_the_format_from_the_extension(tmp_path: Path) -> None:
-    records = [record(), record("sha256", SHA256)]  # what TE can carry
+    records = [record(), record("sha256", SHA256)]  # what TE carries type and all
     for name in ("out.csv", "out.jsonl", "out.txt"):
         write_records(tmp_path / name, records)
         back = list(read_records(tmp_path / name, taxonomy=TAXONOMY, default_labels=["tvec.propaganda"]))

@@ -11,8 +11,8 @@ into one signal with one opinion per record, the record's labels as its tags.
 Opinions: `report_opinion` signs an opinion entry on the node (the Opine RPC) about every other member's
 record of the signal: a positive opinion endorses it, a negative one reports a false positive.
 
-Signal types: hashnode's `pdq` is threatexchange's `pdq`; `md5` and `video_md5` (both the MD5 of a file's
-bytes) are `video_md5`, and `sha256` is `video_sha256`.
+Signal types and values translate through `node.interchange.pytx_names`: hashnode's `pdq` is threatexchange's
+`pdq`; `md5` and `video_md5` (both the MD5 of a file's bytes) are `video_md5`, and `sha256` is `video_sha256`.
 
 Needs the `threatexchange` extra (`pip install 'hashnode[threatexchange]'`). Add it to the threatexchange CLI
 with `threatexchange config extensions add node.adapters.threatexchange`.
@@ -38,12 +38,11 @@ from threatexchange.signal_type.signal_base import SignalType
 
 from node.api import MAX_MESSAGE_BYTES
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
+from node.interchange.pytx_names import hashnode_types_of, pytx_name, to_pytx
 
 API_NAME = "hashnode"
 FETCH_BATCH = 1000
 DAY_S = 86_400
-# hashnode signal type -> threatexchange signal type name
-TE_SIGNAL_NAMES = {"pdq": "pdq", "md5": "video_md5", "video_md5": "video_md5", "sha256": "video_sha256"}
 OPINION_STANCES = {
     state.SignalOpinionCategory.POSITIVE_CLASS: client_pb2.STANCE_AGREE,
     state.SignalOpinionCategory.NEGATIVE_CLASS: client_pb2.STANCE_FALSE_POSITIVE,
@@ -238,11 +237,12 @@ class HashnodeSignalExchangeAPI(
         by_name = {s_type.get_name(): s_type for s_type in signal_types}
         converted: dict[type[SignalType], dict[str, HashnodeSignalMetadata]] = {}
         for record_id, record in fetched.items():
-            s_type = None if record is None else by_name.get(TE_SIGNAL_NAMES.get(record.signal_type, ""))
+            s_type = None if record is None else by_name.get(pytx_name(record.signal_type) or "")
             if s_type is None:
                 continue
+            _, signal = to_pytx(record.signal_type, record.value)
             signals = converted.setdefault(s_type, {})
-            signals.setdefault(record.value, HashnodeSignalMetadata({})).records[record_id] = record
+            signals.setdefault(signal, HashnodeSignalMetadata({})).records[record_id] = record
         return converted
 
     def report_opinion(self, s_type: type[SignalType], signal: str, opinion: state.SignalOpinion) -> None:
@@ -259,7 +259,7 @@ class HashnodeSignalExchangeAPI(
     def _others_records(
         self, stub: client_pb2_grpc.HashNodeStub, s_type: type[SignalType], signal: str
     ) -> list[str]:
-        kinds = [name for name, te_name in TE_SIGNAL_NAMES.items() if te_name == s_type.get_name()]
+        kinds = hashnode_types_of(s_type.get_name())
         queries = [client_pb2.HashQuery(signal_type=kind, value=signal) for kind in kinds]
         response = stub.Match(
             client_pb2.MatchRequest(queries=queries, pdq_threshold=0), metadata=self.metadata
@@ -281,8 +281,7 @@ def _member_id(stub: client_pb2_grpc.HashNodeStub, metadata: Sequence[tuple[str,
 
 
 def _hashnode_types(supported: Sequence[type[SignalType]]) -> list[str]:
-    names = {s_type.get_name() for s_type in supported}
-    return sorted(kind for kind, te_name in TE_SIGNAL_NAMES.items() if te_name in names)
+    return sorted(kind for s_type in supported for kind in hashnode_types_of(s_type.get_name()))
 
 
 TX_MANIFEST = ThreatExchangeExtensionManifest(apis=(HashnodeSignalExchangeAPI,))

@@ -1,7 +1,8 @@
 """Signal types: the kinds of hash the consortium shares, and how each is parsed and matched.
 
-Names follow python-threatexchange signal type names so that exports and the exchange adapter line up. A new type
-(a video hash, say) is one more `SignalType` in the registry; nothing else needs to know.
+A new type (a video hash, say) is one more `SignalType` in the registry. How each type is named and written in
+python-threatexchange (whose `video_md5` and `video_sha256` are hashnode's `md5` and `sha256`) is one mapping,
+`node.interchange.pytx_names`, which exports, imports and the exchange adapter share.
 """
 
 from __future__ import annotations

@@ -12,8 +12,11 @@ Formats:
   (`signal_type` and `value` required), plus on export `record_id,author,entry_id,contributed_at`. Labels and
   tags are separated by `|` or `;`. An empty `labels` cell takes the caller's default labels.
 - JSONL: one JSON object per line with the same keys; `labels` and `tags` are lists of strings.
-- TE: `<signal_type> <hash>` per line, as `threatexchange dataset -P -S` prints it. Labels come from the
-  caller's defaults; the format carries no PDQ quality, so the caller vouches for one (`default_pdq_quality`).
+- TE: `<signal_type> <hash>` per line, as `threatexchange dataset -P -S` prints it and its `local_file`
+  collaboration reads it, with python-threatexchange's type names (`node.interchange.pytx_names`: hashnode's
+  `md5` and `sha256` are written `video_md5` and `video_sha256`; reading also takes hashnode's own names).
+  Labels come from the caller's defaults; the format carries no PDQ quality, so the caller vouches for one
+  (`default_pdq_quality`). A TE round trip keeps hashes, not types: a `video_md5` record comes back as `md5`.
 
 Blank lines are skipped in every format, and lines starting with `#` in TE files. An empty `quality` (or a
 missing key) means 0 for exact types and `default_pdq_quality` for PDQ.
@@ -43,6 +46,7 @@ from node.core.errors import InvalidArgument
 from node.core.records import HashRecord
 from node.core.signals import PDQ_MIN_QUALITY_DEFAULT, REGISTRY
 from node.core.taxonomy import Taxonomy
+from node.interchange.pytx_names import from_pytx, to_pytx
 
 if TYPE_CHECKING:
     from _csv import Reader as _CsvReader
@@ -421,7 +425,12 @@ def _read_te(lines: Iterable[str]) -> Iterator[tuple[int, _Fields | Refusal]]:
         if len(parts) != 2:
             yield line_no, Refusal(line_no, f"format: got {len(parts)} fields, want '<signal_type> <hash>'")
             continue
-        yield line_no, _Fields(signal_type=parts[0], value=parts[1])
+        try:
+            kind, value = from_pytx(parts[0], parts[1])
+        except InvalidArgument as exc:
+            yield line_no, Refusal(line_no, exc.message, exc.field)
+            continue
+        yield line_no, _Fields(signal_type=kind, value=value)
 
 
 # --- writing ------------------------------------------------------------------------------------------------
@@ -472,7 +481,8 @@ def _write(stream: TextIO, records: Iterable[ProvenancedRecord | HashRecord], fm
     else:
         for item in records:
             record = item if isinstance(item, HashRecord) else item.record
-            stream.write(f"{record.signal_type} {record.value_hex}\n")
+            name, value = to_pytx(record.signal_type, record.value_hex)
+            stream.write(f"{name} {value}\n")
             count += 1
     return count
 

@@ -1,0 +1,121 @@
+"""The one mapping between hashnode's signal types and python-threatexchange's (pytx): names and value strings.
+
+Export (`hashnode export --format te`), import (`hashnode import` of what pytx writes) and the pytx exchange
+adapter (`node.adapters.threatexchange`) all translate through this module; nothing else names a pytx type.
+
+pytx's names come from its `SignalType.get_name()` (python-threatexchange 1.2.17): `pdq`, `video_md5`,
+`video_sha256`, and more that hashnode does not carry (`raw_text`, `url`, `url_md5`, `trend_query`, and the
+extensions' `vpdq`, `text_tlsh`, `pdq_ocr`). pytx has no `md5` and no `sha256`: hashnode's MD5 and SHA-256 of a
+file's bytes are pytx's `video_md5` and `video_sha256`, the only pytx types that are a digest of the bytes.
+
+| hashnode    | pytx           | import of the pytx name gives |
+| ----------- | -------------- | ----------------------------- |
+| `pdq`       | `pdq`          | `pdq`                         |
+| `md5`       | `video_md5`    | `md5`                         |
+| `video_md5` | `video_md5`    | (`md5`, above)                |
+| `sha256`    | `video_sha256` | `sha256`                      |
+
+Several hashnode types may export as one pytx type; exactly one of them is what that pytx name imports as. pytx's
+two digests import as hashnode's two digests of a file's bytes, `md5` and `sha256`: those are what `hashnode
+match --file` looks up for any file, so an imported pytx `video_md5` matches the file it was computed from.
+Values: pytx's `pdq` refuses upper-case hex (its `validate_signal_str`), so hex is always written in lower case;
+on import a value is handed to hashnode's own parser, which accepts either case.
+
+A signal type whose pytx string is not hashnode's text form (a video hash's frame list, say) registers its two
+conversions here, beside its names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from node.core.errors import InvalidArgument
+
+
+def _lower(value: str) -> str:
+    return value.strip().lower()
+
+
+def _strip(value: str) -> str:
+    return value.strip()
+
+
+@dataclass(frozen=True)
+class PytxSignal:
+    """How one hashnode signal type appears in python-threatexchange."""
+
+    hashnode: str  # hashnode's signal type name (node.core.signals)
+    pytx: str  # pytx's SignalType.get_name()
+    imports: bool = True  # whether reading the pytx name gives this hashnode type (one per pytx name)
+    to_pytx_value: Callable[[str], str] = _lower  # hashnode's text value -> pytx's signal string
+    from_pytx_value: Callable[[str], str] = _strip  # pytx's signal string -> hashnode's text value
+
+
+SIGNALS: tuple[PytxSignal, ...] = (
+    PytxSignal("pdq", "pdq"),
+    PytxSignal("md5", "video_md5"),
+    PytxSignal("video_md5", "video_md5", imports=False),
+    PytxSignal("sha256", "video_sha256"),
+)
+
+# tests/test_pytx_names.py checks that every mapped type is a hashnode type and every pytx name imports as exactly
+# one hashnode type.
+_BY_HASHNODE = {signal.hashnode: signal for signal in SIGNALS}
+_IMPORTED_AS = {signal.pytx: signal for signal in SIGNALS if signal.imports}
+
+
+def pytx_name(hashnode_type: str) -> str | None:
+    """pytx's name for a hashnode signal type; None when pytx has no such type."""
+    signal = _BY_HASHNODE.get(hashnode_type)
+    return None if signal is None else signal.pytx
+
+
+def pytx_names() -> tuple[str, ...]:
+    """Every pytx type name hashnode exchanges, sorted."""
+    return tuple(sorted(_IMPORTED_AS))
+
+
+def hashnode_types_of(pytx_type: str) -> tuple[str, ...]:
+    """The hashnode signal types that appear in pytx as `pytx_type` (none for a type hashnode does not carry)."""
+    return tuple(sorted(signal.hashnode for signal in SIGNALS if signal.pytx == pytx_type))
+
+
+def to_pytx(hashnode_type: str, value: str, field: str = "signal_type") -> tuple[str, str]:
+    """A hashnode record's (signal type, text value) as pytx writes it: (pytx type name, pytx signal string).
+
+    Raises:
+        InvalidArgument: pytx has no type for `hashnode_type`.
+    """
+    signal = _BY_HASHNODE.get(hashnode_type)
+    if signal is None:
+        raise InvalidArgument(field, hashnode_type, "a type python-threatexchange carries: " + _hashnode_names())
+    return signal.pytx, signal.to_pytx_value(value)
+
+
+def from_pytx(type_name: str, signal_str: str, field: str = "signal_type") -> tuple[str, str]:
+    """A pytx signal as hashnode reads it: (hashnode type name, text value for hashnode's parser).
+
+    `type_name` is a pytx name (`video_sha256`) or, for files hashnode wrote before it used pytx's names, a
+    hashnode name (`sha256`). The value is not validated here: hashnode's signal type parses it.
+
+    Raises:
+        InvalidArgument: a type neither pytx nor hashnode carries (e.g. pytx's `url` or `raw_text`).
+    """
+    name = type_name.strip()
+    signal = _IMPORTED_AS.get(name)
+    if signal is not None:
+        return signal.hashnode, signal.from_pytx_value(signal_str)
+    legacy = _BY_HASHNODE.get(name.lower())
+    if legacy is not None:
+        return legacy.hashnode, signal_str.strip()
+    raise InvalidArgument(
+        field,
+        name,
+        "a python-threatexchange type hashnode carries: " + ", ".join(pytx_names())
+        + " (or a hashnode type: " + _hashnode_names() + ")",
+    )
+
+
+def _hashnode_names() -> str:
+    return ", ".join(sorted(_BY_HASHNODE))

@@ -84,8 +84,10 @@ def test_dispute_prints_the_signed_opinion(cli: Cli, nodes: tuple[RunningNode, R
         (("report", "--from", "2026-02-30", "--to", "2026-03-01", "--out", "OUT"), "--from: got 2026-02-30"),
         (("report", "--from", "2026-03-02", "--to", "2026-03-01", "--out", "OUT"), "--to: got 2026-03-01"),
         (("explain", "x" * 513), "CONTENT_REF: got 513 bytes"),
+        (("appeal", "RID", "--case", "jane.doe@example.org"), "--case: got jane.doe@example.org, want an opaque"),
+        (("appeal", "RID", "--case", "Jane Doe"), "--case: got Jane Doe, want an opaque case token"),
     ],
-    ids=["record id", "distance", "appeal id", "bad date", "empty period", "content ref"],
+    ids=["record id", "distance", "appeal id", "bad date", "empty period", "content ref", "e-mail", "name"],
 )
 def test_wrong_input_exits_2_and_sends_nothing(
     cli: Cli, nodes: tuple[RunningNode, RunningNode, str], tmp_path: Path, argv: tuple[str, ...], message: str
@@ -133,3 +135,21 @@ def test_match_keeps_the_content_ref_and_shows_the_query_id_and_policy(
     assert "  logged as query " in done.out and "    policy: endorsed by 1 member" in done.out
     explained = cli("explain", "upload/5", "--target", b.admin_target, "--json")
     assert [m["record_id"] for m in json.loads(explained.out)["matches"]] == [rid]
+
+
+def test_explain_takes_a_query_id_and_a_repeated_appeal_signs_nothing(
+    cli: Cli, nodes: tuple[RunningNode, RunningNode, str]
+) -> None:
+    _, b, rid = nodes
+    done = cli("match", PDQ, "--target", b.target, "--json")  # no content reference
+    query_id = json.loads(done.out)[0]["query_id"]
+    explained = cli("explain", query_id, "--target", b.admin_target, "--json")
+    assert explained.code == 0, explained.err
+    assert [(m["record_id"], m["query_id"]) for m in json.loads(explained.out)["matches"]] == [(rid, query_id)]
+
+    first = json.loads(cli("appeal", rid, "--case", "CASE-5", "--target", b.target, "--json").out)
+    before = b.entry_count()
+    again = cli("appeal", rid, "--case", "CASE-5", "--target", b.target)
+    assert again.code == 0, again.err
+    assert again.out.startswith(f"appeal filed before: entry {first['entry_id']}")
+    assert b.entry_count() == before

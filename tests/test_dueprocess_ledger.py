@@ -373,6 +373,46 @@ def test_explain_gives_the_provenance_of_every_match_of_a_content(nodes: Consort
         b.explain("")
 
 
+def test_explain_by_query_id_gives_the_matches_of_that_query(nodes: Consortium) -> None:
+    rid = contribute(nodes)
+    b = nodes.nodes["platform-b"]
+    [[hit]] = b.match([query()])  # no content reference: the query id is all the platform has
+    b.match([query(content_ref="post/other")])
+    [explained] = b.explain(query_id=hit.query_id)
+    assert (explained.match.record_id, explained.match.query_id) == (rid, hit.query_id)
+    [same] = b.explain(hit.query_id)  # a content reference nobody used that is a query id: taken as one
+    assert same.match == explained.match
+    with pytest.raises(NotFound, match="no logged match of query"):
+        b.explain(query_id="0123456789abcdef")
+    with pytest.raises(InvalidArgument, match="query_id: got nope, want 16 hex digits"):
+        b.explain(query_id="nope")
+
+
+def test_the_same_appeal_filed_twice_returns_the_first_entry(nodes: Consortium) -> None:
+    rid = contribute(nodes)
+    b = nodes.nodes["platform-b"]
+    first, existed = b.file_appeal(rid, "CASE-9", 3)
+    before = entry_count(b)
+    again, existed_again = b.file_appeal(rid, "CASE-9", 5)
+    assert (existed, existed_again, again.entry_id) == (False, True, first.entry_id)
+    assert b.appeal(rid, "CASE-9") == first
+    assert entry_count(b) == before
+    other, _ = b.file_appeal(rid, "CASE-10")
+    assert other.entry_id != first.entry_id  # another case is another appeal
+
+
+def test_a_filed_appeal_is_returned_even_once_its_record_is_overturned(nodes: Consortium) -> None:
+    rid = contribute(nodes)
+    a, b = nodes.nodes["platform-a"], nodes.nodes["platform-b"]
+    first = b.appeal(rid, "CASE-9")
+    nodes.sync()
+    a.decide(first.entry_id, Outcome.OVERTURNED, "news")
+    nodes.sync()
+    assert b.file_appeal(rid, "CASE-9") == (first, True)
+    with pytest.raises(FailedPrecondition, match="already overturned"):
+        b.appeal(rid, "CASE-10")
+
+
 def test_matches_older_than_the_retention_are_pruned_and_issue_no_notice(tmp_path: Path) -> None:
     with consortium(tmp_path) as nodes:
         a = nodes.open("platform-a")

@@ -498,7 +498,9 @@ def decision_from_request(request: client_pb2.DecideRequest) -> tuple[bytes, Out
     return appeal_entry_id, outcome, request.reason, record
 
 
-def due_process_response(entry: Entry, record: StoredRecord) -> client_pb2.DueProcessResponse:
+def due_process_response(
+    entry: Entry, record: StoredRecord, *, existing: bool = False
+) -> client_pb2.DueProcessResponse:
     decision = entry.kind == EntryKind.DECISION
     decided_as = DecisionItem.decode(entry.items[0]).decided_as.label if decision else ""
     return client_pb2.DueProcessResponse(
@@ -507,6 +509,7 @@ def due_process_response(entry: Entry, record: StoredRecord) -> client_pb2.DuePr
         record_id=record.record_id.hex(),
         status=record_status_to_proto(record.status),
         decided_as=decided_as,
+        existing=existing,
     )
 
 
@@ -538,10 +541,11 @@ def notice_to_proto(stored: StoredNotice) -> admin_pb2.ReinstateNotice:
 
 
 def explain_response(
-    content_ref: str, explained: Sequence[MatchExplanation]
+    content_ref: str, explained: Sequence[MatchExplanation], query_id: str = ""
 ) -> admin_pb2.ExplainMatchResponse:
     return admin_pb2.ExplainMatchResponse(
         content_ref=content_ref,
+        query_id=query_id,
         matches=[
             admin_pb2.MatchExplanation(
                 matched_at_ms=e.match.time_ms,

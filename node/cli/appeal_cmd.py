@@ -16,7 +16,7 @@ from node.cli.command_base import add_json_option, add_target_options, channel
 from node.cli.display import print_due_process
 from node.cli.exit_codes import ExitCode
 from node.core.errors import InvalidArgument
-from node.dueprocess.items import MAX_DISTANCE
+from node.dueprocess.items import MAX_DISTANCE, check_case_ref
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,9 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    request = client_pb2.AppealRequest(
-        record_id=convert.parse_id(args.record_id, "RECORD_ID").hex(), case_ref=args.case
-    )
+    rid = convert.parse_id(args.record_id, "RECORD_ID")
+    # Checked here as well as by the node: a case reference that looks like personal data is the user's input
+    # error (exit 2), and it never leaves this machine.
+    request = client_pb2.AppealRequest(record_id=rid.hex(), case_ref=check_case_ref(args.case, "--case"))
     if args.distance is not None:
         if not 0 <= args.distance <= MAX_DISTANCE:
             raise InvalidArgument("--distance", args.distance, f"0..{MAX_DISTANCE}")

@@ -54,6 +54,8 @@ def due_process_json(response: client_pb2.DueProcessResponse) -> dict[str, objec
     }
     if response.decided_as:
         shown["decided_as"] = response.decided_as
+    if response.existing:
+        shown["existing"] = True
     return shown
 
 
@@ -64,5 +66,8 @@ def print_due_process(what: str, response: client_pb2.DueProcessResponse, as_jso
         sys.stdout.write("\n")
         return
     capacity = f" as {response.decided_as}" if response.decided_as else ""
-    print(f"signed {what}{capacity} as entry {response.entry_id} (seq {response.seq})")
+    if response.existing:
+        print(f"{what} filed before: entry {response.entry_id} (seq {response.seq}); nothing new was signed")
+    else:
+        print(f"signed {what}{capacity} as entry {response.entry_id} (seq {response.seq})")
     print(f"  record {response.record_id} is now {status_name(response.status)} on this node")

@@ -125,6 +125,20 @@ class OpinionItem:
         return item
 
 
+def check_case_ref(case_ref: str, field: str = "case_ref") -> str:
+    """Returns `case_ref` if it is an opaque case token (no spaces, no "@": no names, e-mail addresses or
+    free text in a field every member replicates).
+
+    Raises:
+        InvalidArgument: it is not.
+    """
+    if not _CASE_REF.fullmatch(case_ref):
+        raise InvalidArgument(
+            field, case_ref, "an opaque case token of 1..128 characters [A-Za-z0-9_.:/#-], no personal data"
+        )
+    return case_ref
+
+
 @dataclass(frozen=True)
 class AppealItem:
     """A member received an appeal against an action it took because of a match with the record."""
@@ -136,12 +150,7 @@ class AppealItem:
     @classmethod
     def create(cls, record_id: bytes, case_ref: str, match_distance: int | None = None) -> AppealItem:
         _check_record_id("record_id", record_id)
-        if not _CASE_REF.match(case_ref):
-            raise InvalidArgument(
-                "case_ref",
-                case_ref,
-                "an opaque case token of 1..128 characters [A-Za-z0-9_.:/#-], no personal data",
-            )
+        check_case_ref(case_ref)
         if match_distance is not None and not 0 <= match_distance <= MAX_DISTANCE:
             raise InvalidArgument("match_distance", match_distance, f"0..{MAX_DISTANCE}")
         return cls(record_id, case_ref, match_distance)

@@ -18,6 +18,11 @@ DAY_MS = 86_400_000
 DEFAULT_RETENTION_MS = 180 * DAY_MS
 
 
+def is_query_id(text: str) -> bool:
+    """Whether `text` has the shape of a query id (`QueryResult.query_id`): 16 lowercase hex digits."""
+    return len(text) == 16 and all(c in "0123456789abcdef" for c in text)
+
+
 @dataclass(frozen=True)
 class MatchLogEntry:
     time_ms: int

@@ -42,14 +42,21 @@ from node.dueprocess.items import (
     Stance,
     VerifiedItem,
 )
-from node.dueprocess.matchlog import DEFAULT_RETENTION_MS, MatchLogEntry
+from node.dueprocess.matchlog import DEFAULT_RETENTION_MS, MatchLogEntry, is_query_id
 from node.dueprocess.policy import PolicyConfig
 from node.index.pdq import MAX_THRESHOLD, PdqIndex
 from node.ledger import standing
 from node.membership.members import Member, Membership
 from node.provenance.bundle import DESCRIBERS, ProvenanceBundle, RelatedEntry, describe
 from node.storage import pdq_snapshot
-from node.storage.matchlog import LmdbMatchLog, MatchRecorder, NoticeBook, StoredNotice, new_query_id, notices_for
+from node.storage.matchlog import (
+    LmdbMatchLog,
+    MatchRecorder,
+    NoticeBook,
+    StoredNotice,
+    new_query_id,
+    notices_for,
+)
 from node.storage.store import DEFAULT_MAP_SIZE, NewRecord, RecordRow, Status, Store, Txn
 
 
@@ -122,6 +129,14 @@ class MatchHit:
     distance: int
     policy: tuple[str, ...] = ()  # the notes of this node's policy verdict on the record
     query_id: str = ""  # the match log's id of the query (empty when the node keeps no match log)
+
+
+class _AlreadyFiled(Exception):
+    """Raised inside an appeal's write transaction when the same appeal was filed meanwhile."""
+
+    def __init__(self, entry: Entry) -> None:
+        super().__init__("appeal already filed")
+        self.entry = entry
 
 
 class AppealAlreadyDecided(FailedPrecondition):
@@ -290,15 +305,53 @@ class Ledger:
 
     def appeal(self, rid: bytes, case_ref: str, match_distance: int | None = None) -> Entry:
         """Signs that this member received an appeal against an action it took because content matched `rid`.
-        `case_ref` is the member's own opaque case token: never personal data."""
+        `case_ref` is the member's own opaque case token: never personal data. Filing the same case about the
+        same record again returns the first appeal entry (`file_appeal` says which)."""
+        return self.file_appeal(rid, case_ref, match_distance)[0]
+
+    def file_appeal(self, rid: bytes, case_ref: str, match_distance: int | None = None) -> tuple[Entry, bool]:
+        """`appeal`, and whether the entry returned was filed before (True: nothing new was signed).
+
+        Idempotent by (record, case reference): a retried or repeated call must not open a second case that
+        needs a second decision and counts twice in reports.
+
+        Raises:
+            InvalidArgument: the case reference or distance is malformed.
+            PermissionDenied: this member may not file appeals.
+            FailedPrecondition: the record is already retracted or overturned.
+        """
         item = AppealItem.create(rid, case_ref, match_distance)
         self._check_may_dispute("appeals")
         with self.store.read() as txn:
             row = self._row(txn, rid, "record_id")
+            earlier = self._filed_appeal(txn, rid, case_ref)
+        if earlier is not None:
+            return earlier, True
         if row.status in standing.FINAL:
             name = standing.STANDING_OF_FINAL[row.status].value
             raise FailedPrecondition(f"record_id: the record is already {name}; it matches nowhere")
-        return self._author(EntryKind.APPEAL, [item.encode()])
+
+        def precheck(txn: Txn, timestamp_ms: int) -> None:
+            found = self._filed_appeal(txn, rid, case_ref)
+            if found is not None:  # a concurrent call filed it since the read above
+                raise _AlreadyFiled(found)
+
+        try:
+            return self._author(EntryKind.APPEAL, [item.encode()], precheck=precheck), False
+        except _AlreadyFiled as filed:
+            return filed.entry, True
+
+    def _filed_appeal(self, txn: Txn, rid: bytes, case_ref: str) -> Entry | None:
+        """This member's first appeal entry about `rid` with this case reference, if any."""
+        me, found = self.settings.member_id, []
+        for entry_id in self.store.related(txn, rid):
+            entry = self._entry(txn, entry_id)
+            if entry.kind != EntryKind.APPEAL or entry.header.author != me:
+                continue
+            items = [AppealItem.decode(i) for i in entry.items]
+            if any(i.record_id == rid and i.case_ref == case_ref for i in items):
+                found.append(entry)
+        return min(found, key=lambda e: e.header.seq, default=None)
 
     def decide(
         self, appeal_entry_id: bytes, outcome: Outcome, reason: str, rid: bytes | None = None
@@ -671,16 +724,29 @@ class Ledger:
         with self.commits:
             self.commits.notify_all()
 
-    def explain(self, content_ref: str) -> list[MatchExplanation]:
-        """Why was this content acted on: its logged matches, each with the record's provenance now."""
-        if not content_ref:
-            raise InvalidArgument("content_ref", '""', "the content reference a Match query carried")
+    def explain(self, content_ref: str = "", query_id: str = "") -> list[MatchExplanation]:
+        """Why was this content acted on: its logged matches, each with the record's provenance now.
+
+        The content is named by the `content_ref` its queries carried or by the `query_id` a match answered
+        (notices carry both; a platform that sends no content reference has only the query id). A
+        `content_ref` that names no logged content but is a query id this node issued is taken as one.
+
+        Raises:
+            InvalidArgument: neither is given, or `query_id` is not 16 hex digits.
+            NotFound: no logged match of that content or query.
+        """
+        if not content_ref and not query_id:
+            raise InvalidArgument("content_ref", '""', "the content reference a Match query carried, or a query id")
         self.flush_match_log()
         with self.store.read() as txn:
-            matches = LmdbMatchLog(self.store, txn).of_content(content_ref)
+            log = LmdbMatchLog(self.store, txn)
+            matches = log.of_content(content_ref) if content_ref else []
+            if not matches and (query_id or is_query_id(content_ref)):
+                matches = log.of_query_id(query_id or content_ref)
         if not matches:
             days = self.settings.match_log_retention_ms // 86_400_000
-            raise NotFound(f"content_ref: no logged match of {content_ref!r} (matches are kept {days} days)")
+            what = f"content {content_ref!r}" if content_ref else f"query {query_id!r}"
+            raise NotFound(f"no logged match of {what} (matches are kept {days} days)")
         bundles: dict[bytes, ProvenanceBundle] = {}
         explained = []
         for match in matches:

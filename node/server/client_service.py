@@ -88,8 +88,8 @@ class HashNodeServicer(client_pb2_grpc.HashNodeServicer):  # type: ignore[misc]
         self, request: client_pb2.AppealRequest, context: grpc.ServicerContext
     ) -> client_pb2.DueProcessResponse:
         rid, case_ref, distance = convert.appeal_from_request(request)
-        entry = self.ledger.appeal(rid, case_ref, distance)
-        return convert.due_process_response(entry, self.ledger.record(rid))
+        entry, existing = self.ledger.file_appeal(rid, case_ref, distance)
+        return convert.due_process_response(entry, self.ledger.record(rid), existing=existing)
 
     def Decide(
         self, request: client_pb2.DecideRequest, context: grpc.ServicerContext

@@ -14,7 +14,9 @@ import grpc
 
 from node.api import convert
 from node.api.gen.hashnode.v1 import admin_pb2
+from node.core.errors import InvalidArgument
 from node.dueprocess import report
+from node.dueprocess.matchlog import is_query_id
 from node.ledger.ledger import Ledger
 from node.ledger.transparency import transparency_report
 from node.runtime.runtime import NodeRuntime
@@ -59,7 +61,11 @@ class DueProcessAdmin:
         self: _HasLedger, request: admin_pb2.ExplainMatchRequest, context: grpc.ServicerContext
     ) -> admin_pb2.ExplainMatchResponse:
         content_ref = convert.check_content_ref(request.content_ref, "content_ref")
-        return convert.explain_response(content_ref, self.ledger.explain(content_ref))
+        query_id = request.query_id
+        if query_id and not is_query_id(query_id):
+            raise InvalidArgument("query_id", query_id, "16 lowercase hex digits (a QueryResult.query_id)")
+        explained = self.ledger.explain(content_ref, query_id)
+        return convert.explain_response(content_ref, explained, query_id)
 
     def BuildReport(
         self: _HasLedger, request: admin_pb2.ReportRequest, context: grpc.ServicerContext

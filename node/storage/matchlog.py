@@ -4,6 +4,7 @@ Tables (node/storage/store.py; integers big-endian):
   matchlog      time_ms u64 ‖ query no u64 ‖ record id (32) → distance u16 ‖ content_ref (u16 len + UTF-8)
   matchlog_rec  record id (32) → time_ms u64 ‖ query no u64 (dupsort)
   matchlog_ref  SHA-256(content_ref) (32) → time_ms u64 ‖ query no u64 (dupsort); matches with a content_ref
+  matchlog_qid  query no u64 → time_ms u64: finds a query by its id (`hashnode explain QUERY_ID`)
   notices       notice no u64 → `StoredNotice` (see `_encode_notice`)
 
 A query id is the query number as 16 hex digits; numbers are random, so ids from different runs of the node
@@ -66,10 +67,11 @@ class LmdbMatchLog:
 
     def __init__(self, store: Store, txn: Txn) -> None:
         self._txn = txn
-        self._log, self._by_record, self._by_ref = (
+        self._log, self._by_record, self._by_ref, self._by_query = (
             store.db("matchlog"),
             store.db("matchlog_rec"),
             store.db("matchlog_ref"),
+            store.db("matchlog_qid"),
         )
 
     def append(self, entries: Iterable[MatchLogEntry]) -> None:
@@ -79,6 +81,7 @@ class LmdbMatchLog:
             value = Writer().u16(entry.distance).string(entry.content_ref).getvalue()
             self._txn.put(position + entry.record_id, value, db=self._log)
             self._txn.put(entry.record_id, position, db=self._by_record)
+            self._txn.put(position[8:], position[:8], db=self._by_query)
             if entry.content_ref:
                 self._txn.put(_ref_key(entry.content_ref), position, db=self._by_ref)
 
@@ -111,6 +114,16 @@ class LmdbMatchLog:
                     return
                 yield _decode(bytes(key), bytes(value))
 
+    def of_query_id(self, query_id: str) -> list[MatchLogEntry]:
+        """Every match of the query with this id (a `QueryResult.query_id`), or none if it is not logged.
+
+        Raises:
+            InvalidArgument: `query_id` is not 16 hex digits.
+        """
+        query_no = _query_no(query_id)
+        time_ms = self._txn.get(query_no, db=self._by_query)
+        return [] if time_ms is None else list(self.of_query(bytes(time_ms) + query_no))
+
     def of_content(self, content_ref: str, since_ms: int = 0) -> list[MatchLogEntry]:
         """Every match of the content with this reference, oldest first."""
         found = [
@@ -134,6 +147,7 @@ class LmdbMatchLog:
             position = u64(entry.time_ms) + bytes.fromhex(entry.query_id)
             self._txn.delete(position + entry.record_id, db=self._log)
             self._txn.delete(entry.record_id, position, db=self._by_record)
+            self._txn.delete(position[8:], db=self._by_query)
             if entry.content_ref:
                 self._txn.delete(_ref_key(entry.content_ref), position, db=self._by_ref)
         return len(doomed)

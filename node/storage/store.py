@@ -54,7 +54,7 @@ _DBS = (
     "meta", "entries", "logs", "heads", "records", "rids", "exact", "pdq", "related", "counts", "state",
     "evidence",
     # Due process (docs/due-process.md): local arrival times, the match log and its indexes, notices.
-    "arrivals", "matchlog", "matchlog_rec", "matchlog_ref", "notices",
+    "arrivals", "matchlog", "matchlog_rec", "matchlog_ref", "matchlog_qid", "notices",
     # Membership (docs/membership.md): the trusted roster chain.
     "rosters",
     # PDQ index snapshots (node/storage/pdq_snapshot.py): status changes of PDQ records, replayed over a snapshot.

@@ -318,10 +318,12 @@ class WatchNoticesRequest(_message.Message):
     def __init__(self, after: _Optional[int] = ...) -> None: ...
 
 class ExplainMatchRequest(_message.Message):
-    __slots__ = ("content_ref",)
+    __slots__ = ("content_ref", "query_id")
     CONTENT_REF_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     content_ref: str
-    def __init__(self, content_ref: _Optional[str] = ...) -> None: ...
+    query_id: str
+    def __init__(self, content_ref: _Optional[str] = ..., query_id: _Optional[str] = ...) -> None: ...
 
 class MatchExplanation(_message.Message):
     __slots__ = ("matched_at_ms", "distance", "query_id", "record", "bundle")
@@ -338,12 +340,14 @@ class MatchExplanation(_message.Message):
     def __init__(self, matched_at_ms: _Optional[int] = ..., distance: _Optional[int] = ..., query_id: _Optional[str] = ..., record: _Optional[_Union[_types_pb2.RecordInfo, _Mapping]] = ..., bundle: _Optional[_Union[_types_pb2.ProvenanceBundle, _Mapping]] = ...) -> None: ...
 
 class ExplainMatchResponse(_message.Message):
-    __slots__ = ("content_ref", "matches")
+    __slots__ = ("content_ref", "query_id", "matches")
     CONTENT_REF_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     MATCHES_FIELD_NUMBER: _ClassVar[int]
     content_ref: str
+    query_id: str
     matches: _containers.RepeatedCompositeFieldContainer[MatchExplanation]
-    def __init__(self, content_ref: _Optional[str] = ..., matches: _Optional[_Iterable[_Union[MatchExplanation, _Mapping]]] = ...) -> None: ...
+    def __init__(self, content_ref: _Optional[str] = ..., query_id: _Optional[str] = ..., matches: _Optional[_Iterable[_Union[MatchExplanation, _Mapping]]] = ...) -> None: ...
 
 class ReportRequest(_message.Message):
     __slots__ = ("from_ms", "to_ms")

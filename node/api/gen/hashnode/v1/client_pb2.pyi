@@ -171,15 +171,17 @@ class DecideRequest(_message.Message):
     def __init__(self, appeal_entry_id: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., reason: _Optional[str] = ..., record_id: _Optional[str] = ...) -> None: ...
 
 class DueProcessResponse(_message.Message):
-    __slots__ = ("entry_id", "seq", "record_id", "status", "decided_as")
+    __slots__ = ("entry_id", "seq", "record_id", "status", "decided_as", "existing")
     ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     DECIDED_AS_FIELD_NUMBER: _ClassVar[int]
+    EXISTING_FIELD_NUMBER: _ClassVar[int]
     entry_id: str
     seq: int
     record_id: str
     status: _types_pb2.RecordStatus
     decided_as: str
-    def __init__(self, entry_id: _Optional[str] = ..., seq: _Optional[int] = ..., record_id: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.RecordStatus, str]] = ..., decided_as: _Optional[str] = ...) -> None: ...
+    existing: bool
+    def __init__(self, entry_id: _Optional[str] = ..., seq: _Optional[int] = ..., record_id: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.RecordStatus, str]] = ..., decided_as: _Optional[str] = ..., existing: _Optional[bool] = ...) -> None: ...

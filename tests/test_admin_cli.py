@@ -147,3 +147,30 @@ def test_bootstrap_refuses_a_roster_that_is_not_the_pinned_one_and_writes_nothin
         SignedRoster.load(ROSTER).roster_id.hex(),
     )
     assert unreachable.code == 1 and "UNAVAILABLE" in unreachable.err and "Traceback" not in unreachable.err
+
+
+def test_the_due_process_policy_is_set_by_a_signed_roster_version(
+    node: RunningNode, cli: Cli, tmp_path: Path
+) -> None:
+    draft = tmp_path / "policy.json"
+    made = cli(
+        "admin", "due-process", "--roster", ROSTER, "--out", draft, "--decision-window-hours", "0.5",
+        "--steward-quorum", "2", "--dispute-quorum", "2", "--quarantine", "withhold",
+    )
+    assert made.code == 0, made.err
+    assert "decision_window_hours 0.5, steward_quorum 2, dispute_quorum 2" in made.out
+    for steward in ("steward-1", "steward-3"):
+        assert cli("admin", "sign", draft, "--key", EXAMPLE_KEYS / f"{steward}.key").code == 0
+    shown = json.loads(cli("admin", "show", draft, "--roster", ROSTER, "--json").out)
+    assert shown["ready"] and shown["due_process"]["quarantine"] == "withhold"
+    assert cli("admin", "publish", draft, "--target", node.admin_target).code == 0
+    policy = node.ledger.membership.policy
+    assert (policy.decision_window_ms, policy.steward_quorum, policy.dispute_quorum) == (1_800_000, 2, 2)
+    assert policy.quarantine.label == "withhold"
+
+
+def test_a_steward_quorum_above_the_stewards_exits_2(cli: Cli, tmp_path: Path) -> None:
+    done = cli("admin", "due-process", "--roster", ROSTER, "--out", tmp_path / "d.json", "--steward-quorum", "4")
+    assert (done.code, done.out) == (2, "")
+    assert "--steward-quorum: got 4, want 1..3 (the stewards)" in done.err
+    assert not (tmp_path / "d.json").exists()

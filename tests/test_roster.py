@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from node.core.errors import AlreadyExists, FailedPrecondition, InvalidArgument, VerificationError
 from node.core.keys import SigningKey
+from node.membership.consortium_policy import ConsortiumPolicy, QuarantineMode
 from node.membership.members import MemberKey
 from node.membership.roster import (
     ConflictingVersionError,
@@ -370,13 +371,15 @@ def test_revocation_cannot_be_undone_by_a_later_version(undone: dict[str, object
 # --- canonical encoding -------------------------------------------------------------------------------------
 
 
-def _hand_encoded(roster: Roster, members_reversed: bool = False) -> bytes:
-    """An independent encoder written from docs/membership.md ("Roster bytes"), not from node.roster."""
+def _hand_encoded(roster: Roster, members_reversed: bool = False, v2_policy: bytes | None = None) -> bytes:
+    """An independent encoder written from docs/membership.md ("Roster bytes"), not from node.roster; with
+    `v2_policy`, version 2 carrying that due-process policy value."""
 
     def string(s: str) -> bytes:
         return struct.pack(">H", len(s.encode())) + s.encode()
 
-    out = b"hashnode.roster.v1\x00" + string(roster.consortium_id)
+    tag = b"hashnode.roster.v1\x00" if v2_policy is None else b"hashnode.roster.v2\x00"
+    out = tag + string(roster.consortium_id)
     out += struct.pack(">QQHH", roster.version, roster.expires_ms, roster.threshold, len(roster.stewards))
     for s in roster.stewards:
         out += string(s.name) + s.public_key.raw
@@ -393,6 +396,12 @@ def _hand_encoded(roster: Roster, members_reversed: bool = False) -> bytes:
             out += (
                 struct.pack(">I", len(c.der)) + c.der + struct.pack(">QQ", c.valid_from_ms, c.valid_until_ms)
             )
+        if v2_policy is not None:
+            out += b"\x00\x00"  # no member extensions
+    if v2_policy is not None:
+        out += struct.pack(">H", 1 if v2_policy else 0)
+        if v2_policy:
+            out += struct.pack(">HI", 1, len(v2_policy)) + v2_policy
     return out
 
 
@@ -648,3 +657,79 @@ def test_worked_example_table_is_the_encoding() -> None:
     assert f"{len(data)} bytes in all" in section
     assert signed.roster_id.hex() in section and signed.signatures[0].signature.hex() in section
     assert TrustedRoster(signed.roster_bytes, signed.signatures).current(1_767_225_600_000).version == 1
+
+
+# --- version 2: extensions (the consortium's due-process policy) --------------------------------------------
+
+POLICY = ConsortiumPolicy(3_600_000, 2, 2, True, QuarantineMode.WITHHOLD)
+
+
+def _hand_encoded_v2(roster: Roster, policy: bytes) -> bytes:
+    """Version 2 from docs/membership.md ("Version 2: extensions"): the version 1 fields under the v2 tag, an
+    empty block after each member, then the roster's extension block."""
+    return _hand_encoded(roster, v2_policy=policy)
+
+
+def test_a_roster_without_extensions_keeps_the_version_1_bytes() -> None:
+    roster = make_roster(3, [0, 1, 2], 2)
+    assert roster.encode().startswith(b"hashnode.roster.v1\x00")
+    assert roster.membership().policy == ConsortiumPolicy()
+
+
+def test_the_due_process_policy_is_roster_extension_1_as_documented() -> None:
+    roster = make_roster(3, [0, 1, 2], 2, policy=POLICY)
+    section = DOC.read_text(encoding="utf-8").split("### Version 2: extensions")[1].split("## ")[0]
+    assert POLICY.encode().hex() in section
+    assert roster.encode() == _hand_encoded_v2(roster, POLICY.encode())
+    assert Roster.decode(roster.encode()) == roster
+    assert roster.membership().policy == POLICY
+    assert roster.membership().decision_window_ms == 3_600_000
+
+
+def test_a_version_2_roster_without_extensions_is_refused_as_not_canonical() -> None:
+    roster = make_roster(1, [0], 1)
+    bare = _hand_encoded_v2(roster, b"")
+    with pytest.raises(MalformedRosterError, match="not canonical"):
+        Roster.decode(bare)
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        (struct.pack(">HHI", 1, 7, 1) + b"\x00", "roster extension type 7 is unknown"),
+        (struct.pack(">HHI", 2, 1, 14) + POLICY.encode() + struct.pack(">HI", 1, 14) + POLICY.encode(),
+         "types must ascend"),
+        (struct.pack(">HHI", 1, 1, 15) + POLICY.encode() + b"\x00", "trailing"),
+        (struct.pack(">HHI", 1, 1, 14) + POLICY.encode()[:-1] + b"\x03", "quarantine: got 3"),
+        (struct.pack(">HHI", 1, 1, 14) + POLICY.encode()[:-2] + b"\x02\x01", "trusted_flagger_disputes: got 2"),
+        (struct.pack(">HHI", 1, 1, 14) + POLICY.encode()[:8] + b"\x00\x00" + POLICY.encode()[10:],
+         "steward_quorum: got 0"),
+    ],
+    ids=["unknown type", "repeated type", "trailing bytes", "unknown mode", "bad flag", "zero quorum"],
+)
+def test_a_malformed_extension_block_is_refused(block: bytes, message: str) -> None:
+    roster = make_roster(1, [0], 1, policy=POLICY)
+    good = roster.encode()
+    tail = struct.pack(">HHI", 1, 1, 14) + POLICY.encode()
+    with pytest.raises(MalformedRosterError, match=message):
+        Roster.decode(good[: -len(tail)] + block)
+
+
+def test_an_unknown_member_extension_is_refused() -> None:
+    roster = make_roster(1, [0], 1, members=(member("platform-a"),), policy=POLICY)
+    good = roster.encode()
+    tail = struct.pack(">HHI", 1, 1, 14) + POLICY.encode()
+    member_end = len(good) - len(tail) - 2
+    bad = good[:member_end] + struct.pack(">HHI", 1, 1, 0) + good[member_end + 2 :]
+    with pytest.raises(MalformedRosterError, match="member 'platform-a' extension type 1 is unknown"):
+        Roster.decode(bad)
+
+
+def test_the_policy_comes_in_as_a_signed_version_and_stays_in_later_drafts() -> None:
+    v1 = signed_by(make_roster(1, [0, 1, 2], 2), [0, 1])
+    draft = RosterDraft.next_version(v1.roster, expires_ms=FAR)
+    draft.policy = POLICY
+    v2 = signed_by(draft.build(), [0, 2])
+    trusted = trusted_chain(v1, v2)
+    assert trusted.membership(NOW).policy == POLICY
+    assert RosterDraft.next_version(v2.roster, expires_ms=FAR).build().policy == POLICY

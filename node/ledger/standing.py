@@ -133,7 +133,7 @@ def is_open(policy: PolicyConfig) -> bool:
 
 def fingerprint(policy: PolicyConfig, membership: Membership) -> bytes:
     """Changes whenever something a verdict depends on, other than the entries, changes: the policy, the
-    decision window, who is a steward, who is a trusted flagger. (Revocations are applied by
+    consortium's due-process policy (window, quorums, quarantine), who is a steward, who is a trusted flagger. (Revocations are applied by
     node/ledger/revocation.py when the roster changes.)"""
     flaggers = sorted(m.member_id for m in membership if "trusted_flagger" in m.roles)
     parts = [
@@ -141,7 +141,7 @@ def fingerprint(policy: PolicyConfig, membership: Membership) -> bytes:
         repr(policy.min_endorsements),
         repr(policy.trusted_flagger_preferred),
         repr(sorted((m, sorted(labels)) for m, labels in policy.accept_labels_from.items())),
-        repr(membership.decision_window_ms),
+        repr(membership.policy),
         repr(sorted(membership.stewards())),
         repr(flaggers),
     ]

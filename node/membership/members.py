@@ -9,18 +9,19 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from node.core.errors import ConfigError, InvalidArgument, VerificationError
 from node.core.keys import PublicKey
 
-HOUR_MS = 3_600_000
-# The consortium's appeal decision window (docs/due-process.md, "Deciding appeals"): a consortium parameter,
-# the same on every node, or nodes would disagree on which steward decisions are valid.
-DEFAULT_DECISION_WINDOW_MS = 72 * HOUR_MS
+from node.membership.consortium_policy import DEFAULT_DECISION_WINDOW_MS as DEFAULT_DECISION_WINDOW_MS
+from node.membership.consortium_policy import HOUR_MS as HOUR_MS
+from node.membership.consortium_policy import ConsortiumPolicy
 
-ROLES = ("contributor", "trusted_flagger", "observer", "steward")
+# A referrer (e.g. an internet referral unit, a hotline) contributes hashes and notices but runs no matching.
+# The order is the canonical order of roles in roster bytes: new roles are appended, never inserted.
+ROLES = ("contributor", "trusted_flagger", "observer", "steward", "referrer")
 STATUSES = ("active", "suspended", "revoked")
 MEMBER_ID_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # Largest TLS certificate a roster or join request may carry.
@@ -71,13 +72,25 @@ class Member:
     def may_author(self) -> bool:
         return self.status == "active" and ("contributor" in self.roles or "trusted_flagger" in self.roles)
 
+    def may_refer(self) -> bool:
+        """Contributes hashes (a contributor, trusted flagger or referrer)."""
+        return self.status == "active" and bool({"contributor", "trusted_flagger", "referrer"} & set(self.roles))
+
 
 @dataclass
 class Membership:
     consortium_id: str
     members: dict[str, Member] = field(default_factory=dict)
     version: int = 0
-    decision_window_ms: int = DEFAULT_DECISION_WINDOW_MS
+    policy: ConsortiumPolicy = field(default_factory=ConsortiumPolicy)
+
+    @property
+    def decision_window_ms(self) -> int:
+        return self.policy.decision_window_ms
+
+    @decision_window_ms.setter
+    def decision_window_ms(self, window_ms: int) -> None:
+        self.policy = replace(self.policy, decision_window_ms=window_ms)
 
     def __iter__(self) -> Iterator[Member]:
         return iter(self.members.values())
@@ -112,8 +125,9 @@ class Membership:
 
     @classmethod
     def load(cls, path: Path) -> Membership:
-        """Reads a consortium file: `consortium_id = "..."`, optional `decision_window_hours` (default 72) and
-        `[[member]]` tables."""
+        """Reads a consortium file: `consortium_id = "..."`, the optional consortium policy keys
+        (`decision_window_hours`, default 72; `steward_quorum`, `dispute_quorum`, `trusted_flagger_disputes`,
+        `quarantine`: node/membership/consortium_policy.py) and `[[member]]` tables."""
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -125,15 +139,8 @@ class Membership:
         if not members:
             raise ConfigError(f"consortium file {path}: no [[member]] entries")
         membership = cls.from_members(consortium_id, members)
-        membership.decision_window_ms = _decision_window_ms(path, data.get("decision_window_hours", 72))
+        membership.policy = ConsortiumPolicy.from_mapping(data, f"consortium file {path}")
         return membership
-
-
-def _decision_window_ms(path: Path, hours: object) -> int:
-    """Hours (fractions allowed, e.g. for test consortia) to whole milliseconds."""
-    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 <= hours <= 24 * 365:
-        raise ConfigError(f"consortium file {path}: decision_window_hours: got {hours!r}, want 0..8760 hours")
-    return round(hours * HOUR_MS)
 
 
 def _member(path: Path, i: int, entry: object) -> Member:

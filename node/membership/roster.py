@@ -35,6 +35,7 @@ from node.core.errors import (
 )
 from node.core.keys import PUBLIC_KEY_SIZE, SIGNATURE_SIZE, PublicKey, SigningKey
 from node.membership.certificates import check_member_certificate
+from node.membership.consortium_policy import ConsortiumPolicy
 from node.membership.members import (
     MAX_CERTIFICATE_BYTES,
     MEMBER_ID_RE,
@@ -48,6 +49,13 @@ if TYPE_CHECKING:  # roster needs join requests only for annotations
     from node.membership.join import SignedJoinRequest
 
 ROSTER_TAG = b"hashnode.roster.v1\x00"
+# Version 2 is version 1 with extension blocks (docs/protocol.md, "Rosters"): a roster that uses no extension
+# is encoded as version 1, so every roster has exactly one encoding and old rosters verify unchanged.
+ROSTER_TAG_V2 = b"hashnode.roster.v2\x00"
+# Roster extension types (u16). A decoder refuses a type it does not know: every node must read a roster the
+# same way, or nodes would disagree on what it says.
+EXT_DUE_PROCESS_POLICY = 1
+MEMBER_EXTENSIONS: dict[int, str] = {}  # member extension types: none defined yet
 FILE_FORMAT = "hashnode.signed-roster.v1"
 MAX_U64 = 2**64 - 1
 
@@ -238,6 +246,8 @@ class Roster:
     threshold: int
     stewards: tuple[StewardKey, ...]
     members: tuple[RosterMember, ...] = ()
+    # The consortium's due-process policy (roster extension 1); None: not stated, the defaults apply.
+    policy: ConsortiumPolicy | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stewards", tuple(sorted(self.stewards, key=lambda s: s.key_id)))
@@ -264,14 +274,25 @@ class Roster:
         if late:
             raise _malformed("status_version", late, f"<= the roster version {self.version}")
 
+    @property
+    def extensions(self) -> tuple[tuple[int, bytes], ...]:
+        """The roster extensions, by ascending type."""
+        return () if self.policy is None else ((EXT_DUE_PROCESS_POLICY, self.policy.encode()),)
+
     def encode(self) -> bytes:
-        writer = Writer().raw(ROSTER_TAG).string(self.consortium_id).u64(self.version).u64(self.expires_ms)
+        extended = bool(self.extensions)
+        tag = ROSTER_TAG_V2 if extended else ROSTER_TAG
+        writer = Writer().raw(tag).string(self.consortium_id).u64(self.version).u64(self.expires_ms)
         writer.u16(self.threshold).u16(len(self.stewards))
         for steward in self.stewards:
             writer.string(steward.name).fixed(steward.public_key.raw, PUBLIC_KEY_SIZE)
         writer.u32(len(self.members))
         for member in self.members:
             _encode_member(writer, member)
+            if extended:
+                writer.u16(0)  # member extensions: none defined yet
+        if extended:
+            _encode_extensions(writer, self.extensions)
         return writer.getvalue()
 
     @classmethod
@@ -304,7 +325,8 @@ class Roster:
     def membership(self) -> Membership:
         """The roster as the `Membership` the ledger and replication verify entries against."""
         members = {m.member_id: m.to_member() for m in self.members}
-        return Membership(self.consortium_id, members, version=self.version)
+        policy = self.policy if self.policy is not None else ConsortiumPolicy()
+        return Membership(self.consortium_id, members, version=self.version, policy=policy)
 
 
 def _check_unique(what: str, ids: list[bytes]) -> None:
@@ -323,16 +345,48 @@ def _encode_member(writer: Writer, member: RosterMember) -> None:
         writer.blob(cert.der).u64(cert.valid_from_ms).u64(cert.valid_until_ms)
 
 
+def _encode_extensions(writer: Writer, extensions: Sequence[tuple[int, bytes]]) -> None:
+    writer.u16(len(extensions))
+    for kind, value in extensions:
+        writer.u16(kind).blob(value)
+
+
+def _decode_extensions(reader: Reader, where: str, known: Mapping[int, str]) -> dict[int, bytes]:
+    """`u16 count`, then (u16 type, blob value) by strictly ascending type; every type must be known."""
+    found: dict[int, bytes] = {}
+    for _ in range(reader.u16()):
+        kind, value = reader.u16(), reader.blob()
+        if found and kind <= max(found):
+            raise MalformedRosterError(f"roster: {where} extension {kind}: types must ascend, each once")
+        if kind not in known:
+            raise MalformedRosterError(
+                f"roster: {where} extension type {kind} is unknown to this node (a newer protocol); upgrade"
+            )
+        found[kind] = value
+    return found
+
+
 def _decode_roster(reader: Reader) -> Roster:
-    if reader.fixed(len(ROSTER_TAG)) != ROSTER_TAG:
-        raise MalformedRosterError("roster: wrong domain tag (want hashnode.roster.v1)")
+    tag = reader.fixed(len(ROSTER_TAG))
+    if tag not in (ROSTER_TAG, ROSTER_TAG_V2):
+        raise MalformedRosterError("roster: wrong domain tag (want hashnode.roster.v1 or v2)")
+    extended = tag == ROSTER_TAG_V2
     consortium_id, version, expires_ms, threshold = reader.string(), reader.u64(), reader.u64(), reader.u16()
     stewards = tuple(
         StewardKey(reader.string(), PublicKey(reader.fixed(PUBLIC_KEY_SIZE))) for _ in range(reader.u16())
     )
-    members = tuple(_decode_member(reader) for _ in range(reader.u32()))
+    members = []
+    for _ in range(reader.u32()):
+        members.append(_decode_member(reader))
+        if extended:
+            _decode_extensions(reader, f"member {members[-1].member_id!r}", MEMBER_EXTENSIONS)
+    policy = None
+    if extended:
+        extensions = _decode_extensions(reader, "roster", {EXT_DUE_PROCESS_POLICY: "due-process policy"})
+        if EXT_DUE_PROCESS_POLICY in extensions:
+            policy = ConsortiumPolicy.decode(extensions[EXT_DUE_PROCESS_POLICY])
     reader.end()
-    return Roster(consortium_id, version, expires_ms, threshold, stewards, members)
+    return Roster(consortium_id, version, expires_ms, threshold, stewards, tuple(members), policy)
 
 
 def _decode_member(reader: Reader) -> RosterMember:
@@ -684,7 +738,9 @@ class RosterDraft:
         threshold: int,
         stewards: Iterable[StewardKey],
         members: Iterable[RosterMember] = (),
+        policy: ConsortiumPolicy | None = None,
     ) -> None:
+        self.policy = policy
         self.consortium_id = consortium_id
         self.version = version
         self.expires_ms = expires_ms
@@ -715,6 +771,7 @@ class RosterDraft:
             threshold=base.threshold,
             stewards=base.stewards,
             members=base.members,
+            policy=base.policy,
         )
 
     @property
@@ -849,6 +906,7 @@ class RosterDraft:
             threshold=self.threshold,
             stewards=self.stewards,
             members=self.members,
+            policy=self.policy,
         )
 
     def sign(self, key: SigningKey) -> SignedRoster:

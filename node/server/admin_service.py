@@ -118,6 +118,7 @@ class AdminServicer(DueProcessAdmin, ReplicationAdmin, admin_pb2_grpc.AdminServi
                 "consortium_id": roster.consortium_id,
                 "roster_version": roster.version,
                 "steward_threshold": roster.threshold,
+                "due_process": self.ledger.membership.policy.to_mapping(),
                 "stewards": [s.name for s in roster.stewards],
             },
             "limits": {

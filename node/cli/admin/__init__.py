@@ -21,6 +21,11 @@ SUBCOMMANDS: tuple[Command, ...] = (
         "prepare the next roster version adding a member's new TLS certificate, the old one valid for an overlap",
     ),
     Command(
+        "due-process",
+        "node.cli.admin.due_process_cmd",
+        "prepare the next roster version with the consortium's due-process policy (window, quorums, quarantine)",
+    ),
+    Command(
         "sign",
         "node.cli.admin.sign_cmd",
         "add your steward signature to a roster file (a draft or a partly signed version)",

@@ -45,7 +45,15 @@ def changes(old: Roster, new: Roster) -> list[str]:
             f"  ~ stewards: {len(old.stewards)} (threshold {old.threshold}) -> "
             f"{len(new.stewards)} (threshold {new.threshold})"
         )
+    if old.policy != new.policy:
+        found.append(f"  ~ due-process policy: {_policy(old)} -> {_policy(new)}")
     return found or ["  (no membership changes)"]
+
+
+def _policy(roster: Roster) -> str:
+    if roster.policy is None:
+        return "not stated (defaults)"
+    return ", ".join(f"{k} {v}" for k, v in roster.policy.to_mapping().items())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 "signed_by": [name for name, ok in status.own if ok],
                 "signed_by_current_stewards": [name for name, ok in status.previous or [] if ok],
                 "ready": status.ready,
+                "due_process": None if roster.policy is None else roster.policy.to_mapping(),
                 "problem": status.problem,
                 "members": [
                     {"member_id": m.member_id, "status": m.status.label, "roles": list(m.roles)}
@@ -75,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"roster version {roster.version} of {roster.consortium_id}")
     print(f"  id       {signed.roster_id.hex()}")
     print(f"  expires  {utc(roster.expires_ms)}")
+    print(f"  due-process policy  {_policy(roster)}")
     print("signatures")
     for line in roster_files.describe_signatures(status):
         print(line)

@@ -133,8 +133,8 @@ def is_open(policy: PolicyConfig) -> bool:
 
 def fingerprint(policy: PolicyConfig, membership: Membership) -> bytes:
     """Changes whenever something a verdict depends on, other than the entries, changes: the policy, the
-    consortium's due-process policy (window, quorums, quarantine), who is a steward, who is a trusted flagger. (Revocations are applied by
-    node/ledger/revocation.py when the roster changes.)"""
+    consortium's due-process policy (window, quorums, quarantine), who is a steward, who is a trusted flagger.
+    (Revocations are applied by node/ledger/revocation.py when the roster changes.)"""
     flaggers = sorted(m.member_id for m in membership if "trusted_flagger" in m.roles)
     parts = [
         repr(policy.suspend_after_false_positive_reports),

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from node.core.errors import ConfigError, InvalidArgument, VerificationError
 from node.core.keys import PublicKey
-
 from node.membership.consortium_policy import DEFAULT_DECISION_WINDOW_MS as DEFAULT_DECISION_WINDOW_MS
 from node.membership.consortium_policy import HOUR_MS as HOUR_MS
 from node.membership.consortium_policy import ConsortiumPolicy

@@ -150,7 +150,7 @@ def test_appeal_overturn_and_reinstatement_across_three_node_processes(
     assert appeal["status"] == "active"
 
     def a_holds_the_appeal() -> bool:
-        history = consortium.bundle(a, rid, bundle_file)["related"]
+        history = consortium.bundle(a, rid, bundle_file).get("related", [])  # absent while empty
         return [r["kind"] for r in history] == ["appeal"]  # type: ignore[index, union-attr]
 
     eventually(a_holds_the_appeal, "the appeal to reach A")

@@ -254,11 +254,11 @@ CASES = [
         ],
     ),
     Case(
-        "te: comments and blank lines skipped; wrong field count, unknown type and short hash refused",
+        "te: comments and blank lines skipped; no hash, a hash with more, unknown type and short hash refused",
         Format.TE,
         f"# exported\n\nmd5 {MD5}\npdq\nmd5 {MD5} extra\nurl_md5 {MD5}\nmd5 {MD5[:-1]}\n"
         f"  sha256   {SHA256}  \n",
-        [MD5, (4, "format"), (5, "format"), (6, "signal_type"), (7, "value"), SHA256],
+        [MD5, (4, "format"), (5, "value"), (6, "signal_type"), (7, "value"), SHA256],
         (("default_labels", ["tvec.propaganda"]),),
     ),
     Case(

@@ -1,11 +1,13 @@
 """`hashnode import FILE`: submit every valid line of a hash list, and account for every other line.
 
-The file is read by `node.interchange.formats` (CSV, JSON Lines, or threatexchange "type hash" lines; the format comes
-from `--format`, else the extension, else the first line). Good lines are submitted in batches of `--batch`
-records, one signed entry per batch. A line is refused either here (it does not parse or check) or by the node
-(a label outside the consortium's taxonomy, a PDQ quality under the node's minimum); a refusal by the node
-costs only that record, and the rest of its batch is submitted. Nothing is dropped silently: the summary lists
-every refused line with its reason, and the exit code is 1 if any line was refused.
+The file is read by `node.interchange.formats`: CSV and JSON Lines, and what python-threatexchange writes (the
+lines of a `local_file` collaboration, `threatexchange dataset -P`, `-P -S` and `-P --csv`; with
+`--signal-type`, bare hashes). The format comes from `--format`, else the extension, else the first line. Good
+lines are submitted in batches of `--batch` records, one signed entry per batch. A line is refused either here
+(it does not parse or check) or by the node (a label outside the consortium's taxonomy, a PDQ quality under the
+node's minimum); a refusal by the node costs only that record, and the rest of its batch is submitted. Nothing
+is dropped silently: the summary lists every refused line with its reason, and the exit code is 1 if any line
+was refused.
 
 Progress (records and rate) is shown on stderr; the summary goes to stdout (`--json` for a machine).
 """
@@ -28,6 +30,7 @@ from node.cli.exit_codes import ExitCode
 from node.cli.progress import Progress
 from node.core.errors import InvalidArgument
 from node.interchange.formats import Format, Refusal, read_numbered_records
+from node.interchange.pytx_names import from_pytx
 
 DEFAULT_BATCH = 1000
 MAX_BATCH = 10_000
@@ -48,6 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--label", action="append", default=[], help="label for lines that give none (repeatable; TE lines)"
     )
     parser.add_argument("--quality", type=int, help="PDQ quality for lines that give none (TE lines)")
+    parser.add_argument(
+        "--signal-type",
+        metavar="TYPE",
+        help="every line is a bare hash of TYPE, as `threatexchange dataset -P -S -s TYPE` prints them "
+        "(a threatexchange or hashnode type name)",
+    )
     parser.add_argument(
         "--batch", type=int, default=DEFAULT_BATCH, help=f"records per signed entry, 1..{MAX_BATCH}"
     )
@@ -84,6 +93,7 @@ def read_lines(args: argparse.Namespace, report: ImportReport, progress: Progres
         taxonomy=CLIENT_TAXONOMY,
         min_pdq_quality=0,  # the node applies its own minimum
         default_pdq_quality=args.quality,
+        default_signal_type=args.signal_type,
     )
     try:
         for line_no, item in items:
@@ -211,6 +221,8 @@ def summary_lines(args: argparse.Namespace, report: ImportReport) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.batch <= MAX_BATCH:
         raise InvalidArgument("--batch", args.batch, f"1..{MAX_BATCH}")
+    if args.signal_type is not None:
+        from_pytx(args.signal_type, "", "--signal-type")  # refuses a type hashnode does not carry, naming the flag
     report, progress = ImportReport(), Progress("imported")
     try:
         run_import(args, report, progress)

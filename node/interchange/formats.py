@@ -12,11 +12,15 @@ Formats:
   (`signal_type` and `value` required), plus on export `record_id,author,entry_id,contributed_at`. Labels and
   tags are separated by `|` or `;`. An empty `labels` cell takes the caller's default labels.
 - JSONL: one JSON object per line with the same keys; `labels` and `tags` are lists of strings.
-- TE: `<signal_type> <hash>` per line, as `threatexchange dataset -P -S` prints it and its `local_file`
-  collaboration reads it, with python-threatexchange's type names (`node.interchange.pytx_names`: hashnode's
-  `md5` and `sha256` are written `video_md5` and `video_sha256`; reading also takes hashnode's own names).
-  Labels come from the caller's defaults; the format carries no PDQ quality, so the caller vouches for one
-  (`default_pdq_quality`). A TE round trip keeps hashes, not types: a `video_md5` record comes back as `md5`.
+- TE: python-threatexchange's text. Written: `<signal_type> <hash>` per line, as `threatexchange dataset -P -S`
+  prints it and its `local_file` collaboration reads it, with python-threatexchange's type names
+  (`node.interchange.pytx_names`: hashnode's `md5` and `sha256` are written `video_md5` and `video_sha256`).
+  Read: those lines (hashnode's own type names too), `threatexchange dataset -P` lines with their category and
+  tags, and bare hashes given a default signal type (`node.interchange.pytx_dataset`). Labels come from the
+  caller's defaults; the format carries no PDQ quality, so the caller vouches for one (`default_pdq_quality`).
+  A TE round trip keeps hashes, not types: a `video_md5` record comes back as `md5`.
+- pytx CSV: `threatexchange dataset -P --csv` (header `signal_type,signal_str,collab,category,tags`) is read as
+  CSV; its rows are read like `dataset -P` lines.
 
 Blank lines are skipped in every format, and lines starting with `#` in TE files. An empty `quality` (or a
 missing key) means 0 for exact types and `default_pdq_quality` for PDQ.
@@ -46,6 +50,7 @@ from node.core.errors import InvalidArgument
 from node.core.records import HashRecord
 from node.core.signals import PDQ_MIN_QUALITY_DEFAULT, REGISTRY
 from node.core.taxonomy import Taxonomy
+from node.interchange import pytx_dataset
 from node.interchange.pytx_names import from_pytx, to_pytx
 
 if TYPE_CHECKING:
@@ -160,6 +165,7 @@ def read_records(
     taxonomy: Taxonomy,
     min_pdq_quality: int = PDQ_MIN_QUALITY_DEFAULT,
     default_pdq_quality: int | None = None,
+    default_signal_type: str | None = None,
 ) -> Iterator[HashRecord | Refusal]:
     """Reads a hash list, yielding a record or a refusal for every line that holds data, in file order.
 
@@ -172,6 +178,7 @@ def read_records(
         taxonomy=taxonomy,
         min_pdq_quality=min_pdq_quality,
         default_pdq_quality=default_pdq_quality,
+        default_signal_type=default_signal_type,
     )
     return (item for _, item in numbered)
 
@@ -184,6 +191,7 @@ def read_numbered_records(
     taxonomy: Taxonomy,
     min_pdq_quality: int = PDQ_MIN_QUALITY_DEFAULT,
     default_pdq_quality: int | None = None,
+    default_signal_type: str | None = None,
 ) -> Iterator[tuple[int, HashRecord | Refusal]]:
     """Reads a hash list, yielding (line number, record or refusal) for every line that holds data, in order.
 
@@ -196,6 +204,8 @@ def read_numbered_records(
         taxonomy: the consortium taxonomy labels are checked against.
         min_pdq_quality: PDQ lines below this quality are refused.
         default_pdq_quality: quality of PDQ lines that give none; None refuses such lines.
+        default_signal_type: TE only: every line is a bare signal of this type (a python-threatexchange or
+            hashnode name), as `threatexchange dataset -P -S -s TYPE` prints them.
 
     Raises:
         InvalidArgument: when iteration starts, if the format cannot be detected, the CSV header is unusable
@@ -203,6 +213,8 @@ def read_numbered_records(
     """
     if default_pdq_quality is not None and not 0 <= default_pdq_quality <= 100:
         raise InvalidArgument("default_pdq_quality", default_pdq_quality, "0..100")
+    if default_signal_type is not None:
+        from_pytx(default_signal_type, "", "default_signal_type")  # a type hashnode carries, or refused now
     rules = _Rules(
         taxonomy=taxonomy,
         min_pdq_quality=min_pdq_quality,
@@ -224,10 +236,13 @@ def read_numbered_records(
         lines: Iterable[str] = stream
         if chosen is None:
             first = stream.readline()
-            chosen = _sniff(first)
+            chosen = Format.TE if default_signal_type is not None else _sniff(first)
             lines = itertools.chain([first], stream)
-        parser = {Format.CSV: _read_csv, Format.JSONL: _read_jsonl, Format.TE: _read_te}[chosen]
-        for line_no, fields in parser(lines):
+        if chosen is Format.TE:
+            parsed = _read_te(lines, default_signal_type)
+        else:
+            parsed = {Format.CSV: _read_csv, Format.JSONL: _read_jsonl}[chosen](lines)
+        for line_no, fields in parsed:
             yield line_no, fields if isinstance(fields, Refusal) else _record(line_no, fields, rules)
 
 
@@ -247,7 +262,7 @@ def _sniff(first_line: str) -> Format:
         return Format.JSONL
     if "," in text and "signal_type" in text:
         return Format.CSV
-    if len(text.split()) == 2 or text.startswith("#"):
+    if text.startswith("#") or text.split(" ", 1)[0] in REGISTRY or pytx_dataset.looks_like_listing(text):
         return Format.TE
     raise InvalidArgument(
         "format", text[:40] or "an empty first line", "a CSV header, a JSON object or '<signal_type> <hash>'"
@@ -304,6 +319,7 @@ def _split_list(cell: str) -> list[str]:
 def _read_csv(lines: Iterable[str]) -> Iterator[tuple[int, _Fields | Refusal]]:
     reader = csv.reader(lines, strict=True)
     header = _csv_header(reader)
+    row_fields = _pytx_csv_fields if set(header) == set(pytx_dataset.CSV_COLUMNS) else _csv_fields
     # Line numbers are physical lines (csv counts them): a quoted cell may span several.
     line_num = reader.line_num
     while True:
@@ -318,7 +334,7 @@ def _read_csv(lines: Iterable[str]) -> Iterator[tuple[int, _Fields | Refusal]]:
             continue
         line_num = reader.line_num
         if any(cell.strip() for cell in row):
-            yield start, _csv_fields(start, header, row)
+            yield start, row_fields(start, header, row)
 
 
 def _csv_header(reader: _CsvReader) -> list[str]:
@@ -326,6 +342,8 @@ def _csv_header(reader: _CsvReader) -> list[str]:
         header = [name.strip().lower() for name in next(reader)]
     except (StopIteration, csv.Error):
         raise InvalidArgument("header", "no header row", "a CSV header row") from None
+    if sorted(header) == sorted(pytx_dataset.CSV_COLUMNS):
+        return header  # `threatexchange dataset -P --csv`
     known = set(RECORD_COLUMNS) | set(PROVENANCE_COLUMNS)
     unknown = [name for name in header if name not in known]
     if unknown:  # a misspelt column would otherwise lose its data on every line
@@ -335,6 +353,25 @@ def _csv_header(reader: _CsvReader) -> list[str]:
     if not set(_REQUIRED) <= set(header):
         raise InvalidArgument("header", ",".join(header), "columns " + " and ".join(_REQUIRED))
     return header
+
+
+def _pytx_csv_fields(line_no: int, header: list[str], row: list[str]) -> _Fields | Refusal:
+    if len(row) != len(header):
+        return Refusal(line_no, f"format: got {len(row)} cells, want {len(header)} as in the header")
+    if _invalid_utf8(row):
+        return Refusal(line_no, _UTF8_REFUSAL, "encoding")
+    return _pytx_fields(line_no, pytx_dataset.from_csv_row(dict(zip(header, row, strict=True))))
+
+
+def _pytx_fields(line_no: int, parsed: pytx_dataset.PytxLine | pytx_dataset.Problem) -> _Fields | Refusal:
+    """A python-threatexchange signal as hashnode fields (its type translated), or the line's refusal."""
+    if isinstance(parsed, pytx_dataset.Problem):
+        return Refusal(line_no, parsed.reason, parsed.field)
+    try:
+        kind, value = from_pytx(parsed.signal_type, parsed.signal)
+    except InvalidArgument as exc:
+        return Refusal(line_no, exc.message, exc.field)
+    return _Fields(signal_type=kind, value=value, tags=parsed.tags)
 
 
 def _csv_fields(line_no: int, header: list[str], row: list[str]) -> _Fields | Refusal:
@@ -413,7 +450,7 @@ def _json_type_problem(obj: Mapping[str, object]) -> tuple[str, str] | None:
     return None
 
 
-def _read_te(lines: Iterable[str]) -> Iterator[tuple[int, _Fields | Refusal]]:
+def _read_te(lines: Iterable[str], default_type: str | None) -> Iterator[tuple[int, _Fields | Refusal]]:
     for line_no, line in enumerate(lines, start=1):
         text = line.strip()
         if not text or text.startswith("#"):
@@ -421,16 +458,7 @@ def _read_te(lines: Iterable[str]) -> Iterator[tuple[int, _Fields | Refusal]]:
         if _invalid_utf8([text]):
             yield line_no, Refusal(line_no, _UTF8_REFUSAL, "encoding")
             continue
-        parts = text.split()
-        if len(parts) != 2:
-            yield line_no, Refusal(line_no, f"format: got {len(parts)} fields, want '<signal_type> <hash>'")
-            continue
-        try:
-            kind, value = from_pytx(parts[0], parts[1])
-        except InvalidArgument as exc:
-            yield line_no, Refusal(line_no, exc.message, exc.field)
-            continue
-        yield line_no, _Fields(signal_type=kind, value=value)
+        yield line_no, _pytx_fields(line_no, pytx_dataset.parse_line(text, default_type))
 
 
 # --- writing ------------------------------------------------------------------------------------------------

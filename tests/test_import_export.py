@@ -8,6 +8,11 @@ nothing but themselves.
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -209,3 +214,95 @@ def test_import_of_a_file_in_no_known_format_is_a_usage_error(
     path.write_text("hello there, friend of mine\n")
     result = cli("import", path, "--target", node.target)
     assert result.code == 2 and "format" in result.err and "Traceback" not in result.err
+
+
+# --- idempotent import --------------------------------------------------------------------------------------
+
+
+def te_file(path: Path, count: int) -> Path:
+    path.write_text("".join(f"pdq {pdq_variant(i)}\n" for i in range(count)))
+    return path
+
+
+def test_importing_a_file_twice_adds_nothing_the_second_time(node: RunningNode, cli: Cli, tmp_path: Path) -> None:
+    path = te_file(tmp_path / "list.txt", 25)
+    first = cli("import", path, "--target", node.target, "--label", LABEL, "--quality", "90", "--batch", "10", "--json")
+    assert first.code == 0 and json.loads(first.out)["accepted"] == 25
+    entries = node.entry_count()
+    second = cli("import", path, "--target", node.target, "--label", LABEL, "--quality", "90", "--json")
+    report = json.loads(second.out)
+    assert second.code == 0, "duplicates are not a failure"
+    assert report["accepted"] == 0 and report["entries"] == [] and report["refused"] == []
+    assert [d["line"] for d in report["duplicates"]] == list(range(1, 26))
+    assert node.record_count() == 25 and node.entry_count() == entries, "nothing signed again"
+    first_ids = {info.record_id for batch in export(node) for info in batch.records}
+    assert {d["record_id"] for d in report["duplicates"]} == first_ids
+
+
+def test_a_line_repeated_in_the_file_is_a_duplicate_of_the_first(node: RunningNode, cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "list.txt"
+    path.write_text(f"pdq {PDQ}\nmd5 {MD5}\npdq {PDQ.upper()}\n")
+    result = cli("import", path, "--target", node.target, "--label", LABEL, "--quality", "90")
+    assert result.code == 0
+    (info,) = [i for batch in export(node, signal_types=["pdq"]) for i in batch.records]
+    assert result.out.splitlines() == [
+        f"imported 2 record(s) from {path} as 1 entry; 1 duplicate(s) not signed again; 0 line(s) refused",
+        f"  line 3: duplicate of record {info.record_id}",
+    ]
+
+
+def test_other_labels_or_a_retracted_record_are_not_duplicates(node: RunningNode, cli: Cli, tmp_path: Path) -> None:
+    kept, retracted = contribute(node, [pdq_record(), md5_record()])
+    node.client.Retract(client_pb2.RetractRequest(record_ids=[retracted], reason="mistake"))
+    path = tmp_path / "list.txt"
+    path.write_text(f"pdq {PDQ}\nmd5 {MD5}\n")
+    result = cli("import", path, "--target", node.target, "--label", "tvec.manifesto", "--quality", "90", "--json")
+    assert json.loads(result.out)["accepted"] == 2, "same hashes under other labels are new records"
+    again = cli("import", path, "--target", node.target, "--label", LABEL, "--quality", "90", "--json")
+    report = json.loads(again.out)
+    assert report["accepted"] == 1, "the retracted md5 is contributed again"
+    assert report["duplicates"] == [{"line": 1, "record_id": kept}]
+
+
+def test_force_signs_duplicates_again(node: RunningNode, cli: Cli, tmp_path: Path) -> None:
+    path = te_file(tmp_path / "list.txt", 3)
+    options = ("--target", node.target, "--label", LABEL, "--quality", "90", "--json")
+    cli("import", path, *options)
+    forced = cli("import", path, *options, "--force")
+    assert json.loads(forced.out)["accepted"] == 3 and node.record_count() == 6
+
+
+def test_concurrent_submissions_of_the_same_records_sign_each_once(node: RunningNode) -> None:
+    records = [pdq_record(pdq_variant(i)) for i in range(200)]
+    request = client_pb2.SubmitRequest(records=records, skip_duplicates=True)
+    barrier = threading.Barrier(8)
+
+    def submit() -> client_pb2.SubmitResponse:
+        barrier.wait()
+        return node.client.Submit(request)
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(lambda _: submit(), range(8)))
+    assert node.record_count() == 200
+    assert sum(1 for r in responses if r.entry_id) == 1, "one submission signed, the others found its records"
+    assert len({tuple(r.record_ids) for r in responses}) == 1, "every caller learns the same record ids"
+
+
+def test_two_import_processes_of_one_file_add_each_record_once(node: RunningNode, tmp_path: Path) -> None:
+    path = te_file(tmp_path / "list.txt", 3000)
+    command = [
+        sys.executable, "-m", "node.cli.main", "import", str(path), "--target", node.target,
+        "--label", LABEL, "--quality", "90", "--batch", "100", "--json",
+    ]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    reports = [json.loads(p.communicate(timeout=120)[0]) for p in processes]
+    assert node.record_count() == 3000
+    assert sum(r["accepted"] for r in reports) == 3000
+    assert sum(len(r["duplicates"]) for r in reports) == 3000
+
+
+def test_import_progress_shows_the_share_of_the_file_done(node: RunningNode, cli: Cli, tmp_path: Path) -> None:
+    path = te_file(tmp_path / "list.txt", 40)
+    result = cli("import", path, "--target", node.target, "--label", LABEL, "--quality", "90", "--batch", "10")
+    (last,) = result.err.splitlines()[-1:]
+    assert re.fullmatch(r"imported 40 records \([\d,]+/s\); line 40/40 \(100%\), ETA 0 s", last), last

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,10 @@ from node.interchange.pytx_names import to_pytx
 
 pytest.importorskip("threatexchange", reason="needs the threatexchange extra: pip install '.[threatexchange]'")
 
-from threatexchange.cli.main import inner_main
+from threatexchange.cli.main import _DEFAULT_SIGNAL_TYPES, inner_main
+from threatexchange.exchanges.impl.file_api import FileCollaborationConfig, LocalFileSignalExchangeAPI
+
+from tests.conftest import Cli, RunningNode
 
 LABEL = "tvec.propaganda"
 TAXONOMY = Taxonomy.default()
@@ -209,3 +213,44 @@ def test_bare_hashes_without_a_default_type_are_refused_saying_so() -> None:
 def test_upper_case_hashes_threatexchange_passes_through_import_in_lower_case() -> None:
     records, _ = imported("video_md5 6D7C47AD186E93C3D825E72A759B64B0\n")
     assert pytx_set(records) == {("video_md5", "6d7c47ad186e93c3d825e72a759b64b0")}
+
+
+# --- through a node: import, export, import again -----------------------------------------------------------
+
+
+def exported_set(cli: Cli, node: RunningNode, out: Path) -> Signals:
+    """What the node holds, exported in threatexchange's format and read back by its own local-file reader."""
+    assert cli("export", "--target", node.target, "--out", out, "--format", "te").code == 0
+    collab = FileCollaborationConfig(name="export", api="local_file", enabled=True, filename=str(out))
+    api = LocalFileSignalExchangeAPI.for_collab(collab)
+    fetched: dict[tuple[str, str], object] = {}
+    for delta in api.fetch_iter(_DEFAULT_SIGNAL_TYPES, None):
+        fetched.update(delta.updates)
+    converted = api.naive_convert_to_signal_type(_DEFAULT_SIGNAL_TYPES, collab, fetched)  # type: ignore[arg-type]
+    return {(s_type.get_name(), signal) for s_type, signals in converted.items() for signal in signals}
+
+
+@pytest.mark.parametrize(
+    ("args", "flags"),
+    [
+        (("dataset", "-P", "-S"), ()),
+        (("dataset", "-P"), ()),
+        (("dataset", "-P", "--csv"), ()),
+        (("dataset", "-P", "-S", "-s", "pdq"), ("--signal-type", "pdq")),
+    ],
+    ids=["-P -S", "-P", "-P --csv", "bare pdq"],
+)
+def test_listing_imports_into_a_node_exports_back_as_the_same_set_and_imports_again_as_nothing(
+    tx: Tx, node: RunningNode, cli: Cli, tmp_path: Path, args: tuple[str, ...], flags: tuple[str, ...]
+) -> None:
+    listing = tmp_path / "listing"
+    listing.write_text(tx(*args))
+    expected = PDQ_ONLY if flags else EVERY
+    options = ("--target", node.target, "--label", LABEL, "--quality", "80", *flags, "--json")
+    first = json.loads(cli("import", listing, *options).out)
+    assert first["refused"] == [] and first["accepted"] == len(expected)
+    assert exported_set(cli, node, tmp_path / "export.te") == expected
+    second = json.loads(cli("import", listing, *options).out)
+    assert second["accepted"] == 0 and second["entries"] == []
+    assert len(second["duplicates"]) == len(listing.read_text().splitlines()) - args.count("--csv")
+    assert node.record_count() == len(expected)

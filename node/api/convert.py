@@ -106,10 +106,12 @@ def _fill_record(msg: types_pb2.HashRecord, record: HashRecord) -> None:
 
 
 def submit_response(result: SubmitResult) -> client_pb2.SubmitResponse:
+    entry = result.entry
     return client_pb2.SubmitResponse(
-        entry_id=result.entry.entry_id.hex(),
-        seq=result.entry.header.seq,
+        entry_id=entry.entry_id.hex() if entry is not None else "",
+        seq=entry.header.seq if entry is not None else 0,
         record_ids=[rid.hex() for rid in result.record_ids],
+        duplicates=result.duplicates,
     )
 
 

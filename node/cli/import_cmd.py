@@ -9,7 +9,13 @@ node's minimum); a refusal by the node costs only that record, and the rest of i
 is dropped silently: the summary lists every refused line with its reason, and the exit code is 1 if any line
 was refused.
 
-Progress (records and rate) is shown on stderr; the summary goes to stdout (`--json` for a machine).
+Importing is idempotent: a line whose signal type, hash and labels this member already contributed (and did not
+retract), or that repeats an earlier line, is reported as a duplicate with the record it duplicates and is not
+signed again; the node decides this in the same step that signs, so two imports of one file running at once
+add each record once. `--force` signs such lines anyway.
+
+Progress (records, rate, duplicates and refusals; the share of the file's lines done and the time left) is shown
+on stderr; the summary goes to stdout (`--json` for a machine).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
 from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.contribution_file import CLIENT_TAXONOMY, record_to_proto
 from node.cli.exit_codes import ExitCode
-from node.cli.progress import Progress
+from node.cli.progress import Progress, count_lines
 from node.core.errors import InvalidArgument
 from node.interchange.formats import Format, Refusal, read_numbered_records
 from node.interchange.pytx_names import from_pytx
@@ -60,6 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch", type=int, default=DEFAULT_BATCH, help=f"records per signed entry, 1..{MAX_BATCH}"
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="sign lines this member already contributed (same type, hash and labels) again; by default they "
+        "are reported as duplicates",
+    )
     add_target_options(parser)
     add_json_option(parser)
 
@@ -72,11 +84,20 @@ class Line:
     record: types_pb2.HashRecord
 
 
+@dataclass(frozen=True)
+class Duplicate:
+    """A line not signed again: the record it duplicates (an earlier contribution, or an earlier line)."""
+
+    line_no: int
+    record_id: str
+
+
 @dataclass
 class ImportReport:
     accepted: int = 0
     entries: list[str] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
     stopped_at: int | None = None  # the first line not submitted when the node could no longer be reached
     error: str = ""
 
@@ -99,7 +120,7 @@ def read_lines(args: argparse.Namespace, report: ImportReport, progress: Progres
         for line_no, item in items:
             if isinstance(item, Refusal):
                 report.refuse(item)
-                progress.add(refused=1)
+                progress.add(refused=1, position=line_no)
             else:
                 yield Line(line_no, record_to_proto(item))
     except FileNotFoundError:
@@ -147,7 +168,7 @@ def take_out_refused(pending: list[Line], index: int, refusal: Refusal, report: 
 
 
 def submit_batch(
-    stub: client_pb2_grpc.HashNodeStub, batch: list[Line], report: ImportReport, timeout: float
+    stub: client_pb2_grpc.HashNodeStub, batch: list[Line], report: ImportReport, args: argparse.Namespace
 ) -> int:
     """Submits a batch, taking out each record the node refuses, until the node accepts the rest.
 
@@ -155,9 +176,11 @@ def submit_batch(
     """
     pending, refused = list(batch), 0
     while pending:
-        request = client_pb2.SubmitRequest(records=[line.record for line in pending])
+        request = client_pb2.SubmitRequest(
+            records=[line.record for line in pending], skip_duplicates=not args.force
+        )
         try:
-            response = stub.Submit(request, timeout=timeout)
+            response = stub.Submit(request, timeout=args.timeout)
         except grpc.RpcError as exc:
             found = node_refusal(exc, pending)
             if found is None:
@@ -166,8 +189,13 @@ def submit_batch(
             pending = take_out_refused(pending, *found, report)
             refused += before - len(pending)
             continue
-        report.accepted += len(pending)
-        report.entries.append(response.entry_id)
+        skipped = set(response.duplicates)
+        report.duplicates += [
+            Duplicate(line.line_no, response.record_ids[i]) for i, line in enumerate(pending) if i in skipped
+        ]
+        report.accepted += len(pending) - len(skipped)
+        if response.entry_id:
+            report.entries.append(response.entry_id)
         return refused
     return refused
 
@@ -176,13 +204,20 @@ def run_import(args: argparse.Namespace, report: ImportReport, progress: Progres
     with channel(args) as opened:
         stub = client_pb2_grpc.HashNodeStub(opened)
         for batch in batches(read_lines(args, report, progress), args.batch):
+            duplicates = len(report.duplicates)
             try:
-                refused = submit_batch(stub, batch, report, args.timeout)
+                refused = submit_batch(stub, batch, report, args)
             except grpc.RpcError as exc:
                 report.stopped_at = batch[0].line_no
                 report.error = f"{exc.code().name}: {exc.details()}"
                 return
-            progress.add(done=len(batch) - refused, refused=refused)
+            skipped = len(report.duplicates) - duplicates
+            progress.add(
+                done=len(batch) - refused - skipped,
+                refused=refused,
+                duplicates=skipped,
+                position=batch[-1].line_no,
+            )
 
 
 def summary_json(args: argparse.Namespace, report: ImportReport) -> dict[str, object]:
@@ -190,6 +225,9 @@ def summary_json(args: argparse.Namespace, report: ImportReport) -> dict[str, ob
         "file": str(args.file),
         "accepted": report.accepted,
         "entries": report.entries,
+        "duplicates": [
+            {"line": d.line_no, "record_id": d.record_id} for d in sorted(report.duplicates, key=lambda d: d.line_no)
+        ],
         "refused": [
             {"line": r.line_no, "field": r.field, "reason": r.reason}
             for r in sorted(report.refusals, key=lambda r: r.line_no)
@@ -200,10 +238,16 @@ def summary_json(args: argparse.Namespace, report: ImportReport) -> dict[str, ob
 
 def summary_lines(args: argparse.Namespace, report: ImportReport) -> list[str]:
     refusals = sorted(report.refusals, key=lambda r: r.line_no)
+    duplicates = f"{len(report.duplicates)} duplicate(s) not signed again; " if report.duplicates else ""
     lines = [
         f"imported {report.accepted} record(s) from {args.file} as {len(report.entries)} entr"
-        f"{'y' if len(report.entries) == 1 else 'ies'}; {len(refusals)} line(s) refused"
+        f"{'y' if len(report.entries) == 1 else 'ies'}; {duplicates}{len(refusals)} line(s) refused"
     ]
+    if report.duplicates:
+        shown = sorted(report.duplicates, key=lambda d: d.line_no)
+        lines += [f"  line {d.line_no}: duplicate of record {d.record_id}" for d in shown[:MAX_SHOWN]]
+        if len(shown) > MAX_SHOWN:
+            lines.append(f"  ... and {len(shown) - MAX_SHOWN} more duplicates (--json lists every one)")
     if refusals:
         by_field = Counter(r.field for r in refusals)
         lines.append("  refused by field: " + ", ".join(f"{k} {v}" for k, v in sorted(by_field.items())))
@@ -223,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidArgument("--batch", args.batch, f"1..{MAX_BATCH}")
     if args.signal_type is not None:
         from_pytx(args.signal_type, "", "--signal-type")  # refuses a type hashnode does not carry, naming the flag
-    report, progress = ImportReport(), Progress("imported")
+    report, progress = ImportReport(), Progress("imported", total=count_lines(args.file))
     try:
         run_import(args, report, progress)
     finally:

@@ -154,8 +154,12 @@ class MatchExplanation:
 
 @dataclass(frozen=True)
 class SubmitResult:
-    entry: Entry
+    """What a submission signed. `record_ids` has one id per submitted record, in order: a duplicate's is the
+    id of the record it duplicates. `entry` is None when every record was a duplicate (nothing was signed)."""
+
+    entry: Entry | None
     record_ids: list[bytes]
+    duplicates: tuple[int, ...] = ()  # indexes of the submitted records that were not signed again
 
 
 @dataclass
@@ -188,7 +192,8 @@ class Ledger:
         self.signer = signer
         self.taxonomy = taxonomy
         self.clock = clock
-        self._author_lock = threading.Lock()
+        # Reentrant: a submission that skips duplicates holds it from its lookup to its commit.
+        self._author_lock = threading.RLock()
         self._listeners: list[Callable[[Entry], None]] = []
         self._recorder = MatchRecorder()
         # Woken after every commit; notice watchers wait on it (and re-read the store).
@@ -271,11 +276,51 @@ class Ledger:
 
     # --- authoring --------------------------------------------------------------------------------------------
 
-    def submit(self, records: Sequence[HashRecord]) -> SubmitResult:
-        """Signs `records` as one contribution entry of this member and commits it."""
+    def submit(self, records: Sequence[HashRecord], *, skip_duplicates: bool = False) -> SubmitResult:
+        """Signs `records` as one contribution entry of this member and commits it.
+
+        With `skip_duplicates`, a record this member already contributed with the same signal type, value and
+        labels (and did not retract), or that repeats an earlier record of the same batch, is not signed again.
+        The lookup and the signing happen under the authoring lock, so two concurrent submissions of one record
+        sign it once.
+        """
         self._check_batch("records", len(records))
-        entry = self._author(EntryKind.CONTRIBUTION, [r.encode() for r in records], records)
-        return SubmitResult(entry, [record_id(entry.entry_id, i) for i in range(len(records))])
+        if not skip_duplicates:
+            entry = self._author(EntryKind.CONTRIBUTION, [r.encode() for r in records], records)
+            return SubmitResult(entry, [record_id(entry.entry_id, i) for i in range(len(records))])
+        with self._author_lock:
+            with self.store.read() as txn:
+                earlier = self._contributed(txn, records)
+            fresh = _first_of_each(records, earlier)
+            signed: Entry | None = None
+            if fresh:
+                chosen = [records[i] for i in fresh]
+                signed = self._author(EntryKind.CONTRIBUTION, [r.encode() for r in chosen], chosen)
+        # Every record's id: a duplicate's is the earlier contribution's, or its batch's first copy's.
+        ids_by_key = {_duplicate_key(records[i]): rid for i, rid in earlier.items()}
+        if signed is not None:
+            entry_id = signed.entry_id
+            ids_by_key.update((_duplicate_key(records[i]), record_id(entry_id, n)) for n, i in enumerate(fresh))
+        kept = set(fresh)
+        return SubmitResult(
+            signed,
+            [ids_by_key[_duplicate_key(record)] for record in records],
+            tuple(i for i in range(len(records)) if i not in kept),
+        )
+
+    def _contributed(self, txn: Txn, records: Sequence[HashRecord]) -> dict[int, bytes]:
+        """Which of `records` this member already contributed (same type, value and labels, not retracted): the
+        id of such a record, by index into `records`."""
+        me, found = self.settings.member_id, {}
+        for i, record in enumerate(records):
+            for ordinal in self.store.exact(txn, record.signal_type, record.value):
+                row = self.store.record(txn, ordinal)
+                if row is None or row.author != me or row.status == Status.RETRACTED:
+                    continue
+                if row.record.labels == record.labels:
+                    found[i] = standing.row_record_id(row)
+                    break
+        return found
 
     def retract(self, record_ids: Sequence[bytes], reason: str) -> Entry:
         """Withdraws records this member contributed."""
@@ -828,6 +873,22 @@ class Ledger:
             "disk_bytes": self.store.disk_bytes(),
             "map_bytes": self.store.map_bytes(),
         }
+
+
+def _duplicate_key(record: HashRecord) -> tuple[str, bytes, tuple[str, ...]]:
+    return record.signal_type, record.value, record.labels
+
+
+def _first_of_each(records: Sequence[HashRecord], earlier: dict[int, bytes]) -> list[int]:
+    """Indexes of the records to sign: not contributed earlier, and the first of their kind in the batch."""
+    seen: set[tuple[str, bytes, tuple[str, ...]]] = set()
+    fresh = []
+    for i, record in enumerate(records):
+        key = _duplicate_key(record)
+        if i not in earlier and key not in seen:
+            fresh.append(i)
+        seen.add(key)
+    return fresh
 
 
 def _query_kind(i: int, query: Query) -> SignalType:

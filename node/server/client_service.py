@@ -31,7 +31,7 @@ class HashNodeServicer(client_pb2_grpc.HashNodeServicer):  # type: ignore[misc]
             min_pdq_quality=settings.min_pdq_quality,
             max_batch=settings.max_batch,
         )
-        return convert.submit_response(self.ledger.submit(records))
+        return convert.submit_response(self.ledger.submit(records, skip_duplicates=request.skip_duplicates))
 
     def Match(
         self, request: client_pb2.MatchRequest, context: grpc.ServicerContext

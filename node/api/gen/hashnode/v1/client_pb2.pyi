@@ -29,20 +29,24 @@ OUTCOME_UPHELD: Outcome
 OUTCOME_OVERTURNED: Outcome
 
 class SubmitRequest(_message.Message):
-    __slots__ = ("records",)
+    __slots__ = ("records", "skip_duplicates")
     RECORDS_FIELD_NUMBER: _ClassVar[int]
+    SKIP_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     records: _containers.RepeatedCompositeFieldContainer[_types_pb2.HashRecord]
-    def __init__(self, records: _Optional[_Iterable[_Union[_types_pb2.HashRecord, _Mapping]]] = ...) -> None: ...
+    skip_duplicates: bool
+    def __init__(self, records: _Optional[_Iterable[_Union[_types_pb2.HashRecord, _Mapping]]] = ..., skip_duplicates: _Optional[bool] = ...) -> None: ...
 
 class SubmitResponse(_message.Message):
-    __slots__ = ("entry_id", "seq", "record_ids")
+    __slots__ = ("entry_id", "seq", "record_ids", "duplicates")
     ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     RECORD_IDS_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     entry_id: str
     seq: int
     record_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, entry_id: _Optional[str] = ..., seq: _Optional[int] = ..., record_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    duplicates: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, entry_id: _Optional[str] = ..., seq: _Optional[int] = ..., record_ids: _Optional[_Iterable[str]] = ..., duplicates: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class HashQuery(_message.Message):
     __slots__ = ("signal_type", "value", "content_ref")

@@ -201,7 +201,7 @@ def test_one_undecodable_entry_does_not_cost_the_rest_of_a_batch() -> None:
     message.entries[0].items[0] = b"changed after signing"  # the body root no longer matches
     decoded = batch_from_proto(message)
     assert [e.entry_id for e in decoded.entries] == [good[1].entry_id]
-    assert len(decoded.undecodable) == 1 and decoded.undecodable[0].startswith("entries[0]")
+    assert len(decoded.undecodable) == 1 and decoded.undecodable[0].message.startswith("entries[0]")
 
 
 def test_get_frontier_lists_heads_and_evidence(start: Factory) -> None:

@@ -19,7 +19,7 @@ from typing import TypeVar
 from google.protobuf import json_format  # type: ignore[import-untyped]
 
 from node.api.gen.hashnode.v1 import admin_pb2, client_pb2, types_pb2
-from node.core.entry import Entry, EntryKind
+from node.core.entry import Entry, EntryKind, MalformedEntry
 from node.core.errors import EncodingError, InvalidArgument, VerificationError
 from node.core.keys import PUBLIC_KEY_SIZE, PublicKey
 from node.core.records import HashRecord
@@ -278,6 +278,8 @@ def entry_from_proto(msg: types_pb2.SignedEntry, field: str) -> Entry:
     """Parses a signed entry as received (the signature is checked later, against the author's key)."""
     try:
         return Entry.parse(bytes(msg.header), bytes(msg.signature), [bytes(item) for item in msg.items])
+    except MalformedEntry as exc:
+        raise MalformedEntry(f"{field}: {exc.message}", exc.reason) from None
     except VerificationError as exc:  # includes EncodingError
         raise type(exc)(f"{field}: {exc.message}") from None
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from node.api.convert import entry_from_proto, entry_to_proto
 from node.api.gen.hashnode.v1 import peer_pb2
-from node.core.entry import Entry
+from node.core.entry import DecodeFailure, Entry, MalformedEntry
 from node.core.errors import InvalidArgument, VerificationError
 from node.replication.evidence import ForkEvidence, InvalidEvidence
 from node.replication.frontier import ID_SIZE, AuthorHead, AuthorRange, Frontier
@@ -32,13 +32,21 @@ class PeerFrontier:
     member_id: str
 
 
+@dataclass(frozen=True)
+class Undecodable:
+    """An entry or evidence record of a batch that does not parse: why (counted) and what (logged)."""
+
+    reason: DecodeFailure
+    message: str
+
+
 @dataclass
 class ReceivedBatch:
     """An `EntryBatch` as decoded. Entries that do not parse are left out and described in `undecodable`."""
 
     entries: list[Entry] = field(default_factory=list)
     evidence: list[ForkEvidence] = field(default_factory=list)
-    undecodable: list[str] = field(default_factory=list)
+    undecodable: list[Undecodable] = field(default_factory=list)
 
 
 # --- frontier -----------------------------------------------------------------------------------------------
@@ -152,10 +160,14 @@ def batch_from_proto(msg: peer_pb2.EntryBatch) -> ReceivedBatch:
         try:
             batch.entries.append(entry_from_proto(signed, f"entries[{i}]"))
         except VerificationError as exc:
-            batch.undecodable.append(exc.message)
+            batch.undecodable.append(Undecodable(_reason(exc, DecodeFailure.HEADER), exc.message))
     for i, record in enumerate(msg.evidence):
         try:
             batch.evidence.append(evidence_from_proto(record, f"evidence[{i}]"))
         except VerificationError as exc:
-            batch.undecodable.append(exc.message)
+            batch.undecodable.append(Undecodable(DecodeFailure.EVIDENCE, exc.message))
     return batch
+
+
+def _reason(exc: VerificationError, default: DecodeFailure) -> DecodeFailure:
+    return exc.reason if isinstance(exc, MalformedEntry) else default

@@ -23,6 +23,24 @@ MAX_ITEMS = 10_000
 MAX_ITEM_BYTES = 4096
 
 
+class DecodeFailure(enum.StrEnum):
+    """Why received entry bytes do not parse (replication counts undecodable entries by these)."""
+
+    HEADER = "malformed_header"  # not a canonical header: tag, lengths, trailing bytes
+    ITEM_COUNT = "item_count_mismatch"  # the header counts another number of items than were sent
+    SHAPE = "malformed_shape"  # seq/prev rule, no items or too many, an item too large
+    BODY_ROOT = "body_root_mismatch"  # the items are not the ones the header commits to
+    EVIDENCE = "malformed_evidence"  # a fork evidence pair that is not shaped like a fork
+
+
+class MalformedEntry(EncodingError):
+    """Entry bytes that break the format; `reason` says which rule."""
+
+    def __init__(self, message: str, reason: DecodeFailure) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class EntryKind(enum.IntEnum):
     CONTRIBUTION = 1  # items: hash records
     RETRACTION = 2    # items: record id + reason, by the records' contributor
@@ -99,13 +117,25 @@ class Entry:
 
     @classmethod
     def parse(cls, header_bytes: bytes, signature: bytes, items: Sequence[bytes]) -> Entry:
-        """Decodes the header and checks the items against it. The signature is checked by `verify`."""
-        header = EntryHeader.decode(header_bytes)
+        """Decodes the header and checks the items against it. The signature is checked by `verify`.
+
+        Raises:
+            MalformedEntry: the bytes break the format; its `reason` names which rule.
+        """
+        try:
+            header = EntryHeader.decode(header_bytes)
+        except EncodingError as exc:
+            raise MalformedEntry(exc.message, DecodeFailure.HEADER) from None
         if header.item_count != len(items):
-            raise VerificationError(f"entry: header counts {header.item_count} items, got {len(items)}")
-        _check_shape(header.seq, header.prev, items)
+            raise MalformedEntry(
+                f"entry: header counts {header.item_count} items, got {len(items)}", DecodeFailure.ITEM_COUNT
+            )
+        try:
+            _check_shape(header.seq, header.prev, items)
+        except EncodingError as exc:
+            raise MalformedEntry(exc.message, DecodeFailure.SHAPE) from None
         if merkle.root(items) != header.body_root:
-            raise VerificationError("entry: items do not match the signed body root")
+            raise MalformedEntry("entry: items do not match the signed body root", DecodeFailure.BODY_ROOT)
         return cls(bytes(header_bytes), bytes(signature), tuple(bytes(i) for i in items), header)
 
     @property

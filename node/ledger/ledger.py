@@ -46,6 +46,7 @@ from node.dueprocess.matchlog import DEFAULT_RETENTION_MS, MatchLogEntry, is_que
 from node.dueprocess.policy import PolicyConfig
 from node.index.pdq import MAX_THRESHOLD, PdqIndex
 from node.ledger import standing
+from node.membership import authorship
 from node.membership.members import Member, Membership
 from node.provenance.bundle import DESCRIBERS, ProvenanceBundle, RelatedEntry, describe
 from node.storage import pdq_snapshot
@@ -324,6 +325,7 @@ class Ledger:
 
     def retract(self, record_ids: Sequence[bytes], reason: str) -> Entry:
         """Withdraws records this member contributed."""
+        self._check_may_author(EntryKind.RETRACTION)
         self._check_batch("record_ids", len(record_ids))
         with self.store.read() as txn:
             for i, rid in enumerate(record_ids):
@@ -338,6 +340,7 @@ class Ledger:
         """Signs this member's opinion on another member's record: an endorsement, a disagreement or a
         false-positive report. A member's latest opinion on a record replaces its earlier ones."""
         item = OpinionItem.create(rid, stance, reason_code, text)
+        self._check_may_author(EntryKind.OPINION)
         self._check_may_dispute("opinions")
         with self.store.read() as txn:
             row = self._row(txn, rid, "record_id")
@@ -366,6 +369,7 @@ class Ledger:
             FailedPrecondition: the record is already retracted or overturned.
         """
         item = AppealItem.create(rid, case_ref, match_distance)
+        self._check_may_author(EntryKind.APPEAL)
         self._check_may_dispute("appeals")
         with self.store.read() as txn:
             row = self._row(txn, rid, "record_id")
@@ -410,6 +414,7 @@ class Ledger:
             DecisionTooEarly: a steward decides before the deadline.
             AppealAlreadyDecided: the appeal has an effective decision.
         """
+        self._check_may_author(EntryKind.DECISION)
         with self.store.read() as txn:
             appeal = self._appeal(txn, appeal_entry_id, rid)
             row = self._row(txn, appeal.item.record_id, "record_id")
@@ -456,11 +461,21 @@ class Ledger:
 
     def _check_may_dispute(self, what: str) -> None:
         member = self.membership.get(self.settings.member_id)
-        if member is None or not member.may_author():
+        if member is None or member.status != "active":
             raise PermissionDenied(
-                f"member {self.settings.member_id!r} may not file {what}: that takes an active member with "
-                "the contributor or trusted_flagger role (a member that matches content)"
+                f"member {self.settings.member_id!r} may not file {what}: that takes an active member"
             )
+
+    def _check_may_author(self, kind: EntryKind) -> None:
+        """The rule table every node applies to this member's entries (`authorship`, receipt rule R5): an
+        entry it would refuse is never signed here."""
+        me = self.settings.member_id
+        member = self.membership.get(me)
+        if member is None:
+            raise PermissionDenied(f"member {me!r} is not in the roster this node trusts; it cannot author")
+        why = authorship.refusal(member, kind)
+        if why is not None:
+            raise PermissionDenied(why)
 
     def _check_batch(self, field_name: str, size: int) -> None:
         if not 1 <= size <= self.settings.max_batch:
@@ -477,6 +492,7 @@ class Ledger:
         transaction, with the timestamp the entry will carry, before anything is signed or written."""
         if self.signer is None:
             raise FailedPrecondition("this node has no signing key (follower or read-only node); it cannot author")
+        self._check_may_author(kind)  # first: waiting would not help
         if self.authoring_blocked_reason:
             raise FailedPrecondition(self.authoring_blocked_reason)
         me = self.settings.member_id

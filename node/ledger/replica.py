@@ -112,6 +112,9 @@ class Replica:
         self.limits = limits or Limits()
         self.max_clock_skew_ms = max_clock_skew_ms
         self.rejected: collections.Counter[RejectReason] = collections.Counter()
+        # Entries and evidence records that did not even parse, by `DecodeFailure` value; fed by whoever
+        # decodes the wire (the replicator, bootstrap) through `count_undecodable`.
+        self.undecodable: collections.Counter[str] = collections.Counter()
         self.invalid_evidence = 0
         self._lock = threading.RLock()
         self._gaps: dict[str, dict[int, Entry]] = {}
@@ -124,6 +127,16 @@ class Replica:
             self._convicted = self.store.convicted_authors(txn)
         if ledger.settings.member_id in self._convicted:
             self._freeze_own_log()
+
+    def count_undecodable(self, source: str, failures: Iterable[tuple[str, str]]) -> None:
+        """Counts (reason, message) pairs of what `source` sent that did not parse; logs them as rejects are
+        logged (the first, second, fourth... of each reason)."""
+        with self._lock:
+            for reason, message in failures:
+                self.undecodable[reason] += 1
+                count = self.undecodable[reason]
+                if count & (count - 1) == 0:
+                    log.warning("%s sent an undecodable entry (%s, %d so far): %s", source, reason, count, message)
 
     def on_evidence(self, listener: EvidenceListener) -> None:
         """Registers a callback run after new fork evidence is committed (pushes to subscribers)."""

@@ -106,6 +106,9 @@ def _fetch(
     progressed = False
     for message in stub.FetchEntries(fetch_request(ranges, evidence_ids), timeout=max(timeout_s, 300.0)):
         batch = batch_from_proto(message)
+        replica.count_undecodable(
+            f"bootstrap peer {remote.member_id}", [(u.reason.value, u.message) for u in batch.undecodable]
+        )
         outcome = replica.receive(batch.entries, position=position)
         if batch.evidence:
             found = replica.receive_evidence(batch.evidence)

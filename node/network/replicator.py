@@ -379,8 +379,9 @@ class PeerLink:
         return progressed
 
     def _receive(self, batch: ReceivedBatch, position: PeerPosition | None = None) -> ReceiveOutcome:
-        for problem in batch.undecodable:
-            log.warning("peer %s sent an undecodable entry: %s", self.peer.name, problem)
+        self._replica.count_undecodable(
+            f"peer {self.peer.name}", [(u.reason.value, u.message) for u in batch.undecodable]
+        )
         outcome = self._replica.receive(batch.entries, position=position)
         if batch.evidence:
             found = self._replica.receive_evidence(batch.evidence)

@@ -15,7 +15,8 @@ R4  Author or key unknown to this roster version: Pending. The roster version ad
     reached this node yet, so the entry is kept, not dropped, and classified again when the membership
     changes.
 R5  Key outside its validity window: Reject(KEY_NOT_VALID). Signed after the author's revocation cutoff:
-    Reject(REVOKED_AUTHOR).
+    Reject(REVOKED_AUTHOR). The author holds no role that may author the entry's kind
+    (`node.membership.authorship`, the table the node's own authoring uses too): Reject(NOT_AUTHORIZED).
 R6  Timestamp beyond now + max clock skew: Reject(FUTURE_TIMESTAMP). Transient; anti-entropy fetches it again.
 R7  Signature does not verify: Reject(FORGED_SIGNATURE). From here on, the author did sign the entry.
 R8  Position against the author's head:
@@ -50,6 +51,7 @@ from node.core.errors import HashnodeError, VerificationError
 from node.core.keys import PublicKey
 from node.core.records import HashRecord
 from node.core.signals import REGISTRY
+from node.membership.authorship import refusal
 from node.membership.members import Membership
 from node.provenance.bundle import DESCRIBERS
 from node.replication.frontier import AuthorRange
@@ -209,6 +211,12 @@ def classify(
     authority = authenticate(entry, membership)
     if not isinstance(authority, PublicKey):
         return authority
+    # R5, the author's roles: before the signature like every R5 refusal, so a forged entry naming an
+    # observer is refused the same way and stops nothing. (Fork evidence needs no role: `authenticate`.)
+    member = membership.get(header.author)
+    not_allowed = None if member is None else refusal(member, header.kind)
+    if not_allowed is not None:
+        return _reject(entry, RejectReason.NOT_AUTHORIZED, not_allowed)
     if header.timestamp_ms > now_ms + max_clock_skew_ms:
         return _reject(
             entry,

@@ -24,12 +24,13 @@ from wsgiref.simple_server import WSGIServer
 
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from node.api.gen.hashnode.v1 import client_pb2
 from node.core.errors import ConfigError
 from node.ledger.ledger import Ledger
+from node.ledger.replica import Replica
 from node.server.handlers import rewrap
 from node.server.health import HealthState, Phase
 
@@ -78,9 +79,9 @@ class NodeMetrics:
             lag.update(source())
         return lag
 
-    def watch(self, ledger: Ledger, health: HealthState | None = None) -> None:
-        """Reports `ledger`'s contents (and `health`'s phase) at every scrape."""
-        self.registry.register(LedgerCollector(ledger, self, health))
+    def watch(self, ledger: Ledger, health: HealthState | None = None, replica: Replica | None = None) -> None:
+        """Reports `ledger`'s contents (and `health`'s phase, `replica`'s refusals) at every scrape."""
+        self.registry.register(LedgerCollector(ledger, self, health, replica))
 
     def observe_response(self, response: object) -> None:
         """Counts the hits of a match response by label; other responses count nothing here."""
@@ -94,8 +95,10 @@ class NodeMetrics:
 class LedgerCollector(Collector):
     """Gauges read from the ledger when Prometheus scrapes (counts are kept by the store: this is cheap)."""
 
-    def __init__(self, ledger: Ledger, metrics: NodeMetrics, health: HealthState | None) -> None:
-        self.ledger, self.metrics, self.health = ledger, metrics, health
+    def __init__(
+        self, ledger: Ledger, metrics: NodeMetrics, health: HealthState | None, replica: Replica | None = None
+    ) -> None:
+        self.ledger, self.metrics, self.health, self.replica = ledger, metrics, health, replica
 
     def collect(self) -> Iterator[Metric]:
         stats = self.ledger.stats()
@@ -111,6 +114,21 @@ class LedgerCollector(Collector):
         yield from self._storage()
         lag = self.metrics.replication_lag()
         yield _by("hashnode_replication_lag_seconds", "How far this node is behind each peer", "peer", lag)
+        if self.replica is not None:
+            rejected = {r.value: n for r, n in self.replica.rejected.items()}
+            yield _counter(
+                "hashnode_replication_rejected",
+                "Entries the receipt rules refused since start, by reason (not_authorized: a role that may not "
+                "author the kind)",
+                "reason",
+                rejected,
+            )
+            yield _counter(
+                "hashnode_replication_undecodable",
+                "Entries and evidence received from peers that did not parse, by reason",
+                "reason",
+                dict(self.replica.undecodable),
+            )
         if self.health is not None:
             current = self.health.phase
             phases = {phase.value: int(phase is current) for phase in Phase}
@@ -129,6 +147,13 @@ class LedgerCollector(Collector):
 
 def _gauge(name: str, documentation: str, value: object) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, value=float(value))  # type: ignore[arg-type]
+
+
+def _counter(name: str, documentation: str, label: str, values: Mapping[str, int]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, documentation, labels=[label])
+    for key, value in sorted(values.items()):
+        family.add_metric([key], float(value))
+    return family
 
 
 def _by(name: str, documentation: str, label: str, values: object) -> GaugeMetricFamily:

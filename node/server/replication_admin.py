@@ -90,4 +90,5 @@ class ReplicationAdmin:
                 for r, n in sorted(replica.rejected.items(), key=lambda item: item[0].value)
             ],
             authoring_blocked_reason=self.runtime.ledger.authoring_blocked_reason or "",
+            undecodable=[admin_pb2.Count(key=r, count=n) for r, n in sorted(replica.undecodable.items())],
         )

@@ -262,7 +262,7 @@ def create_servers(
     """
     observed = Observability(health_state or HealthState(health_servicer, started=True), metrics)
     if metrics is not None:
-        metrics.watch(runtime.ledger, observed.health)
+        metrics.watch(runtime.ledger, observed.health, runtime.replica)
     return Listeners(
         client=_client_listener(runtime, observed, max_message_bytes),
         peer=_peer_listener(runtime, observed, max_message_bytes, peer_services),

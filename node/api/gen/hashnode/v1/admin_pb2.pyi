@@ -250,7 +250,7 @@ class ReplicationStateRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ReplicationState(_message.Message):
-    __slots__ = ("state_digest", "heads", "convicted_authors", "evidence", "gap_buffered", "pending", "rejected", "authoring_blocked_reason")
+    __slots__ = ("state_digest", "heads", "convicted_authors", "evidence", "gap_buffered", "pending", "rejected", "authoring_blocked_reason", "undecodable")
     STATE_DIGEST_FIELD_NUMBER: _ClassVar[int]
     HEADS_FIELD_NUMBER: _ClassVar[int]
     CONVICTED_AUTHORS_FIELD_NUMBER: _ClassVar[int]
@@ -259,6 +259,7 @@ class ReplicationState(_message.Message):
     PENDING_FIELD_NUMBER: _ClassVar[int]
     REJECTED_FIELD_NUMBER: _ClassVar[int]
     AUTHORING_BLOCKED_REASON_FIELD_NUMBER: _ClassVar[int]
+    UNDECODABLE_FIELD_NUMBER: _ClassVar[int]
     state_digest: bytes
     heads: _containers.RepeatedCompositeFieldContainer[_peer_pb2.AuthorHead]
     convicted_authors: _containers.RepeatedScalarFieldContainer[str]
@@ -267,7 +268,8 @@ class ReplicationState(_message.Message):
     pending: int
     rejected: _containers.RepeatedCompositeFieldContainer[Count]
     authoring_blocked_reason: str
-    def __init__(self, state_digest: _Optional[bytes] = ..., heads: _Optional[_Iterable[_Union[_peer_pb2.AuthorHead, _Mapping]]] = ..., convicted_authors: _Optional[_Iterable[str]] = ..., evidence: _Optional[int] = ..., gap_buffered: _Optional[int] = ..., pending: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[Count, _Mapping]]] = ..., authoring_blocked_reason: _Optional[str] = ...) -> None: ...
+    undecodable: _containers.RepeatedCompositeFieldContainer[Count]
+    def __init__(self, state_digest: _Optional[bytes] = ..., heads: _Optional[_Iterable[_Union[_peer_pb2.AuthorHead, _Mapping]]] = ..., convicted_authors: _Optional[_Iterable[str]] = ..., evidence: _Optional[int] = ..., gap_buffered: _Optional[int] = ..., pending: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[Count, _Mapping]]] = ..., authoring_blocked_reason: _Optional[str] = ..., undecodable: _Optional[_Iterable[_Union[Count, _Mapping]]] = ...) -> None: ...
 
 class ReinstateNotice(_message.Message):
     __slots__ = ("number", "issued_at_ms", "cause_record_id", "standing", "content_ref", "overturned_record_ids", "still_matched_record_ids", "query_ids", "first_matched_ms", "last_matched_ms", "cleared")

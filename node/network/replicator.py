@@ -48,6 +48,7 @@ from node.core.errors import HashnodeError
 from node.ledger.replica import PeerPosition, Replica
 from node.replication.frontier import AuthorRange, Frontier
 from node.replication.reconcile import ReceiveOutcome
+from node.storage.restore import RestoreMark, clear_restore_mark, restore_mark
 
 log = logging.getLogger(__name__)
 
@@ -135,14 +136,33 @@ class PeerStatus:
 class AuthoringGate:
     """Holds authoring until the node's own log has been compared with a peer's copy of it."""
 
-    def __init__(self, replica: Replica, peers: Sequence[str], settings: ReplicationSettings) -> None:
+    def __init__(
+        self,
+        replica: Replica,
+        peers: Sequence[str],
+        settings: ReplicationSettings,
+        restored: RestoreMark | None = None,
+    ) -> None:
         self._ledger = replica.ledger
         self._replica = replica
         member = self._ledger.settings.member_id
-        self.reason = (
-            f"catching up: this node has not yet compared the log of {member} with a peer's copy "
-            f"({', '.join(peers)}); it authors once it has, so that it never signs a second entry for a seq"
-        )
+        # A store restored from a backup (`hashnode admin restore`) is held until a peer's copy proves it holds
+        # the member's newest entry; no timeout opens it (`authoring_without_peers_after_s` is for a node
+        # whose store was never restored), only that comparison or the operator's restore override.
+        self.restored = restored
+        if restored is not None:
+            where = f"its peers ({', '.join(peers)})" if peers else "a peer (none is configured: add one)"
+            self.reason = (
+                f"restored from a backup ({restored.source}): this node does not author until it has compared "
+                f"the log of {member} with {where}, since the backup may lack entries {member} signed after "
+                "it was taken; to author anyway, accepting that its log may fork, restore again with "
+                "hashnode admin restore --accept-fork-risk"
+            )
+        else:
+            self.reason = (
+                f"catching up: this node has not yet compared the log of {member} with a peer's copy "
+                f"({', '.join(peers)}); it authors once it has, so that it never signs a second entry for a seq"
+            )
         self._settings = settings
         self._lock = threading.Lock()
         self._open = False
@@ -172,11 +192,14 @@ class AuthoringGate:
             return  # the replica has frozen authoring, with its own reason
         if theirs is not None and (ours is None or ours.seq < theirs.seq):
             return  # not caught up (the fetch may have been cut short); the next pass tries again
+        if self.restored is not None and theirs is None and ours is not None:
+            return  # a peer holding none of this log proves nothing about a restored store's head
         self._release(f"compared the log of {member} with {peer}'s copy (seq {ours.seq if ours else 0})")
 
     def timed_out(self) -> None:
-        """The solo-authoring timeout: opens the gate unless a peer answered (its catch-up may be long)."""
-        if self._answered:
+        """The solo-authoring timeout: opens the gate unless a peer answered (its catch-up may be long) or the
+        store was restored (only a peer's copy proves a restored store holds the member's newest entry)."""
+        if self._answered or self.restored is not None:
             return
         self._release(
             f"no peer answered for {self._settings.authoring_without_peers_after_s} s "
@@ -188,6 +211,9 @@ class AuthoringGate:
             if self._open:
                 return
             self._open = True
+        if self.restored is not None:
+            clear_restore_mark(self._ledger.store)  # proved: a restart need not prove it again
+            self.restored = None
         self._ledger.block_authoring(GATE_SOURCE, None)
         log.info("authoring allowed: %s", why)
 
@@ -528,8 +554,14 @@ class Replicator:
         self._channel_factory = channel_factory
         self._peers = {p.name: p for p in peers}
         self._rng = random.Random(seed)
-        # Closed now, not in `start`: a server may begin taking Submit calls before replication starts.
-        self.gate = AuthoringGate(replica, sorted(self._peers), self.settings) if peers else None
+        # Closed now, not in `start`: a server may begin taking Submit calls before replication starts. A
+        # restored store is held even without peers: one added later (Admin.AddPeer) opens the gate.
+        restored = restore_mark(replica.store)
+        self.gate = (
+            AuthoringGate(replica, sorted(self._peers), self.settings, restored)
+            if peers or restored is not None
+            else None
+        )
         if self.gate is not None:
             self.gate.close_until_caught_up()
         self._links: dict[str, PeerLink] = {}

@@ -16,6 +16,7 @@ from node.ledger.revocation import purge_member
 from node.runtime.runtime import NodeRuntime
 from node.server.dueprocess_admin import DueProcessAdmin
 from node.server.replication_admin import ReplicationAdmin
+from node.storage.restore import summary as backup_summary
 
 
 class AdminServicer(DueProcessAdmin, ReplicationAdmin, admin_pb2_grpc.AdminServicer):  # type: ignore[misc]
@@ -85,17 +86,17 @@ class AdminServicer(DueProcessAdmin, ReplicationAdmin, admin_pb2_grpc.AdminServi
             )
         if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
             raise InvalidArgument("directory", str(directory), "an empty or new directory")
-        stats = self.ledger.stats()  # before the copy: the copy holds at least this much
         try:
             self.ledger.store.copy(directory)
         except OSError as exc:
             raise StorageError(f"backup to {directory}: {exc.strerror or exc}") from None
+        held = backup_summary(directory)  # read from the copy: what a restore of it will hold
         size = sum(f.stat().st_size for f in directory.iterdir() if f.is_file())
         return admin_pb2.BackupResponse(
             directory=str(directory),
             bytes=size,
-            records=int(stats["records"]),  # type: ignore[call-overload]
-            entries=int(stats["entries"]),  # type: ignore[call-overload]
+            records=held.records,
+            entries=held.entries,
             roster_version=self.runtime.consortium.roster.version,
             taken_at_ms=self.ledger.clock(),
         )

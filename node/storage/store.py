@@ -473,6 +473,9 @@ class Store:
     def put_state(self, txn: Txn, key: bytes, value: bytes) -> None:
         txn.put(key, value, db=self._dbs["state"])
 
+    def delete_state(self, txn: Txn, key: bytes) -> None:
+        txn.delete(key, db=self._dbs["state"])
+
     # --- arrivals (availability in transparency reports) ---------------------------------------------------
 
     def put_arrival(self, txn: Txn, entry: Entry, arrived_ms: int) -> None:

@@ -1,18 +1,22 @@
-"""`hashnode admin restore BACKUP --data-dir DIR`: put a backup in place as a (stopped) node's store."""
+"""`hashnode admin restore BACKUP --data-dir DIR`: put a backup in place as a (stopped) node's store.
+
+The restored store is marked (node/storage/restore.py): the node does not author until it has compared its own
+member's log with a peer's copy, whether or not peers are configured, because the backup may lack entries the
+member signed after it was taken. `--accept-fork-risk` leaves the mark off, for an operator who knows the
+backup holds the member's newest entry (the node did not author after the backup was taken).
+"""
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import time
 from pathlib import Path
 
-import lmdb
-
 from node.cli.exit_codes import ExitCode
-from node.core.errors import ConfigError, StorageError
-from node.storage.store import SCHEMA
-
-DATA_FILE = "data.mdb"
+from node.core.errors import ConfigError
+from node.storage.restore import DATA_FILE, BackupSummary, mark_restored, summary
+from node.storage.store import Store
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,35 +24,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", type=Path, required=True, metavar="DIR", help="node.data_dir of the node"
     )
+    parser.add_argument(
+        "--accept-fork-risk",
+        action="store_true",
+        help="let the node author at once, without first comparing its member's log with a peer's copy. If "
+        "the member signed anything after this backup was taken, the node will sign a second entry at a seq "
+        "it already used: its log forks, every node that sees both freezes it, and the stewards must act. "
+        "Use only when this backup is known to hold the member's newest entry",
+    )
 
 
-def check_backup(backup: Path) -> tuple[str, int]:
-    """The consortium of a backup and its entry count. Raises: ConfigError, StorageError."""
-    if not (backup / DATA_FILE).is_file():
-        raise ConfigError(f"{backup}: no {DATA_FILE}; want a directory written by hashnode admin backup")
-    try:
-        env = lmdb.open(str(backup), readonly=True, lock=False, max_dbs=64, subdir=True)
-    except lmdb.Error as exc:
-        raise StorageError(f"{backup}: not an LMDB store: {exc}") from None
-    try:
-        with env.begin() as txn:
-            meta, counts = (
-                env.open_db(b"meta", txn=txn, create=False),
-                env.open_db(b"counts", txn=txn, create=False),
-            )
-            schema, consortium = txn.get(b"schema", db=meta), txn.get(b"consortium", db=meta)
-            entries = txn.get(b"entries", db=counts)
-    except lmdb.Error as exc:
-        raise StorageError(f"{backup}: not a hashnode store: {exc}") from None
-    finally:
-        env.close()
-    if schema != SCHEMA or consortium is None:
-        raise StorageError(f"{backup}: schema {schema!r}; this version restores {SCHEMA!r}")
-    return bytes(consortium).decode(), int.from_bytes(entries or b"", "big")
+def check_backup(backup: Path) -> BackupSummary:
+    """What a backup holds. Raises: ConfigError, StorageError."""
+    return summary(backup)
 
 
 def run(args: argparse.Namespace) -> int:
-    consortium, entries = check_backup(args.backup)
+    held = check_backup(args.backup)
     if args.data_dir.exists() and any(args.data_dir.iterdir()):
         raise ConfigError(
             f"--data-dir {args.data_dir}: not empty; restore into an empty directory (move the old one aside)"
@@ -56,9 +48,23 @@ def run(args: argparse.Namespace) -> int:
     target = args.data_dir / "lmdb"
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(args.backup / DATA_FILE, target / DATA_FILE)
-    print(f"restored {entries} entries of consortium {consortium} into {target}")
-    print(
-        "start the node: it rebuilds its index, catches up with its peers (entries signed since the backup)"
-    )
-    print("and authors again only once it has compared its own log with a peer's copy")
+    if not args.accept_fork_risk:
+        store = Store.open(target, consortium_id=held.consortium_id)
+        try:
+            mark_restored(store, time.time_ns() // 1_000_000, str(args.backup))
+        finally:
+            store.close()
+    print(f"restored {held.entries} entries ({held.records} active records) of consortium {held.consortium_id}")
+    print(f"into {target}")
+    print("start the node: it rebuilds its index and catches up with its peers (entries signed since the backup)")
+    if args.accept_fork_risk:
+        print(
+            "--accept-fork-risk: it authors at once; if its member signed anything after this backup, its log "
+            "now forks and every node will freeze it"
+        )
+    else:
+        print(
+            "it does not author until it has compared its member's log with a peer's copy (hashnode health "
+            "shows why); with no peer configured, add one (hashnode admin peers add)"
+        )
     return ExitCode.OK

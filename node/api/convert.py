@@ -447,6 +447,8 @@ def export_selection_from_request(
         author=member_id if request.own_only else None,
         include_inactive=request.include_inactive,
         signal_types=types,
+        changes=request.changes,
+        opinions=request.include_opinions,
     )
     return selection, int(request.after_cursor), int(request.batch_size or DEFAULT_EXPORT_BATCH)
 
@@ -456,6 +458,16 @@ def export_batch(page: ExportPage, *, member_id: str) -> client_pb2.ExportBatch:
         records=[stored_record_to_proto(stored) for stored in page.records],
         next_cursor=page.next_cursor,
         member_id=member_id,
+        opinions=[
+            client_pb2.RecordOpinion(
+                record_id=rid.hex(),
+                member_id=opinion.member,
+                stance=_STANCE_CODES[opinion.stance],
+                opined_at_ms=opinion.timestamp_ms,
+            )
+            for rid, opinions in page.opinions.items()
+            for opinion in opinions
+        ],
     )
 
 
@@ -465,6 +477,11 @@ _STANCES: dict[int, Stance] = {
     client_pb2.STANCE_AGREE: Stance.AGREE,
     client_pb2.STANCE_DISAGREE: Stance.DISAGREE,
     client_pb2.STANCE_FALSE_POSITIVE: Stance.FALSE_POSITIVE,
+}
+_STANCE_CODES: dict[Stance, client_pb2.Stance] = {
+    Stance.AGREE: client_pb2.STANCE_AGREE,
+    Stance.DISAGREE: client_pb2.STANCE_DISAGREE,
+    Stance.FALSE_POSITIVE: client_pb2.STANCE_FALSE_POSITIVE,
 }
 _OUTCOMES: dict[int, Outcome] = {
     client_pb2.OUTCOME_UPHELD: Outcome.UPHELD,

@@ -67,6 +67,13 @@ def add_target_options(parser: argparse.ArgumentParser, *, admin: bool = False) 
         metavar="FILE",
         help="the node's TLS certificate (PEM) to trust: use TLS (default: $HASHNODE_CA; none: plaintext)",
     )
+    parser.add_argument(
+        "--tls-server-name",
+        default=os.environ.get("HASHNODE_TLS_SERVER_NAME") or PEER_TLS_NAME,
+        metavar="NAME",
+        help="with --ca: the name the node's certificate must carry (default: $HASHNODE_TLS_SERVER_NAME, else "
+        "%(default)s, which every node's carries)",
+    )
 
 
 def read_token(path: Path) -> str:
@@ -145,8 +152,9 @@ def channel(target: str | argparse.Namespace) -> Iterator[grpc.Channel]:
     ]
     ca, token_file = getattr(args, "ca", None), getattr(args, "token_file", None)
     if ca is not None:
-        # Node certificates name `hashnode.peer`, whatever host they run on (docs/membership.md, "TLS").
-        options.append(("grpc.ssl_target_name_override", PEER_TLS_NAME))
+        # Node certificates name `hashnode.peer`, whatever host they run on (docs/membership.md, "TLS"), and the
+        # client listener's also the names its operator configured ([tls] client_names).
+        options.append(("grpc.ssl_target_name_override", getattr(args, "tls_server_name", None) or PEER_TLS_NAME))
         opened = grpc.secure_channel(args.target, grpc.ssl_channel_credentials(_read_ca(ca)), options=options)
     else:
         opened = grpc.insecure_channel(args.target, options=options)

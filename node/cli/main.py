@@ -50,6 +50,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("match", "node.cli.match_cmd", "match hashes or images against a node"),
     Command("provenance", "node.cli.provenance_cmd", "fetch a record's provenance bundle (verifiable offline)"),
     Command("verify", "node.cli.verify_cmd", "verify a provenance bundle file offline"),
+    Command("retract", "node.cli.retract_cmd", "withdraw records this member contributed (signed, replicated)"),
     Command("dispute", "node.cli.dispute_cmd", "report a record as a false positive, disagree with it, or endorse it"),
     Command("appeal", "node.cli.appeal_cmd", "file an appeal your platform received against a match"),
     Command(
@@ -96,9 +97,28 @@ def _rpc_failure(exc: Any, args: argparse.Namespace) -> int:
     details = exc.details() if hasattr(exc, "details") else str(exc)
     name = code.name if code is not None else "UNKNOWN"
     target = getattr(args, "target", None) or getattr(args, "peer", None)
-    hint = f" (is a node running at {target}?)" if name == "UNAVAILABLE" and target else ""
+    hint = _unavailable_hint(details or "", target, args) if name == "UNAVAILABLE" and target else ""
     _error(f"{name}: {details}{hint}")
     return ExitCode.FAILURE
+
+
+def _unavailable_hint(details: str, target: str, args: argparse.Namespace) -> str:
+    """What to change when client and node disagree on TLS; else whether a node runs there at all."""
+    from node.network.diagnose import Mismatch, tls_mismatch
+
+    tls = getattr(args, "ca", None) is not None
+    mismatch = tls_mismatch(details, target, tls=tls) if hasattr(args, "ca") else None
+    if mismatch is Mismatch.PLAINTEXT_TO_TLS:
+        return f" (the node at {target} speaks TLS: pass --ca with its certificate, and --token-file)"
+    if mismatch is Mismatch.TLS_TO_PLAINTEXT:
+        return f" (the node at {target} speaks plaintext, a development node in insecure mode: drop --ca)"
+    if mismatch is Mismatch.SERVER_NAME:
+        name = getattr(args, "tls_server_name", "")
+        return (
+            f" (the node's certificate does not carry the name {name!r}: pass --tls-server-name with a name it "
+            "carries; every node's carries hashnode.peer)"
+        )
+    return f" (is a node running at {target}?)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import ipaddress
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from node.core.errors import ConfigError, VerificationError
 
 PEER_TLS_NAME = "hashnode.peer"
-
-
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 class TlsCertificateError(VerificationError):
@@ -146,6 +147,67 @@ def generate_identity(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     return TlsIdentity(cert.public_bytes(serialization.Encoding.PEM), key_pem)
+
+
+def is_host_name(name: str) -> bool:
+    """Whether `name` is an IP address or a DNS host name (lower-case labels of letters, digits and inner
+    hyphens; a leading `*.` wildcard label allowed), what a certificate's subject alternative names hold."""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        pass
+    else:
+        return True
+    labels = name.removeprefix("*.").split(".")
+    return len(name) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
+
+
+def client_identity(identity: TlsIdentity, names: Iterable[str]) -> TlsIdentity:
+    """The certificate a node's client listener serves when its operator names hosts for it ([tls] client_names).
+
+    Clients that check the host name they dial (HMA, the threatexchange CLI, a browser-grade TLS stack) need
+    it among the certificate's names; the roster's certificate carries only `hashnode.peer`. This one carries
+    `hashnode.peer` and `names`, with the node certificate's key, subject and validity, self-signed. Its serial
+    number comes from the node certificate and the names, and ECDSA signatures are deterministic (RFC 6979), so
+    the same identity and names give the same bytes at every start: the file clients trust stays valid across
+    restarts, and changes only when the names or the node certificate do.
+
+    Raises:
+        TlsCertificateError: the identity's certificate or key cannot be read, or the key is not an ECDSA key (as
+            `generate_identity` makes).
+    """
+    try:
+        node = x509.load_pem_x509_certificate(identity.certificate_pem)
+        key = serialization.load_pem_private_key(identity.private_key_pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise TlsCertificateError(f"TLS identity: {exc}") from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        kind = type(key).__name__
+        raise TlsCertificateError(f"TLS identity: a {kind} key, want an ECDSA key (hashnode join makes one)")
+    hosts = list(dict.fromkeys((PEER_TLS_NAME, *names)))
+    alternative: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            alternative.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            alternative.append(x509.DNSName(host))
+    seed = hashlib.sha256(b"hashnode client listener\x00" + fingerprint(identity.certificate_der))
+    seed.update("\x00".join(hosts).encode())
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(node.subject)
+        .issuer_name(node.subject)
+        .public_key(node.public_key())
+        .serial_number(_serial_from_seed(seed.digest()))
+        .not_valid_before(node.not_valid_before_utc)
+        .not_valid_after(node.not_valid_after_utc)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName(alternative), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    cert = builder.sign(key, hashes.SHA256(), ecdsa_deterministic=True)
+    return TlsIdentity(cert.public_bytes(serialization.Encoding.PEM), identity.private_key_pem)
 
 
 def _key_from_seed(seed: bytes) -> ec.EllipticCurvePrivateKey:

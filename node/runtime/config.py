@@ -14,6 +14,9 @@ insecure = false                      # development only: no TLS, loopback addre
 [tls]                                 # this node's identity; its certificate is the one the roster lists
 certificate = "platform-a.crt"
 private_key = "platform-a.tls.key"
+client_names = ["hashnode.example.org"]  # optional: host names (or IP addresses) the client listener's
+                                      # certificate carries besides hashnode.peer, for clients that check the
+                                      # name they dial (node/membership/certificates.py `client_identity`)
 
 [peer]                                # other members' nodes, over mutual TLS pinned to the roster
 listen = "0.0.0.0:50061"
@@ -86,7 +89,7 @@ from node.core.taxonomy import Taxonomy
 from node.dueprocess.matchlog import DAY_MS
 from node.dueprocess.policy import PolicyConfig
 from node.ledger.ledger import LedgerSettings
-from node.membership.certificates import TlsIdentity
+from node.membership.certificates import TlsIdentity, is_host_name
 from node.membership.roster import SignedRoster
 from node.network.addresses import PeerConfig, check_listen, is_loopback
 from node.runtime.log_format import FORMATS as LOG_FORMATS
@@ -109,7 +112,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
         "follower",
         "insecure",
     ),
-    "tls": ("certificate", "private_key"),
+    "tls": ("certificate", "private_key", "client_names"),
     "peer": ("listen", "rate", "burst", "call_timeout_s"),
     "clients": ("token_file", "certificates"),
     "admin": ("listen", "token_file"),
@@ -149,6 +152,7 @@ class NodeConfig:
     insecure: bool = False
     tls_certificate: Path | None = None
     tls_private_key: Path | None = None
+    tls_client_names: tuple[str, ...] = ()
     peer_listen: str = DEFAULT_PEER_LISTEN
     peer_limits: PeerLimits = PeerLimits()
     client_token_file: Path | None = None
@@ -287,6 +291,7 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
         insecure=node.boolean("insecure", False),
         tls_certificate=tables["tls"].optional_path("certificate", base),
         tls_private_key=tables["tls"].optional_path("private_key", base),
+        tls_client_names=_client_names(tables["tls"]),
         peer_listen=_listen(source, tables["peer"], DEFAULT_PEER_LISTEN),
         peer_limits=_peer_limits(tables["peer"]),
         client_token_file=tables["clients"].optional_path("token_file", base),
@@ -342,6 +347,17 @@ def _peer_limits(peer: _Fields) -> PeerLimits:
         burst=peer.integer("burst", PeerLimits.burst, 1, 1_000_000),
         call_timeout_s=peer.number("call_timeout_s", PeerLimits.call_timeout_s, 0.1, 3600.0),
     )
+
+
+def _client_names(fields: _Fields) -> tuple[str, ...]:
+    value = fields.table.get("client_names", [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        fields.fail("client_names", repr(value), "a list of host names or IP addresses")
+    names = tuple(dict.fromkeys(v.strip().lower() for v in value))
+    for name in names:
+        if not is_host_name(name):
+            fields.fail("client_names", repr(name), "a DNS host name (e.g. hashnode.example.org) or an IP address")
+    return names
 
 
 def _paths(fields: _Fields, key: str, base: Path) -> tuple[Path, ...]:

@@ -196,12 +196,42 @@ def _client_listener(runtime: NodeRuntime, observed: Observability, max_bytes: i
     _add_health(server, observed, CLIENT_SERVICES, reflect=True)
     credentials = None
     if not config.insecure and identity is not None:
+        served = _client_identity(config, identity)
         credentials = grpc.ssl_server_credentials(
-            [(identity.private_key_pem, identity.certificate_pem)],
+            [(served.private_key_pem, served.certificate_pem)],
             root_certificates=b"".join(pinned) or None,
             require_client_auth=bool(pinned),
         )
     return Listener("client", server, _bind(server, "node.listen", config.listen, credentials))
+
+
+CLIENT_CERTIFICATE_FILE = "client-listener.crt"
+
+
+def _client_identity(config: NodeConfig, identity: certificates.TlsIdentity) -> certificates.TlsIdentity:
+    """The node's identity, or with `[tls] client_names` its client-listener certificate carrying those names,
+    written to `<data_dir>/client-listener.crt` for clients to trust (the same bytes at every start).
+
+    Raises: ConfigError if the certificate cannot be made or written.
+    """
+    if not config.tls_client_names:
+        return identity
+    try:
+        served = certificates.client_identity(identity, config.tls_client_names)
+    except certificates.TlsCertificateError as exc:
+        raise ConfigError(f"tls.client_names: {exc.message}") from None
+    path = config.data_dir / CLIENT_CERTIFICATE_FILE
+    try:
+        if not path.exists() or path.read_bytes() != served.certificate_pem:
+            config.data_dir.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(path.name + ".partial")
+            partial.write_bytes(served.certificate_pem)
+            partial.replace(path)
+    except OSError as exc:
+        raise ConfigError(f"tls.client_names: cannot write {path}: {exc.strerror or exc}") from None
+    names = ", ".join((certificates.PEER_TLS_NAME, *config.tls_client_names))
+    log.info("client listener certificate for %s: %s (clients trust this file)", names, path)
+    return served
 
 
 def _peer_listener(

@@ -8,7 +8,8 @@ summarise them):
   timestamp), and (with a membership) each signature verifying under the author's key;
 * each contribution's records are stored under their record ids, at their leaf index, with their item bytes;
 * the counters (`entries`, `records`) and the `pdq` table (what the index is built from) agree with the
-  records' statuses.
+  records' statuses;
+* the change feed has no gap, and lists every stored record and nothing else.
 
 Run it on a store no process is writing (a stopped node, or a copy): it reads one snapshot, so on a live store
 it is still consistent, but slow for a large one (it decodes every entry).
@@ -62,6 +63,7 @@ def check_store(store: Store, membership: Membership | None = None) -> Integrity
         for author in sorted(heads):
             _check_log(store, txn, author, membership, report)
         _check_records(store, txn, report)
+        _check_changes(store, txn, report)
         counts = store.counts(txn)
     if counts.get("entries", 0) != report.entries:
         report.problem(f"counter entries = {counts.get('entries', 0)}, but the logs hold {report.entries}")
@@ -152,6 +154,31 @@ def _check_records(store: Store, txn: Txn, report: IntegrityReport) -> None:
             report.problem(f"record ordinal {row.ordinal}: in the index table but not an active PDQ record")
     if pdq:
         report.problem(f"the index table lists {len(pdq)} ordinals with no record")
+
+
+def _check_changes(store: Store, txn: Txn, report: IntegrityReport) -> None:
+    """The change feed has no gap, names only stored records, and names every record (a reader following it
+    would otherwise miss one)."""
+    stored = bytearray()  # one bit per ordinal: a store's ordinals are dense from 0
+    for row in store.records_from(txn, 0):
+        if row.ordinal >> 3 >= len(stored):
+            stored.extend(bytes((row.ordinal >> 3) + 1 - len(stored)))
+        stored[row.ordinal >> 3] |= 1 << (row.ordinal & 7)
+    listed = bytearray(len(stored))
+    expected, unknown = None, 0
+    for position, ordinal in store.changes_from(txn, 0):
+        if expected is not None and position != expected:
+            report.problem(f"change feed: position {position} follows {expected - 1}")
+        expected = position + 1
+        if ordinal >> 3 < len(stored) and stored[ordinal >> 3] & (1 << (ordinal & 7)):
+            listed[ordinal >> 3] |= 1 << (ordinal & 7)
+        else:
+            unknown += 1
+    if unknown:
+        report.problem(f"change feed: {unknown} positions name no stored record")
+    missing = sum(bin(held & ~seen).count("1") for held, seen in zip(stored, listed, strict=True))
+    if missing:
+        report.problem(f"change feed: {missing} records were never on it")
 
 
 def _key(ordinal: int) -> bytes:

@@ -5,7 +5,7 @@ threads queue instead of failing), any number of readers. An entry, its records,
 change are committed in one write transaction: a crash leaves either all of it or none of it.
 
 Layout (keys → values; integers big-endian):
-  meta      b"schema" → b"1"; b"consortium" → id; b"next_ordinal" → u64
+  meta      b"schema" → b"1"; b"consortium" → id; b"next_ordinal" → u64; b"changes_base" → u64 (see changes)
   entries   entry id (32) → stored entry (see `_encode_entry`)
   logs      author (u16 len + UTF-8) ‖ seq u64 → entry id
   heads     author UTF-8 → seq u64 ‖ entry id (32) ‖ timestamp_ms u64
@@ -23,6 +23,11 @@ Layout (keys → values; integers big-endian):
             (same): fork evidence, two entries of one author that cannot both be in its log
   rosters   version u64 → signed roster file (JSON, node/membership/roster.py) of every roster version this node trusts,
             from its pinned root on (node/ledger/consortium.py)
+  changes   feed position u64 → ordinal u64: the change feed, a record's ordinal appended when it is stored and
+            again whenever its status changes or an entry about it arrives, so that a reader that remembers its
+            position learns every change since (ExportRecords with `changes`). Positions below `changes_base`
+            are the ordinals of the records stored before the feed existed (an older store opened by this
+            version), read from `records`; the table holds the positions from `changes_base` on.
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ _DBS = (
     "rosters",
     # PDQ index snapshots (node/storage/pdq_snapshot.py): status changes of PDQ records, replayed over a snapshot.
     "pdqlog",
+    # The change feed of records (ExportRecords with `changes`).
+    "changes",
 )
 _DUPSORT = ("exact", "related", "matchlog_rec", "matchlog_ref")
 
@@ -222,6 +229,11 @@ class Store:
             if schema is None:
                 txn.put(b"schema", SCHEMA, db=meta)
                 txn.put(b"consortium", consortium_id.encode(), db=meta)
+            if txn.get(b"changes_base", db=meta) is None:
+                # A new store starts its feed at 0; an older one serves its records stored so far as the feed's
+                # first positions (`changes`), so no reader misses them and nothing is rewritten.
+                txn.put(b"changes_base", txn.get(b"next_ordinal", db=meta) or u64(0), db=meta)
+            if schema is None:
                 return
         if schema != SCHEMA:
             raise StorageError(f"the store at {path} has schema {schema!r}; this version reads {SCHEMA!r}")
@@ -344,7 +356,8 @@ class Store:
         for (kind, labels), n in groups.items():
             for name in ("records", f"type:{kind}", f"author:{header.author}", *(f"label:{x}" for x in labels)):
                 counts[name] = counts.get(name, 0) + n
-        # Ordinals only grow, so the ordinal-keyed tables take appends (LMDB's fast path).
+        # Ordinals only grow, so the ordinal-keyed tables take appends (LMDB's fast path); so do feed positions.
+        self._append_changes(txn, [key for key, _ in rows])
         txn.cursor(db=self._dbs["records"]).putmulti(rows, append=True)
         txn.cursor(db=self._dbs["pdq"]).putmulti(pdq, append=True)
         txn.cursor(db=self._dbs["rids"]).putmulti(rids)
@@ -377,6 +390,7 @@ class Store:
             row.ordinal, row.entry_id, row.index, row.seq, row.timestamp_ms, status, row.author, row.item
         )
         txn.put(u64(row.ordinal), updated.encode(), db=self._dbs["records"])
+        self._append_changes(txn, [u64(row.ordinal)])
         if row.record.signal_type == "pdq" and Status.ACTIVE in (row.status, status):
             # The pdq table lists active records only: the index is built from it. The change is logged too, so
             # that a saved index snapshot can be brought up to date without a rebuild.
@@ -442,7 +456,49 @@ class Store:
                 yield read_u64(value[1:9]), value[0] == 1
 
     def add_related(self, txn: Txn, record_id: bytes, entry_id: bytes) -> None:
-        txn.put(record_id, entry_id, db=self._dbs["related"])
+        """Relates an entry to a record; a stored record's history changed, so it goes on the change feed (one
+        about a record not stored yet needs not: the record goes on it when it arrives, history and all)."""
+        if txn.put(record_id, entry_id, db=self._dbs["related"], dupdata=False):
+            ordinal = txn.get(record_id, db=self._dbs["rids"])
+            if ordinal is not None:
+                self._append_changes(txn, [bytes(ordinal)])
+
+    # --- the change feed --------------------------------------------------------------------------------------
+
+    def _append_changes(self, txn: Txn, ordinals: list[bytes]) -> None:
+        if not ordinals:
+            return
+        first = self.feed_end(txn)
+        rows = [(u64(first + offset), ordinal) for offset, ordinal in enumerate(ordinals)]
+        txn.cursor(db=self._dbs["changes"]).putmulti(rows, append=True)
+
+    def feed_end(self, txn: Txn) -> int:
+        """The position the next change will take: every position before it has been written."""
+        cursor = txn.cursor(db=self._dbs["changes"])
+        if cursor.last():
+            return read_u64(cursor.key()) + 1
+        return self._changes_base(txn)
+
+    def _changes_base(self, txn: Txn) -> int:
+        value = txn.get(b"changes_base", db=self._dbs["meta"])
+        return 0 if value is None else read_u64(value)
+
+    def changes_from(self, txn: Txn, position: int) -> Iterator[tuple[int, int]]:
+        """(feed position, record ordinal) from `position` on, in feed order; a record appears once per change.
+
+        Positions below the feed's base are the records stored before the feed existed, in store order.
+        """
+        base = self._changes_base(txn)
+        if position < base:
+            for row in self.records_from(txn, position):
+                if row.ordinal >= base:
+                    break
+                yield row.ordinal, row.ordinal
+            position = base
+        cursor = txn.cursor(db=self._dbs["changes"])
+        if cursor.set_range(u64(position)):
+            for key, value in cursor:
+                yield read_u64(key), read_u64(value)
 
     def related(self, txn: Txn, record_id: bytes) -> list[bytes]:
         cursor = txn.cursor(db=self._dbs["related"])

@@ -117,28 +117,46 @@ class RetractResponse(_message.Message):
     def __init__(self, entry_id: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
 
 class ExportRequest(_message.Message):
-    __slots__ = ("own_only", "after_cursor", "batch_size", "include_inactive", "signal_types")
+    __slots__ = ("own_only", "after_cursor", "batch_size", "include_inactive", "signal_types", "changes", "include_opinions")
     OWN_ONLY_FIELD_NUMBER: _ClassVar[int]
     AFTER_CURSOR_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_INACTIVE_FIELD_NUMBER: _ClassVar[int]
     SIGNAL_TYPES_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_OPINIONS_FIELD_NUMBER: _ClassVar[int]
     own_only: bool
     after_cursor: int
     batch_size: int
     include_inactive: bool
     signal_types: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, own_only: _Optional[bool] = ..., after_cursor: _Optional[int] = ..., batch_size: _Optional[int] = ..., include_inactive: _Optional[bool] = ..., signal_types: _Optional[_Iterable[str]] = ...) -> None: ...
+    changes: bool
+    include_opinions: bool
+    def __init__(self, own_only: _Optional[bool] = ..., after_cursor: _Optional[int] = ..., batch_size: _Optional[int] = ..., include_inactive: _Optional[bool] = ..., signal_types: _Optional[_Iterable[str]] = ..., changes: _Optional[bool] = ..., include_opinions: _Optional[bool] = ...) -> None: ...
 
 class ExportBatch(_message.Message):
-    __slots__ = ("records", "next_cursor", "member_id")
+    __slots__ = ("records", "next_cursor", "member_id", "opinions")
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    OPINIONS_FIELD_NUMBER: _ClassVar[int]
     records: _containers.RepeatedCompositeFieldContainer[_types_pb2.RecordInfo]
     next_cursor: int
     member_id: str
-    def __init__(self, records: _Optional[_Iterable[_Union[_types_pb2.RecordInfo, _Mapping]]] = ..., next_cursor: _Optional[int] = ..., member_id: _Optional[str] = ...) -> None: ...
+    opinions: _containers.RepeatedCompositeFieldContainer[RecordOpinion]
+    def __init__(self, records: _Optional[_Iterable[_Union[_types_pb2.RecordInfo, _Mapping]]] = ..., next_cursor: _Optional[int] = ..., member_id: _Optional[str] = ..., opinions: _Optional[_Iterable[_Union[RecordOpinion, _Mapping]]] = ...) -> None: ...
+
+class RecordOpinion(_message.Message):
+    __slots__ = ("record_id", "member_id", "stance", "opined_at_ms")
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    STANCE_FIELD_NUMBER: _ClassVar[int]
+    OPINED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    record_id: str
+    member_id: str
+    stance: Stance
+    opined_at_ms: int
+    def __init__(self, record_id: _Optional[str] = ..., member_id: _Optional[str] = ..., stance: _Optional[_Union[Stance, str]] = ..., opined_at_ms: _Optional[int] = ...) -> None: ...
 
 class OpineRequest(_message.Message):
     __slots__ = ("record_id", "stance", "reason_code", "text")

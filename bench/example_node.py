@@ -3,16 +3,20 @@
 TLS with its example identity, with a data dir of synthetic signed records built once and cached.
 
     python bench/example_node.py --work /tmp/hn-1m --pdq 1000000 --md5 100000 --sha256 100000
+    python bench/example_node.py --work /tmp/hn-1m-c --pdq 1000000 --collection clustered
 
 Records are submitted through the ledger of a node opened as `hashnode serve` opens it (`open_node`), in
 entries of `--batch` records, like a platform's bulk import. Their hashes are a pure function of (seed, signal
-type, position), so a benchmark can query near-duplicates of stored hashes without reading the store. A
-`built.json` in the work dir records what was built; a later run with the same figures reuses the data dir.
+type, position), so a benchmark can query near-duplicates of stored hashes without reading the store: uniform
+random hashes, or with `--collection clustered` the PDQ hashes of `bench/datasets.py`'s clustered collection
+(families of near-duplicates, low-texture images, the real haystack). A `built.json` in the work dir records
+what was built; a later run with the same figures reuses the data dir.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import subprocess
@@ -22,11 +26,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import grpc
 import numpy as np
+import numpy.typing as npt
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ROOT / "keys" / "example"
@@ -45,16 +51,19 @@ class Contents:
     md5: int = 0
     sha256: int = 0
     seed: int = 1
+    collection: str = "uniform"  # of the PDQ hashes: "uniform" or "clustered" (bench/datasets.py)
 
     def describe(self) -> str:
-        parts = [f"{self.pdq:,} PDQ"] + [
+        parts = [f"{self.pdq:,} {'clustered ' if self.collection == 'clustered' else ''}PDQ"] + [
             f"{n:,} {t.upper()}" for t, n in (("md5", self.md5), ("sha256", self.sha256)) if n
         ]
         return " + ".join(parts) + " records"
 
 
-def hashes(signal: str, first: int, count: int, seed: int) -> np.ndarray:
+def hashes(signal: str, first: int, count: int, seed: int, collection: str = "uniform") -> np.ndarray:
     """The raw hashes of stored `signal` records first..first+count-1, as a (count, size) uint8 array."""
+    if signal == "pdq" and collection == "clustered":
+        raise ValueError("clustered PDQ hashes come from clustered_pdq(contents)")
     stream, size = SIGNALS[signal]
     blocks = [
         np.random.default_rng([seed, stream, block]).integers(0, 256, size=(BLOCK, size), dtype=np.uint8)
@@ -62,6 +71,22 @@ def hashes(signal: str, first: int, count: int, seed: int) -> np.ndarray:
     ]
     offset = first % BLOCK
     return np.concatenate(blocks)[offset : offset + count]
+
+
+@functools.cache
+def clustered_collection(count: int, seed: int) -> Any:
+    """The clustered collection of `count` PDQ hashes (bench/datasets.py), in storage order."""
+    import datasets
+
+    return datasets.clustered(count, seed)
+
+
+def stored_pdq(contents: Contents, first: int, count: int) -> np.ndarray:
+    """The PDQ hashes of stored records first..first+count-1 of `contents`."""
+    if contents.collection == "clustered":
+        hashes: npt.NDArray[np.uint8] = clustered_collection(contents.pdq, contents.seed).hashes
+        return hashes[first : first + count]
+    return hashes("pdq", first, count, contents.seed)
 
 
 def near_duplicate(value: np.ndarray, bits: int, rng: np.random.Generator) -> bytes:
@@ -94,7 +119,11 @@ def build(work: Path, contents: Contents, batch: int) -> None:
             total = getattr(contents, signal)
             quality = 90 if signal == "pdq" else 0
             for first in range(0, total, batch):
-                values = hashes(signal, first, min(batch, total - first), contents.seed)
+                size = min(batch, total - first)
+                if signal == "pdq":
+                    values = stored_pdq(contents, first, size)
+                else:
+                    values = hashes(signal, first, size, contents.seed)
                 runtime.ledger.submit(
                     [
                         HashRecord(signal, v.tobytes(), quality, (LABELS[(first + i) % 3],), (), f"case-{first + i}")
@@ -135,6 +164,8 @@ def ensure_built(work: Path, contents: Contents, batch: int = 10_000) -> None:
             str(contents.sha256),
             "--seed",
             str(contents.seed),
+            "--collection",
+            contents.collection,
             "--batch",
             str(batch),
         ],
@@ -175,10 +206,11 @@ def main() -> int:
     parser.add_argument("--md5", type=int, default=0)
     parser.add_argument("--sha256", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--collection", choices=("uniform", "clustered"), default="uniform")
     parser.add_argument("--batch", type=int, default=10_000)
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    build(args.work, Contents(args.pdq, args.md5, args.sha256, args.seed), args.batch)
+    build(args.work, Contents(args.pdq, args.md5, args.sha256, args.seed, args.collection), args.batch)
     return 0
 
 

@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 from example_node import (
     Contents,
+    clustered_collection,
     ensure_built,
     hashes,
     load_average,
@@ -63,15 +64,30 @@ EXACT_KINDS = ("md5", "sha256")
 
 @dataclass
 class Workload:
+    name: str
     batches: list[list[Query]]  # of BATCH PDQ queries
     singles: list[Query]  # PDQ
     exact: dict[str, list[Query]]  # md5 / sha256: half stored, half not
 
     @classmethod
-    def make(cls, contents: Contents, batches: int, singles: int, exact: int) -> Workload:
+    def make(cls, contents: Contents, batches: int, singles: int, exact: int, reupload: float) -> Workload:
+        """Uniform collections: half near-duplicates of stored hashes (0..31 bits), half random. Clustered: the
+        query mix of bench/datasets.py, `reupload` of them edited re-uploads of stored items."""
         rng = np.random.default_rng([contents.seed, 7])
-        pdq = [Query("pdq", value) for value in _pdq_values(contents, rng, batches * BATCH + singles)]
+        count = batches * BATCH + singles
+        if contents.collection == "clustered":
+            import datasets
+
+            collection = clustered_collection(contents.pdq, contents.seed)
+            mix = datasets.QueryMix(reupload=reupload)
+            asked = datasets.queries(collection, count, seed=contents.seed + 1, mix=mix)
+            pdq = [Query("pdq", value.tobytes()) for value in asked.hashes]
+            name = f"clustered, {reupload:.0%} re-uploads"
+        else:
+            pdq = [Query("pdq", value) for value in _pdq_values(contents, rng, count)]
+            name = "uniform, half near-duplicates"
         return cls(
+            name,
             [pdq[i * BATCH : (i + 1) * BATCH] for i in range(batches)],
             pdq[batches * BATCH :],
             {kind: _exact_queries(kind, getattr(contents, kind), exact, contents.seed, rng) for kind in EXACT_KINDS},
@@ -117,6 +133,7 @@ class Figure:
     p99_ms: float | None = None
     cpu_ms_per_1k: float | None = None  # CPU per 1,000 lookups: the node's (gRPC), this process's (in-process)
     hits: int = 0
+    lookups: int = 0
 
     def cell(self) -> str:
         if self.per_s is not None:
@@ -146,7 +163,9 @@ def throughput(run: Callable[[], int], lookups: int, pid: int | None = None) -> 
     start = time.perf_counter()
     hits = run()
     elapsed = time.perf_counter() - start
-    return Figure(per_s=lookups / elapsed, cpu_ms_per_1k=(_cpu_s(pid) - cpu) / lookups * 1e6, hits=hits)
+    return Figure(
+        per_s=lookups / elapsed, cpu_ms_per_1k=(_cpu_s(pid) - cpu) / lookups * 1e6, hits=hits, lookups=lookups
+    )
 
 
 def _cpu_s(pid: int | None) -> float:
@@ -159,22 +178,28 @@ def _cpu_s(pid: int | None) -> float:
 # --- in-process baseline ------------------------------------------------------------------------------------
 
 
-def in_process(config: Path, work: Workload) -> dict[str, Figure]:
+def in_process(config: Path, workloads: Sequence[Workload]) -> dict[str, dict[str, Figure]]:
+    """Per workload: the index alone, `Ledger.match` batched and unary; the exact lookups under the first."""
     from node.runtime.config import load_config
     from node.runtime.runtime import open_node
 
     runtime = open_node(load_config(config))
     ledger = runtime.ledger
+    figures: dict[str, dict[str, Figure]] = {}
     try:
-        ledger.match(work.batches[0])  # warm: pages of the memory-mapped index and of LMDB
-        figures = {
-            "index": throughput(lambda: sum(_index_hits(ledger, b) for b in work.batches), _count(work.batches)),
-            "batched": throughput(lambda: sum(_hits(ledger.match(b)) for b in work.batches), _count(work.batches)),
-            "unary": latency([lambda q=q: _hits(ledger.match([q])) for q in work.singles]),
-        }
-        for kind, queries in work.exact.items():
-            figures[f"{kind} ledger"] = latency([lambda q=q: _hits(ledger.match([q])) for q in queries])
-            figures[f"{kind} store"] = latency([lambda q=q: _store_exact(ledger, q) for q in queries])
+        for work in workloads:
+            ledger.match(work.batches[0])  # warm: pages of the memory-mapped index and of LMDB
+            lookups = _count(work.batches)
+            figures[work.name] = {
+                "index": throughput(lambda w=work: sum(_index_hits(ledger, b) for b in w.batches), lookups),
+                "batched": throughput(lambda w=work: sum(_hits(ledger.match(b)) for b in w.batches), lookups),
+                "unary": latency([lambda q=q: _hits(ledger.match([q])) for q in work.singles]),
+            }
+            ledger.flush_match_log()  # as the node's maintenance loop does, outside the timed runs
+        for kind, queries in workloads[0].exact.items():
+            exact = figures[workloads[0].name]
+            exact[f"{kind} ledger"] = latency([lambda q=q: _hits(ledger.match([q])) for q in queries])
+            exact[f"{kind} store"] = latency([lambda q=q: _store_exact(ledger, q) for q in queries])
     finally:
         runtime.close()
     return figures
@@ -208,10 +233,11 @@ class Served:
     log: Path
 
     @classmethod
-    def start(cls, config: Path, log: Path) -> Served:
+    def start(cls, config: Path, log: Path, tree: Path) -> Served:
+        """`hashnode serve` of the code in `tree` (this repository, or another checkout to compare with)."""
         from node.server.server import SERVING_LINE
 
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": str(tree)}
         with log.open("w") as log_file:
             process = subprocess.Popen(
                 [sys.executable, "-m", "node.cli.main", "serve", "--config", str(config)],
@@ -219,6 +245,7 @@ class Served:
                 stderr=log_file,
                 text=True,
                 env=env,
+                cwd=tree,
             )
         assert process.stdout is not None
         for line in process.stdout:
@@ -235,27 +262,36 @@ class Served:
             self.process.stdout.close()
 
 
-def over_grpc(served: Served, work: Workload, callers: int, *, tls: bool) -> dict[str, Figure]:
-    batches = [request(b) for b in work.batches]
-    singles = [request([q]) for q in work.singles]
-    pid, lookups = served.process.pid, _count(work.batches)
+def over_grpc(
+    served: Served, workloads: Sequence[Workload], callers: int, *, tls: bool
+) -> dict[str, dict[str, Figure]]:
+    pid = served.process.pid
+    figures: dict[str, dict[str, Figure]] = {}
     with platform_channel(served.address, tls=tls) as channel:
         stub = client_pb2_grpc.HashNodeStub(channel)
-        stub.Match(batches[0], timeout=60)  # warm the connection and the node's pages
+        for work in workloads:
+            batches = [request(b) for b in work.batches]
+            singles = [request([q]) for q in work.singles]
+            lookups = _count(work.batches)
+            stub.Match(batches[0], timeout=60)  # warm the connection and the node's pages
 
-        def one_by_one() -> int:
-            return sum(_response_hits(stub.Match(r, timeout=60)) for r in batches)
+            def one_by_one(batches: list[client_pb2.MatchRequest] = batches) -> int:
+                return sum(_response_hits(stub.Match(r, timeout=60)) for r in batches)
 
-        figures = {
-            "batched": throughput(one_by_one, lookups, pid),
-            "batched concurrent": throughput(lambda: _concurrently(stub, batches, callers), lookups, pid),
-            "unary": latency([lambda r=r: _response_hits(stub.Match(r, timeout=30)) for r in singles]),
-            "stream singles": throughput(lambda: _streamed(stub, singles), len(singles), pid),
-            "stream batches": throughput(lambda: _streamed(stub, batches), lookups, pid),
-        }
-        for kind, queries in work.exact.items():
+            figures[work.name] = {
+                "batched": throughput(one_by_one, lookups, pid),
+                "batched concurrent": throughput(
+                    lambda b=batches: _concurrently(stub, b, callers), lookups, pid  # type: ignore[misc]
+                ),
+                "unary": latency([lambda r=r: _response_hits(stub.Match(r, timeout=30)) for r in singles]),
+                "stream singles": throughput(lambda s=singles: _streamed(stub, s), len(singles), pid),
+                "stream batches": throughput(lambda b=batches: _streamed(stub, b), lookups, pid),
+            }
+        for kind, queries in workloads[0].exact.items():
             requests = [request([q]) for q in queries]
-            figures[f"{kind} grpc"] = latency([lambda r=r: _response_hits(stub.Match(r, timeout=30)) for r in requests])
+            figures[workloads[0].name][f"{kind} grpc"] = latency(
+                [lambda r=r: _response_hits(stub.Match(r, timeout=30)) for r in requests]
+            )
     return figures
 
 
@@ -293,60 +329,74 @@ def insecure_config(config: Path) -> Path:
 # --- report -------------------------------------------------------------------------------------------------
 
 ROWS = (
-    ("PDQ batched Match, 1,000 hashes/call (lookups/s)", "batched", "index"),
-    ("  same, concurrent callers", "batched concurrent", None),
-    ("MatchStream, 1,000-hash requests (lookups/s)", "stream batches", None),
-    ("MatchStream, 1-hash requests (lookups/s)", "stream singles", None),
-    ("PDQ unary Match, 1 hash (p50 / p99)", "unary", None),
-    ("MD5 exact, 1 hash (p50 / p99)", "md5", "md5 store"),
-    ("SHA-256 exact, 1 hash (p50 / p99)", "sha256", "sha256 store"),
+    ("PDQ batched Match, 1,000 hashes/call (lookups/s)", "batched"),
+    ("  same, concurrent callers", "batched concurrent"),
+    ("MatchStream, 1,000-hash requests (lookups/s)", "stream batches"),
+    ("MatchStream, 1-hash requests (lookups/s)", "stream singles"),
+    ("PDQ unary Match, 1 hash (p50 / p99)", "unary"),
 )
+EXACT_ROWS = (("MD5 exact, 1 hash (p50 / p99)", "md5"), ("SHA-256 exact, 1 hash (p50 / p99)", "sha256"))
 
 
 @dataclass
 class Report:
     contents: Contents
-    baseline: dict[str, Figure]
-    served: dict[str, dict[str, Figure]] = field(default_factory=dict)
+    baseline: dict[str, dict[str, Figure]]  # workload -> figures in-process
+    served: dict[str, dict[str, dict[str, Figure]]] = field(default_factory=dict)  # column -> workload -> figures
     memory: dict[str, dict[str, int]] = field(default_factory=dict)
+    loads: dict[str, str] = field(default_factory=dict)  # column -> load average after its run
 
     def print(self, callers: int) -> None:
         print(f"\nmatching {self.contents.describe()} (load average {load_average()}; {callers} concurrent callers)")
-        transports = list(self.served)
-        header = ["", "in-process", *[f"gRPC {t}" for t in transports], f"{transports[0]} / in-process"]
-        rows = [header]
-        for label, key, extra in ROWS:
-            base = self.baseline.get(key) or self.baseline.get(f"{key} ledger")
-            cells = [label, base.cell() if base else "-"]
-            grpc_key = key if key not in ("md5", "sha256") else f"{key} grpc"
-            figures = [self.served[t].get(grpc_key) for t in transports]
-            cells += [f.cell() if f else "-" for f in figures]
-            cells.append(_ratio(base, figures[0]))
-            rows.append(cells)
-            if extra and extra in self.baseline:
-                what = "  index alone" if extra == "index" else "  store lookup alone"
-                rows.append([what, self.baseline[extra].cell(), *["" for _ in transports], ""])
-        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-        for r in rows:
-            cells = (c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-            print("  ".join(cells))
-        for transport, mem in self.memory.items():
+        columns = list(self.served)
+        for column in columns:
+            print(f"  {column}: load average after its run {self.loads[column]}")
+        for workload, base in self.baseline.items():
+            index = base["index"]
+            rate = base["batched"].hits / base["batched"].lookups
+            print(f"\n{workload}: {rate:.2f} matches per query (in-process Ledger.match, threshold 31)")
+            header = ["", "in-process", *columns, "node cpu / index cpu"]
+            rows = [header]
+            for label, key in ROWS:
+                figures = [self.served[c].get(workload, {}).get(key) for c in columns]
+                cells = [label, base[key].cell() if key in base else "-", *[f.cell() if f else "-" for f in figures]]
+                cells.append(" ".join(_cpu_ratio(index, f) for f in figures) if key == "batched" else "")
+                rows.append(cells)
+                if key == "batched":
+                    rows.append(["  index alone", index.cell(), *["" for _ in columns], ""])
+            _table(rows)
+        first = next(iter(self.baseline))
+        rows = [["", "in-process", *columns, f"{columns[0]} / in-process"]]
+        for label, key in EXACT_ROWS:
+            base = self.baseline[first].get(f"{key} ledger")
+            if base is None:
+                continue
+            figures = [self.served[c].get(first, {}).get(f"{key} grpc") for c in columns]
+            ratio = f"{figures[0].p50_ms / base.p50_ms:.1f}x p50" if figures[0] and base.p50_ms else "-"
+            rows.append([label, base.cell(), *[f.cell() if f else "-" for f in figures], ratio])
+            store = self.baseline[first][f"{key} store"].cell()
+            rows.append(["  store lookup alone", store, *["" for _ in columns], ""])
+        if len(rows) > 1:
+            print()
+            _table(rows)
+        for column, mem in self.memory.items():
             print(
-                f"node RSS after the {transport} run: {mem['VmRSS']:,} MiB (peak {mem['VmHWM']:,} MiB; "
+                f"node RSS after the {column} run: {mem['VmRSS']:,} MiB (peak {mem['VmHWM']:,} MiB; "
                 f"anonymous {mem['RssAnon']:,}, file-backed {mem['RssFile']:,}: index maps and LMDB pages)"
             )
-        hits = {k: f.hits for k, f in self.baseline.items()}
-        print("hits (in-process): " + ", ".join(f"{k} {v:,}" for k, v in hits.items()))
 
 
-def _ratio(base: Figure | None, served: Figure | None) -> str:
-    if base is None or served is None:
+def _table(rows: list[list[str]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        cells = (c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        print("  ".join(cells))
+
+
+def _cpu_ratio(index: Figure, served: Figure | None) -> str:
+    if served is None or not served.cpu_ms_per_1k or not index.cpu_ms_per_1k:
         return "-"
-    if base.per_s is not None and served.per_s is not None and base.cpu_ms_per_1k and served.cpu_ms_per_1k:
-        return f"{served.per_s / base.per_s:.2f}x /s, {served.cpu_ms_per_1k / base.cpu_ms_per_1k:.2f}x cpu"
-    if base.p50_ms and served.p50_ms is not None:
-        return f"{served.p50_ms / base.p50_ms:.1f}x p50"
-    return "-"
+    return f"{served.cpu_ms_per_1k / index.cpu_ms_per_1k:.2f}x"
 
 
 def main() -> int:
@@ -354,27 +404,48 @@ def main() -> int:
     parser.add_argument("--pdq", type=int, default=1_000_000)
     parser.add_argument("--md5", type=int, default=100_000)
     parser.add_argument("--sha256", type=int, default=100_000)
+    parser.add_argument("--collection", choices=("uniform", "clustered"), default="clustered")
+    parser.add_argument(
+        "--reupload",
+        default="0.3,0.67",
+        help="clustered: re-upload fractions, one workload each (default 0.3,0.67: ~4 and ~9 matches per query)",
+    )
     parser.add_argument("--work", type=Path, help="cached data dir (default /tmp/hashnode-bench-grpc-<pdq>)")
     parser.add_argument("--batches", type=int, default=20, help="1,000-hash requests (default 20)")
     parser.add_argument("--singles", type=int, default=2_000, help="one-hash PDQ requests (default 2,000)")
     parser.add_argument("--exact", type=int, default=1_000, help="one-hash MD5 and SHA-256 requests each")
     parser.add_argument("--callers", type=int, default=2, help="concurrent callers (default 2)")
     parser.add_argument("--transports", default="tls,insecure", help="tls, insecure or both (default)")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="TREE",
+        help="also serve the node from this checkout (e.g. the main branch's), TLS, for a before/after",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    contents = Contents(args.pdq, args.md5, args.sha256, args.seed)
-    work_dir = (args.work or Path(f"/tmp/hashnode-bench-grpc-{args.pdq}")).resolve()
+    contents = Contents(args.pdq, args.md5, args.sha256, args.seed, args.collection)
+    suffix = "-clustered" if args.collection == "clustered" else ""
+    work_dir = (args.work or Path(f"/tmp/hashnode-bench-grpc-{args.pdq}{suffix}")).resolve()
     ensure_built(work_dir, contents)
     config = write_config(work_dir)
-    work = Workload.make(contents, args.batches, args.singles, args.exact)
-    report = Report(contents, in_process(config, work))
-    for transport in args.transports.split(","):
-        served = Served.start(config if transport == "tls" else insecure_config(config), work_dir / "serve.log")
+    reuploads = [float(r) for r in args.reupload.split(",")] if args.collection == "clustered" else [0.5]
+    workloads = [Workload.make(contents, args.batches, args.singles, args.exact, r) for r in reuploads]
+    report = Report(contents, in_process(config, workloads))
+    runs = [(f"gRPC {t}", ROOT, t) for t in args.transports.split(",")]
+    runs += [(f"gRPC tls, {tree}", tree.resolve(), "tls") for tree in args.compare]
+    for column, tree, transport in runs:
+        served = Served.start(
+            config if transport == "tls" else insecure_config(config), work_dir / "serve.log", tree
+        )
         try:
-            report.served[transport] = over_grpc(served, work, args.callers, tls=transport == "tls")
-            report.memory[transport] = memory_mib(served.process.pid)
+            report.served[column] = over_grpc(served, workloads, args.callers, tls=transport == "tls")
+            report.memory[column] = memory_mib(served.process.pid)
         finally:
             served.stop()
+        report.loads[column] = load_average()
     report.print(args.callers)
     return 0
 

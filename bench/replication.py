@@ -45,6 +45,7 @@ from node.ledger.ledger import Ledger, LedgerSettings
 from node.ledger.replica import Replica
 from node.membership.members import Member, MemberKey, Membership
 from node.network.replicator import PeerAddress, PeerState, ReplicationSettings, Replicator
+from node.server import client_service
 from node.server.client_service import HashNodeServicer
 from node.server.peer_service import PeerServicer
 from node.server.status import ErrorStatusInterceptor
@@ -74,7 +75,7 @@ def open_ledger(path: Path, member: str, *, signer: bool) -> Ledger:
 
 def serve(ledger: Ledger, replica: Replica) -> tuple[grpc.Server, int]:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), interceptors=[ErrorStatusInterceptor()])
-    client_pb2_grpc.add_HashNodeServicer_to_server(HashNodeServicer(ledger), server)
+    client_service.add_to_server(HashNodeServicer(ledger), server)
     peer_pb2_grpc.add_PeerServicer_to_server(PeerServicer(replica), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()

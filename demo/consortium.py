@@ -297,7 +297,7 @@ def seconds_until_matchable(node: DemoNode, md5: str, record_id: str, since: flo
         stub = client_pb2_grpc.HashNodeStub(opened)
         while time.monotonic() - since < PROPAGATION_S:
             reply = stub.Match(query, timeout=5)
-            if any(m.record.record_id == record_id for m in reply.results[0].matches):
+            if any(m.provenance_ref == record_id for m in reply.results[0].matches):
                 return time.monotonic() - since
             time.sleep(0.005)
     raise DemoFailed(f"record {record_id} was not matchable at {node.member_id} within {PROPAGATION_S} s")

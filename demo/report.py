@@ -110,7 +110,7 @@ class DemoConsortium:
     def match(self, member: str, upload: int) -> list[bytes]:
         _, _, value = self.rng.choice(self.records)
         [hits] = self.nodes[member].match([Query("pdq", value, f"upload/{upload}")])
-        return [hit.record.record_id for hit in hits]
+        return [hit.record_id for hit in hits]
 
 
 def _deliver(source: Ledger, target: Ledger) -> None:

@@ -132,7 +132,7 @@ class Consortium:
 
     def matches(self, member: str, value: str = PDQ, content_ref: str = "") -> list[bytes]:
         [hits] = self.nodes[member].match([query(value, content_ref)])
-        return [hit.record.record_id for hit in hits]
+        return [hit.record_id for hit in hits]
 
 
 @contextmanager

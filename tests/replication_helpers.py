@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 
-from node.api.gen.hashnode.v1 import client_pb2_grpc, peer_pb2_grpc
+from node.api.gen.hashnode.v1 import peer_pb2_grpc
 from node.core.entry import ZERO_ID, Entry, EntryKind, sign_entry
 from node.core.keys import SigningKey
 from node.core.records import HashRecord
@@ -23,6 +23,7 @@ from node.ledger.ledger import Ledger, LedgerSettings, now_ms
 from node.ledger.replica import Replica
 from node.membership.members import Member, MemberKey, Membership
 from node.network.replicator import PeerAddress, PeerStatus, ReplicationSettings, Replicator
+from node.server import client_service
 from node.server.client_service import HashNodeServicer
 from node.server.peer_service import PeerServicer
 from node.server.status import ErrorStatusInterceptor
@@ -165,7 +166,7 @@ def serve(name: str, ledger: Ledger, replica: Replica | None = None) -> NetNode:
     replica = replica or Replica(ledger)
     stopping = threading.Event()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), interceptors=[ErrorStatusInterceptor()])
-    client_pb2_grpc.add_HashNodeServicer_to_server(HashNodeServicer(ledger), server)
+    client_service.add_to_server(HashNodeServicer(ledger), server)
     peer_pb2_grpc.add_PeerServicer_to_server(PeerServicer(replica, stopping=stopping), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()

@@ -63,17 +63,24 @@ def test_exact_types_match_exactly_and_in_query_order(node: RunningNode) -> None
     )
     results = node.client.Match(request).results
     assert [r.query_index for r in results] == [0, 1, 2]
-    assert [[m.record.record_id for m in r.matches] for r in results] == [[ids[2]], [], [ids[1]]]
+    assert [[m.provenance_ref for m in r.matches] for r in results] == [[ids[2]], [], [ids[1]]]
     assert results[2].matches[0].distance == 0
-    assert results[2].matches[0].provenance_ref == ids[1]
 
 
 def test_near_duplicate_pdq_matches_with_its_distance(node: RunningNode) -> None:
     ids = submit_originals(node).record_ids
     results = node.client.Match(client_pb2.MatchRequest(queries=[query("pdq", BLURRED_PDQ)])).results
     (match,) = results[0].matches
-    assert match.record.record_id == ids[0]
+    assert (match.provenance_ref, match.author, list(match.labels)) == (ids[0], "platform-a", ["tvec.propaganda"])
     assert match.distance == bit_distance(ORIGINAL_PDQ, BLURRED_PDQ) > 0
+    assert not match.HasField("record")  # the record's details come on request
+
+
+def test_a_match_carries_its_records_details_on_request(node: RunningNode) -> None:
+    ids = submit_originals(node).record_ids
+    request = client_pb2.MatchRequest(queries=[query("pdq", BLURRED_PDQ)], include_records=True)
+    (match,) = node.client.Match(request).results[0].matches
+    assert (match.provenance_ref, match.record.record_id) == (ids[0], ids[0])
     info = match.record
     assert (info.author, info.seq, info.index, info.status) == (
         "platform-a",
@@ -110,7 +117,7 @@ def test_match_stream_answers_each_request_in_order(node: RunningNode) -> None:
         client_pb2.MatchRequest(queries=[query("md5", ORIGINAL_MD5), query("pdq", ORIGINAL_PDQ)]),
     ]
     responses = list(node.client.MatchStream(iter(requests)))
-    assert [[[m.record.record_id for m in r.matches] for r in resp.results] for resp in responses] == [
+    assert [[[m.provenance_ref for m in r.matches] for r in resp.results] for resp in responses] == [
         [[ids[0]]],
         [[]],
         [[ids[1]], [ids[0]]],

@@ -37,7 +37,8 @@ def batch(n: int) -> list[types_pb2.HashRecord]:
 
 def match(node: RunningNode, records: list[types_pb2.HashRecord]) -> list[list[str]]:
     queries = [client_pb2.HashQuery(signal_type=r.signal_type, value=r.value) for r in records]
-    response = node.client.Match(client_pb2.MatchRequest(queries=queries, pdq_threshold=0))
+    request = client_pb2.MatchRequest(queries=queries, pdq_threshold=0, include_records=True)
+    response = node.client.Match(request)
     return [[m.record.SerializeToString().hex() for m in result.matches] for result in response.results]
 
 
@@ -89,7 +90,7 @@ def test_a_backup_under_write_load_restores_to_a_node_serving_the_same_results(
     first = original.client.Match(
         client_pb2.MatchRequest(queries=[client_pb2.HashQuery(signal_type="pdq", value=batch(0)[0].value)])
     )
-    record_id = first.results[0].matches[0].record.record_id
+    record_id = first.results[0].matches[0].provenance_ref
     assert provenance(restored, record_id) == provenance(original, record_id)
 
 

@@ -63,7 +63,7 @@ def test_the_lifecycle_over_the_api(pair: Pair) -> None:
     a, b = pair.a, pair.b
     result = match(b, content_ref="upload/991")
     [hit] = result.matches
-    assert (hit.record.record_id, len(result.query_id)) == (pair.record_id, 16)
+    assert (hit.provenance_ref, len(result.query_id)) == (pair.record_id, 16)
     appealed = b.client.Appeal(
         client_pb2.AppealRequest(record_id=pair.record_id, case_ref="case-42", match_distance=hit.distance)
     )

@@ -37,7 +37,7 @@ class Net:
 
     def matches(self, member: str, value: str = PDQ, content_ref: str = "") -> list[bytes]:
         [hits] = self[member].match([query(value, content_ref)])
-        return [hit.record.record_id for hit in hits]
+        return [hit.record_id for hit in hits]
 
     def holds(self, member: str, entry_id: bytes) -> Callable[[], bool]:
         def check() -> bool:

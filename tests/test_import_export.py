@@ -59,7 +59,7 @@ Hit = tuple[str, tuple[str, ...], int]
 def match_view(node: RunningNode, queries: list[tuple[str, str]]) -> list[list[Hit]]:
     """What a match answers, minus who signed it: (hash, labels, distance) per hit, per query."""
     asked = [client_pb2.HashQuery(signal_type=kind, value=value) for kind, value in queries]
-    request = client_pb2.MatchRequest(queries=asked)
+    request = client_pb2.MatchRequest(queries=asked, include_records=True)
     return [
         sorted((m.record.record.value, tuple(m.record.record.labels), m.distance) for m in result.matches)
         for result in node.client.Match(request).results

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from node.core.errors import InvalidArgument
 from node.dueprocess.matchlog import MatchLogEntry, MemoryMatchLog, ReinstateNotice, reinstate_notices
-from node.storage.matchlog import LmdbMatchLog, MatchRecorder, NoticeBook, new_query_id, notices_for
+from node.storage.matchlog import LmdbMatchLog, MatchBatch, MatchRecorder, NoticeBook, new_query_id, notices_for
 from node.storage.store import Store
 
 R = [bytes([i]) * 32 for i in range(1, 5)]
@@ -127,7 +127,8 @@ def test_notices_are_numbered_in_issue_order_and_listed_after_a_number(store: St
 
 def test_the_recorder_keeps_entries_pending_until_their_transaction_committed(store: Store) -> None:
     recorder = MatchRecorder()
-    recorder.add([MatchLogEntry(T, R[0], 0, "", QUERIES[0])])
+    [batch] = MatchBatch.of_entries([MatchLogEntry(T, R[0], 0, "", QUERIES[0])])
+    recorder.add(batch)
     with pytest.raises(RuntimeError), store.write() as txn:
         recorder.write(LmdbMatchLog(store, txn))
         raise RuntimeError("aborted")

@@ -34,7 +34,7 @@ def pdq_records(rng: random.Random, count: int) -> list[HashRecord]:
 
 def answers(ledger: Ledger, probes: list[bytes]) -> list[list[bytes]]:
     hits = ledger.match([Query("pdq", p) for p in probes], pdq_threshold=31)
-    return [[h.record.record_id for h in per_query] for per_query in hits]
+    return [[h.record_id for h in per_query] for per_query in hits]
 
 
 def retract(ledger: Ledger, record_ids: list[bytes]) -> None:

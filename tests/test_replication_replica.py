@@ -94,10 +94,10 @@ def test_entries_in_order_are_applied_and_matchable(replica: Replica, ledger: Le
     assert head is not None and (head.seq, head.entry_id) == (2, ALICE[1].entry_id)
     pdq = HashRecord.decode(ALICE[1].items[0])  # even seqs carry a PDQ record
     (hits,) = ledger.match([Query("pdq", pdq.value)])
-    assert [h.record.entry_id for h in hits] == [ALICE[1].entry_id]
+    assert [ledger.record(h.record_id).entry_id for h in hits] == [ALICE[1].entry_id]
     md5 = HashRecord.decode(ALICE[0].items[0])
     (hits,) = ledger.match([Query("md5", md5.value)])
-    assert [h.record.author for h in hits] == ["alice"]
+    assert [h.author for h in hits] == ["alice"]
 
 
 def test_a_duplicate_and_a_replayed_old_entry_write_nothing(replica: Replica) -> None:
@@ -195,7 +195,7 @@ def test_a_replicated_retraction_removes_the_record_from_matching(replica: Repli
     outcome = replica.receive([*ALICE[:2], retraction])
     assert len(outcome.applied) == 3
     pdq = HashRecord.decode(ALICE[1].items[0])
-    assert ledger.match([Query("pdq", pdq.value)]) == [[]]
+    assert list(ledger.match([Query("pdq", pdq.value)])) == [[]]
 
 
 # --- buffers ------------------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def submit(node: RunningNode, tag: str) -> client_pb2.SubmitResponse:
 def matches(node: RunningNode, tag: str) -> list[str]:
     query = client_pb2.HashQuery(signal_type="pdq", value=pdq(tag))
     reply = node.client.Match(client_pb2.MatchRequest(queries=[query]), timeout=5)
-    return [m.record.record_id for m in reply.results[0].matches]
+    return [m.provenance_ref for m in reply.results[0].matches]
 
 
 def state(node: RunningNode) -> admin_pb2.ReplicationState:

@@ -22,7 +22,7 @@ import pytest
 
 from node.core.errors import StorageError
 from node.dueprocess.matchlog import MatchLogEntry
-from node.storage.matchlog import MatchRecorder
+from node.storage.matchlog import MatchBatch, MatchRecorder
 from node.storage.store import Store
 from testkit.checks import (
     Contributions,
@@ -214,9 +214,9 @@ def test_matches_the_store_cannot_take_are_held_in_bounded_memory(caplog: pytest
     """While the store refuses writes, matching goes on: the match log keeps at most its limit of unwritten
     entries, the oldest dropped first, and says so (not once per match)."""
     recorder = MatchRecorder(limit=100)
-    entries = [MatchLogEntry(i, bytes(32), 0, f"upload-{i}", "q") for i in range(1000)]
+    entries = [MatchLogEntry(i, bytes(32), 0, f"upload-{i}", f"{i:016x}") for i in range(1000)]
     with caplog.at_level(logging.ERROR, logger="node.storage.matchlog"):
         for entry in entries:
-            recorder.add([entry])
+            recorder.add(*MatchBatch.of_entries([entry]))
     assert len(recorder) == 100 and recorder.dropped == 900
     assert 0 < len(caplog.records) <= 10

@@ -43,7 +43,7 @@ def test_in_process_restart_keeps_records_history_and_the_log(
         client_pb2.HashQuery(signal_type="md5", value=MD5),
     ]
     results = second.client.Match(client_pb2.MatchRequest(queries=queries)).results
-    assert [m.record.record_id for m in results[0].matches] == [ids[0]]
+    assert [m.provenance_ref for m in results[0].matches] == [ids[0]]
     assert list(results[1].matches) == []  # still retracted
     for rid, status in ((ids[0], "active"), (ids[1], "retracted")):
         bundle = second.client.GetProvenance(client_pb2.ProvenanceRequest(record_id=rid))

@@ -369,12 +369,7 @@ class HashnodeSignalExchangeAPI(
             client_pb2.MatchRequest(queries=queries, pdq_threshold=0), metadata=self.metadata
         )
         mine = _member_id(stub, self.metadata)
-        return [
-            hit.record.record_id
-            for result in response.results
-            for hit in result.matches
-            if hit.record.author != mine
-        ]
+        return [hit.provenance_ref for result in response.results for hit in result.matches if hit.author != mine]
 
 
 def _member_id(stub: client_pb2_grpc.HashNodeStub, metadata: Sequence[tuple[str, str]]) -> str:

@@ -23,14 +23,15 @@ from node.core.entry import Entry, EntryKind, MalformedEntry
 from node.core.errors import EncodingError, InvalidArgument, VerificationError
 from node.core.keys import PUBLIC_KEY_SIZE, PublicKey
 from node.core.records import HashRecord
-from node.core.signals import signal_type
+from node.core.signals import REGISTRY as SIGNAL_TYPES
+from node.core.signals import SignalType, signal_type
 from node.core.taxonomy import Taxonomy
 from node.dueprocess.items import DecisionItem, Outcome, Stance
 from node.index.pdq import MAX_THRESHOLD
 from node.ledger.export import DEFAULT_BATCH as DEFAULT_EXPORT_BATCH
 from node.ledger.export import MAX_BATCH as MAX_EXPORT_BATCH
 from node.ledger.export import ExportPage, Selection
-from node.ledger.ledger import MatchExplanation, MatchHit, Query, RecordStatus, StoredRecord, SubmitResult
+from node.ledger.ledger import HitRecord, MatchExplanation, Query, RecordStatus, StoredRecord, SubmitResult
 from node.membership.members import ROLES, STATUSES, Member, MemberKey
 from node.provenance.bundle import FORMAT_VERSION, ProvenanceBundle, RelatedEntry, VerifiedProvenance
 from node.storage.matchlog import StoredNotice
@@ -145,11 +146,28 @@ def queries_from_request(
     _check_batch(f"{prefix}queries", len(request.queries), max_batch, "queries")
     queries = []
     for i, msg in enumerate(request.queries):
-        kind = signal_type(msg.signal_type, f"{prefix}queries[{i}].signal_type")
-        value = kind.parse(msg.value, f"{prefix}queries[{i}].value")
-        content_ref = check_content_ref(msg.content_ref, f"{prefix}queries[{i}].content_ref")
-        queries.append(Query(signal_type=kind.name, value=value, content_ref=content_ref))
+        # The common case checked without building field names: a known type in lower case, a value of
+        # exactly its hex length (bytes.fromhex would skip inner spaces: the length rules them out) and a
+        # content reference too short to pass the limit. Anything else goes through the checks that name it.
+        known, value, content_ref = SIGNAL_TYPES.get(msg.signal_type), msg.value, msg.content_ref
+        raw = _quick_value(known, value) if len(content_ref) <= MAX_CONTENT_REF_BYTES // 4 else None
+        if known is None or raw is None:
+            known = signal_type(msg.signal_type, f"{prefix}queries[{i}].signal_type")
+            raw = known.parse(value, f"{prefix}queries[{i}].value")
+            content_ref = check_content_ref(content_ref, f"{prefix}queries[{i}].content_ref")
+        queries.append(Query(known.name, raw, content_ref))
     return queries, threshold_from_request(request, f"{prefix}pdq_threshold")
+
+
+def _quick_value(kind: SignalType | None, value: str) -> bytes | None:
+    """`value` parsed if it is exactly the type's hex digits (the common case), else None."""
+    if kind is None or len(value) != 2 * kind.size:
+        return None
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        return None
+    return raw if len(raw) == kind.size else None
 
 
 _RECORD_STATUS = {
@@ -181,17 +199,9 @@ def _fill_record_info(msg: types_pb2.RecordInfo, stored: StoredRecord) -> None:
     msg.status = _RECORD_STATUS[stored.status]
 
 
-def match_response(results: Sequence[Sequence[MatchHit]]) -> client_pb2.MatchResponse:
-    """One result per query, in order; built in place (see `_fill_record`)."""
-    response = client_pb2.MatchResponse()
-    for i, hits in enumerate(results):
-        result = response.results.add(query_index=i, query_id=hits[0].query_id if hits else "")
-        for hit in hits:
-            match = result.matches.add(
-                distance=hit.distance, provenance_ref=hit.record.record_id.hex(), policy=hit.policy
-            )
-            _fill_record_info(match.record, hit.record)
-    return response
+def record_info_bytes(record: HitRecord) -> bytes:
+    """A matched record's serialized RecordInfo (`MatchRequest.include_records`)."""
+    return bytes(stored_record_to_proto(record.stored()).SerializeToString())
 
 
 # --- retraction ---------------------------------------------------------------------------------------------

@@ -133,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
             for q in queries
         ],
         pdq_threshold=args.threshold,
+        include_records=True,  # a person reads what each match is
     )
     with channel(args) as opened:
         response = client_pb2_grpc.HashNodeStub(opened).Match(request, timeout=args.timeout)

@@ -148,6 +148,35 @@ def _read_string(data: bytes, pos: int) -> tuple[str, int]:
     return data[pos + 2 : end].decode("utf-8"), end
 
 
+def item_labels(data: bytes, start: int = 0) -> bytes:
+    """The labels section (u16 count ‖ each u16 length + UTF-8) of the record item encoded at `start` in
+    `data`, as it is stored: matching reads a hit's labels without decoding the record (`decode_labels` decodes
+    them). The item was checked when it was stored; a malformed one raises EncodingError."""
+    try:
+        pos = start + 2 + _unpack_u16(data, start)[0]
+        start = pos + 4 + _unpack_u32(data, pos)[0] + 1  # past the value and the quality byte
+        (count,) = _unpack_u16(data, start)
+        end = start + 2
+        for _ in range(count):
+            end += 2 + _unpack_u16(data, end)[0]
+    except struct.error as exc:
+        raise EncodingError(f"record item: malformed ({exc})") from None
+    if end > len(data):
+        raise _truncated(len(data), end - len(data))
+    return data[start:end]
+
+
+def decode_labels(section: bytes) -> tuple[str, ...]:
+    """The labels of an `item_labels` section."""
+    try:
+        labels, end = _read_strings(section, 0)
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise EncodingError(f"record item: malformed labels ({exc})") from None
+    if end != len(section):
+        raise EncodingError(f"record item: {len(section) - end} bytes after the labels")
+    return labels
+
+
 def _decode(data: bytes) -> tuple[HashRecord, int]:
     # Hand-inlined like `encode`: replicas decode every record they receive, by the million. Reads past the
     # end raise struct.error or IndexError (HashRecord.decode turns them into EncodingError) or are checked.

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import enum
 import itertools
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 import numpy as np
+import numpy.typing as npt
 
 from node.core import merkle
 from node.core.entry import ZERO_ID, Entry, EntryKind, sign_entry
 from node.core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, StorageError
 from node.core.keys import SigningKey
-from node.core.records import HashRecord, record_id
+from node.core.records import HashRecord, decode_labels, record_id
 from node.core.retraction import RetractionItem
 from node.core.signals import REGISTRY as SIGNAL_TYPES
 from node.core.signals import MatchKind, SignalType, signal_type
@@ -51,11 +54,12 @@ from node.membership.members import Member, Membership
 from node.provenance.bundle import DESCRIBERS, ProvenanceBundle, RelatedEntry, describe
 from node.storage import pdq_snapshot
 from node.storage.matchlog import (
+    MAX_UNWRITTEN_MATCHES,
     LmdbMatchLog,
+    MatchBatch,
     MatchRecorder,
     NoticeBook,
     StoredNotice,
-    new_query_id,
     notices_for,
 )
 from node.storage.store import DEFAULT_MAP_SIZE, NewRecord, RecordRow, Status, Store, Txn
@@ -75,6 +79,7 @@ class LedgerSettings:
     map_size: int = DEFAULT_MAP_SIZE
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     match_log_retention_ms: int = DEFAULT_RETENTION_MS  # 0: keep no match log (and issue no notices)
+    match_log_answered: bool = False  # a match returns once its matches are logged (docs/due-process.md)
 
 
 class RecordStatus(enum.StrEnum):
@@ -126,10 +131,89 @@ class Query:
 
 @dataclass(frozen=True)
 class MatchHit:
-    record: StoredRecord
+    """One record a query matched, with what a platform needs to act on it; the rest of the record and its
+    provenance are fetched on request (`Ledger.record`, `Ledger.provenance`) by its id."""
+
+    record_id: bytes
     distance: int
+    author: str  # the contributing member
+    labels: tuple[str, ...]
     policy: tuple[str, ...] = ()  # the notes of this node's policy verdict on the record
     query_id: str = ""  # the match log's id of the query (empty when the node keeps no match log)
+    ordinal: int = -1  # the record's position in this node's store (`HitRecord.stored` reads the row)
+
+
+@dataclass(frozen=True, slots=True)
+class HitRecord:
+    """A record that matched, once per match call however many queries matched it."""
+
+    ordinal: int
+    record_id: bytes
+    author: str
+    labels: tuple[str, ...]
+    policy: tuple[str, ...]
+    row: bytes  # the stored row (`RecordRow.encode`): everything else about the record, decoded on request
+
+    def stored(self) -> StoredRecord:
+        return StoredRecord.from_row(RecordRow.decode(self.ordinal, self.row))
+
+
+class MatchResults(Sequence[list[MatchHit]]):
+    """The answer to one match call: per query, the records it matched, sorted by (distance, record id).
+
+    Columnar, so that answering builds no object per hit: query `i`'s hits are `offsets[i]..offsets[i+1]` of
+    `slots` (indexes into `records`, the distinct records matched) and `distances`. Indexing it gives a query's
+    hits as `MatchHit`s, built on demand.
+    """
+
+    __slots__ = ("distances", "offsets", "query_ids", "records", "slots")
+
+    def __init__(
+        self,
+        records: list[HitRecord],
+        offsets: list[int],
+        slots: list[int],
+        distances: list[int],
+        query_ids: list[str],
+    ) -> None:
+        self.records, self.offsets, self.slots, self.distances = records, offsets, slots, distances
+        self.query_ids = query_ids  # per query; "" without hits or without a match log
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> list[MatchHit]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[list[MatchHit]]: ...
+
+    def __getitem__(self, i: int | slice) -> list[MatchHit] | list[list[MatchHit]]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(len(self))[i]]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        query_id = self.query_ids[i]
+        return [
+            MatchHit(r.record_id, d, r.author, r.labels, r.policy, query_id, r.ordinal)
+            for r, d in (
+                (self.records[self.slots[h]], self.distances[h]) for h in range(self.offsets[i], self.offsets[i + 1])
+            )
+        ]
+
+    @property
+    def hits(self) -> int:
+        return len(self.slots)
+
+    def label_counts(self) -> dict[str, int]:
+        """Hits by label (a hit counts once under each label of its record): what metrics count."""
+        per_record = np.bincount(np.asarray(self.slots, dtype=np.int64), minlength=len(self.records))
+        counts: dict[str, int] = {}
+        for record, n in zip(self.records, per_record.tolist(), strict=True):
+            for label in record.labels:
+                counts[label] = counts.get(label, 0) + n
+        return counts
 
 
 class _AlreadyFiled(Exception):
@@ -196,7 +280,10 @@ class Ledger:
         # Reentrant: a submission that skips duplicates holds it from its lookup to its commit.
         self._author_lock = threading.RLock()
         self._listeners: list[Callable[[Entry], None]] = []
-        self._recorder = MatchRecorder()
+        # Answered durability: each match call writes its own matches (with whatever else is pending) before it
+        # returns, so nothing waits long enough to be dropped.
+        self._recorder = MatchRecorder(None if settings.match_log_answered else MAX_UNWRITTEN_MATCHES)
+        self._flush_lock = threading.Lock()  # one flush at a time: later callers find their matches written
         # Woken after every commit; notice watchers wait on it (and re-read the store).
         self.commits = threading.Condition()
         self._listeners.append(self._wake_watchers)
@@ -668,84 +755,132 @@ class Ledger:
 
     # --- matching ---------------------------------------------------------------------------------------------
 
-    def match(self, queries: Sequence[Query], pdq_threshold: int | None = None) -> list[list[MatchHit]]:
-        """Matches every query; one list of hits per query, sorted by (distance, record id)."""
+    def match(self, queries: Sequence[Query], pdq_threshold: int | None = None) -> MatchResults:
+        """Matches every query; per query the active records it matched, sorted by (distance, record id).
+
+        The matches are queued for the match log (`flush_match_log` writes them; docs/due-process.md says when
+        they are logged), each query that matched with a query id.
+        """
         threshold = self.settings.pdq_threshold if pdq_threshold is None else pdq_threshold
         if not 0 <= threshold <= MAX_THRESHOLD:
             raise InvalidArgument("pdq_threshold", threshold, f"0..{MAX_THRESHOLD}")
         self._check_batch("queries", len(queries))
         kinds = [_query_kind(i, query) for i, query in enumerate(queries)]
-        found: list[list[tuple[int, int]]] = [[] for _ in queries]  # (ordinal, distance) per query
+        found_q, found_o, found_d = [], [], []  # per hit: query, record ordinal, distance (arrays, in parts)
         pdq_positions = [i for i, kind in enumerate(kinds) if kind.match is MatchKind.HAMMING]
         if pdq_positions:
             hashes = np.frombuffer(b"".join(queries[i].value for i in pdq_positions), dtype=np.uint8)
             qidx, ordinals, distances = self.index.query(hashes.reshape(-1, 32), threshold)
-            for q, o, d in zip(qidx.tolist(), ordinals.tolist(), distances.tolist(), strict=True):
-                found[pdq_positions[q]].append((o, d))
+            found_q.append(qidx if len(pdq_positions) == len(queries) else np.asarray(pdq_positions)[qidx])
+            found_o.append(ordinals)
+            found_d.append(distances)
         with self.store.read() as txn:
             for i, (query, kind) in enumerate(zip(queries, kinds, strict=True)):
                 if kind.match is MatchKind.EXACT:
-                    found[i] = [(o, 0) for o in self.store.exact(txn, kind.name, query.value)]
-            verdicts = standing.Verdicts(self.store, txn, self.membership, self.settings.policy)
-            matched: dict[int, tuple[StoredRecord, tuple[str, ...]] | None] = {}  # per ordinal, once per call
-            results = [self._hits(txn, pairs, verdicts, matched) if pairs else [] for pairs in found]
-        return self._log_matches(queries, results)
+                    exact = self.store.exact(txn, kind.name, query.value)
+                    if exact:
+                        found_q.append(np.full(len(exact), i))
+                        found_o.append(np.asarray(exact, dtype=np.int64))
+                        found_d.append(np.zeros(len(exact), dtype=np.int64))
+            if found_o:
+                hit_q, hit_o, hit_d = (np.concatenate(parts).astype(np.int64) for parts in (found_q, found_o, found_d))
+            else:
+                hit_q = hit_o = hit_d = np.zeros(0, dtype=np.int64)
+            distinct, slot_of_hit = np.unique(hit_o, return_inverse=True)
+            records, slot_of_distinct = self._hit_records(txn, distinct.tolist())
+        return self._answer(queries, records, hit_q, hit_d, slot_of_distinct[slot_of_hit])
 
-    def _hits(
+    def _hit_records(self, txn: Txn, ordinals: list[int]) -> tuple[list[HitRecord], npt.NDArray[np.int64]]:
+        """The active records among `ordinals`, sorted by record id, and the slot of each ordinal among them
+        (-1: not active, it does not match)."""
+        verdicts = standing.Verdicts(self.store, txn, self.membership, self.settings.policy)
+        authors: dict[bytes, str] = {}
+        labels_of: dict[bytes, tuple[str, ...]] = {}
+        found: list[tuple[bytes, int, HitRecord]] = []
+        for at, ordinal, row, rid, raw_author, section in self.store.active_hits(txn, ordinals):
+            author = authors.get(raw_author)
+            if author is None:
+                author = authors[raw_author] = raw_author.decode("utf-8")
+            labels = labels_of.get(section)
+            if labels is None:
+                labels = labels_of[section] = decode_labels(section)
+            policy = verdicts.notes(ordinal, row, rid, author, labels)
+            found.append((rid, at, HitRecord(ordinal, rid, author, labels, policy, row)))
+        found.sort(key=lambda f: f[0])
+        slots = np.full(len(ordinals), -1, dtype=np.int64)
+        slots[[at for _, at, _ in found]] = np.arange(len(found))
+        return [record for _, _, record in found], slots
+
+    def _answer(
         self,
-        txn: Txn,
-        pairs: list[tuple[int, int]],
-        verdicts: standing.Verdicts,
-        matched: dict[int, tuple[StoredRecord, tuple[str, ...]] | None],
-    ) -> list[MatchHit]:
-        hits = []
-        for ordinal, distance in pairs:
-            if ordinal not in matched:
-                matched[ordinal] = self._matchable(txn, ordinal, verdicts)
-            found = matched[ordinal]
-            if found is not None:
-                hits.append(MatchHit(found[0], distance, found[1]))
-        if len(hits) > 1:
-            hits.sort(key=lambda h: (h.distance, h.record.record_id))
-        return hits
+        queries: Sequence[Query],
+        records: list[HitRecord],
+        hit_q: npt.NDArray[np.int64],
+        hit_d: npt.NDArray[np.int64],
+        hit_slot: npt.NDArray[np.int64],
+    ) -> MatchResults:
+        """The results of a match call from its hits (query, distance, slot), which it queues for the log."""
+        keep = hit_slot >= 0
+        hit_q, hit_d, hit_slot = hit_q[keep], hit_d[keep], hit_slot[keep]
+        # Records are in record id order, so their slots are too: (query, distance, slot) is the answer's order.
+        order = np.lexsort((hit_slot, hit_d, hit_q))
+        hit_q, hit_d, hit_slot = hit_q[order], hit_d[order], hit_slot[order]
+        counts = np.bincount(hit_q, minlength=len(queries))
+        offsets = np.concatenate([[0], np.cumsum(counts)]).tolist()
+        slots, distances = hit_slot.tolist(), hit_d.tolist()
+        query_ids = [""] * len(queries)
+        matched = np.flatnonzero(counts).tolist()
+        if matched and self.settings.match_log_retention_ms:
+            numbers = secrets.token_bytes(8 * len(matched))
+            for j, i in enumerate(matched):
+                query_ids[i] = numbers[8 * j : 8 * j + 8].hex()
+            batch = MatchBatch(
+                self.clock(),
+                numbers,
+                [queries[i].content_ref for i in matched],
+                [offsets[i] for i in matched] + [offsets[matched[-1] + 1]],
+                [r.record_id for r in records],
+                slots,
+                distances,
+            )
+            self._recorder.add(batch)
+            if self.settings.match_log_answered:
+                self._log_now(batch)
+        return MatchResults(records, offsets, slots, distances, query_ids)
 
-    def _matchable(
-        self, txn: Txn, ordinal: int, verdicts: standing.Verdicts
-    ) -> tuple[StoredRecord, tuple[str, ...]] | None:
-        """The record at `ordinal` and the notes of its verdict, if it is active (it matches)."""
-        row = self.store.record(txn, ordinal)
-        if row is None or row.status != Status.ACTIVE:
-            return None
-        stored = StoredRecord.from_row(row)
-        return stored, verdicts.of(row, stored.record, stored.record_id).notes
-
-    def _log_matches(self, queries: Sequence[Query], results: list[list[MatchHit]]) -> list[list[MatchHit]]:
-        """Gives every query that matched an id and queues its matches for the match log."""
-        if not self.settings.match_log_retention_ms:
-            return results
-        now, logged, entries = self.clock(), [], []
-        for query, hits in zip(queries, results, strict=True):
-            if hits:
-                query_id = new_query_id()
-                hits = [MatchHit(hit.record, hit.distance, hit.policy, query_id) for hit in hits]
-                entries += [
-                    MatchLogEntry(now, hit.record.record_id, hit.distance, query.content_ref, query_id)
-                    for hit in hits
-                ]
-            logged.append(hits)
-        self._recorder.add(entries)
-        return logged
+    def _log_now(self, batch: MatchBatch) -> None:
+        """Answered durability: returns once `batch` is written. Calls that arrive while a flush runs wait for
+        it and then find their batch written by the next one, together (a group commit: one transaction for
+        all of them). A batch that cannot be written is withdrawn and the call fails: nothing is answered that
+        the log does not hold."""
+        try:
+            with self._flush_lock:
+                if self._recorder.is_pending(batch):
+                    self._flush_locked()
+        except BaseException:
+            self._recorder.discard(batch)
+            raise
 
     # --- match log and reinstatement notices ---------------------------------------------------------------
 
     def flush_match_log(self) -> int:
-        """Writes the matches answered since the last flush; returns how many."""
+        """Writes the matches answered since the last flush in one transaction; returns how many (hits). Once
+        it returns they are logged: durable, whatever happens to the process."""
+        with self._flush_lock:
+            return self._flush_locked()
+
+    def _flush_locked(self) -> int:
         if not len(self._recorder):
             return 0
         with self.store.write() as txn:
-            batch = self._recorder.write(LmdbMatchLog(self.store, txn))
-        self._recorder.written(batch)
-        return len(batch)
+            batches = self._recorder.write(LmdbMatchLog(self.store, txn))
+        self._recorder.written(batches)
+        return sum(len(b) for b in batches)
+
+    def match_log_counts(self) -> dict[str, int]:
+        """Hits logged (written by committed flushes) and dropped unwritten since the node started, and pending."""
+        recorder = self._recorder
+        return {"logged": recorder.logged, "dropped": recorder.dropped, "pending": len(recorder)}
 
     def prune_match_log(self) -> tuple[int, int]:
         """Drops logged matches and notices older than the retention window: (matches, notices) dropped."""

@@ -15,7 +15,7 @@ from node.dueprocess.deadlines import DecisionAuthority
 from node.dueprocess.history import RecordHistory, derive_verdict
 from node.dueprocess.policy import PolicyConfig, RecordFacts, Standing, Verdict
 from node.membership.members import Membership
-from node.storage.store import RecordRow, Status, Store, Txn
+from node.storage.store import RecordRow, Status, Store, Txn, row_timestamp_ms
 
 STATUS_OF: dict[Standing, int] = {
     Standing.ACTIVE: Status.ACTIVE,
@@ -86,43 +86,67 @@ def _with_local_withhold(found: Verdict, held: str | None) -> Verdict:
 
 
 class Verdicts:
-    """`verdict` for many records read in one transaction: the hits of one match call.
+    """The policy notes of many active records read in one transaction: the hits of one match call.
 
     Most records have no history (nothing was ever said about them), and the verdict of such a record
     depends only on its contributor (roles, decision authority) and its labels: it is derived once per
-    (contributor, labels) and shared. Records with a history, and the local withholds, are judged one by one
-    exactly as `verdict` does.
+    (contributor, labels) and shared; the local withholds are read once per contributor. Records with a
+    history are judged one by one exactly as `verdict` does.
     """
 
     def __init__(self, store: Store, txn: Txn, membership: Membership, policy: PolicyConfig) -> None:
         self._store, self._txn, self._membership, self._policy = store, txn, membership, policy
         self._without_history: dict[tuple[str, tuple[str, ...]], Verdict] = {}
+        self._withholds: dict[str, tuple[int, str | None]] = {}  # author -> (revoked after ms, purged note)
 
-    def of(self, row: RecordRow, record: HashRecord, rid: bytes) -> Verdict:
-        """The verdict of `row`, whose decoded record is `record` and id `rid`."""
-        if self._store.related(self._txn, rid):
-            return verdict(self._store, self._txn, row, self._membership, self._policy, record)
-        key = (row.author, record.labels)
+    def notes(self, ordinal: int, row: bytes, rid: bytes, author: str, labels: tuple[str, ...]) -> tuple[str, ...]:
+        """The notes of the verdict on the record at `ordinal`: `row` encoded, its id `rid`, contributor
+        `author` and `labels` read from it."""
+        if self._store.has_related(self._txn, rid):
+            decoded = RecordRow.decode(ordinal, row)
+            return verdict(self._store, self._txn, decoded, self._membership, self._policy).notes
+        key = (author, labels)
         found = self._without_history.get(key)
         if found is None:
-            found = derive_verdict(
-                facts(row, self._membership, record),
-                RecordHistory(rid),
-                authority(row.author, self._membership),
-                self._policy,
-            )
+            member = self._membership.get(author)
+            facts = RecordFacts(rid, author, member.roles if member is not None else (), labels)
+            found = derive_verdict(facts, RecordHistory(rid), authority(author, self._membership), self._policy)
             self._without_history[key] = found
-        return _with_local_withhold(found, local_withhold(self._store, self._txn, row, self._membership))
+        return _with_local_withhold(found, self._withhold(author, row_timestamp_ms(row))).notes
+
+    def _withhold(self, author: str, timestamp_ms: int) -> str | None:
+        """`local_withhold` with the contributor's part read once per call."""
+        known = self._withholds.get(author)
+        if known is None:
+            member = self._membership.get(author)
+            purged = self._store.get_state(self._txn, PURGED_MEMBER_PREFIX + author.encode("utf-8")) is not None
+            known = (
+                member.revoked_after_ms if member is not None else 0,
+                _purged_note(author) if purged else None,
+            )
+            self._withholds[author] = known
+        revoked_after_ms, purged_note = known
+        if revoked_after_ms and timestamp_ms > revoked_after_ms:
+            return _revoked_note(author)
+        return purged_note
 
 
 def local_withhold(store: Store, txn: Txn, row: RecordRow, membership: Membership) -> str | None:
     """Why this node withholds the record whatever its history says, if it does."""
     member = membership.get(row.author)
     if member is not None and member.revoked_after_ms and row.timestamp_ms > member.revoked_after_ms:
-        return f"contributor {row.author} revoked; signed after its cutoff — withheld"
+        return _revoked_note(row.author)
     if store.get_state(txn, PURGED_MEMBER_PREFIX + row.author.encode("utf-8")) is not None:
-        return f"contributor {row.author} purged on this node — withheld"
+        return _purged_note(row.author)
     return None
+
+
+def _revoked_note(author: str) -> str:
+    return f"contributor {author} revoked; signed after its cutoff — withheld"
+
+
+def _purged_note(author: str) -> str:
+    return f"contributor {author} purged on this node — withheld"
 
 
 def is_open(policy: PolicyConfig) -> bool:

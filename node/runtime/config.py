@@ -60,6 +60,8 @@ trusted_flagger_preferred = true
 
 [matchlog]
 retention_days = 180                  # 0: keep no match log, issue no reinstatement notices
+durability = "batched"                # or "answered": a Match answers once its matches are logged
+flush_ms = 1000                       # batched: answered matches are written at least this often
 
 [storage]
 map_size_mib = 65536                  # the LMDB map: address space, not disk; a full map refuses writes
@@ -122,11 +124,12 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "logging": ("format", "level"),
     "peers": ("name", "address"),
     "policy": (),  # read by PolicyConfig.from_mapping, which names its own keys
-    "matchlog": ("retention_days",),
+    "matchlog": ("retention_days", "durability", "flush_ms"),
     "replication": ("anti_entropy_ms", "authoring_without_peers_after_s"),
     "storage": ("map_size_mib",),
 }
 DEFAULT_MATCH_LOG_DAYS = 180
+MATCH_LOG_DURABILITY = ("batched", "answered")  # docs/due-process.md, "What a logged match survives"
 DEFAULT_MAP_SIZE_MIB = DEFAULT_MAP_SIZE >> 20
 MAX_MAP_SIZE_MIB = 1 << 24  # 16 TiB
 MAX_MATCH_LOG_DAYS = 3650
@@ -169,6 +172,8 @@ class NodeConfig:
     log_level: str = "INFO"
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     match_log_retention_days: int = DEFAULT_MATCH_LOG_DAYS  # 0: keep no match log
+    match_log_durability: str = "batched"  # or "answered"
+    match_log_flush_ms: int = 1000
     anti_entropy_ms: int = 5000
     authoring_without_peers_after_s: int = 0  # 0: never author without having compared with a peer
     map_size_mib: int = DEFAULT_MAP_SIZE_MIB
@@ -199,6 +204,7 @@ class NodeConfig:
             max_batch=self.max_batch,
             policy=self.policy,
             match_log_retention_ms=self.match_log_retention_days * DAY_MS,
+            match_log_answered=self.match_log_durability == "answered",
             map_size=self.map_size_mib << 20,
         )
 
@@ -310,6 +316,8 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
         match_log_retention_days=tables["matchlog"].integer(
             "retention_days", DEFAULT_MATCH_LOG_DAYS, 0, MAX_MATCH_LOG_DAYS
         ),
+        match_log_durability=_choice(tables["matchlog"], "durability", "batched", MATCH_LOG_DURABILITY),
+        match_log_flush_ms=tables["matchlog"].integer("flush_ms", 1000, 10, 60_000),
         anti_entropy_ms=tables["replication"].integer("anti_entropy_ms", 5000, 100, 3_600_000),
         authoring_without_peers_after_s=tables["replication"].integer(
             "authoring_without_peers_after_s", 0, 0, 365 * 86_400
@@ -412,14 +420,18 @@ def _metrics_listen(source: str, data: dict[str, Any]) -> str:
         raise ConfigError(f"{source}: {exc.message}") from None
 
 
-def _logging_choice(
-    source: str, data: dict[str, Any], key: str, default: str, choices: tuple[str, ...]
-) -> str:
-    fields = _Fields(source, "logging.", _table(source, data, "logging"), _KEYS["logging"])
+def _choice(fields: _Fields, key: str, default: str, choices: tuple[str, ...]) -> str:
     value = fields.string(key, default)
     if value not in choices:
         fields.fail(key, repr(value), " or ".join(repr(c) for c in choices))
     return value
+
+
+def _logging_choice(
+    source: str, data: dict[str, Any], key: str, default: str, choices: tuple[str, ...]
+) -> str:
+    fields = _Fields(source, "logging.", _table(source, data, "logging"), _KEYS["logging"])
+    return _choice(fields, key, default, choices)
 
 
 def _peers(source: str, value: object) -> tuple[PeerConfig, ...]:

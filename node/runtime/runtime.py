@@ -167,7 +167,9 @@ def _wire(
     channels = PeerChannels(identity, consortium, peers, insecure=config.insecure)
     exchange = RosterExchange(consortium, peers, channels, timeout_s=config.peer_limits.call_timeout_s)
     runtime = NodeRuntime(config, ledger, consortium, identity, peers, channels, exchange, guard)
-    runtime.match_log = MatchLogKeeper(ledger.flush_match_log, ledger.prune_match_log)
+    runtime.match_log = MatchLogKeeper(
+        ledger.flush_match_log, ledger.prune_match_log, flush_s=config.match_log_flush_ms / 1000
+    )
     runtime.replica = replica
     runtime.replicator = _replicator(config, replica, peers, channels)
     runtime.sync_hooks += [exchange.wake, runtime.replicator.sync_now]

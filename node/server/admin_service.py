@@ -131,6 +131,7 @@ class AdminServicer(DueProcessAdmin, ReplicationAdmin, admin_pb2_grpc.AdminServi
             "local": {
                 "policy": settings.policy.to_mapping(),
                 "match_log_retention_days": config.match_log_retention_days,
+                "match_log_durability": config.match_log_durability,
                 "decision_window_ms": self.ledger.membership.decision_window_ms,
             },
         }

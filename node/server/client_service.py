@@ -6,20 +6,30 @@ Errors are `node.core.errors` exceptions; `node.server.status` maps them to stat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import grpc
+from google.protobuf import message_factory  # type: ignore[import-untyped]
 
-from node.api import convert
+from node.api import convert, match_wire
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
 from node.dueprocess.items import DecisionItem
 from node.ledger.export import export_pages
 from node.ledger.ledger import Ledger
 
+MatchCounter = Callable[[Mapping[str, int]], None]  # hits by label, per answered match call (metrics)
+SERVICE = client_pb2.DESCRIPTOR.services_by_name["HashNode"]
+# Methods whose behaviour returns the serialized response (bytes): see `node.api.match_wire`.
+SERIALIZED = frozenset({"Match", "MatchStream"})
+
 
 class HashNodeServicer(client_pb2_grpc.HashNodeServicer):  # type: ignore[misc]
-    def __init__(self, ledger: Ledger) -> None:
+    """Register it with `add_to_server`: Match and MatchStream answer serialized bytes."""
+
+    def __init__(self, ledger: Ledger, count_matches: MatchCounter | None = None) -> None:
         self.ledger = ledger
+        self._count_matches = count_matches
 
     def Submit(
         self, request: client_pb2.SubmitRequest, context: grpc.ServicerContext
@@ -33,24 +43,26 @@ class HashNodeServicer(client_pb2_grpc.HashNodeServicer):  # type: ignore[misc]
         )
         return convert.submit_response(self.ledger.submit(records, skip_duplicates=request.skip_duplicates))
 
-    def Match(
-        self, request: client_pb2.MatchRequest, context: grpc.ServicerContext
-    ) -> client_pb2.MatchResponse:
+    def Match(self, request: client_pb2.MatchRequest, context: grpc.ServicerContext) -> bytes:
         return self._match(request)
 
     def MatchStream(
         self, request_iterator: Iterator[client_pb2.MatchRequest], context: grpc.ServicerContext
-    ) -> Iterator[client_pb2.MatchResponse]:
+    ) -> Iterator[bytes]:
         # One response per request, in order. A bad request ends the stream with its status; the responses
         # already sent stand, and the field path says which request it was.
         for i, request in enumerate(request_iterator):
             yield self._match(request, prefix=f"requests[{i}].")
 
-    def _match(self, request: client_pb2.MatchRequest, prefix: str = "") -> client_pb2.MatchResponse:
+    def _match(self, request: client_pb2.MatchRequest, prefix: str = "") -> bytes:
+        """The serialized MatchResponse."""
         queries, threshold = convert.queries_from_request(
             request, max_batch=self.ledger.settings.max_batch, prefix=prefix
         )
-        return convert.match_response(self.ledger.match(queries, threshold))
+        results = self.ledger.match(queries, threshold)
+        if self._count_matches is not None and results.hits:
+            self._count_matches(results.label_counts())
+        return match_wire.encode(results, convert.record_info_bytes if request.include_records else None)
 
     def GetProvenance(
         self, request: client_pb2.ProvenanceRequest, context: grpc.ServicerContext
@@ -98,3 +110,34 @@ class HashNodeServicer(client_pb2_grpc.HashNodeServicer):  # type: ignore[misc]
         entry = self.ledger.decide(appeal_entry_id, outcome, reason, rid)
         decided = DecisionItem.decode(entry.items[0]).record_id
         return convert.due_process_response(entry, self.ledger.record(decided))
+
+
+def add_to_server(servicer: HashNodeServicer, server: grpc.Server) -> None:
+    """Registers `servicer` as the generated `add_HashNodeServicer_to_server` does, except that Match and
+    MatchStream responses, already serialized, are passed to gRPC as they are."""
+    handlers = {}
+    for method in SERVICE.methods:
+        request_class = message_factory.GetMessageClass(method.input_type)
+        response_class = message_factory.GetMessageClass(method.output_type)
+        serialize = _passed_through if method.name in SERIALIZED else response_class.SerializeToString
+        factory = _FACTORIES[(method.client_streaming, method.server_streaming)]
+        handlers[method.name] = factory(
+            getattr(servicer, method.name),
+            request_deserializer=request_class.FromString,
+            response_serializer=serialize,
+        )
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE.full_name, handlers),))
+    server.add_registered_method_handlers(SERVICE.full_name, handlers)
+
+
+def _passed_through(response: Any) -> bytes:
+    """A serialized response as it is; a message (e.g. from a test double) serialized."""
+    return response if isinstance(response, bytes) else bytes(response.SerializeToString())
+
+
+_FACTORIES: dict[tuple[bool, bool], Callable[..., grpc.RpcMethodHandler]] = {
+    (False, False): grpc.unary_unary_rpc_method_handler,
+    (False, True): grpc.unary_stream_rpc_method_handler,
+    (True, False): grpc.stream_unary_rpc_method_handler,
+    (True, True): grpc.stream_stream_rpc_method_handler,
+}

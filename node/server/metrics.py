@@ -2,9 +2,10 @@
 
 Two kinds of series:
 
-- Counted as calls happen, by `MetricsInterceptor` (every RPC, whatever the service):
-  `hashnode_rpc_requests_total` and the `hashnode_rpc_duration_seconds` histogram by method and status code,
-  and `hashnode_matches_total` by label (the hits Match and MatchStream returned).
+- Counted as calls happen: by `MetricsInterceptor` (every RPC, whatever the service),
+  `hashnode_rpc_requests_total` and the `hashnode_rpc_duration_seconds` histogram by method and status code;
+  by the client service (`count_matches`), `hashnode_matches_total` by label (the hits Match and MatchStream
+  returned).
 - Read when Prometheus scrapes, by `LedgerCollector`: records (by type, label, author), entries, PDQ index
   size, LMDB use, the node's health phase, and the replication lag per peer that replication reports through
   `NodeMetrics.register_replication_lag`.
@@ -27,7 +28,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from node.api.gen.hashnode.v1 import client_pb2
 from node.core.errors import ConfigError
 from node.ledger.ledger import Ledger
 from node.ledger.replica import Replica
@@ -83,13 +83,11 @@ class NodeMetrics:
         """Reports `ledger`'s contents (and `health`'s phase, `replica`'s refusals) at every scrape."""
         self.registry.register(LedgerCollector(ledger, self, health, replica))
 
-    def observe_response(self, response: object) -> None:
-        """Counts the hits of a match response by label; other responses count nothing here."""
-        if isinstance(response, client_pb2.MatchResponse):
-            for result in response.results:
-                for hit in result.matches:
-                    for label in hit.record.record.labels:
-                        self.matches.labels(label).inc()
+    def count_matches(self, by_label: Mapping[str, int]) -> None:
+        """Counts the hits of one answered match call (`MatchResults.label_counts`): the client service calls
+        it, as the responses it hands gRPC are already serialized."""
+        for label, hits in by_label.items():
+            self.matches.labels(label).inc(hits)
 
 
 class LedgerCollector(Collector):
@@ -112,6 +110,7 @@ class LedgerCollector(Collector):
         yield _gauge("hashnode_index_hashes", "PDQ hashes in the in-memory index", len(self.ledger.index))
         yield _gauge("hashnode_index_bytes", "Memory held by the PDQ index", stats["index_bytes"])
         yield from self._storage()
+        yield from self._match_log()
         lag = self.metrics.replication_lag()
         yield _by("hashnode_replication_lag_seconds", "How far this node is behind each peer", "peer", lag)
         if self.replica is not None:
@@ -133,6 +132,18 @@ class LedgerCollector(Collector):
             current = self.health.phase
             phases = {phase.value: int(phase is current) for phase in Phase}
             yield _by("hashnode_health_phase", "1 for the node's current health phase", "phase", phases)
+
+    def _match_log(self) -> Iterator[Metric]:
+        counts = self.ledger.match_log_counts()
+        yield CounterMetricFamily(
+            "hashnode_matchlog_logged", "Match hits written to the match log since the node started", counts["logged"]
+        )
+        yield CounterMetricFamily(
+            "hashnode_matchlog_dropped",
+            "Match hits dropped unwritten since the node started (the store refused writes for too long)",
+            counts["dropped"],
+        )
+        yield _gauge("hashnode_matchlog_pending", "Match hits answered and not yet written", counts["pending"])
 
     def _storage(self) -> Iterator[Metric]:
         store = self.ledger.store
@@ -193,7 +204,6 @@ def _unary(metrics: NodeMetrics, method: str, behavior: Behavior) -> Behavior:
         except BaseException:
             call.done(_code_name(context, grpc.StatusCode.UNKNOWN))
             raise
-        metrics.observe_response(response)
         call.done(_code_name(context, grpc.StatusCode.OK))
         return response
 
@@ -204,9 +214,7 @@ def _streaming(metrics: NodeMetrics, method: str, behavior: Behavior) -> Behavio
     def handler(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         call = _Call(metrics, method)
         try:
-            for response in behavior(request, context):
-                metrics.observe_response(response)
-                yield response
+            yield from behavior(request, context)
         except GeneratorExit:  # the client went away mid-stream
             call.done(grpc.StatusCode.CANCELLED.name)
             raise

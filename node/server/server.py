@@ -38,7 +38,6 @@ from node.api.gen.hashnode.v1 import (
     admin_pb2,
     admin_pb2_grpc,
     client_pb2,
-    client_pb2_grpc,
     membership_pb2,
     membership_pb2_grpc,
     peer_pb2,
@@ -51,6 +50,7 @@ from node.network import tls
 from node.network.addresses import is_loopback
 from node.runtime.config import NodeConfig
 from node.runtime.runtime import NodeRuntime, open_node
+from node.server import client_service
 from node.server.admin_service import AdminServicer
 from node.server.authz import (
     AuthorizationInterceptor,
@@ -192,7 +192,8 @@ def _client_listener(runtime: NodeRuntime, observed: Observability, max_bytes: i
         insecure=config.insecure,
     )
     server = _server(AuthorizationInterceptor(authenticate), max_bytes, observed)
-    client_pb2_grpc.add_HashNodeServicer_to_server(HashNodeServicer(runtime.ledger), server)
+    count_matches = None if observed.metrics is None else observed.metrics.count_matches
+    client_service.add_to_server(HashNodeServicer(runtime.ledger, count_matches), server)
     _add_health(server, observed, CLIENT_SERVICES, reflect=True)
     credentials = None
     if not config.insecure and identity is not None:

@@ -59,24 +59,30 @@ class HashQuery(_message.Message):
     def __init__(self, signal_type: _Optional[str] = ..., value: _Optional[str] = ..., content_ref: _Optional[str] = ...) -> None: ...
 
 class MatchRequest(_message.Message):
-    __slots__ = ("queries", "pdq_threshold")
+    __slots__ = ("queries", "pdq_threshold", "include_records")
     QUERIES_FIELD_NUMBER: _ClassVar[int]
     PDQ_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_RECORDS_FIELD_NUMBER: _ClassVar[int]
     queries: _containers.RepeatedCompositeFieldContainer[HashQuery]
     pdq_threshold: int
-    def __init__(self, queries: _Optional[_Iterable[_Union[HashQuery, _Mapping]]] = ..., pdq_threshold: _Optional[int] = ...) -> None: ...
+    include_records: bool
+    def __init__(self, queries: _Optional[_Iterable[_Union[HashQuery, _Mapping]]] = ..., pdq_threshold: _Optional[int] = ..., include_records: _Optional[bool] = ...) -> None: ...
 
 class Match(_message.Message):
-    __slots__ = ("record", "distance", "provenance_ref", "policy")
+    __slots__ = ("record", "distance", "provenance_ref", "policy", "labels", "author")
     RECORD_FIELD_NUMBER: _ClassVar[int]
     DISTANCE_FIELD_NUMBER: _ClassVar[int]
     PROVENANCE_REF_FIELD_NUMBER: _ClassVar[int]
     POLICY_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
     record: _types_pb2.RecordInfo
     distance: int
     provenance_ref: str
     policy: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, record: _Optional[_Union[_types_pb2.RecordInfo, _Mapping]] = ..., distance: _Optional[int] = ..., provenance_ref: _Optional[str] = ..., policy: _Optional[_Iterable[str]] = ...) -> None: ...
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    author: str
+    def __init__(self, record: _Optional[_Union[_types_pb2.RecordInfo, _Mapping]] = ..., distance: _Optional[int] = ..., provenance_ref: _Optional[str] = ..., policy: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[str]] = ..., author: _Optional[str] = ...) -> None: ...
 
 class QueryResult(_message.Message):
     __slots__ = ("query_index", "matches", "query_id")

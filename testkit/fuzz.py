@@ -48,6 +48,7 @@ from node.membership.certificates import pem_to_der
 from node.membership.join import JoinRequest, SignedJoinRequest, create_join_request
 from node.membership.members import Membership
 from node.membership.roster import Roster, SignedRoster
+from node.provenance import bundle_file
 from node.provenance.bundle import verify_bundle
 from testkit.consortium import EXAMPLE_KEYS, EXAMPLE_ROSTER
 
@@ -194,9 +195,11 @@ def sample_bundle(entries: Sequence[Entry] | None = None) -> types_pb2.Provenanc
     """The provenance bundle of the first record of a sample log, with the retraction of its second record
     related to nothing (bundles list only entries about their own record)."""
     from node.core import merkle
-    from node.provenance.bundle import ProvenanceBundle
+    from node.provenance.assembly import Head
+    from node.provenance.bundle import ProvenanceBundle, attest
 
-    entry = (entries or sample_log())[0]
+    log = entries or sample_log()
+    entry = log[0]
     membership = trusted_membership()
     author = membership.get(entry.header.author)
     assert author is not None
@@ -211,12 +214,12 @@ def sample_bundle(entries: Sequence[Entry] | None = None) -> types_pb2.Provenanc
         entry_signature=entry.signature,
         author=author,
         related=(),
-        generated_at_ms=T0,
-        generated_by="platform-a",
-        stewards=(),
-        decision_window_ms=None,
     )
-    return convert.bundle_to_proto(bundle)
+    last = log[-1]
+    heads = [Head(last.header.author, last.header.seq, last.entry_id)]
+    return convert.bundle_to_proto(
+        attest(bundle, member_key(author.member_id), assembler=author, assembled_at_ms=T0 + 10, heads=heads)
+    )
 
 
 # --- decoder targets ----------------------------------------------------------------------------------------
@@ -265,8 +268,7 @@ def _bundle(data: bytes) -> object:
 
 
 def _bundle_json(data: bytes) -> object:
-    msg = convert.bundle_from_json(data.decode("utf-8", errors="replace"))
-    return verify_bundle(convert.bundle_from_proto(msg), trusted=trusted_membership())
+    return verify_bundle(bundle_file.parse(data), trusted=trusted_membership())
 
 
 def _signed_roster_json(data: bytes) -> object:

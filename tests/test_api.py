@@ -10,6 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from node.api import convert
 from node.api.gen.hashnode.v1 import admin_pb2, client_pb2, types_pb2
 from node.membership.members import Membership
+from node.provenance import bundle_file
 from node.provenance.bundle import verify_bundle
 
 ORIGINAL_PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"  # bridge-mods/aaa-orig.jpg
@@ -140,9 +141,10 @@ def test_provenance_bundle_verifies_offline_against_the_consortium(
 def test_bundle_survives_the_json_file_format(node: RunningNode, example_membership: Membership) -> None:
     ids = submit_originals(node).record_ids
     bundle = node.client.GetProvenance(client_pb2.ProvenanceRequest(record_id=ids[0]))
-    again = convert.bundle_from_json(convert.bundle_to_json(bundle))
-    assert again == bundle
-    verify_bundle(convert.bundle_from_proto(again), trusted=example_membership)
+    again = bundle_file.parse(convert.bundle_to_json(bundle).encode("utf-8"))
+    assert again == convert.bundle_from_proto(bundle)
+    assert again.record_id.hex() == ids[0] and again.assembly and again.assembly_signature
+    verify_bundle(again, trusted=example_membership)
 
 
 def test_retracted_record_stops_matching_and_its_bundle_says_why(

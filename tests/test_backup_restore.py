@@ -43,8 +43,10 @@ def match(node: RunningNode, records: list[types_pb2.HashRecord]) -> list[list[s
 
 
 def provenance(node: RunningNode, record_id: str) -> types_pb2.ProvenanceBundle:
+    """The bundle without what its assembly says about the moment: the time and the signed frontier."""
     bundle = node.client.GetProvenance(client_pb2.ProvenanceRequest(record_id=record_id))
-    bundle.ClearField("generated_at_ms")
+    for moment in ("generated_at_ms", "assembly", "assembly_signature"):
+        bundle.ClearField(moment)
     return bundle
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE_KEYS, ROOT, Cli, RunningNode
 
-from node.api import convert
 from node.cli import command_base, match_cmd
 from node.core.keys import SigningKey
+from node.provenance import bundle_file
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 MD5 = "d35c785545392755e7e4164457657269"
@@ -103,8 +103,8 @@ def test_provenance_json_is_the_bundle_file_format(cli: Cli, node: RunningNode) 
     (record_id,) = submit(cli, node, "--hash", PDQ, "--quality", "100", "--label", LABEL)["record_ids"]  # type: ignore[misc]
     result = cli("provenance", "--target", node.target, "--json", record_id)
     assert result.code == 0, result.err
-    bundle = convert.bundle_from_json(result.out)
-    assert bundle.record_id == record_id and bundle.format_version == 1
+    bundle = bundle_file.parse(result.out.encode("utf-8"))
+    assert bundle.record_id.hex() == record_id and json.loads(result.out)["format_version"] == 1
 
 
 def test_provenance_out_then_verify_json(cli: Cli, node: RunningNode, tmp_path: Path) -> None:

@@ -14,14 +14,13 @@ from pathlib import Path
 import pytest
 from replication_helpers import NetNode, serve, wait_for
 
-from node.core.entry import Entry
 from node.core.errors import HashnodeError
 from node.core.taxonomy import Taxonomy
 from node.dueprocess.items import Outcome
 from node.dueprocess.policy import PolicyConfig
 from node.ledger.ledger import Ledger, LedgerSettings, RecordStatus
 from node.membership.members import Membership
-from node.provenance.bundle import ProvenanceBundle, verify_bundle
+from node.provenance.bundle import ProvenanceBundle, RelatedEntry, verify_bundle
 from tests.dueprocess_helpers import CONSORTIUM, PDQ, PDQ_NEAR, membership, query, record, signing_key
 
 DEADLINE_S = 5.0  # generous: replication normally takes milliseconds
@@ -90,13 +89,13 @@ def _flip(data: bytes, i: int) -> bytes:
     return data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1 :]
 
 
-def _flipped_entries(entry: Entry) -> Iterator[tuple[str, Entry]]:
+def _flipped_entries(entry: RelatedEntry) -> Iterator[tuple[str, RelatedEntry]]:
     """The entry with one byte flipped, for every byte of its header, signature and items. Built without
     parsing (a tamperer does not parse): the verifier parses what it is given."""
-    for name in ("header_bytes", "signature"):
+    for name in ("header", "signature"):
         data: bytes = getattr(entry, name)
         for i in range(len(data)):
-            yield f"{name}[{i}]", replace(entry, entry_id=b"", **{name: _flip(data, i)})
+            yield f"{name}[{i}]", replace(entry, **{name: _flip(data, i)})
     for k, item in enumerate(entry.items):
         for i in range(len(item)):
             items = (*entry.items[:k], _flip(item, i), *entry.items[k + 1 :])
@@ -111,8 +110,8 @@ def tampered_copies(bundle: ProvenanceBundle) -> Iterator[tuple[str, ProvenanceB
         for i in range(len(data)):
             yield f"{name}[{i}]", replace(bundle, **{name: _flip(data, i)})
     for r, related in enumerate(bundle.related):
-        for where, entry in _flipped_entries(related.entry):
-            changed = (*bundle.related[:r], replace(related, entry=entry), *bundle.related[r + 1 :])
+        for where, entry in _flipped_entries(related):
+            changed = (*bundle.related[:r], entry, *bundle.related[r + 1 :])
             yield f"related[{r}].{where}", replace(bundle, related=changed)
 
 

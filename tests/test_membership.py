@@ -1,8 +1,10 @@
-"""Consortium membership: the consortium file, and which key must have signed an entry."""
+"""Consortium membership: the consortium file (its one strict reader, TOML and JSON), and which key must have
+signed an entry."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +12,8 @@ import pytest
 
 from node.core.errors import ConfigError, VerificationError
 from node.core.keys import SigningKey
+from node.membership import consortium_file
+from node.membership.consortium_file import ConsortiumFileError
 from node.membership.members import Member, MemberKey, Membership
 
 
@@ -18,7 +22,9 @@ def key(name: str) -> SigningKey:
 
 
 OLD, NEW, OTHER = key("old"), key("new"), key("other")
-OLD_HEX, NEW_HEX = OLD.public.raw.hex(), NEW.public.raw.hex()
+OLD_HEX, NEW_HEX, OTHER_HEX = OLD.public.raw.hex(), NEW.public.raw.hex(), OTHER.public.raw.hex()
+GAMMA_OLD, GAMMA_NEW = key("gamma old"), key("gamma new")
+GAMMA_OLD_HEX, GAMMA_NEW_HEX = GAMMA_OLD.public.raw.hex(), GAMMA_NEW.public.raw.hex()
 
 VALID_FILE = f"""
 consortium_id = "test-consortium"
@@ -33,16 +39,28 @@ endpoint = "alpha.example:7443"
 
 [[member]]
 id = "beta"
-public_key = "{OLD_HEX}"
+public_key = "{OTHER_HEX}"
 status = "revoked"
 revoked_after_ms = 1700000000000
+
+[[member]]
+id = "gamma"
+roles = ["trusted_flagger"]
+
+[[member.keys]]
+public_key = "{GAMMA_OLD_HEX}"
+valid_until_ms = 1700000000000
+
+[[member.keys]]
+public_key = "{GAMMA_NEW_HEX}"
+valid_from_ms = 1700000000001
 """
 
 
 def load(tmp_path: Path, text: str) -> Membership:
     path = tmp_path / "consortium.toml"
     path.write_text(text, encoding="utf-8")
-    return Membership.load(path)
+    return consortium_file.load(path)
 
 
 # --- the consortium file ------------------------------------------------------------------------------------
@@ -75,7 +93,40 @@ def test_revocation_is_read_from_the_file(tmp_path: Path) -> None:
 
 
 def test_members_iterate_in_file_order(tmp_path: Path) -> None:
-    assert [m.member_id for m in load(tmp_path, VALID_FILE)] == ["alpha", "beta"]
+    assert [m.member_id for m in load(tmp_path, VALID_FILE)] == ["alpha", "beta", "gamma"]
+
+
+def test_keys_with_validity_windows_are_read(tmp_path: Path) -> None:
+    gamma = load(tmp_path, VALID_FILE).get("gamma")
+    assert gamma is not None
+    assert [(k.public_key, k.valid_from_ms, k.valid_until_ms) for k in gamma.keys] == [
+        (GAMMA_OLD.public, 0, 1_700_000_000_000),
+        (GAMMA_NEW.public, 1_700_000_000_001, 0),
+    ]
+
+
+def test_the_json_form_reads_as_the_toml_form(tmp_path: Path) -> None:
+    text = json.dumps({
+        "consortium_id": "test-consortium",
+        "decision_window_hours": 0.5,
+        "member": [
+            {"id": "alpha", "public_keys": [OLD_HEX, NEW_HEX], "roles": ["contributor", "steward"]},
+            {"id": "gamma", "keys": [{"public_key": GAMMA_OLD_HEX, "valid_until_ms": 1_700_000_000_000}]},
+        ],
+    })
+    path = tmp_path / "consortium.json"
+    path.write_text(text, encoding="utf-8")
+    membership = consortium_file.load(path)
+    assert membership.decision_window_ms == 1_800_000
+    assert membership.stewards() == {"alpha"}
+    gamma = membership.get("gamma")
+    assert gamma is not None and gamma.keys[0].valid_until_ms == 1_700_000_000_000
+
+
+def test_the_decision_window_defaults_to_72_hours_or_is_given_in_milliseconds(tmp_path: Path) -> None:
+    assert load(tmp_path, VALID_FILE).decision_window_ms == 72 * 3_600_000
+    text = VALID_FILE.replace('consortium_id = "test-consortium"', 'consortium_id = "c"\ndecision_window_ms = 5')
+    assert load(tmp_path, text).decision_window_ms == 5
 
 
 def with_second_member(fields: str, consortium: str = 'consortium_id = "c"') -> str:
@@ -91,50 +142,84 @@ class BadFile:
     name: str
     text: str
     names: str  # what the error must name
+    rule: str = "consortium.field_invalid"
 
 
 BAD_FILES = [
-    BadFile("not TOML", "consortium_id = ", "consortium file"),
+    BadFile("not TOML", "consortium_id = ", "consortium file", "consortium.syntax"),
+    BadFile("not UTF-8", 'consortium_id = "\xff"', "not UTF-8", "consortium.utf8"),
+    BadFile("JSON with a duplicate name", '{"consortium_id": "c", "consortium_id": "d", "member": []}',
+            "appears twice", "consortium.syntax"),
     BadFile("consortium_id missing", with_second_member('id = "b"', consortium=""),
-            ": consortium_id: want a non-empty string"),
+            ": consortium_id: missing", "consortium.field_missing"),
     BadFile("consortium_id empty", with_second_member('id = "b"', consortium='consortium_id = ""'),
             ": consortium_id:"),
     BadFile("consortium_id not a string", with_second_member('id = "b"', consortium="consortium_id = 7"),
             ": consortium_id:"),
-    BadFile("no members", 'consortium_id = "c"\n', "no [[member]] entries"),
-    BadFile("member not a table", 'consortium_id = "c"\nmember = [1]\n', "member[0]: want a table"),
-    BadFile("id missing", with_second_member(KEY_LINE), "member[1].id: want a non-empty string"),
-    BadFile("id not a string", with_second_member(f"id = 3\n{KEY_LINE}"), "member[1].id:"),
-    BadFile("public key missing", with_second_member('id = "b"'), "member[1].public_key: missing"),
+    BadFile("no members", 'consortium_id = "c"\n', "member: missing", "consortium.field_missing"),
+    BadFile("member not a table", 'consortium_id = "c"\nmember = [1]\n', "member[0]: got a number, want an object"),
+    BadFile("unknown top-level field", 'consortium_id = "c"\ncolour = "red"\n[[member]]\nid = "a"\n' + KEY_LINE,
+            "colour: unknown field", "consortium.field_unknown"),
+    BadFile("unknown member field (a typo)", with_second_member(f'id = "b"\npublic_key = "{NEW_HEX}"\nrevoked = 1'),
+            "member[1].revoked: unknown field", "consortium.field_unknown"),
+    BadFile("id missing", with_second_member(f'public_key = "{NEW_HEX}"'), "member[1].id: missing",
+            "consortium.field_missing"),
+    BadFile("id not a string", with_second_member(f'id = 3\npublic_key = "{NEW_HEX}"'), "member[1].id:"),
+    BadFile("id upper case", with_second_member(f'id = "B"\npublic_key = "{NEW_HEX}"'), "member[1].id:"),
+    BadFile("member listed twice", with_second_member(f'id = "ok"\npublic_key = "{NEW_HEX}"'),
+            "member[1].id: 'ok' is listed twice", "consortium.member_duplicate"),
+    BadFile("public key missing", with_second_member('id = "b"'), "member[1].keys: missing",
+            "consortium.field_missing"),
+    BadFile("public key given twice", with_second_member(f'id = "b"\n{KEY_LINE}\npublic_keys = ["{NEW_HEX}"]'),
+            "member[1].keys: given as public_key and public_keys"),
     BadFile("public key not hex", with_second_member('id = "b"\npublic_key = "zz"'),
-            "member[1].public_key: public_key: got zz, want 64 hex characters"),
-    BadFile("public key too short", with_second_member(f'id = "b"\npublic_key = "{OLD_HEX[:62]}"'),
+            "member[1].public_key: got 'zz', want 64 lowercase hex digits"),
+    BadFile("public key upper case", with_second_member(f'id = "b"\npublic_key = "{NEW_HEX.upper()}"'),
             "member[1].public_key:"),
-    BadFile("second of public keys bad", with_second_member(f'id = "b"\npublic_keys = ["{OLD_HEX}", "00"]'),
+    BadFile("public key too short", with_second_member(f'id = "b"\npublic_key = "{NEW_HEX[:62]}"'),
             "member[1].public_key:"),
-    BadFile("unknown role", with_second_member(f'id = "b"\n{KEY_LINE}\nroles = ["admin"]'),
-            "member[1].roles: got ['admin'], want any of contributor, trusted_flagger, observer, steward"),
-    BadFile("unknown status", with_second_member(f'id = "b"\n{KEY_LINE}\nstatus = "gone"'),
+    BadFile("second of public keys bad", with_second_member(f'id = "b"\npublic_keys = ["{NEW_HEX}", "00"]'),
+            "member[1].public_keys[1]:"),
+    BadFile("one key for two members", with_second_member(f'id = "b"\n{KEY_LINE}'),
+            "is listed for 'ok' too", "consortium.key_duplicate"),
+    BadFile("key window ends before it starts",
+            with_second_member(f'id = "b"\n[[member.keys]]\npublic_key = "{NEW_HEX}"\nvalid_from_ms = 5\n'
+                               'valid_until_ms = 4'),
+            "member[1].keys[0].valid_until_ms: got 4, want 0 or >= valid_from_ms 5"),
+    BadFile("unknown role", with_second_member(f'id = "b"\npublic_key = "{NEW_HEX}"\nroles = ["admin"]'),
+            "member[1].roles: got ['admin'], want one or more distinct of contributor, trusted_flagger, observer, "
+            "steward"),
+    BadFile("unknown status", with_second_member(f'id = "b"\npublic_key = "{NEW_HEX}"\nstatus = "gone"'),
             "member[1].status: got 'gone', want one of active, suspended, revoked"),
-    BadFile("negative revocation cutoff", with_second_member(f'id = "b"\n{KEY_LINE}\nrevoked_after_ms = -1'),
-            "member[1].revoked_after_ms: got -1, want Unix milliseconds >= 0"),
+    BadFile("revoked without a cutoff", with_second_member(f'id = "b"\npublic_key = "{NEW_HEX}"\nstatus = "revoked"'),
+            "member[1].revoked_after_ms: got 0, want > 0 exactly when the status is revoked"),
+    BadFile("negative revocation cutoff",
+            with_second_member(f'id = "b"\npublic_key = "{NEW_HEX}"\nrevoked_after_ms = -1'),
+            "member[1].revoked_after_ms: got -1, want an integer 0..9007199254740991"),
     BadFile("revocation cutoff not a number",
-            with_second_member(f'id = "b"\n{KEY_LINE}\nrevoked_after_ms = "soon"'),
-            "member[1].revoked_after_ms: got 'soon'"),
+            with_second_member(f'id = "b"\npublic_key = "{NEW_HEX}"\nrevoked_after_ms = "soon"'),
+            'member[1].revoked_after_ms: got "soon"'),
+    BadFile("window in hours and milliseconds",
+            with_second_member(f'id = "b"\npublic_key = "{NEW_HEX}"',
+                               consortium='consortium_id = "c"\ndecision_window_hours = 1\ndecision_window_ms = 5'),
+            "decision_window_ms: given with decision_window_hours"),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", BAD_FILES, ids=lambda c: c.name)
-def test_invalid_file_is_refused_naming_the_field(tmp_path: Path, case: BadFile) -> None:
-    with pytest.raises(ConfigError) as raised:
-        load(tmp_path, case.text)
-    assert str(tmp_path / "consortium.toml") in raised.value.message
-    assert case.names in raised.value.message
+def test_invalid_file_is_refused_naming_the_field_and_the_rule(tmp_path: Path, case: BadFile) -> None:
+    path = tmp_path / "consortium.toml"
+    path.write_bytes(case.text.encode("utf-8").replace(b"\xc3\xbf", b"\xff"))
+    with pytest.raises(ConsortiumFileError) as raised:
+        consortium_file.load(path)
+    assert str(path) in raised.value.message
+    assert case.names in raised.value.message, raised.value.message
+    assert raised.value.rule == case.rule
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"consortium file .*absent\.toml"):
-        Membership.load(tmp_path / "absent.toml")
+        consortium_file.load(tmp_path / "absent.toml")
 
 
 # --- which key must have signed -----------------------------------------------------------------------------
@@ -194,9 +279,9 @@ def test_signing_key_refused(case: Signer, message: str) -> None:
 
 def test_signing_key_applies_a_revocation_read_from_the_file(tmp_path: Path) -> None:
     membership = load(tmp_path, VALID_FILE)
-    membership.signing_key("beta", OLD.public.key_id, 1_700_000_000_000)
+    membership.signing_key("beta", OTHER.public.key_id, 1_700_000_000_000)
     with pytest.raises(VerificationError, match="revoked"):
-        membership.signing_key("beta", OLD.public.key_id, 1_700_000_000_001)
+        membership.signing_key("beta", OTHER.public.key_id, 1_700_000_000_001)
 
 
 @pytest.mark.parametrize(

@@ -72,8 +72,15 @@ def test_a_follower_replicates_its_primary_serves_matches_and_refuses_to_author(
     follower = started(node_factory, tmp_path / "follower", follower=True, peers=peers, **key)
     (record_id,) = submit(primary, "primary's").record_ids
     eventually(lambda: matches(follower, "primary's") == [record_id], "the follower to replicate")
-    bundle = follower.client.GetProvenance(client_pb2.ProvenanceRequest(record_id=record_id), timeout=5)
-    assert bundle.author.member_id == "platform-a"
+    request = client_pb2.ProvenanceRequest(record_id=record_id)
+    if with_key:  # it signs the bundle's assembly with the member key, which it never authors with
+        bundle = follower.client.GetProvenance(request, timeout=5)
+        assert (bundle.author.member_id, bundle.assembler.member_id) == ("platform-a", "platform-a")
+    else:
+        with pytest.raises(grpc.RpcError) as keyless:
+            follower.client.GetProvenance(request, timeout=5)
+        assert keyless.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "no signing key" in keyless.value.details()
     with pytest.raises(grpc.RpcError) as refused:
         submit(follower, "the follower's own")
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION

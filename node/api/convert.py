@@ -12,7 +12,6 @@ retrying it unchanged never helps; RESOURCE_EXHAUSTED is left to quotas and to g
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
@@ -20,8 +19,7 @@ from google.protobuf import json_format  # type: ignore[import-untyped]
 
 from node.api.gen.hashnode.v1 import admin_pb2, client_pb2, types_pb2
 from node.core.entry import Entry, EntryKind, MalformedEntry
-from node.core.errors import EncodingError, InvalidArgument, VerificationError
-from node.core.keys import PUBLIC_KEY_SIZE, PublicKey
+from node.core.errors import InvalidArgument, VerificationError
 from node.core.records import HashRecord
 from node.core.signals import REGISTRY as SIGNAL_TYPES
 from node.core.signals import SignalType, signal_type
@@ -32,8 +30,9 @@ from node.ledger.export import DEFAULT_BATCH as DEFAULT_EXPORT_BATCH
 from node.ledger.export import MAX_BATCH as MAX_EXPORT_BATCH
 from node.ledger.export import ExportPage, Selection
 from node.ledger.ledger import HitRecord, MatchExplanation, Query, RecordStatus, StoredRecord, SubmitResult
-from node.membership.members import ROLES, STATUSES, Member, MemberKey
-from node.provenance.bundle import FORMAT_VERSION, ProvenanceBundle, RelatedEntry, VerifiedProvenance
+from node.membership.members import Member
+from node.provenance import bundle_file
+from node.provenance.bundle import FORMAT_VERSION, ProvenanceBundle, RelatedEntry
 from node.storage.matchlog import StoredNotice
 
 ID_SIZE = 32
@@ -247,39 +246,6 @@ def member_to_proto(member: Member) -> types_pb2.MemberInfo:
     )
 
 
-def _member_key_from_proto(msg: types_pb2.MemberKey, field: str) -> MemberKey:
-    if len(msg.public_key) != PUBLIC_KEY_SIZE:
-        raise InvalidArgument(
-            f"{field}.public_key", f"{len(msg.public_key)} bytes", f"{PUBLIC_KEY_SIZE} bytes"
-        )
-    public = PublicKey(bytes(msg.public_key))
-    if msg.key_id and msg.key_id != public.key_id.hex():
-        raise InvalidArgument(f"{field}.key_id", msg.key_id, f"{public.key_id.hex()} (SHA-256 of public_key)")
-    return MemberKey(public, msg.valid_from_ms, msg.valid_until_ms)
-
-
-def member_from_proto(msg: types_pb2.MemberInfo, field: str) -> Member:
-    if not msg.member_id:
-        raise InvalidArgument(f"{field}.member_id", '""', "a member id")
-    if not msg.keys:
-        raise InvalidArgument(f"{field}.keys", "no keys", "at least one key")
-    bad_roles = [role for role in msg.roles if role not in ROLES]
-    if bad_roles:
-        raise InvalidArgument(f"{field}.roles", ", ".join(bad_roles), "any of " + ", ".join(ROLES))
-    if msg.status not in STATUSES:
-        raise InvalidArgument(f"{field}.status", msg.status or '""', "one of " + ", ".join(STATUSES))
-    return Member(
-        member_id=msg.member_id,
-        organisation=msg.organisation,
-        keys=tuple(_member_key_from_proto(k, f"{field}.keys[{i}]") for i, k in enumerate(msg.keys)),
-        roles=tuple(msg.roles),
-        contact=msg.contact,
-        status=msg.status,
-        revoked_after_ms=msg.revoked_after_ms,
-        status_version=msg.status_roster_version,
-    )
-
-
 def entry_to_proto(entry: Entry) -> types_pb2.SignedEntry:
     return types_pb2.SignedEntry(header=entry.header_bytes, signature=entry.signature, items=entry.items)
 
@@ -299,8 +265,8 @@ def entry_from_proto(msg: types_pb2.SignedEntry, field: str) -> Entry:
 
 def _related_to_proto(related: RelatedEntry) -> types_pb2.RelatedEntry:
     return types_pb2.RelatedEntry(
-        entry=entry_to_proto(related.entry),
-        author=member_to_proto(related.author),
+        entry=types_pb2.SignedEntry(header=related.header, signature=related.signature, items=related.items),
+        author=None if related.author is None else member_to_proto(related.author),
         kind=related.kind,
         summary=related.summary,
     )
@@ -318,46 +284,16 @@ def bundle_to_proto(bundle: ProvenanceBundle, view: StoredRecord | None = None) 
         inclusion_proof=bundle.inclusion_proof,
         entry_header=bundle.entry_header,
         entry_signature=bundle.entry_signature,
-        author=member_to_proto(bundle.author),
+        author=None if bundle.author is None else member_to_proto(bundle.author),
         related=[_related_to_proto(r) for r in bundle.related],
         record=None if view is None else stored_record_to_proto(view),
         generated_at_ms=bundle.generated_at_ms,
         generated_by=bundle.generated_by,
         stewards=[member_to_proto(m) for m in bundle.stewards],
         decision_window_ms=bundle.decision_window_ms,
-    )
-
-
-def _related_from_proto(msg: types_pb2.RelatedEntry, field: str) -> RelatedEntry:
-    return RelatedEntry(
-        entry=entry_from_proto(msg.entry, f"{field}.entry"),
-        author=member_from_proto(msg.author, f"{field}.author"),
-        kind=msg.kind,
-        summary=msg.summary,
-    )
-
-
-def bundle_from_proto(msg: types_pb2.ProvenanceBundle) -> ProvenanceBundle:
-    """Reads a bundle's fields for `node.provenance.verify_bundle`; structure only, nothing is trusted yet."""
-    if msg.format_version != FORMAT_VERSION:
-        raise InvalidArgument("format_version", msg.format_version, str(FORMAT_VERSION))
-    if not msg.HasField("author"):
-        raise InvalidArgument("author", "nothing", "the contributing member's entry")
-    return ProvenanceBundle(
-        consortium_id=msg.consortium_id,
-        record_id=parse_id(msg.record_id, "record_id"),
-        record_item=bytes(msg.record_item),
-        leaf_index=msg.leaf_index,
-        leaf_count=msg.leaf_count,
-        inclusion_proof=tuple(bytes(h) for h in msg.inclusion_proof),
-        entry_header=bytes(msg.entry_header),
-        entry_signature=bytes(msg.entry_signature),
-        author=member_from_proto(msg.author, "author"),
-        related=tuple(_related_from_proto(r, f"related[{i}]") for i, r in enumerate(msg.related)),
-        generated_at_ms=msg.generated_at_ms,
-        generated_by=msg.generated_by,
-        stewards=tuple(member_from_proto(m, f"stewards[{i}]") for i, m in enumerate(msg.stewards)),
-        decision_window_ms=msg.decision_window_ms if msg.HasField("decision_window_ms") else None,
+        assembly=bundle.assembly,
+        assembly_signature=bundle.assembly_signature,
+        assembler=None if bundle.assembler is None else member_to_proto(bundle.assembler),
     )
 
 
@@ -365,19 +301,19 @@ def bundle_to_json(msg: types_pb2.ProvenanceBundle) -> str:
     """The bundle file format: protobuf JSON mapping of ProvenanceBundle, proto field names, bytes in base64.
 
     JSON is only a container: verification works on the bytes fields it carries (record_item, entry_header,
-    entry_signature, inclusion_proof, related entries), which are exactly the signed canonical bytes.
+    entry_signature, inclusion_proof, related entries, assembly), which are exactly the signed canonical bytes.
     """
     return str(json_format.MessageToJson(msg, preserving_proto_field_name=True, indent=2)) + "\n"
 
 
-def bundle_from_json(text: str) -> types_pb2.ProvenanceBundle:
-    """Parses a bundle file; unknown fields and malformed values are errors."""
-    msg = types_pb2.ProvenanceBundle()
-    try:
-        json_format.Parse(text, msg)
-    except json_format.ParseError as exc:
-        raise EncodingError(f"bundle file: not a ProvenanceBundle in protobuf JSON: {exc}") from None
-    return msg
+def bundle_from_proto(msg: types_pb2.ProvenanceBundle) -> ProvenanceBundle:
+    """A received bundle read as its file would be (`node.provenance.bundle_file`, the one strict reader), so a
+    bundle verifies the same whether it arrives over gRPC or as a file.
+
+    Raises:
+        Rejected: it breaks a `file.*` rule.
+    """
+    return bundle_file.parse(bundle_to_json(msg).encode("utf-8"))
 
 
 # --- operations ---------------------------------------------------------------------------------------------
@@ -406,38 +342,6 @@ def stats_to_proto(stats: Mapping[str, object], *, member_id: str, consortium_id
         disk_bytes=number("disk_bytes"),
         map_bytes=number("map_bytes"),
     )
-
-
-def check_display_view(msg: types_pb2.ProvenanceBundle, verified: VerifiedProvenance) -> None:
-    """Refuses a bundle whose decoded `record` view says something other than the verified bytes.
-
-    The view is for display and is never trusted, but a file that shows one thing and proves another is a
-    tampered file: failing on it means every changed byte of the signed content fails verification.
-    """
-    if not msg.HasField("record"):
-        return
-    view, header = msg.record, verified.header
-    expected = {
-        "record_id": verified.record_id.hex(),
-        "record": record_to_proto(verified.record),
-        "author": header.author,
-        "entry_id": verified.entry_id.hex(),
-        "seq": header.seq,
-        "index": msg.leaf_index,
-        "contributed_at_ms": header.timestamp_ms,
-    }
-    for name, value in expected.items():
-        if getattr(view, name) != value:
-            raise VerificationError(f"record.{name}: the decoded view differs from the signed bytes")
-
-
-def check_related_view(msg: types_pb2.ProvenanceBundle, verified: VerifiedProvenance) -> None:
-    """Refuses related entries whose stated kind or summary differ from what their verified items say."""
-    derived = {(event.entry_id, event.kind, event.summary) for event in verified.history}
-    for i, related in enumerate(msg.related):
-        entry_id = hashlib.sha256(related.entry.header).digest()
-        if (entry_id, related.kind, related.summary) not in derived:
-            raise VerificationError(f"related[{i}]: kind or summary differ from the signed entry")
 
 
 # --- export -------------------------------------------------------------------------------------------------

@@ -1,17 +1,20 @@
-"""`hashnode verify BUNDLE [--consortium FILE | --roster FILE]`: verify a provenance bundle offline.
+"""`hashnode verify BUNDLE [--consortium FILE | --roster FILE... [--roster-id HEX]]`: verify a provenance bundle
+offline.
 
-The bundle file is the protobuf JSON mapping of `hashnode.v1.ProvenanceBundle` (see `hashnode provenance`). It
-is decoded to domain types and checked by `node.provenance.verify_bundle`: the signature over the entry
-header, the inclusion proof from the record's bytes to the signed body root, the record id, every related
-entry. Without `--consortium` the author's key comes from the bundle itself (integrity and authorship by that
-key); with it, the key must be the one in your pinned copy of the consortium file. Any changed byte fails,
-loudly, with exit code 1.
+The bundle file is read by the one strict reader (`node.provenance.bundle_file`) and checked by
+`node.provenance.verify_bundle` in the order of docs/protocol.md §9: the signature over the entry header, the
+inclusion proof from the record's bytes to the signed body root, the record id, every related entry, and the
+assembling node's signed statement of the history it held. Without an anchor the keys come from the bundle itself
+(integrity and authorship by those keys); with `--consortium` or `--roster`, every key must be the anchor's. Any
+input gives VERIFIED (exit 0) or one line naming the broken rule (exit 1); a missing or malformed anchor or
+bundle path is a usage error (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from node.api import convert
@@ -19,10 +22,13 @@ from node.api.gen.hashnode.v1 import types_pb2
 from node.cli.command_base import add_json_option, print_json
 from node.cli.display import utc
 from node.cli.exit_codes import ExitCode
-from node.core.errors import HashnodeError, InvalidArgument
-from node.membership.members import Member, Membership
-from node.membership.roster import SignedRoster, TrustedRoster
-from node.provenance.bundle import VerifiedEvent, VerifiedProvenance, verify_bundle
+from node.core.errors import InvalidArgument
+from node.membership import consortium_file
+from node.membership.members import Membership
+from node.membership.roster import MalformedRosterError, SignedRoster
+from node.provenance import anchor, bundle_file
+from node.provenance.bundle import ProvenanceBundle, VerifiedEvent, VerifiedProvenance, verify_bundle
+from node.provenance.rules import Rejected
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,44 +36,53 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "bundle", type=Path, metavar="BUNDLE", help="a bundle file from `hashnode provenance`"
     )
     parser.add_argument(
-        "--consortium", type=Path, metavar="FILE", help="check the author's key against this consortium file"
+        "--consortium", type=Path, metavar="FILE",
+        help="trust anchor: check every key against this consortium file (TOML or JSON)",
     )
     parser.add_argument(
         "--roster",
         type=Path,
+        action="append",
         metavar="FILE",
-        help="check the author's key and status against this signed roster file (its stewards' signatures "
-        "are checked too)",
+        help="trust anchor: a signed roster file, version 1 or the one --roster-id pins; repeat for the later "
+        "versions in order (each must follow from the one before)",
+    )
+    parser.add_argument(
+        "--roster-id", metavar="HEX", help="the id of the first --roster, obtained independently (pins it)"
+    )
+    parser.add_argument(
+        "--time-ms", type=int, metavar="MS",
+        help="verify as of this Unix time in milliseconds (default now): the newest roster must not have expired",
     )
     add_json_option(parser)
 
 
-def read_bundle_file(path: Path) -> str:
+def read_bundle_file(path: Path) -> bytes:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except FileNotFoundError:
         raise InvalidArgument("BUNDLE", str(path), "an existing bundle file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidArgument("BUNDLE", str(path), f"a readable bundle file ({exc})") from None
+    except OSError as exc:
+        raise InvalidArgument("BUNDLE", str(path), f"a readable bundle file ({exc.strerror or exc})") from None
 
 
 def verify_message(msg: types_pb2.ProvenanceBundle, trusted: Membership | None) -> VerifiedProvenance:
-    """Verifies a bundle message; raises a HashnodeError on anything that does not hold."""
-    verified = verify_bundle(convert.bundle_from_proto(msg), trusted=trusted)
-    convert.check_display_view(msg, verified)
-    convert.check_related_view(msg, verified)
-    return verified
+    """Verifies a bundle received over gRPC exactly as its file would be verified.
+
+    Raises:
+        Rejected: it breaks the rule named.
+    """
+    return verify_bundle(convert.bundle_from_proto(msg), trusted=trusted)
 
 
-def summary_lines(
-    verified: VerifiedProvenance, msg: types_pb2.ProvenanceBundle, author: Member, pinned: Path | None
-) -> list[str]:
-    """What a person needs to judge a match: what was contributed, by whom, when, and what happened since."""
-    record, header = verified.record, verified.header
+def summary_lines(verified: VerifiedProvenance, bundle: ProvenanceBundle, pinned: str | None) -> list[str]:
+    """What a person needs to judge a match: what was contributed, by whom, when, what happened since, and
+    who vouches for the completeness of that history. Everything shown is derived from verified bytes."""
+    record, header, author, assembly = verified.record, verified.header, verified.author, verified.assembly
     key_check = (
-        f"matches the pinned consortium file {pinned}"
+        f"every key matches the anchor {pinned}"
         if pinned
-        else "NOT PINNED: the key comes from the bundle itself; pass --consortium FILE to check it"
+        else "NOT PINNED: the keys come from the bundle itself; pass --consortium FILE or --roster FILE"
     )
     lines = [
         f"VERIFIED  record {verified.record_id.hex()}",
@@ -77,18 +92,22 @@ def summary_lines(
         f"  tags          {', '.join(record.tags) or '-'}",
         f"  reference     {record.reference or '-'}",
         f"  source        {record.source or '-'}",
-        f"  contributor   {author.member_id} ({author.organisation})"
+        f"  contributor   {author.member_id} ({author.organisation or '?'})"
         + (f", contact {author.contact}" if author.contact else ""),
         f"  signed at     {utc(header.timestamp_ms)}",
         f"  entry         {verified.entry_id.hex()} (seq {header.seq}, "
-        f"record {msg.leaf_index + 1} of {header.item_count})",
+        f"record {bundle.leaf_index + 1} of {header.item_count})",
         f"  key id        {header.key_id.hex()}",
         f"  key check     {key_check}",
         f"  status        {verified.status} (derived from the verified history below)",
     ]
     lines += [f"  history       {event_line(e)}" for e in verified.history]
     lines += [f"  note          {note}" for note in verified.notes]
-    lines.append(f"  assembled by  {msg.generated_by or '?'} at {utc(msg.generated_at_ms)} (not signed)")
+    lines.append(
+        f"  assembled by  {assembly.assembler} at {utc(assembly.assembled_at_ms)} (signed, key "
+        f"{assembly.key_id.hex()[:16]}…): it held {len(assembly.heads)} logs and lists {len(assembly.related)} "
+        "entries about this record, all present"
+    )
     return lines
 
 
@@ -99,11 +118,11 @@ def event_line(event: VerifiedEvent) -> str:
     return f"{line} [{event.ruling}]" if event.ruling else line
 
 
-def verified_json(verified: VerifiedProvenance, author: Member, pinned: Path | None) -> dict[str, object]:
-    record, header = verified.record, verified.header
+def verified_json(verified: VerifiedProvenance, pinned: str | None) -> dict[str, object]:
+    record, header, author, assembly = verified.record, verified.header, verified.author, verified.assembly
     return {
         "verified": True,
-        "pinned": str(pinned) if pinned else None,
+        "pinned": pinned,
         "record_id": verified.record_id.hex(),
         "record": record.as_json(),
         "author": {
@@ -128,51 +147,73 @@ def verified_json(verified: VerifiedProvenance, author: Member, pinned: Path | N
             for e in verified.history
         ],
         "notes": list(verified.notes),
+        "assembly": {
+            "assembler": assembly.assembler,
+            "assembled_at_ms": assembly.assembled_at_ms,
+            "key_id": assembly.key_id.hex(),
+            "roster_version": assembly.roster_version,
+            "heads": [
+                {"author": h.author, "seq": h.seq, "entry_id": h.entry_id.hex()} for h in assembly.heads
+            ],
+            "related": [entry_id.hex() for entry_id in assembly.related],
+        },
     }
 
 
-def _failed(exc: HashnodeError, as_json: bool) -> int:
+def _failed(exc: Rejected, as_json: bool) -> int:
     if as_json:
-        print_json({"verified": False, "error": exc.diagnostics()})
+        print_json({"verified": False, "rule": exc.rule, "error": exc.message})
     else:
         print(f"VERIFICATION FAILED: {exc.diagnostics()}", file=sys.stderr)
     return ExitCode.FAILURE
 
 
-def report(
-    msg: types_pb2.ProvenanceBundle, trusted: Membership | None, pinned: Path | None, as_json: bool
-) -> int:
-    """Verifies and prints the outcome; exit code 1 on failure. Shared with `hashnode provenance`."""
+def report(bundle_bytes: bytes, trusted: Membership | None, pinned: str | None, as_json: bool) -> int:
+    """Reads, verifies and prints the outcome of one bundle file's bytes; exit code 1 on failure. Shared with
+    `hashnode provenance`, so a bundle fetched is judged exactly as its file is later."""
     try:
-        verified = verify_message(msg, trusted)
-    except HashnodeError as exc:
+        bundle = bundle_file.parse(bundle_bytes)
+        verified = verify_bundle(bundle, trusted=trusted)
+    except Rejected as exc:
         return _failed(exc, as_json)
-    # With a pinned consortium file, who the author is comes from that file, not from the bundle's claims.
-    author = (trusted.get(verified.author.member_id) if trusted else None) or verified.author
     if as_json:
-        print_json(verified_json(verified, author, pinned))
+        print_json(verified_json(verified, pinned))
     else:
-        print("\n".join(summary_lines(verified, msg, author, pinned)))
+        print("\n".join(summary_lines(verified, bundle, pinned)))
     return ExitCode.OK
 
 
 def pinned_membership(args: argparse.Namespace) -> Membership | None:
-    """The membership to check the bundle against: a consortium file, or a roster signed by its stewards."""
-    if args.roster is None:
-        return Membership.load(args.consortium) if args.consortium else None
+    """The anchor: a consortium file, or a roster chain from version 1 or a pinned id.
+
+    Raises:
+        InvalidArgument, ConfigError: the options or files are unusable (a usage error).
+        Rejected: the roster chain does not verify (an `anchor.*` rule).
+    """
+    if args.roster_id and not args.roster:
+        raise InvalidArgument("--roster-id", args.roster_id, "given with --roster")
+    if not args.roster:
+        return consortium_file.load(args.consortium) if args.consortium else None
     if args.consortium:
-        raise InvalidArgument("--roster", str(args.roster), "either --roster or --consortium, not both")
-    signed = SignedRoster.load(args.roster)
-    # A threshold of its own stewards must have signed it, as for a node's pinned root.
-    TrustedRoster(signed.roster_bytes, signed.signatures, pinned_id=signed.roster_id)
-    return signed.roster.membership()
+        raise InvalidArgument("--roster", str(args.roster[0]), "either --roster or --consortium, not both")
+    pinned_id = convert.parse_id(args.roster_id, "--roster-id") if args.roster_id else None
+    try:
+        chain = [SignedRoster.load(path) for path in args.roster]  # unreadable: ConfigError, a usage error
+    except MalformedRosterError as exc:
+        raise Rejected("anchor.roster_malformed", f"roster anchor: {exc.message}") from None
+    now = args.time_ms if args.time_ms is not None else int(time.time() * 1000)
+    return anchor.roster_membership(chain, pinned_id, now)
+
+
+def anchor_name(args: argparse.Namespace) -> str | None:
+    if args.roster:
+        return "roster " + ", ".join(str(p) for p in args.roster)
+    return None if args.consortium is None else str(args.consortium)
 
 
 def run(args: argparse.Namespace) -> int:
-    trusted = pinned_membership(args)
-    text = read_bundle_file(args.bundle)
     try:
-        msg = convert.bundle_from_json(text)
-    except HashnodeError as exc:
+        trusted = pinned_membership(args)
+    except Rejected as exc:
         return _failed(exc, args.json)
-    return report(msg, trusted, args.roster or args.consortium, args.json)
+    return report(read_bundle_file(args.bundle), trusted, anchor_name(args), args.json)

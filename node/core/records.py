@@ -8,7 +8,7 @@ import struct
 from dataclasses import dataclass
 
 from node.core.errors import EncodingError, InvalidArgument
-from node.core.signals import check_quality, signal_type
+from node.core.signals import REGISTRY, check_quality, signal_type
 from node.core.taxonomy import Taxonomy, check_tags
 
 RECORD_ID_TAG = b"hashnode.record.v1\x00"
@@ -105,6 +105,24 @@ class HashRecord:
             if len(values) > 1 and not all(a < b for a, b in itertools.pairwise(values)):
                 raise EncodingError(f"record item: {name} not sorted and unique")
         return record
+
+
+def decode_item(item: bytes) -> HashRecord:
+    """A contribution item as every reader takes it (receipt rule R9, bundle rule record.item): the canonical
+    record encoding, of a known signal type, with a value of that type's size. The one place that says so.
+
+    Raises:
+        EncodingError: any of the three does not hold.
+    """
+    record = HashRecord.decode(item)
+    kind = REGISTRY.get(record.signal_type)
+    if kind is None:
+        raise EncodingError(
+            f"record item: signal_type: got {record.signal_type[:40]!r}, want one of {', '.join(sorted(REGISTRY))}"
+        )
+    if len(record.value) != kind.size:
+        raise EncodingError(f"record item: value: got {len(record.value)} bytes, want {kind.size} for {kind.name}")
+    return record
 
 
 _U8 = struct.Struct(">B")

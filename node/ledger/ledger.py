@@ -50,8 +50,9 @@ from node.dueprocess.policy import PolicyConfig
 from node.index.pdq import MAX_THRESHOLD, PdqIndex
 from node.ledger import standing
 from node.membership import authorship
-from node.membership.members import Member, Membership
-from node.provenance.bundle import DESCRIBERS, ProvenanceBundle, RelatedEntry, describe
+from node.membership.members import Membership
+from node.provenance.assembly import Head
+from node.provenance.bundle import DESCRIBERS, ProvenanceBundle, RelatedEntry, attest, describe, kind_label
 from node.storage import pdq_snapshot
 from node.storage.matchlog import (
     MAX_UNWRITTEN_MATCHES,
@@ -275,6 +276,9 @@ class Ledger:
         self.settings = settings
         self._membership = membership
         self.signer = signer
+        # Signs provenance bundles' assembly statements: the member key, also on a follower (which never
+        # authors with it: a statement is not a log entry, so it cannot fork the member's log).
+        self.attester = signer
         self.taxonomy = taxonomy
         self.clock = clock
         # Reentrant: a submission that skips duplicates holds it from its lookup to its commit.
@@ -965,18 +969,32 @@ class Ledger:
         return row
 
     def provenance(self, rid: bytes) -> ProvenanceBundle:
-        """Assembles the self-contained provenance bundle of a record."""
+        """Assembles the self-contained provenance bundle of a record, signed with this node's frontier.
+
+        The related entries and the heads of every log are read in one transaction, so the signed statement
+        (docs/protocol.md §9.6) lists exactly the entries about the record this node held up to those heads.
+
+        Raises:
+            NotFound: no such record here.
+            FailedPrecondition: this node has no member key to sign the statement with.
+        """
+        if self.attester is None:
+            raise FailedPrecondition(
+                "this node has no signing key, so it cannot sign provenance bundles; configure the member's key "
+                "(a follower may hold it: it never authors with it) or ask another node of the consortium"
+            )
         with self.store.read() as txn:
             row = self._row(txn, rid, "record_id")
             entry = self._entry(txn, row.entry_id)
             related = []
             for related_id in self.store.related(txn, rid):
                 other = self._entry(txn, related_id)
-                related.append(
-                    RelatedEntry(other, self._member(other.header.author), EntryKind(other.kind).label,
-                                 describe(other, rid))
-                )
-        return ProvenanceBundle(
+                author = self.membership.get(other.header.author)
+                related.append(RelatedEntry.of(other, author, kind_label(other.kind), describe(other, rid)))
+            heads = [Head(author, head.seq, head.entry_id) for author, head in self.store.heads(txn).items()]
+        membership, now = self.membership, self.clock()
+        stewards = sorted(membership.stewards())
+        bundle = ProvenanceBundle(
             consortium_id=self.settings.consortium_id,
             record_id=rid,
             record_item=entry.items[row.index],
@@ -985,12 +1003,20 @@ class Ledger:
             inclusion_proof=tuple(merkle.inclusion_proof(entry.items, row.index)),
             entry_header=entry.header_bytes,
             entry_signature=entry.signature,
-            author=self._member(row.author),
+            author=membership.get(row.author),
             related=tuple(related),
-            generated_at_ms=self.clock(),
-            generated_by=self.settings.member_id,
-            stewards=tuple(self._member(s) for s in sorted(self.membership.stewards())),
-            decision_window_ms=self.membership.decision_window_ms,
+            stewards=tuple(m for s in stewards if (m := membership.get(s)) is not None),
+            decision_window_ms=membership.decision_window_ms,
+        )
+        return attest(
+            bundle,
+            self.attester,
+            assembler=membership.get(self.settings.member_id) or self.settings.member_id,
+            assembled_at_ms=now,
+            heads=heads,
+            roster_version=membership.version,
+            decision_window_ms=membership.decision_window_ms,
+            stewards=stewards,
         )
 
     def _entry(self, txn: Txn, entry_id: bytes) -> Entry:
@@ -998,12 +1024,6 @@ class Ledger:
         if entry is None:
             raise StorageError(f"entry {entry_id.hex()} is referenced but missing: the store is damaged")
         return entry
-
-    def _member(self, member_id: str) -> Member:
-        member = self.membership.get(member_id)
-        if member is None:
-            raise NotFound(f"member {member_id!r} is not in this node's membership")
-        return member
 
     # --- operations -------------------------------------------------------------------------------------------
 

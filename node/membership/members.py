@@ -1,18 +1,16 @@
 """Who belongs to the consortium, with which keys and roles.
 
-Until signed rosters exist this is read from a consortium file (TOML) that every node of the consortium shares; the
-signed, versioned roster replaces the source, not this interface.
+A node reads it from its signed roster (`node.membership.roster`); an offline verifier from a roster or from a
+consortium file (`node.membership.consortium_file`).
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
-from node.core.errors import ConfigError, InvalidArgument, VerificationError
+from node.core.errors import InvalidArgument, VerificationError
 from node.core.keys import PublicKey
 from node.membership.consortium_policy import DEFAULT_DECISION_WINDOW_MS as DEFAULT_DECISION_WINDOW_MS
 from node.membership.consortium_policy import HOUR_MS as HOUR_MS
@@ -121,58 +119,3 @@ class Membership:
     @classmethod
     def from_members(cls, consortium_id: str, members: Iterable[Member]) -> Membership:
         return cls(consortium_id, {m.member_id: m for m in members})
-
-    @classmethod
-    def load(cls, path: Path) -> Membership:
-        """Reads a consortium file: `consortium_id = "..."`, the optional consortium policy keys
-        (`decision_window_hours`, default 72; `steward_quorum`, `dispute_quorum`, `trusted_flagger_disputes`,
-        `quarantine`: node/membership/consortium_policy.py) and `[[member]]` tables."""
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"consortium file {path}: {exc}") from exc
-        consortium_id = data.get("consortium_id")
-        if not isinstance(consortium_id, str) or not consortium_id:
-            raise ConfigError(f"consortium file {path}: consortium_id: want a non-empty string")
-        members = [_member(path, i, entry) for i, entry in enumerate(data.get("member", []))]
-        if not members:
-            raise ConfigError(f"consortium file {path}: no [[member]] entries")
-        membership = cls.from_members(consortium_id, members)
-        membership.policy = ConsortiumPolicy.from_mapping(data, f"consortium file {path}")
-        return membership
-
-
-def _member(path: Path, i: int, entry: object) -> Member:
-    where = f"consortium file {path}: member[{i}]"
-    if not isinstance(entry, dict):
-        raise ConfigError(f"{where}: want a table")
-    member_id = entry.get("id")
-    if not isinstance(member_id, str) or not member_id:
-        raise ConfigError(f"{where}.id: want a non-empty string")
-    keys_hex = entry.get("public_keys") or ([entry["public_key"]] if "public_key" in entry else [])
-    if not keys_hex:
-        raise ConfigError(f"{where}.public_key: missing")
-    try:
-        keys = tuple(MemberKey(PublicKey.from_hex(str(k))) for k in keys_hex)
-    except Exception as exc:
-        raise ConfigError(f"{where}.public_key: {exc}") from exc
-    roles = tuple(entry.get("roles", ["contributor"]))
-    bad = [r for r in roles if r not in ROLES]
-    if bad:
-        raise ConfigError(f"{where}.roles: got {bad}, want any of {', '.join(ROLES)}")
-    status = entry.get("status", "active")
-    if status not in STATUSES:
-        raise ConfigError(f"{where}.status: got {status!r}, want one of {', '.join(STATUSES)}")
-    revoked_after_ms = entry.get("revoked_after_ms", 0)
-    if type(revoked_after_ms) is not int or revoked_after_ms < 0:
-        raise ConfigError(f"{where}.revoked_after_ms: got {revoked_after_ms!r}, want Unix milliseconds >= 0")
-    return Member(
-        member_id=member_id,
-        organisation=str(entry.get("organisation", member_id)),
-        keys=keys,
-        roles=roles,
-        contact=str(entry.get("contact", "")),
-        status=status,
-        revoked_after_ms=revoked_after_ms,
-        endpoint=str(entry.get("endpoint", "")),
-    )

@@ -49,8 +49,7 @@ from typing import Protocol
 from node.core.entry import Entry, EntryKind
 from node.core.errors import HashnodeError, VerificationError
 from node.core.keys import PublicKey
-from node.core.records import HashRecord
-from node.core.signals import REGISTRY
+from node.core.records import HashRecord, decode_item
 from node.membership.authorship import refusal
 from node.membership.members import Membership
 from node.provenance.bundle import DESCRIBERS
@@ -315,12 +314,6 @@ def check_items(entry: Entry) -> tuple[HashRecord, ...] | Reject:
 def _contribution_item(item: bytes) -> HashRecord | str:
     """The record an item encodes, or what is wrong with it."""
     try:
-        record = HashRecord.decode(item)
+        return decode_item(item)
     except HashnodeError as exc:
         return exc.message
-    kind = REGISTRY.get(record.signal_type)
-    if kind is None:
-        return f"signal_type: got {record.signal_type[:40]!r}, want one of {', '.join(sorted(REGISTRY))}"
-    if len(record.value) != kind.size:
-        return f"value: got {len(record.value)} bytes, want {kind.size} for {kind.name}"
-    return record

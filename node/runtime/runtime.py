@@ -111,6 +111,7 @@ def open_node(config: NodeConfig, *, clock: Callable[[], int] = now_ms) -> NodeR
         ledger.membership = consortium.membership()
         _check_member(config, consortium, signer, identity)
         ledger.signer = None if config.follower else signer
+        ledger.attester = signer
         if config.follower:
             ledger.block_authoring("follower", follower_reason(config.member_id))
         return _wire(config, ledger, consortium, identity)

@@ -113,7 +113,7 @@ class RelatedEntry(_message.Message):
     def __init__(self, entry: _Optional[_Union[SignedEntry, _Mapping]] = ..., author: _Optional[_Union[MemberInfo, _Mapping]] = ..., kind: _Optional[str] = ..., summary: _Optional[str] = ...) -> None: ...
 
 class ProvenanceBundle(_message.Message):
-    __slots__ = ("format_version", "consortium_id", "record_id", "record_item", "leaf_index", "leaf_count", "inclusion_proof", "entry_header", "entry_signature", "author", "related", "record", "generated_at_ms", "generated_by", "stewards", "decision_window_ms")
+    __slots__ = ("format_version", "consortium_id", "record_id", "record_item", "leaf_index", "leaf_count", "inclusion_proof", "entry_header", "entry_signature", "author", "related", "record", "generated_at_ms", "generated_by", "stewards", "decision_window_ms", "assembly", "assembly_signature", "assembler")
     FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
     CONSORTIUM_ID_FIELD_NUMBER: _ClassVar[int]
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
@@ -130,6 +130,9 @@ class ProvenanceBundle(_message.Message):
     GENERATED_BY_FIELD_NUMBER: _ClassVar[int]
     STEWARDS_FIELD_NUMBER: _ClassVar[int]
     DECISION_WINDOW_MS_FIELD_NUMBER: _ClassVar[int]
+    ASSEMBLY_FIELD_NUMBER: _ClassVar[int]
+    ASSEMBLY_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    ASSEMBLER_FIELD_NUMBER: _ClassVar[int]
     format_version: int
     consortium_id: str
     record_id: str
@@ -146,4 +149,7 @@ class ProvenanceBundle(_message.Message):
     generated_by: str
     stewards: _containers.RepeatedCompositeFieldContainer[MemberInfo]
     decision_window_ms: int
-    def __init__(self, format_version: _Optional[int] = ..., consortium_id: _Optional[str] = ..., record_id: _Optional[str] = ..., record_item: _Optional[bytes] = ..., leaf_index: _Optional[int] = ..., leaf_count: _Optional[int] = ..., inclusion_proof: _Optional[_Iterable[bytes]] = ..., entry_header: _Optional[bytes] = ..., entry_signature: _Optional[bytes] = ..., author: _Optional[_Union[MemberInfo, _Mapping]] = ..., related: _Optional[_Iterable[_Union[RelatedEntry, _Mapping]]] = ..., record: _Optional[_Union[RecordInfo, _Mapping]] = ..., generated_at_ms: _Optional[int] = ..., generated_by: _Optional[str] = ..., stewards: _Optional[_Iterable[_Union[MemberInfo, _Mapping]]] = ..., decision_window_ms: _Optional[int] = ...) -> None: ...
+    assembly: bytes
+    assembly_signature: bytes
+    assembler: MemberInfo
+    def __init__(self, format_version: _Optional[int] = ..., consortium_id: _Optional[str] = ..., record_id: _Optional[str] = ..., record_item: _Optional[bytes] = ..., leaf_index: _Optional[int] = ..., leaf_count: _Optional[int] = ..., inclusion_proof: _Optional[_Iterable[bytes]] = ..., entry_header: _Optional[bytes] = ..., entry_signature: _Optional[bytes] = ..., author: _Optional[_Union[MemberInfo, _Mapping]] = ..., related: _Optional[_Iterable[_Union[RelatedEntry, _Mapping]]] = ..., record: _Optional[_Union[RecordInfo, _Mapping]] = ..., generated_at_ms: _Optional[int] = ..., generated_by: _Optional[str] = ..., stewards: _Optional[_Iterable[_Union[MemberInfo, _Mapping]]] = ..., decision_window_ms: _Optional[int] = ..., assembly: _Optional[bytes] = ..., assembly_signature: _Optional[bytes] = ..., assembler: _Optional[_Union[MemberInfo, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,183 @@
+"""`hashnode verify` on any bundle file: VERIFIED (exit 0) or one line naming a documented rule (exit 1), never a
+traceback (issue 12 item 6; docs/protocol.md §9).
+
+Hypothesis mutates a genuine bundle file at every level: the raw bytes, the JSON values (types, numbers, strings,
+base64 text, deleted and added fields), and the signed bytes inside the base64 fields. Each mutated file goes
+through the command's own entry point (`node.cli.main.main`), as a user's would.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from node.api import convert
+from node.cli.main import main
+from node.provenance.rules import RULES
+from testkit.fuzz import sample_bundle
+
+JsonValue = Any
+
+
+@functools.cache
+def genuine() -> dict[str, JsonValue]:
+    return json.loads(convert.bundle_to_json(sample_bundle()))  # type: ignore[no-any-return]
+
+
+def paths(value: JsonValue, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path into a JSON value (object keys and array indexes), the root included."""
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += paths(item, (*prefix, i))
+    return found
+
+
+def replaced(document: JsonValue, path: tuple[Any, ...], new: JsonValue) -> JsonValue:
+    if not path:
+        return new
+    copied = copy.deepcopy(document)
+    parent = copied
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = new
+    return copied
+
+
+def deleted(document: JsonValue, path: tuple[Any, ...]) -> JsonValue:
+    if not path:
+        return document
+    copied = copy.deepcopy(document)
+    parent = copied
+    for step in path[:-1]:
+        parent = parent[step]
+    del parent[path[-1]]
+    return copied
+
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+    st.just("A" * 43 + "="),  # base64 of 32 bytes
+    st.just("9" * 25),
+)
+
+
+def _flip_base64(text: str, position: int) -> str:
+    try:
+        data = bytearray(base64.b64decode(text, validate=True))
+    except ValueError:
+        return text
+    if not data:
+        return text
+    data[position % len(data)] ^= 1 << (position % 8)
+    return base64.b64encode(bytes(data)).decode("ascii")
+
+
+@st.composite
+def mutated_document(draw: st.DrawFn) -> bytes:
+    document = genuine()
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        where = draw(st.sampled_from(paths(document)))
+        action = draw(st.sampled_from(["replace", "delete", "add", "flip", "wrap"]))
+        if action == "replace":
+            document = replaced(document, where, draw(SCALARS))
+        elif action == "delete":
+            document = deleted(document, where)
+        elif action == "add":
+            target = document
+            for step in where:
+                target = target[step]
+            if isinstance(target, dict):
+                document = replaced(document, (*where, draw(st.text(max_size=12))), draw(SCALARS))
+        elif action == "flip":
+            target = document
+            for step in where:
+                target = target[step]
+            if isinstance(target, str):
+                document = replaced(document, where, _flip_base64(target, draw(st.integers(0, 10_000))))
+        else:
+            target = document
+            for step in where:
+                target = target[step]
+            document = replaced(document, where, draw(st.sampled_from([[target], {"x": target}, str(target)])))
+    return json.dumps(document).encode("utf-8")
+
+
+@st.composite
+def mutated_bytes(draw: st.DrawFn) -> bytes:
+    data = bytearray(convert.bundle_to_json(sample_bundle()).encode("utf-8"))
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        position = draw(st.integers(0, len(data) - 1))
+        choice = draw(st.sampled_from(["set", "delete", "insert"]))
+        if choice == "set":
+            data[position] = draw(st.integers(0, 255))
+        elif choice == "delete":
+            del data[position]
+        else:
+            data[position:position] = draw(st.binary(min_size=1, max_size=4))
+    return bytes(data)
+
+
+def run_verify(tmp_path: Path, data: bytes, capsys: pytest.CaptureFixture[str], *anchor: str) -> None:
+    path = tmp_path / "bundle.json"
+    path.write_bytes(data)
+    code = main(["verify", str(path), *anchor])
+    out, err = capsys.readouterr()
+    if code == 0:
+        assert out.startswith("VERIFIED") and err == ""
+        return
+    assert code == 1, (code, err)
+    assert out == "" and err.count("\n") == 1 and err.startswith("VERIFICATION FAILED: "), err
+    rule = err.rstrip().rpartition("[rule ")[2].rstrip("]")
+    assert rule in RULES, err
+
+
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
+@given(data=mutated_document())
+def test_a_mutated_bundle_document_verifies_or_fails_in_one_line(
+    data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_verify(tmp_path, data, capsys)
+
+
+@FUZZ
+@given(data=mutated_bytes())
+def test_a_bundle_file_with_mutated_bytes_verifies_or_fails_in_one_line(
+    data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_verify(tmp_path, data, capsys)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=200))
+def test_arbitrary_bytes_fail_in_one_line(data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_verify(tmp_path, data, capsys)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a":' * 100_000, "[" * 5000 + "]" * 5000, '{"format_version": 1e400}', '{"format_version": -0}',
+     '{"format_version": NaN}', '"\\ud800"', '{"record_id": "\\ud800"}', "\ufeff{}"],
+    ids=["deep object", "deep array", "huge exponent", "minus zero", "NaN", "lone surrogate at top",
+         "lone surrogate in a field", "byte order mark"],
+)
+def test_hostile_json_fails_in_one_line(text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_verify(tmp_path, text.encode("utf-8", errors="surrogatepass"), capsys)

@@ -109,6 +109,7 @@ def _attested(msg: types_pb2.ProvenanceBundle) -> types_pb2.ProvenanceBundle:
     """`msg` signed by member-a as its assembler, with member-a's log up to the retraction as its frontier."""
     head = ENTRIES["retraction_seq3"]
     seed = bytes.fromhex(GOLDEN["keys"][0]["seed"])
+    msg.assembly = msg.assembly_signature = b"to be signed"  # the reader wants both fields; attest replaces them
     domain = bundle_from_proto(msg)
     attested = attest(
         domain, SigningKey.from_seed(seed), assembler=domain.author or "member-a", assembled_at_ms=1_700_000_200_000,

@@ -152,6 +152,7 @@ def verified_json(verified: VerifiedProvenance, pinned: str | None) -> dict[str,
             "assembled_at_ms": assembly.assembled_at_ms,
             "key_id": assembly.key_id.hex(),
             "roster_version": assembly.roster_version,
+            "policy": assembly.policy.to_mapping(),
             "heads": [
                 {"author": h.author, "seq": h.seq, "entry_id": h.entry_id.hex()} for h in assembly.heads
             ],

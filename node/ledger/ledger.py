@@ -1015,7 +1015,7 @@ class Ledger:
             assembled_at_ms=now,
             heads=heads,
             roster_version=membership.version,
-            decision_window_ms=membership.decision_window_ms,
+            policy=membership.policy,
             stewards=stewards,
         )
 

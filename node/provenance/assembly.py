@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 from node.core.canonical import Reader, Writer
 from node.core.errors import EncodingError
+from node.membership.consortium_policy import ConsortiumPolicy
 
 ASSEMBLY_TAG = b"hashnode.assembly.v1\x00"
 ID_SIZE = 32
+POLICY_SIZE = 14  # the due-process policy, encoded as roster extension 1 (docs/membership.md)
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class Assembly:
     assembled_at_ms: int
     record_id: bytes
     roster_version: int  # the roster version the assembler's membership came from; 0: not from a roster
-    decision_window_ms: int
+    policy: ConsortiumPolicy  # the consortium's due-process policy the assembler applied
     stewards: tuple[str, ...]  # member ids holding the steward role, sorted
     heads: tuple[Head, ...]  # sorted by author (UTF-8 bytes), one per author
     related: tuple[bytes, ...]  # ids of the entries about the record, sorted
@@ -55,7 +57,7 @@ class Assembly:
         assembled_at_ms: int,
         record_id: bytes,
         roster_version: int,
-        decision_window_ms: int,
+        policy: ConsortiumPolicy,
         stewards: Iterable[str],
         heads: Iterable[Head],
         related: Iterable[bytes],
@@ -67,7 +69,7 @@ class Assembly:
             assembled_at_ms,
             record_id,
             roster_version,
-            decision_window_ms,
+            policy,
             tuple(sorted(set(stewards), key=_utf8)),
             tuple(sorted(heads, key=lambda h: _utf8(h.author))),
             tuple(sorted(set(related))),
@@ -83,7 +85,7 @@ class Assembly:
             .u64(self.assembled_at_ms)
             .fixed(self.record_id, ID_SIZE)
             .u64(self.roster_version)
-            .u64(self.decision_window_ms)
+            .raw(self.policy.encode())
             .strings(self.stewards)
             .u32(len(self.heads))
         )
@@ -107,7 +109,8 @@ class Assembly:
             raise EncodingError("assembly: wrong domain tag (want hashnode.assembly.v1)")
         consortium_id, assembler, key_id = reader.string(), reader.string(), reader.fixed(ID_SIZE)
         assembled_at_ms, record_id = reader.u64(), reader.fixed(ID_SIZE)
-        roster_version, window, stewards = reader.u64(), reader.u64(), reader.strings()
+        roster_version, policy = reader.u64(), ConsortiumPolicy.decode(reader.fixed(POLICY_SIZE))
+        stewards = reader.strings()
         heads = tuple(Head(reader.string(), reader.u64(), reader.fixed(ID_SIZE)) for _ in range(reader.u32()))
         related = tuple(reader.fixed(ID_SIZE) for _ in range(reader.u32()))
         reader.end()
@@ -117,7 +120,7 @@ class Assembly:
         if any(h.seq < 1 for h in heads):
             raise EncodingError("assembly: a head with seq 0 (a head is an entry, seq >= 1)")
         return cls(
-            consortium_id, assembler, key_id, assembled_at_ms, record_id, roster_version, window, stewards,
+            consortium_id, assembler, key_id, assembled_at_ms, record_id, roster_version, policy, stewards,
             heads, related,
         )
 

@@ -23,6 +23,7 @@ from node.core.retraction import RetractionItem
 from node.dueprocess.deadlines import DecisionAuthority
 from node.dueprocess.history import RecordHistory, derive_verdict
 from node.dueprocess.policy import PolicyConfig, RecordFacts
+from node.membership.consortium_policy import ConsortiumPolicy
 from node.membership.members import DEFAULT_DECISION_WINDOW_MS, Member, Membership
 from node.provenance.assembly import Assembly, Head
 from node.provenance.rules import Rejected
@@ -151,7 +152,7 @@ def attest(
     assembled_at_ms: int,
     heads: Iterable[Head],
     roster_version: int = 0,
-    decision_window_ms: int = DEFAULT_DECISION_WINDOW_MS,
+    policy: ConsortiumPolicy | None = None,
     stewards: Iterable[str] = (),
 ) -> ProvenanceBundle:
     """`bundle` with the assembler's signed statement (§9.6) over its record, its related entries and `heads`.
@@ -166,7 +167,7 @@ def attest(
         assembled_at_ms=assembled_at_ms,
         record_id=bundle.record_id,
         roster_version=roster_version,
-        decision_window_ms=decision_window_ms,
+        policy=policy or ConsortiumPolicy(),
         stewards=stewards,
         heads=heads,
         related=(r.entry_id for r in bundle.related),
@@ -453,7 +454,7 @@ def _authority(contributor: str, assembly: Assembly, trusted: Membership | None)
     """Stewards and window from the anchor; without one, from the assembler's signed statement."""
     if trusted is not None:
         return DecisionAuthority(contributor, trusted.stewards(), trusted.decision_window_ms)
-    return DecisionAuthority(contributor, frozenset(assembly.stewards), assembly.decision_window_ms)
+    return DecisionAuthority(contributor, frozenset(assembly.stewards), assembly.policy.decision_window_ms)
 
 
 def _standing(

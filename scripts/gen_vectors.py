@@ -1,11 +1,13 @@
-"""Regenerates tests/vectors/golden.json: the worked example of docs/protocol.md.
+"""Regenerates the protocol's vectors: tests/vectors/golden.json (the worked example of docs/protocol.md) and
+tests/vectors/bundles/ (the conformance suite of provenance bundles, docs/protocol.md §9.9, built by
+testkit/bundle_vectors.py).
 
 Everything is derived from fixed inputs: keys come from fixed seeds, timestamps are constants, and Ed25519
-signing is deterministic (RFC 8032), so running this twice writes identical bytes. `--check` fails if the
-checked-in file differs.
+signing is deterministic (RFC 8032), so running this twice writes identical bytes. `--check` fails if a
+checked-in file differs, is missing, or is not generated any more.
 
-    python scripts/gen_vectors.py            # rewrite tests/vectors/golden.json
-    python scripts/gen_vectors.py --check    # exit 1 if it is out of date
+    python scripts/gen_vectors.py            # rewrite tests/vectors/golden.json and tests/vectors/bundles/
+    python scripts/gen_vectors.py --check    # exit 1 if anything is out of date
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from node.core.signals import PDQ_MIN_QUALITY_DEFAULT  # noqa: E402
 from node.core.taxonomy import Taxonomy  # noqa: E402
 
 VECTORS = ROOT / "tests" / "vectors" / "golden.json"
+BUNDLES = ROOT / "tests" / "vectors" / "bundles"
 CONSORTIUM_ID = "example-consortium"
 AUTHOR = "member-a"
 KEY_NAME = "member-a"
@@ -225,22 +228,36 @@ def render(vectors: dict[str, Any]) -> str:
     return json.dumps(vectors, indent=2, ensure_ascii=False) + "\n"
 
 
+def bundle_files() -> dict[Path, bytes]:
+    from testkit.bundle_vectors import build as build_bundles
+
+    files, _ = build_bundles()
+    return {BUNDLES / name: data for name, data in files.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--out", type=Path, default=VECTORS, help="where to write (default: %(default)s)")
-    parser.add_argument("--check", action="store_true", help="compare with --out instead of writing it")
+    parser.add_argument("--out", type=Path, default=VECTORS, help="where to write golden.json (default: %(default)s)")
+    parser.add_argument("--check", action="store_true", help="compare with the files instead of writing them")
     args = parser.parse_args(argv)
-    text = render(build())
+    files = {args.out: render(build()).encode("utf-8"), **bundle_files()}
     if args.check:
-        current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
-        if current != text:
-            print(f"{args.out}: out of date; run scripts/gen_vectors.py", file=sys.stderr)
+        stale = [path for path, data in files.items() if not path.exists() or path.read_bytes() != data]
+        extra = sorted({p for p in BUNDLES.rglob("*") if p.is_file()} - set(files)) if BUNDLES.exists() else []
+        for path in [*stale, *extra]:
+            print(f"{path.relative_to(ROOT)}: out of date; run scripts/gen_vectors.py", file=sys.stderr)
+        if stale or extra:
             return 1
-        print(f"{args.out}: up to date")
+        print(f"{len(files)} vector files: up to date")
         return 0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    print(f"wrote {args.out}")
+    if BUNDLES.exists():
+        for old in BUNDLES.rglob("*"):
+            if old.is_file() and old not in files:
+                old.unlink()
+    for path, data in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    print(f"wrote {len(files)} vector files")
     return 0
 
 

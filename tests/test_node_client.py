@@ -1,9 +1,9 @@
 """The independent Node.js client (clients/node): its offline verifier and its demo against a real node.
 
-verify.js is checked against bundles built from the golden vectors, with the Python verifier as the oracle:
-both accept the genuine bundles and both refuse every copy with one flipped byte; and against bundles of records
-appealed and decided in-process (overturned by the contributor, by a steward after the window, upheld), where
-both must derive the same status. demo.js runs against a real node serving TLS with a client token, as the Python
+verify.js runs the whole conformance suite (tests/vectors/bundles) and must agree with the manifest and with
+`hashnode verify` on every case; and it verifies bundles of records appealed and decided in-process (overturned
+by the contributor, by a steward after the window, upheld), where both must derive the same status, and where a
+removed decision fails both. demo.js runs against a real node serving TLS with a client token, as the Python
 CLI reaches it (the node's certificate as CA, the name `hashnode.peer`, `authorization: Bearer`).
 """
 
@@ -22,18 +22,15 @@ from google.protobuf import json_format
 
 from node.api.convert import bundle_from_proto, bundle_to_proto
 from node.api.gen.hashnode.v1 import types_pb2
-from node.core.errors import VerificationError
-from node.core.keys import SigningKey
-from node.core.records import HashRecord
 from node.dueprocess.items import Outcome
-from node.provenance.assembly import Head
-from node.provenance.bundle import attest, verify_bundle
+from node.provenance import bundle_file
+from node.provenance.bundle import verify_bundle
+from node.provenance.rules import Rejected
 from tests.dueprocess_helpers import WINDOW, consortium, record
+from tests.test_bundle_vectors import outcome
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT = ROOT / "clients/node"
-GOLDEN = json.loads((ROOT / "tests/vectors/golden.json").read_text(encoding="utf-8"))
-ENTRIES = {entry["name"]: entry for entry in GOLDEN["entries"]}
 NODE = shutil.which("node")
 NPM = shutil.which("npm")
 NETWORK_ERRORS = ("ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNREFUSED", "ECONNRESET", "ENETUNREACH")
@@ -58,189 +55,102 @@ def node_modules() -> Path:
     return CLIENT / "node_modules"
 
 
-# --- bundles from the golden vectors ------------------------------------------------------------------------
+# --- the conformance suite: verify.js and hashnode verify agree case by case ------------------------------------
+
+SUITE = ROOT / "tests/vectors/bundles"
+MANIFEST = json.loads((SUITE / "manifest.json").read_text(encoding="utf-8"))
+CASES: list[dict[str, Any]] = MANIFEST["cases"]
 
 
-def _member() -> types_pb2.MemberInfo:
-    key = GOLDEN["keys"][0]
-    return types_pb2.MemberInfo(
-        member_id=key["name"],
-        organisation="Example member A",
-        keys=[types_pb2.MemberKey(key_id=key["key_id"], public_key=bytes.fromhex(key["public_key"]))],
-        roles=["contributor"],
-        status="active",
-    )
-
-
-def _signed(name: str) -> types_pb2.SignedEntry:
-    entry = ENTRIES[name]
-    return types_pb2.SignedEntry(
-        header=bytes.fromhex(entry["header"]),
-        signature=bytes.fromhex(entry["signature"]),
-        items=[bytes.fromhex(item) for item in entry["items"]],
-    )
-
-
-def golden_bundle(name: str, index: int, related: tuple[str, ...] = ()) -> types_pb2.ProvenanceBundle:
-    """The provenance bundle of record `index` of golden entry `name`, as GetProvenance would return it."""
-    entry = ENTRIES[name]
-    bundle = types_pb2.ProvenanceBundle(
-        format_version=1,
-        consortium_id=entry["consortium_id"],
-        record_id=entry["records"][index]["record_id"],
-        record_item=bytes.fromhex(entry["items"][index]),
-        leaf_index=index,
-        leaf_count=entry["item_count"],
-        inclusion_proof=[bytes.fromhex(h) for h in entry["inclusion_proofs"][index]],
-        entry_header=bytes.fromhex(entry["header"]),
-        entry_signature=bytes.fromhex(entry["signature"]),
-        author=_member(),
-        related=[
-            types_pb2.RelatedEntry(entry=_signed(r), author=_member(), kind=ENTRIES[r]["kind_name"])
-            for r in related
-        ],
-        generated_at_ms=1_700_000_200_000,
-        generated_by="member-a",
-    )
-    return _attested(bundle)
-
-
-def _attested(msg: types_pb2.ProvenanceBundle) -> types_pb2.ProvenanceBundle:
-    """`msg` signed by member-a as its assembler, with member-a's log up to the retraction as its frontier."""
-    head = ENTRIES["retraction_seq3"]
-    seed = bytes.fromhex(GOLDEN["keys"][0]["seed"])
-    msg.assembly = msg.assembly_signature = b"to be signed"  # the reader wants both fields; attest replaces them
-    domain = bundle_from_proto(msg)
-    attested = attest(
-        domain, SigningKey.from_seed(seed), assembler=domain.author or "member-a", assembled_at_ms=1_700_000_200_000,
-        heads=[Head("member-a", head["seq"], bytes.fromhex(head["entry_id"]))],
-    )
-    return bundle_to_proto(attested)
-
-
-def node_verify(
-    bundle: types_pb2.ProvenanceBundle, tmp_path: Path, *args: str, proto_names: bool = False
-) -> tuple[int, dict[str, Any]]:
-    """Runs `node verify.js` on the proto3 JSON of `bundle`; returns its exit status and its JSON line."""
-    path = tmp_path / "bundle.json"
-    text = json_format.MessageToJson(bundle, preserving_proto_field_name=proto_names)
-    path.write_text(text, encoding="utf-8")
+@pytest.fixture(scope="session")
+def node_outcomes() -> dict[str, dict[str, Any]]:
+    """verify.js's outcome of every case, from one run of run-vectors.js over the whole manifest."""
     assert NODE is not None
     done = subprocess.run(
-        [NODE, "verify.js", str(path), *args], cwd=CLIENT, capture_output=True, text=True, timeout=30
+        [NODE, "run-vectors.js", str(SUITE / "manifest.json")], cwd=CLIENT, capture_output=True, text=True,
+        timeout=120,
     )
+    assert done.stderr == "", done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1] == f"{len(CASES)} passed, 0 failed", "\n".join(line for line in lines if '"ok":false' in line)
+    assert done.returncode == 0
+    return {found["name"]: found for found in map(json.loads, lines[:-1])}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_verify_js_and_hashnode_verify_agree_with_the_manifest(
+    case: dict[str, Any], node_outcomes: dict[str, dict[str, Any]]
+) -> None:
+    found = node_outcomes[case["name"]]
+    python = outcome(case, case["anchor"])
+    keys = ("expect", "status", "rulings") if case["expect"] == "verified" else ("expect", "rule")
+    assert {k: found[k] for k in keys} == python == {k: case[k] for k in keys}
+
+
+def node_verify(path: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    """Runs `node verify.js FILE ARGS`; returns its exit status and its JSON line."""
+    assert NODE is not None
+    done = subprocess.run([NODE, "verify.js", str(path), *args], cwd=CLIENT, capture_output=True, text=True,
+                          timeout=30)
     assert done.stderr == ""
     return done.returncode, json.loads(done.stdout)
 
 
-@dataclass(frozen=True)
-class Genuine:
-    name: str
-    entry: str
-    index: int
-    related: tuple[str, ...]
-    status: str
+def case_path(name: str) -> Path:
+    return SUITE / next(c["bundle"] for c in CASES if c["name"] == name)
 
 
-GENUINE = [
-    Genuine("pdq record, middle of a 3-leaf tree", "contribution_seq1", 0, (), "active"),
-    Genuine("md5 record retracted by its author", "contribution_seq1", 1, ("retraction_seq3",), "retracted"),
-    Genuine("last leaf of an odd tree, tags and reference", "contribution_seq1", 2, (), "active"),
-    Genuine("single-leaf entry, non-ASCII text", "contribution_seq2", 0, ("retraction_seq3",), "retracted"),
-]
+def test_the_command_line_verifies_and_refuses_with_the_rule() -> None:
+    anchor = str(SUITE / "anchors/consortium.json")
+    code, out = node_verify(case_path("verified/overturned-by-the-contributor"), "--consortium", anchor,
+                            "--time-ms", "1700043200000")
+    assert (code, out["ok"], out["status"], out["pinned"]) == (0, True, "overturned", True)
+    assert out["assembly"]["assembler"] == "member-c"
+    code, out = node_verify(case_path("related.kind/reserved-kind-6"), "--consortium", anchor)
+    assert (code, out["ok"], out["rule"]) == (1, False, "related.kind")
+    code, out = node_verify(case_path("verified/no-history"), "--roster", str(SUITE / "anchors/roster-v1.json"),
+                            "--time-ms", "1700043200000")
+    assert (code, out["status"]) == (0, "active")
 
 
-@pytest.mark.parametrize("case", GENUINE, ids=[c.name for c in GENUINE])
-def test_node_verifies_genuine_bundles_as_python_does(case: Genuine, tmp_path: Path) -> None:
-    bundle = golden_bundle(case.entry, case.index, case.related)
-    code, out = node_verify(bundle, tmp_path)
-    assert (code, out["ok"]) == (0, True), out
-    python = verify_bundle(bundle_from_proto(bundle))
-    record = HashRecord.decode(bundle.record_item)
-    assert out["record_id"] == python.record_id.hex() == bundle.record_id
-    assert out["entry_id"] == python.entry_id.hex() == ENTRIES[case.entry]["entry_id"]
-    assert out["record"] == record.as_json()
-    assert out["status"] == python.status == case.status
-    assert [e["summary"] for e in out["history"]] == [e.summary for e in python.history]
-    assert out["key_id"] == GOLDEN["keys"][0]["key_id"]
+def test_the_command_line_pins_key_ids_and_the_consortium_without_an_anchor() -> None:
+    path = case_path("verified/no-history")
+    code, out = node_verify(path)
+    assert (code, out["pinned"]) == (0, False)
+    code, out = node_verify(path, "--key-id", "00" * 32)
+    assert (code, out["rule"]) == (1, "key.unknown")
+    code, out = node_verify(path, "--consortium-id", "other")
+    assert (code, out["rule"]) == (1, "record.consortium")
 
 
-def test_node_reads_proto_field_names_too(tmp_path: Path) -> None:
-    bundle = golden_bundle("contribution_seq1", 1, ("retraction_seq3",))
-    code, out = node_verify(bundle, tmp_path, proto_names=True)
-    assert (code, out["status"]) == (0, "retracted")
+def test_the_command_line_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert NODE is not None
+    for args in ([], [str(tmp_path / "absent.json")], ["a.json", "--consortium", "c.json", "--roster", "r.json"]):
+        done = subprocess.run([NODE, "verify.js", *args], cwd=CLIENT, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 2 and done.stdout == "", args
 
 
-@dataclass(frozen=True)
-class Flip:
-    name: str
-    field: str
-    offset: int
-    error: str  # what verify.js says
+# --- bundles of live nodes: verify.js and the Python verifier derive the same status ----------------------------
 
 
-FLIPS = [
-    Flip("record item: hash value", "record_item", 10, "inclusion proof does not lead to the signed"),
-    Flip("record item: label text", "record_item", 60, "inclusion proof does not lead to the signed"),
-    Flip("header: domain tag", "entry_header", 0, "wrong domain tag"),
-    Flip("header: consortium id", "entry_header", 25, "entry is of consortium"),
-    Flip("header: key id", "entry_header", 48, "is not in the bundle's member entry"),
-    Flip("header: timestamp", "entry_header", 127, "signature does not verify"),
-    Flip("header: body root", "entry_header", 165, "signature does not verify"),
-    Flip("signature: R", "entry_signature", 0, "signature does not verify"),
-    Flip("signature: S", "entry_signature", 63, "signature does not verify"),
-    Flip("inclusion proof: first sibling", "inclusion_proof", 0, "inclusion proof does not lead"),
-    Flip("related retraction: an item", "related_item", 3, "items do not match the signed body root"),
-    Flip("related retraction: its signature", "related_signature", 5, "signature does not verify"),
-]
+def write_bundle(bundle: types_pb2.ProvenanceBundle, tmp_path: Path, *, proto_names: bool = True) -> Path:
+    path = tmp_path / "bundle.json"
+    path.write_text(json_format.MessageToJson(bundle, preserving_proto_field_name=proto_names), encoding="utf-8")
+    return path
 
 
-def flipped(bundle: types_pb2.ProvenanceBundle, flip: Flip) -> types_pb2.ProvenanceBundle:
-    """A copy of `bundle` with one bit changed at `flip.offset` of `flip.field`."""
-    copy = types_pb2.ProvenanceBundle()
-    copy.CopyFrom(bundle)
-
-    def bit(data: bytes) -> bytes:
-        changed = bytearray(data)
-        changed[flip.offset] ^= 0x01
-        return bytes(changed)
-
-    if flip.field == "inclusion_proof":
-        copy.inclusion_proof[0] = bit(copy.inclusion_proof[0])
-    elif flip.field == "related_item":
-        copy.related[0].entry.items[0] = bit(copy.related[0].entry.items[0])
-    elif flip.field == "related_signature":
-        copy.related[0].entry.signature = bit(copy.related[0].entry.signature)
-    else:
-        setattr(copy, flip.field, bit(getattr(copy, flip.field)))
-    return copy
-
-
-@pytest.mark.parametrize("flip", FLIPS, ids=[f.name for f in FLIPS])
-def test_node_refuses_a_bundle_with_one_flipped_byte(flip: Flip, tmp_path: Path) -> None:
-    bundle = flipped(golden_bundle("contribution_seq1", 1, ("retraction_seq3",)), flip)
-    code, out = node_verify(bundle, tmp_path)
-    assert (code, out["ok"]) == (1, False)
-    assert flip.error in out["error"]
-    with pytest.raises(VerificationError):  # the Python verifier, as oracle, refuses it too
-        verify_bundle(bundle_from_proto(bundle))
-
-
-def test_node_refuses_a_signer_other_than_the_pinned_key(tmp_path: Path) -> None:
-    bundle = golden_bundle("contribution_seq1", 0)
-    code, out = node_verify(bundle, tmp_path, "--key-id", "00" * 32)
-    assert (code, out["ok"]) == (1, False)
-    assert "not one of the pinned key ids" in out["error"]
-    code, out = node_verify(bundle, tmp_path, "--key-id", GOLDEN["keys"][0]["key_id"])
-    assert code == 0
-
-
-def test_node_refuses_a_bundle_of_another_consortium(tmp_path: Path) -> None:
-    code, out = node_verify(golden_bundle("contribution_seq1", 0), tmp_path, "--consortium-id", "other")
-    assert (code, out["ok"]) == (1, False)
-
-
-# --- due-process decisions: verify.js and the Python verifier derive the same status ---------------------------
+def appealed_bundle(tmp_path: Path, decider: str, outcome_: Outcome, wait_ms: int) -> types_pb2.ProvenanceBundle:
+    with consortium(tmp_path / "ledgers") as nodes:
+        for member in ("platform-a", "platform-b", "steward-1"):
+            nodes.open(member)
+        [rid] = nodes.nodes["platform-a"].submit([record()]).record_ids
+        nodes.sync()
+        appeal = nodes.nodes["platform-b"].appeal(rid, "case-42", match_distance=6)
+        nodes.sync()
+        nodes.clock.advance(wait_ms)
+        nodes.nodes[decider].decide(appeal.entry_id, outcome_, "satire, not propaganda")
+        nodes.sync()
+        return bundle_to_proto(nodes.nodes["platform-a"].provenance(rid))
 
 
 @dataclass(frozen=True)
@@ -261,20 +171,10 @@ DECIDED = [
 
 @pytest.mark.parametrize("case", DECIDED, ids=[c.name for c in DECIDED])
 def test_node_derives_the_status_of_a_decided_appeal_as_python_does(case: Decided, tmp_path: Path) -> None:
-    with consortium(tmp_path / "ledgers") as nodes:
-        for member in ("platform-a", "platform-b", "steward-1"):
-            nodes.open(member)
-        [rid] = nodes.nodes["platform-a"].submit([record()]).record_ids
-        nodes.sync()
-        appeal = nodes.nodes["platform-b"].appeal(rid, "case-42", match_distance=6)
-        nodes.sync()
-        nodes.clock.advance(case.wait_ms)
-        nodes.nodes[case.decider].decide(appeal.entry_id, case.outcome, "satire, not propaganda")
-        nodes.sync()
-        bundle = bundle_to_proto(nodes.nodes["platform-a"].provenance(rid))
+    bundle = appealed_bundle(tmp_path, case.decider, case.outcome, case.wait_ms)
     python = verify_bundle(bundle_from_proto(bundle))
     assert python.status == case.status
-    code, out = node_verify(bundle, tmp_path)
+    code, out = node_verify(write_bundle(bundle, tmp_path))
     assert (code, out["ok"]) == (0, True), out
     assert out["status"] == python.status
     assert [(e["kind"], e["author"], e["summary"]) for e in out["history"]] == [
@@ -284,22 +184,36 @@ def test_node_derives_the_status_of_a_decided_appeal_as_python_does(case: Decide
     assert ruling == next(e.ruling for e in python.history if e.kind == "decision") == "effective"
 
 
+def test_a_bundle_with_the_decision_removed_fails_in_both_verifiers(tmp_path: Path) -> None:
+    """Issue 16: a bundle missing an entry below the assembler's signed frontier fails verification."""
+    bundle = appealed_bundle(tmp_path, "platform-a", Outcome.OVERTURNED, 0)
+    decisions = [i for i, r in enumerate(bundle.related) if r.kind == "decision"]
+    del bundle.related[decisions[0]]
+    code, out = node_verify(write_bundle(bundle, tmp_path))
+    assert (code, out["rule"]) == (1, "assembly.omitted")
+    with pytest.raises(Rejected) as python:
+        verify_bundle(bundle_from_proto(bundle))
+    assert python.value.rule == "assembly.omitted"
+
+
+def test_camel_case_names_are_not_the_files_names_in_both_verifiers(tmp_path: Path) -> None:
+    """The JSON mapping's camelCase form (grpcurl's) is not a bundle file: its `formatVersion` leaves the
+    required `format_version` missing."""
+    bundle = appealed_bundle(tmp_path, "platform-a", Outcome.UPHELD, 0)
+    path = write_bundle(bundle, tmp_path, proto_names=False)
+    code, out = node_verify(path)
+    assert (code, out["rule"]) == (1, "file.field_missing")
+    with pytest.raises(Rejected) as python:
+        bundle_file.parse(path.read_bytes())
+    assert python.value.rule == "file.field_missing"
+
+
 @pytest.mark.parametrize("claim", ["a longer window", "no stewards"])
 def test_the_unsigned_steward_and_window_fields_change_nothing(claim: str, tmp_path: Path) -> None:
     """The bundle's `stewards` and `decision_window_ms` are conveniences: without an anchor the stewards and the
     window are those the assembler signed in its statement, so changing the fields leaves the steward's
-    decision effective."""
-    with consortium(tmp_path / "ledgers") as nodes:
-        for member in ("platform-a", "platform-b", "steward-1"):
-            nodes.open(member)
-        [rid] = nodes.nodes["platform-a"].submit([record()]).record_ids
-        nodes.sync()
-        appeal = nodes.nodes["platform-b"].appeal(rid, "case-43")
-        nodes.sync()
-        nodes.clock.advance(WINDOW)
-        nodes.nodes["steward-1"].decide(appeal.entry_id, Outcome.OVERTURNED, "no answer from the contributor")
-        nodes.sync()
-        bundle = bundle_to_proto(nodes.nodes["platform-a"].provenance(rid))
+    decision effective, in both verifiers."""
+    bundle = appealed_bundle(tmp_path, "steward-1", Outcome.OVERTURNED, WINDOW)
     if claim == "a longer window":
         bundle.decision_window_ms = WINDOW + 1
     else:
@@ -308,8 +222,10 @@ def test_the_unsigned_steward_and_window_fields_change_nothing(claim: str, tmp_p
             if "steward" in related.author.roles:
                 related.author.roles.remove("steward")
     python = verify_bundle(bundle_from_proto(bundle))
-    assert python.status == "overturned"
-    assert next(e.ruling for e in python.history if e.kind == "decision") == "effective"
+    code, out = node_verify(write_bundle(bundle, tmp_path))
+    assert (code, out["status"], python.status) == (0, "overturned", "overturned")
+    [ruling] = [e["ruling"] for e in out["history"] if e["kind"] == "decision"]
+    assert ruling == next(e.ruling for e in python.history if e.kind == "decision") == "effective"
 
 
 # --- the demo against a real node ---------------------------------------------------------------------------

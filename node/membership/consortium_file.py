@@ -40,6 +40,9 @@ class ConsortiumFileError(ConfigError):
         super().__init__(message)
         self.rule = rule
 
+    def diagnostics(self) -> str:
+        return f"{self.message} [rule {self.rule}]"
+
 
 def parse(data: bytes, where: str) -> Membership:
     """Reads a consortium file's bytes; `where` (its path) prefixes every error.

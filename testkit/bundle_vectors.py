@@ -1,0 +1,722 @@
+"""The conformance suite of provenance bundles (docs/protocol.md §9.9): genuine and invalid bundle files, their
+trust anchors, and a manifest any implementation can run.
+
+Everything derives from fixed seeds and constants, so `scripts/gen_vectors.py` writes the same bytes every time.
+One small consortium lives through twelve hours: member-a contributes and decides, member-b appeals, opines and
+retracts what is not its own, steward-1 decides after the window (and once too early), member-x is revoked at
+5 h, member-e's only key expires at 2 h, member-a rotates its key at 9-10 h, and member-c assembles every bundle.
+Each invalid case changes one thing of a genuine bundle, re-signing what must still verify, so that it breaks the
+one rule it is named after and, wherever that rule allows, no other.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from node.api import convert
+from node.core import merkle
+from node.core.canonical import Writer
+from node.core.entry import ENTRY_TAG, ZERO_ID, Entry, EntryHeader, EntryKind
+from node.core.keys import SigningKey
+from node.core.records import HashRecord, record_id
+from node.core.retraction import RetractionItem
+from node.dueprocess.items import AppealItem, DecidedAs, DecisionItem, OpinionItem, Outcome, Stance
+from node.membership.consortium_policy import ConsortiumPolicy
+from node.membership.members import Member, MemberKey, Membership
+from node.membership.roster import MemberStatus, Roster, RosterMember, SignedRoster, StewardKey
+from node.provenance.assembly import Assembly, Head
+from node.provenance.bundle import ProvenanceBundle, RelatedEntry
+
+CONSORTIUM = "example-consortium"
+HOUR = 3_600_000
+T0 = 1_700_000_000_000
+WINDOW = HOUR  # the consortium's decision window
+ASSEMBLED_AT = T0 + 12 * HOUR
+NOW = T0 + 12 * HOUR  # the verification time of every case but the expired roster
+ROSTER_EXPIRES = T0 + 30 * 24 * HOUR
+POLICY = ConsortiumPolicy(decision_window_ms=WINDOW)
+
+
+def key(name: str) -> SigningKey:
+    """The example key `name`: its Ed25519 seed is SHA-256("hashnode example key " ‖ name), as in golden.json."""
+    return SigningKey.from_seed(hashlib.sha256(b"hashnode example key " + name.encode("utf-8")).digest())
+
+
+A1, A2, B, C, S, X, E = (key(n) for n in ("member-a", "member-a/rotated", "member-b", "member-c", "steward-1",
+                                         "member-x", "member-e"))
+STRANGER = key("stranger")
+ROSTER_STEWARDS = [key(f"roster-steward-{i}") for i in (1, 2, 3)]
+
+
+def members() -> list[Member]:
+    return [
+        Member("member-a", "Example Platform A", (MemberKey(A1.public, 0, T0 + 10 * HOUR),
+                                                  MemberKey(A2.public, T0 + 9 * HOUR, 0)),
+               contact="trust@a.example"),
+        Member("member-b", "Example Platform B", (MemberKey(B.public),), contact="trust@b.example"),
+        Member("member-c", "Example Platform C", (MemberKey(C.public),), contact="trust@c.example"),
+        Member("member-e", "Example Platform E", (MemberKey(E.public, 0, T0 + 2 * HOUR),)),
+        Member("member-x", "Example Platform X", (MemberKey(X.public),), status="revoked",
+               revoked_after_ms=T0 + 5 * HOUR),
+        Member("steward-1", "Example Steward", (MemberKey(S.public),), roles=("steward",)),
+    ]
+
+
+def membership() -> Membership:
+    found = Membership.from_members(CONSORTIUM, members())
+    found.policy = POLICY
+    return found
+
+
+MEMBERS = {m.member_id: m for m in members()}
+
+
+# --- entries ----------------------------------------------------------------------------------------------
+
+
+def raw_entry(
+    signer: SigningKey, author: str, seq: int, prev: bytes, timestamp_ms: int, kind: int, items: Sequence[bytes],
+    *, consortium_id: str = CONSORTIUM, item_count: int | None = None, key_id: bytes | None = None,
+) -> Entry:
+    """An entry signed as given, without the author-side checks (so vectors can break them)."""
+    header = EntryHeader(
+        consortium_id=consortium_id, author=author, key_id=key_id or signer.public.key_id, seq=seq, prev=prev,
+        timestamp_ms=timestamp_ms, kind=kind, item_count=len(items) if item_count is None else item_count,
+        body_root=merkle.root(list(items)),
+    )
+    data = header.encode()
+    return Entry(data, signer.sign(data), tuple(items), header)
+
+
+class Log:
+    """One author's chained log."""
+
+    def __init__(self, author: str, signer: SigningKey) -> None:
+        self.author, self.signer, self.entries = author, signer, list[Entry]()
+
+    def add(self, hours: float, kind: int, items: Sequence[bytes], signer: SigningKey | None = None) -> Entry:
+        prev = self.entries[-1].entry_id if self.entries else ZERO_ID
+        entry = raw_entry(signer or self.signer, self.author, len(self.entries) + 1, prev,
+                          T0 + round(hours * HOUR), kind, items)
+        self.entries.append(entry)
+        return entry
+
+    def head(self) -> Head:
+        last = self.entries[-1]
+        return Head(self.author, last.header.seq, last.entry_id)
+
+
+def rec(signal: str, value: str, labels: tuple[str, ...] = ("tvec.propaganda",), quality: int = 0,
+        **more: Any) -> bytes:
+    return HashRecord(signal, bytes.fromhex(value), quality, labels, **more).encode()
+
+
+def rid(entry: Entry, index: int = 0) -> bytes:
+    return record_id(entry.entry_id, index)
+
+
+@dataclass
+class World:
+    logs: dict[str, Log]
+    named: dict[str, Entry]
+
+    def heads(self) -> list[Head]:
+        return [log.head() for log in self.logs.values() if log.entries]
+
+
+def world() -> World:
+    a, b, s = Log("member-a", A1), Log("member-b", B), Log("steward-1", S)
+    x, e = Log("member-x", X), Log("member-e", E)
+    n: dict[str, Entry] = {}
+    n["a1"] = a.add(0, EntryKind.CONTRIBUTION, [
+        rec("pdq", "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22", quality=87),
+        rec("md5", "d41d8cd98f00b204e9800998ecf8427e", ("tvec.glorification", "tvec.manifesto")),
+        rec("sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            tags=("campaign:2023-11", "lang:en"), reference="case-4711", source="referral:example-iru"),
+    ])
+    a1 = n["a1"]
+    n["b1"] = b.add(1, EntryKind.APPEAL, [AppealItem(rid(a1, 1), "case-1", 4).encode()])
+    n["a2"] = a.add(1 + 1 / 6, EntryKind.DECISION, [DecisionItem(
+        rid(a1, 1), n["b1"].entry_id, Outcome.OVERTURNED, "satire", DecidedAs.CONTRIBUTOR).encode()])
+    n["b2"] = b.add(2, EntryKind.APPEAL, [AppealItem(rid(a1, 2), "case-2", None).encode()])
+    n["s1"] = s.add(2.5, EntryKind.DECISION, [DecisionItem(
+        rid(a1, 2), n["b2"].entry_id, Outcome.OVERTURNED, "too early", DecidedAs.STEWARD).encode()])
+    n["a3"] = a.add(3, EntryKind.DECISION, [DecisionItem(
+        rid(a1, 2), n["b2"].entry_id, Outcome.UPHELD, "it is propaganda", DecidedAs.CONTRIBUTOR).encode()])
+    n["s2"] = s.add(3.5, EntryKind.DECISION, [DecisionItem(
+        rid(a1, 2), n["b2"].entry_id, Outcome.OVERTURNED, "after the window", DecidedAs.STEWARD).encode()])
+    n["b3"] = b.add(4, EntryKind.OPINION, [
+        OpinionItem(rid(a1, 0), Stance.FALSE_POSITIVE, "not_tvec", "a news photograph").encode(),
+        OpinionItem(rid(a1, 1), Stance.AGREE, "", "").encode(),
+    ])
+    n["x1"] = x.add(4, EntryKind.CONTRIBUTION, [rec("md5", "00112233445566778899aabbccddeeff")])
+    n["a4"] = a.add(4.5, EntryKind.CONTRIBUTION, [
+        rec("video_md5", "0123456789abcdef0123456789abcdef", ("tvec.attack_livestream",),
+            reference="Fall Nr. 7 — Überprüfung", source="proaktive Erkennung 🔍"),
+    ])
+    n["b4"] = b.add(5, EntryKind.APPEAL, [AppealItem(rid(n["a4"]), "case-4", 0).encode()])
+    n["s3"] = s.add(6, EntryKind.DECISION, [DecisionItem(
+        rid(n["a4"]), n["b4"].entry_id, Outcome.OVERTURNED, "no answer", DecidedAs.STEWARD).encode()])
+    n["a5"] = a.add(6.5, EntryKind.RETRACTION, [RetractionItem(rid(a1, 0), "false positive: news").encode()])
+    n["e1"] = e.add(1, EntryKind.CONTRIBUTION, [rec("sha256", "11" * 32)])
+    n["a6"] = a.add(9.5, EntryKind.CONTRIBUTION, [rec("md5", "ffeeddccbbaa99887766554433221100")], signer=A2)
+    n["b5"] = b.add(10, EntryKind.RETRACTION, [RetractionItem(rid(n["a6"]), "not mine to retract").encode()])
+    n["a7"] = a.add(11, EntryKind.DECISION, [DecisionItem(
+        rid(n["a6"]), hashlib.sha256(b"no such appeal").digest(), Outcome.UPHELD, "", DecidedAs.CONTRIBUTOR,
+    ).encode()], signer=A2)
+    return World({log.author: log for log in (a, b, s, x, e)}, n)
+
+
+# --- bundles ----------------------------------------------------------------------------------------------
+
+
+def bundle(
+    w: World, entry: Entry, index: int, related: Sequence[Entry], *, heads: Sequence[Head] | None = None,
+    listed: Sequence[bytes] | None = None, assembler: SigningKey = C, assembler_id: str = "member-c",
+    assembled_at_ms: int = ASSEMBLED_AT, **changes: Any,
+) -> ProvenanceBundle:
+    """The bundle of record `index` of `entry`, assembled and signed by member-c (unless told otherwise)."""
+    unsigned = ProvenanceBundle(
+        consortium_id=CONSORTIUM,
+        record_id=rid(entry, index),
+        record_item=entry.items[index],
+        leaf_index=index,
+        leaf_count=len(entry.items),
+        inclusion_proof=tuple(merkle.inclusion_proof(list(entry.items), index)),
+        entry_header=entry.header_bytes,
+        entry_signature=entry.signature,
+        author=MEMBERS.get(entry.header.author),
+        related=tuple(RelatedEntry.of(r, MEMBERS.get(r.header.author)) for r in related),
+    )
+    unsigned = replace(unsigned, **changes)
+    statement = Assembly.create(
+        consortium_id=unsigned.consortium_id, assembler=assembler_id, key_id=assembler.public.key_id,
+        assembled_at_ms=assembled_at_ms, record_id=unsigned.record_id, roster_version=0, policy=POLICY,
+        stewards=("steward-1",), heads=w.heads() if heads is None else heads,
+        related=[r.entry_id for r in unsigned.related] if listed is None else listed,
+    )
+    return sign_assembly(unsigned, statement.encode(), assembler, assembler_id)
+
+
+def sign_assembly(unsigned: ProvenanceBundle, statement: bytes, signer: SigningKey, assembler_id: str,
+                  ) -> ProvenanceBundle:
+    return replace(unsigned, assembly=statement, assembly_signature=signer.sign(statement),
+                   assembler=MEMBERS.get(assembler_id), generated_at_ms=ASSEMBLED_AT, generated_by=assembler_id)
+
+
+def file_text(b: ProvenanceBundle) -> str:
+    return convert.bundle_to_json(convert.bundle_to_proto(b))
+
+
+def document(b: ProvenanceBundle) -> dict[str, Any]:
+    return json.loads(file_text(b))  # type: ignore[no-any-return]
+
+
+def dumps(doc: Any) -> bytes:
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def flip(data: bytes, i: int) -> bytes:
+    return data[:i] + bytes([data[i] ^ 1]) + data[i + 1:]
+
+
+# --- anchors ----------------------------------------------------------------------------------------------
+
+
+def consortium_document(member_list: Sequence[Member], window_ms: int = WINDOW) -> dict[str, Any]:
+    def table(m: Member) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": m.member_id, "organisation": m.organisation}
+        if m.contact:
+            out["contact"] = m.contact
+        if m.roles != ("contributor",):
+            out["roles"] = list(m.roles)
+        if m.status != "active":
+            out["status"] = m.status
+            out["revoked_after_ms"] = m.revoked_after_ms
+        if all(k.valid_from_ms == 0 and k.valid_until_ms == 0 for k in m.keys):
+            out["public_keys" if len(m.keys) > 1 else "public_key"] = (
+                [k.public_key.raw.hex() for k in m.keys] if len(m.keys) > 1 else m.keys[0].public_key.raw.hex())
+        else:
+            out["keys"] = [
+                {"public_key": k.public_key.raw.hex(),
+                 **({"valid_from_ms": k.valid_from_ms} if k.valid_from_ms else {}),
+                 **({"valid_until_ms": k.valid_until_ms} if k.valid_until_ms else {})}
+                for k in m.keys
+            ]
+        return out
+
+    return {"consortium_id": CONSORTIUM, "decision_window_ms": window_ms, "member": [table(m) for m in member_list]}
+
+
+def toml_text(doc: dict[str, Any]) -> str:
+    """The TOML twin of a consortium document (the same data model)."""
+    def value(v: Any) -> str:
+        if isinstance(v, str):
+            return json.dumps(v, ensure_ascii=False)
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, list):
+            return "[" + ", ".join(value(i) for i in v) + "]"
+        return str(v)
+
+    lines = ["# A conformance-suite anchor (tests/vectors/bundles); the JSON file of the same name says the same."]
+    lines += [f"{k} = {value(v)}" for k, v in doc.items() if k != "member"]
+    for m in doc["member"]:
+        lines += ["", "[[member]]"]
+        lines += [f"{k} = {value(v)}" for k, v in m.items() if k != "keys"]
+        for k in m.get("keys", []):
+            lines += ["", "[[member.keys]]"] + [f"{kk} = {value(vv)}" for kk, vv in k.items()]
+    return "\n".join(lines) + "\n"
+
+
+def roster_members() -> list[RosterMember]:
+    out = []
+    for m in members():
+        revoked = m.status == "revoked"
+        out.append(RosterMember(
+            m.member_id, m.organisation, m.keys, m.roles, m.contact,
+            status=MemberStatus.REVOKED if revoked else MemberStatus.ACTIVE, status_version=1,
+            revoked_after_ms=m.revoked_after_ms,
+        ))
+    return out
+
+
+def roster(version: int, *, expires_ms: int = ROSTER_EXPIRES, signers: int = 2) -> SignedRoster:
+    document_ = Roster(
+        CONSORTIUM, version, expires_ms, 2,
+        tuple(StewardKey(f"roster-steward-{i + 1}", k.public) for i, k in enumerate(ROSTER_STEWARDS)),
+        tuple(roster_members()), POLICY,
+    )
+    signed = SignedRoster.unsigned(document_)
+    for k in ROSTER_STEWARDS[:signers]:
+        signed = signed.sign(k)
+    return signed
+
+
+# --- the suite --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    name: str
+    bundle: bytes
+    expect: str  # "verified" or "rejected"
+    rule: str = ""
+    status: str = ""
+    rulings: dict[str, str] = field(default_factory=dict)
+    anchor: dict[str, Any] | None = field(default_factory=lambda: {"consortium": "anchors/consortium.json"})
+    time_ms: int = NOW
+    note: str = ""
+
+
+class Suite:
+    def __init__(self) -> None:
+        self.w = world()
+        self.cases: list[Case] = []
+        self.files: dict[str, bytes] = {}
+
+    def ok(self, name: str, b: ProvenanceBundle | bytes, status: str, rulings: dict[str, str] | None = None,
+           note: str = "", **more: Any) -> None:
+        data = b if isinstance(b, bytes) else file_text(b).encode("utf-8")
+        self.cases.append(Case(f"verified/{name}", data, "verified", status=status, rulings=rulings or {},
+                               note=note, **more))
+
+    def bad(self, rule: str, name: str, b: ProvenanceBundle | bytes, note: str = "", **more: Any) -> None:
+        data = b if isinstance(b, bytes) else file_text(b).encode("utf-8")
+        self.cases.append(Case(f"{rule}/{name}", data, "rejected", rule=rule, note=note, **more))
+
+    def edited(self, b: ProvenanceBundle, edit: Callable[[dict[str, Any]], None]) -> bytes:
+        doc = document(b)
+        edit(doc)
+        return dumps(doc)
+
+
+def build() -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Every file of the suite (path relative to tests/vectors/bundles → bytes) and the manifest."""
+    suite = Suite()
+    _anchors(suite)
+    _genuine(suite)
+    _file_rules(suite)
+    _anchor_rules(suite)
+    _record_rules(suite)
+    _key_rules(suite)
+    _related_rules(suite)
+    _assembly_rules(suite)
+    manifest_cases = []
+    for case in suite.cases:
+        path = f"cases/{case.name}.json"
+        suite.files[path] = case.bundle
+        entry: dict[str, Any] = {"name": case.name, "bundle": path, "anchor": case.anchor, "time_ms": case.time_ms,
+                                 "expect": case.expect}
+        if case.expect == "verified":
+            entry["status"] = case.status
+            entry["rulings"] = case.rulings
+        else:
+            entry["rule"] = case.rule
+        if case.note:
+            entry["note"] = case.note
+        manifest_cases.append(entry)
+    manifest = {
+        "format": "hashnode.bundle-vectors.v1",
+        "description": "Conformance vectors of provenance bundle verification: docs/protocol.md section 9.9.",
+        "generator": "scripts/gen_vectors.py",
+        "cases": manifest_cases,
+    }
+    suite.files["manifest.json"] = dumps(manifest)
+    return suite.files, manifest
+
+
+def _anchors(suite: Suite) -> None:
+    doc = consortium_document(members())
+    suite.files["anchors/consortium.json"] = dumps(doc)
+    suite.files["anchors/consortium.toml"] = toml_text(doc).encode("utf-8")
+    for version in (1, 2, 3):
+        suite.files[f"anchors/roster-v{version}.json"] = roster(version).to_json().encode("utf-8")
+    suite.files["anchors/roster-v1-one-signature.json"] = roster(1, signers=1).to_json().encode("utf-8")
+    suite.files["anchors/roster-v1-expires-early.json"] = (
+        roster(1, expires_ms=T0 + 11 * HOUR).to_json().encode("utf-8"))
+    good = json.loads(roster(1).to_json())
+    good["roster"] = b64(base64.b64decode(good["roster"])[:-1])
+    good["roster_id"] = hashlib.sha256(base64.b64decode(good["roster"])).hexdigest()
+    suite.files["anchors/roster-v1-truncated.json"] = dumps(good)
+    bad_members = [*members(), Member("member-a", "twice", (MemberKey(STRANGER.public),))]
+    bad = consortium_document(bad_members)
+    suite.files["anchors/consortium-member-twice.json"] = dumps(bad)
+    unknown = consortium_document(members())
+    unknown["member"][0]["revoked"] = True  # a typo for revoked_after_ms: never silently ignored
+    suite.files["anchors/consortium-unknown-field.json"] = dumps(unknown)
+    shared = consortium_document(members())
+    shared["member"][1]["public_key"] = A2.public.raw.hex()
+    suite.files["anchors/consortium-key-twice.json"] = dumps(shared)
+    upper = consortium_document(members())
+    upper["member"][1]["public_key"] = upper["member"][1]["public_key"].upper()
+    suite.files["anchors/consortium-upper-case-key.json"] = dumps(upper)
+    no_id = consortium_document(members())
+    del no_id["consortium_id"]
+    suite.files["anchors/consortium-no-id.json"] = dumps(no_id)
+    suite.files["anchors/consortium-not-json.json"] = b'{"consortium_id": "example-consortium",}\n'
+    suite.files["anchors/consortium-not-utf8.json"] = dumps(doc).replace(b"Example Platform A", b"Example \xff", 1)
+
+
+def _genuine(suite: Suite) -> None:
+    w, n = suite.w, suite.w.named
+    suite.ok("no-history", bundle(w, n["e1"], 0, []), "active")
+    suite.ok("retracted-by-its-contributor", bundle(w, n["a1"], 0, [n["b3"], n["a5"]]), "retracted",
+             note="also a false-positive opinion, which changes nothing offline")
+    suite.ok("overturned-by-the-contributor", bundle(w, n["a1"], 1, [n["b1"], n["a2"], n["b3"]]), "overturned",
+             {n["a2"].entry_id.hex(): "effective"})
+    suite.ok("upheld-steward-too-early-then-superseded", bundle(w, n["a1"], 2, [n["b2"], n["s1"], n["a3"], n["s2"]]),
+             "active", {n["s1"].entry_id.hex(): "refused", n["a3"].entry_id.hex(): "effective",
+                        n["s2"].entry_id.hex(): "superseded"})
+    suite.ok("overturned-by-a-steward-after-the-window", bundle(w, n["a4"], 0, [n["b4"], n["s3"]]), "overturned",
+             {n["s3"].entry_id.hex(): "effective"}, note="video_md5 with non-ASCII reference and source")
+    suite.ok("retraction-by-another-member-and-an-orphan-decision", bundle(w, n["a6"], 0, [n["b5"], n["a7"]]),
+             "active", {n["a7"].entry_id.hex(): "pending"}, note="signed by member-a's rotated key in the overlap")
+    suite.ok("revoked-member-before-its-cutoff", bundle(w, n["x1"], 0, []), "active")
+    suite.ok("related-in-any-order", bundle(w, n["a1"], 2, [n["s2"], n["a3"], n["s1"], n["b2"]]), "active",
+             {n["s1"].entry_id.hex(): "refused", n["a3"].entry_id.hex(): "effective",
+              n["s2"].entry_id.hex(): "superseded"})
+    for where in ("no-anchor", "roster-anchor", "roster-chain", "roster-pinned-later-version"):
+        anchor: dict[str, Any] | None = {
+            "no-anchor": None,
+            "roster-anchor": {"roster": ["anchors/roster-v1.json"], "roster_id": None},
+            "roster-chain": {"roster": ["anchors/roster-v1.json", "anchors/roster-v2.json"], "roster_id": None},
+            "roster-pinned-later-version": {"roster": ["anchors/roster-v2.json"],
+                                            "roster_id": roster(2).roster_id.hex()},
+        }[where]
+        suite.ok(f"overturned-{where}", bundle(w, n["a1"], 1, [n["b1"], n["a2"], n["b3"]]), "overturned",
+                 {n["a2"].entry_id.hex(): "effective"}, anchor=anchor)
+    convenient = bundle(w, n["a1"], 1, [n["b1"], n["a2"]])
+
+    def conveniences(doc: dict[str, Any]) -> None:
+        doc["related"][0]["kind"] = "decision"
+        doc["related"][1]["summary"] = "upheld by the contributor"
+        doc["stewards"] = [{"member_id": "member-b", "roles": ["steward"]}]
+        doc["decision_window_ms"] = "1"
+        doc["generated_by"] = "member-b"
+        doc["author"]["keys"][0]["key_id"] = "00" * 32
+        doc["author"]["status"] = "suspended"
+        doc["record"] = {"record_id": "11" * 32, "record": {"signal_type": "md5", "labels": ["tvec.manifesto"]},
+                         "author": "member-b", "status": "RECORD_STATUS_ACTIVE"}
+
+    suite.ok("convenience-fields-changed", suite.edited(convenient, conveniences), "overturned",
+             {n["a2"].entry_id.hex(): "effective"}, note="record view, kinds, summaries, key ids, stewards, window")
+
+
+def _file_rules(suite: Suite) -> None:
+    w, n = suite.w, suite.w.named
+    g = bundle(w, n["a1"], 1, [n["b1"], n["a2"]])
+    text = file_text(g).encode("utf-8")
+    suite.bad("file.utf8", "byte-order-mark", b"\xef\xbb\xbf" + text)
+    suite.bad("file.utf8", "invalid-byte", text.replace(b'"member-c"', b'"member-\xff"', 1))
+    suite.bad("file.json", "trailing-comma", text.rstrip().rstrip(b"}").rstrip() + b",\n}\n")
+    suite.bad("file.json", "duplicate-name", text.replace(b'"format_version": 1,',
+                                                          b'"format_version": 1,\n  "format_version": 1,', 1))
+    suite.bad("file.json", "minus-zero", text.replace(b'"leaf_index": 1', b'"leaf_index": -0', 1))
+    suite.bad("file.json", "lone-surrogate", text.replace(b'"generated_by": "member-c"',
+                                                          b'"generated_by": "\\ud800"', 1))
+    suite.bad("file.json", "nested-too-deep", b'{"x": ' + b"[" * 40 + b"]" * 40 + b"}")
+    suite.bad("file.json", "not-an-object", b"[]\n")
+    suite.bad("file.field_unknown", "camel-case-name", suite.edited(g, lambda d: d.update(
+        recordId=d["record_id"])), note="names are the proto names; recordId is not record_id")
+    suite.bad("file.field_unknown", "inside-a-related-entry", suite.edited(
+        g, lambda d: d["related"][0]["entry"].update(comment="x")))
+    suite.bad("file.field_missing", "entry-header", suite.edited(g, lambda d: d.pop("entry_header")))
+    suite.bad("file.field_missing", "assembly", suite.edited(g, lambda d: d.pop("assembly")))
+    suite.bad("file.field_missing", "related-entry-items", suite.edited(
+        g, lambda d: d["related"][0]["entry"].pop("items")))
+    suite.bad("file.field_invalid", "upper-case-record-id", suite.edited(
+        g, lambda d: d.update(record_id=d["record_id"].upper())), note="ids are lowercase hex")
+    suite.bad("file.field_invalid", "u64-as-a-number", suite.edited(
+        g, lambda d: d.update(generated_at_ms=int(d["generated_at_ms"]))))
+    suite.bad("file.field_invalid", "u32-as-a-string", suite.edited(g, lambda d: d.update(leaf_count="3")))
+    suite.bad("file.field_invalid", "u32-with-a-fraction", text.replace(b'"leaf_count": 3', b'"leaf_count": 3.0', 1))
+    suite.bad("file.field_invalid", "null-value", suite.edited(g, lambda d: d.update(stewards=None)))
+    doc = document(g)
+    url_field = next(k for k in ("entry_header", "entry_signature", "record_item", "assembly", "assembly_signature")
+                     if "+" in doc[k] or "/" in doc[k])
+    suite.bad("file.field_invalid", "base64-url-alphabet", suite.edited(
+        g, lambda d: d.update({url_field: d[url_field].replace("+", "-").replace("/", "_")})))
+    padded = next(k for k in ("entry_signature", "record_item", "entry_header", "assembly") if doc[k].endswith("="))
+    suite.bad("file.field_invalid", "base64-without-padding", suite.edited(
+        g, lambda d: d.update({padded: d[padded].rstrip("=")})))
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    text64 = b64(g.entry_signature)  # 64 bytes: the last group is one byte, two characters and "=="
+    last = alphabet[alphabet.index(text64[-3]) ^ 1]  # flips one of the 4 unused bits: same bytes, other text
+    suite.bad("file.field_invalid", "base64-not-canonical", suite.edited(
+        g, lambda d: d.update(entry_signature=text64[:-3] + last + "==")), note="unused bits of the last character set")
+    suite.bad("file.field_invalid", "member-key-of-31-bytes", suite.edited(
+        g, lambda d: d["author"]["keys"][0].update(public_key=b64(A1.public.raw[:31]))))
+    suite.bad("file.field_invalid", "unknown-role", suite.edited(g, lambda d: d["author"].update(roles=["admin"])))
+    suite.bad("file.format_version", "version-2", suite.edited(g, lambda d: d.update(format_version=2)))
+
+
+def _anchor_rules(suite: Suite) -> None:
+    w, n = suite.w, suite.w.named
+    g = file_text(bundle(w, n["e1"], 0, [])).encode("utf-8")
+    roster_anchor = {"roster": ["anchors/roster-v1.json"], "roster_id": None}
+    suite.bad("anchor.roster_malformed", "truncated-roster-bytes", g,
+              anchor={"roster": ["anchors/roster-v1-truncated.json"], "roster_id": None})
+    suite.bad("anchor.roster_root", "version-2-without-a-pin", g,
+              anchor={"roster": ["anchors/roster-v2.json"], "roster_id": None})
+    suite.bad("anchor.roster_root", "pin-of-another-roster", g,
+              anchor={"roster": ["anchors/roster-v1.json"], "roster_id": roster(2).roster_id.hex()})
+    suite.bad("anchor.roster_threshold", "one-signature-of-two", g,
+              anchor={"roster": ["anchors/roster-v1-one-signature.json"], "roster_id": None})
+    suite.bad("anchor.roster_chain", "a-version-skipped", g,
+              anchor={"roster": ["anchors/roster-v1.json", "anchors/roster-v3.json"], "roster_id": None})
+    suite.bad("anchor.roster_expired", "expired-at-the-verification-time", g,
+              anchor={"roster": ["anchors/roster-v1-expires-early.json"], "roster_id": None})
+    suite.bad("anchor.roster_expired", "verified-after-expiry", g, anchor=roster_anchor,
+              time_ms=ROSTER_EXPIRES + 1)
+    for name, file, rule in (
+        ("member-listed-twice", "consortium-member-twice", "consortium.member_duplicate"),
+        ("typo-in-a-field-name", "consortium-unknown-field", "consortium.field_unknown"),
+        ("one-key-for-two-members", "consortium-key-twice", "consortium.key_duplicate"),
+        ("upper-case-key", "consortium-upper-case-key", "consortium.field_invalid"),
+        ("no-consortium-id", "consortium-no-id", "consortium.field_missing"),
+        ("trailing-comma", "consortium-not-json", "consortium.syntax"),
+        ("invalid-utf8", "consortium-not-utf8", "consortium.utf8"),
+    ):
+        suite.bad(rule, name, g, anchor={"consortium": f"anchors/{file}.json"})
+
+
+def _record_rules(suite: Suite) -> None:
+    w, n = suite.w, suite.w.named
+    a1 = n["a1"]
+    g = bundle(w, a1, 1, [n["b1"], n["a2"]])
+    suite.bad("record.header", "trailing-byte", bundle(w, a1, 1, [n["b1"], n["a2"]],
+                                                       entry_header=a1.header_bytes + b"\x00"))
+    suite.bad("record.header", "wrong-domain-tag", bundle(w, a1, 1, [n["b1"], n["a2"]],
+                                                          entry_header=b"X" + a1.header_bytes[1:]))
+    items = list(a1.items)
+    as_retraction = raw_entry(A1, "member-a", 1, ZERO_ID, T0, EntryKind.RETRACTION, items)
+    suite.bad("record.kind", "a-retraction-entry", bundle(w, as_retraction, 1, []),
+              note="a signed entry of kind 2 whose items are hash records")
+    foreign = raw_entry(A1, "member-a", 1, ZERO_ID, T0, EntryKind.CONTRIBUTION, items, consortium_id="other")
+    suite.bad("record.consortium", "another-consortium", bundle(w, foreign, 1, []))
+    suite.bad("record.consortium", "consistent-but-not-the-anchors", bundle(w, foreign, 1, [], consortium_id="other"),
+              note="header, bundle and assembly say 'other'; the anchor's consortium decides")
+    suite.bad("record.signature", "flipped-bit", replace(g, entry_signature=flip(g.entry_signature, 10)))
+    suite.bad("record.leaf_count", "one-more", bundle(w, a1, 1, [n["b1"], n["a2"]], leaf_count=4))
+    suite.bad("record.proof", "flipped-sibling", bundle(w, a1, 1, [n["b1"], n["a2"]], inclusion_proof=(
+        flip(g.inclusion_proof[0], 0), *g.inclusion_proof[1:])))
+    suite.bad("record.proof", "record-bytes-changed", bundle(w, a1, 1, [n["b1"], n["a2"]],
+                                                              record_item=flip(a1.items[1], 20)))
+    suite.bad("record.proof", "proof-too-short", bundle(w, a1, 1, [n["b1"], n["a2"]],
+                                                         inclusion_proof=g.inclusion_proof[:1]))
+    other = rid(a1, 2)
+    suite.bad("record.id", "id-of-another-leaf", bundle(w, a1, 1, [], record_id=other),
+              note="the assembly names that id too, so only the derivation fails")
+    for name, item in (
+        ("upper-case-signal-type", rec("pdq", "00" * 32, quality=90).replace(b"\x00\x03pdq", b"\x00\x03PDQ", 1)),
+        ("unknown-signal-type", rec("tlsh", "00" * 35)),
+        ("value-of-the-wrong-size", rec("md5", "00" * 20)),
+        ("labels-not-sorted", HashRecord("md5", bytes(16), 0, ("tvec.manifesto", "tvec.glorification")).encode()),
+        ("trailing-byte", rec("md5", "00" * 16) + b"\x00"),
+    ):
+        odd = raw_entry(A1, "member-a", 1, ZERO_ID, T0, EntryKind.CONTRIBUTION, [item])
+        suite.bad("record.item", name, bundle(w, odd, 0, [], heads=_with_head(w, odd)))
+
+
+def _with_head(w: World, *entries: Entry) -> list[Head]:
+    """The world's frontier, with each author of `entries` at least as far as them."""
+    heads = {h.author: h for h in w.heads()}
+    for entry in entries:
+        current = heads.get(entry.header.author)
+        if current is None or current.seq <= entry.header.seq:
+            heads[entry.header.author] = Head(entry.header.author, entry.header.seq, entry.entry_id)
+    return list(heads.values())
+
+
+def _key_rules(suite: Suite) -> None:
+    w, n = suite.w, suite.w.named
+    x2 = raw_entry(X, "member-x", 2, n["x1"].entry_id, T0 + 6 * HOUR, EntryKind.CONTRIBUTION,
+                   [rec("md5", "22" * 16)])
+    suite.bad("key.revoked", "contribution-after-the-cutoff", bundle(w, x2, 0, [], heads=_with_head(w, x2)))
+    e2 = raw_entry(E, "member-e", 2, n["e1"].entry_id, T0 + 3 * HOUR, EntryKind.CONTRIBUTION, [rec("md5", "33" * 16)])
+    suite.bad("key.not_valid", "expired-key", bundle(w, e2, 0, [], heads=_with_head(w, e2)))
+    a_last = w.logs["member-a"].entries[-1]
+    old = raw_entry(A1, "member-a", a_last.header.seq + 1, a_last.entry_id, T0 + 11 * HOUR,
+                    EntryKind.CONTRIBUTION, [rec("md5", "44" * 16)])
+    suite.bad("key.not_valid", "rotated-key-after-the-overlap", bundle(w, old, 0, [], heads=_with_head(w, old)))
+    early = raw_entry(A2, "member-a", 1, ZERO_ID, T0 + 8 * HOUR, EntryKind.CONTRIBUTION, [rec("md5", "55" * 16)])
+    suite.bad("key.not_valid", "new-key-before-its-window", bundle(w, early, 0, []))
+    forged = raw_entry(STRANGER, "member-a", 1, ZERO_ID, T0, EntryKind.CONTRIBUTION, [rec("md5", "66" * 16)])
+    suite.bad("key.unknown", "a-stranger-signs-as-member-a", bundle(w, forged, 0, []))
+    ghost = raw_entry(STRANGER, "member-z", 1, ZERO_ID, T0, EntryKind.CONTRIBUTION, [rec("md5", "77" * 16)])
+    suite.bad("key.member", "author-not-in-the-anchor", bundle(w, ghost, 0, [], heads=_with_head(w, ghost)))
+    suite.bad("key.member", "no-member-entry-without-an-anchor", bundle(w, n["e1"], 0, [], author=None), anchor=None)
+    wrong_entry = replace(MEMBERS["member-b"])
+    suite.bad("key.member", "member-entry-of-someone-else-without-an-anchor",
+              bundle(w, n["e1"], 0, [], author=wrong_entry), anchor=None)
+    stale_b = raw_entry(E, "member-e", 3, hashlib.sha256(b"x").digest(), T0 + 3 * HOUR, EntryKind.OPINION,
+                        [OpinionItem(rid(n["a1"], 1), Stance.DISAGREE, "", "").encode()])
+    suite.bad("key.not_valid", "related-entry-by-an-expired-key",
+              bundle(w, n["a1"], 1, [n["b1"], n["a2"], stale_b], heads=_with_head(w, stale_b)))
+    late = bundle(w, n["e1"], 0, [], assembler=E, assembler_id="member-e")
+    suite.bad("key.not_valid", "assembled-with-an-expired-key", late)
+
+
+def _related_rules(suite: Suite) -> None:
+    w, n = suite.w, suite.w.named
+    a1, base = n["a1"], [n["b1"], n["a2"]]
+    r = rid(a1, 1)
+    suite.bad("related.duplicate", "one-entry-twice", bundle(w, a1, 1, [*base, n["b1"]],
+                                                              listed=[e.entry_id for e in base]))
+    cut = replace(RelatedEntry.of(n["b1"], MEMBERS["member-b"]), header=n["b1"].header_bytes[:-1])
+    g = bundle(w, a1, 1, base)
+    suite.bad("related.header", "truncated", sign_assembly(
+        replace(g, related=(cut, g.related[1])), _statement(g, [cut.entry_id, g.related[1].entry_id]), C,
+        "member-c"))
+
+    def last_b(seq: int) -> bytes:
+        return w.logs["member-b"].entries[seq - 2].entry_id if seq > 1 else ZERO_ID
+
+    shapes = {
+        "seq-0": raw_entry(B, "member-b", 0, ZERO_ID, T0 + 11 * HOUR, EntryKind.OPINION,
+                           [OpinionItem(r, Stance.AGREE, "", "").encode()]),
+        "prev-zero-after-seq-1": raw_entry(B, "member-b", 2, ZERO_ID, T0 + 11 * HOUR, EntryKind.OPINION,
+                                           [OpinionItem(r, Stance.AGREE, "", "").encode()]),
+        "item-count-differs": raw_entry(B, "member-b", 2, last_b(2), T0 + 11 * HOUR, EntryKind.OPINION,
+                                        [OpinionItem(r, Stance.AGREE, "", "").encode()], item_count=2),
+        "item-over-4096-bytes": raw_entry(B, "member-b", 2, last_b(2), T0 + 11 * HOUR, EntryKind.OPINION,
+                                          [OpinionItem(r, Stance.AGREE, "", "x" * 4100).encode()]),
+    }
+    for name, entry in shapes.items():
+        suite.bad("related.shape", name, bundle(w, a1, 1, [*base, entry]))
+    changed = replace(RelatedEntry.of(n["b1"], MEMBERS["member-b"]),
+                      items=(AppealItem(r, "case-9", 4).encode(),))
+    suite.bad("related.body_root", "item-replaced", sign_assembly(
+        replace(g, related=(changed, g.related[1])), _statement(g, [changed.entry_id, g.related[1].entry_id]), C,
+        "member-c"))
+    foreign = raw_entry(B, "member-b", 7, hashlib.sha256(b"y").digest(), T0 + 11 * HOUR, EntryKind.OPINION,
+                        [OpinionItem(r, Stance.AGREE, "", "").encode()], consortium_id="other")
+    suite.bad("related.consortium", "another-consortium", bundle(w, a1, 1, [*base, foreign]))
+    flipped = replace(RelatedEntry.of(n["a2"], MEMBERS["member-a"]), signature=flip(n["a2"].signature, 3))
+    suite.bad("related.signature", "flipped-bit", sign_assembly(
+        replace(g, related=(g.related[0], flipped)), _statement(g, [g.related[0].entry_id, flipped.entry_id]), C,
+        "member-c"))
+    item = r + b"\x00\x00"
+    for kind, name in ((1, "a-contribution"), (0, "kind-0"), (6, "reserved-kind-6"), (65535, "reserved-kind-65535")):
+        odd = raw_entry(B, "member-b", 2, last_b(2), T0 + 11 * HOUR, kind, [item])
+        suite.bad("related.kind", name, bundle(w, a1, 1, [*base, odd]),
+                  note="issue 12 item 6: kind 6 crashed the verifier" if kind == 6 else "")
+    for name, kind, bad_item in (
+        ("retraction-trailing-byte", EntryKind.RETRACTION, RetractionItem(r, "x").encode() + b"\x00"),
+        ("appeal-distance-flag-2", EntryKind.APPEAL, Writer().fixed(r, 32).string("case-9").u8(2).getvalue()),
+        ("decision-outcome-3", EntryKind.DECISION,
+         Writer().fixed(r, 32).fixed(n["b1"].entry_id, 32).u8(3).string("").u8(1).getvalue()),
+        ("opinion-invalid-utf8", EntryKind.OPINION,
+         Writer().fixed(r, 32).u8(1).string("").getvalue() + b"\x00\x01\xff"),
+        ("second-item-undecodable", EntryKind.OPINION, None),
+    ):
+        items_ = [bad_item] if bad_item is not None else [OpinionItem(r, Stance.AGREE, "", "").encode(), b"\x00"]
+        odd = raw_entry(B, "member-b", 2, last_b(2), T0 + 11 * HOUR, kind, items_)
+        suite.bad("related.item", name, bundle(w, a1, 1, [*base, odd]))
+    elsewhere = bundle(w, a1, 1, [*base, n["a5"]])
+    suite.bad("related.unrelated", "a-retraction-of-another-record", elsewhere)
+
+
+def _statement(b: ProvenanceBundle, related_ids: Sequence[bytes], **changes: Any) -> bytes:
+    statement = Assembly.decode(b.assembly)
+    fields = {"related": tuple(sorted(related_ids)), **changes}
+    return replace(statement, **fields).encode()
+
+
+def _assembly_rules(suite: Suite) -> None:
+    w, n = suite.w, suite.w.named
+    a1, base = n["a1"], [n["b1"], n["a2"]]
+    g = bundle(w, a1, 1, base)
+    ids = [e.entry_id for e in base]
+    suite.bad("assembly.malformed", "truncated", sign_assembly(g, g.assembly[:-1], C, "member-c"))
+    suite.bad("assembly.malformed", "wrong-domain-tag", sign_assembly(g, b"X" + g.assembly[1:], C, "member-c"))
+    unsorted = Assembly.decode(g.assembly)
+    reversed_heads = replace(unsorted, heads=tuple(reversed(unsorted.heads))).encode()
+    suite.bad("assembly.malformed", "heads-not-sorted", sign_assembly(g, reversed_heads, C, "member-c"))
+    suite.bad("assembly.malformed", "quarantine-mode-3", sign_assembly(
+        g, _policy_bytes(g.assembly, quarantine=3), C, "member-c"))
+    suite.bad("assembly.consortium", "another-consortium", sign_assembly(
+        g, _statement(g, ids, consortium_id="other"), C, "member-c"))
+    suite.bad("assembly.record", "another-record", sign_assembly(
+        g, _statement(g, ids, record_id=rid(a1, 0)), C, "member-c"))
+    suite.bad("assembly.signature", "flipped-bit", replace(g, assembly_signature=flip(g.assembly_signature, 0)))
+    suite.bad("assembly.signature", "statement-changed-after-signing", replace(
+        g, assembly=_statement(g, ids, assembled_at_ms=ASSEMBLED_AT + 1)))
+    heads = w.heads()
+    low = [h if h.author != "member-a" else Head("member-a", 1, a1.entry_id) for h in heads]
+    suite.bad("assembly.frontier", "related-entry-beyond-the-head", bundle(w, a1, 1, base, heads=low),
+              note="member-a's head is seq 1, the decision is seq 2")
+    suite.bad("assembly.frontier", "author-without-a-head", bundle(
+        w, a1, 1, base, heads=[h for h in heads if h.author != "member-b"]))
+    other_id = [h if h.author != "member-a" else Head("member-a", 2, hashlib.sha256(b"fork").digest())
+                for h in heads]
+    suite.bad("assembly.frontier", "same-seq-another-entry", bundle(w, a1, 1, base, heads=other_id),
+              note="the head at seq 2 is another entry: the log forked, or the bundle's entry is not the one held")
+    suite.bad("assembly.omitted", "decision-removed", bundle(w, a1, 1, [n["b1"]], listed=ids),
+              note="issue 16: a bundle with an entry removed below the signed frontier fails")
+    suite.bad("assembly.omitted", "every-entry-removed", bundle(w, a1, 1, [], listed=ids))
+    suite.bad("assembly.unlisted", "genuine-entry-added", bundle(w, a1, 1, [*base, n["b3"]], listed=ids))
+
+
+def _policy_bytes(statement: bytes, **fields: int) -> bytes:
+    """The statement with its 14 policy bytes rewritten raw (a decoder must refuse them)."""
+    decoded = Assembly.decode(statement)
+    start = len(Writer().raw(b"hashnode.assembly.v1\x00").string(decoded.consortium_id)
+                .string(decoded.assembler).getvalue()) + 32 + 8 + 32 + 8
+    policy = bytearray(statement[start:start + 14])
+    if "quarantine" in fields:
+        policy[13] = fields["quarantine"]
+    return statement[:start] + bytes(policy) + statement[start + 14:]
+
+
+__all__ = ["ENTRY_TAG", "build"]

@@ -49,6 +49,7 @@ def key(name: str) -> SigningKey:
 
 A1, A2, B, C, S, X, E = (key(n) for n in ("member-a", "member-a/rotated", "member-b", "member-c", "steward-1",
                                          "member-x", "member-e"))
+OBSERVER = key("observer-o")
 STRANGER = key("stranger")
 ROSTER_STEWARDS = [key(f"roster-steward-{i}") for i in (1, 2, 3)]
 
@@ -63,6 +64,7 @@ def members() -> list[Member]:
         Member("member-e", "Example Platform E", (MemberKey(E.public, 0, T0 + 2 * HOUR),)),
         Member("member-x", "Example Platform X", (MemberKey(X.public),), status="revoked",
                revoked_after_ms=T0 + 5 * HOUR),
+        Member("observer-o", "Example Observer", (MemberKey(OBSERVER.public),), roles=("observer",)),
         Member("steward-1", "Example Steward", (MemberKey(S.public),), roles=("steward",)),
     ]
 
@@ -605,6 +607,20 @@ def _key_rules(suite: Suite) -> None:
               bundle(w, n["a1"], 1, [n["b1"], n["a2"], stale_b], heads=_with_head(w, stale_b)))
     late = bundle(w, n["e1"], 0, [], assembler=E, assembler_id="member-e")
     suite.bad("key.not_valid", "assembled-with-an-expired-key", late)
+    steward_hash = raw_entry(S, "steward-1", 9, hashlib.sha256(b"s").digest(), T0 + HOUR, EntryKind.CONTRIBUTION,
+                             [rec("md5", "88" * 16)])
+    suite.bad("key.role", "a-steward-contributes", bundle(w, steward_hash, 0, [], heads=_with_head(w, steward_hash)))
+    watched = raw_entry(OBSERVER, "observer-o", 1, ZERO_ID, T0 + 4 * HOUR, EntryKind.OPINION,
+                        [OpinionItem(rid(n["a1"], 1), Stance.FALSE_POSITIVE, "", "").encode()])
+    suite.bad("key.role", "an-observer-opines", bundle(w, n["a1"], 1, [n["b1"], n["a2"], watched],
+                                                        heads=_with_head(w, watched)))
+    suite.ok("an-observer-opines-without-an-anchor", bundle(w, n["a1"], 1, [n["b1"], n["a2"], watched],
+                                                             heads=_with_head(w, watched)), "overturned",
+             {n["a2"].entry_id.hex(): "effective"}, anchor=None,
+             note="without an anchor the member entry's roles are claims: not checked")
+    assembled_by_observer = bundle(w, n["e1"], 0, [], assembler=OBSERVER, assembler_id="observer-o")
+    suite.ok("assembled-by-an-observer", assembled_by_observer, "active",
+             note="any member's node may assemble: the assembly statement is not an entry")
 
 
 def _related_rules(suite: Suite) -> None:

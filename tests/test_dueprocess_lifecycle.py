@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from replication_helpers import NetNode, serve, wait_for
@@ -139,7 +140,16 @@ def test_appeal_overturn_and_reinstatement_across_three_replicating_nodes(
     assert verified_status(bundle_of(net, "platform-b", rid), members) == "active"
 
     assert net.matches("platform-b", PDQ_NEAR, "upload/2026/0001") == [rid]
-    [[c_hit]] = c.match([query(PDQ)])  # without a content reference: the match log knows it by query id
+    # Without a content reference: the match log knows it by query id. The index follows the commit that
+    # `holds` saw, so C may miss at first; a miss is not logged.
+    c_hits: list[Any] = []
+
+    def c_matches() -> bool:
+        c_hits[:] = c.match([query(PDQ)])[0]
+        return bool(c_hits)
+
+    wait_for(c_matches, DEADLINE_S, "platform-c to match the record")
+    [c_hit] = c_hits
 
     appeal = b.appeal(rid, "CASE-0001", match_distance=8)
     wait_for(net.holds("platform-a", appeal.entry_id), DEADLINE_S, "the appeal to reach platform-a")

@@ -10,6 +10,7 @@ CLI reaches it (the node's certificate as CA, the name `hashnode.peer`, `authori
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from google.protobuf import json_format
 from node.api.convert import bundle_from_proto, bundle_to_proto
 from node.api.gen.hashnode.v1 import types_pb2
 from node.dueprocess.items import Outcome
+from node.membership import consortium_file
 from node.provenance import bundle_file
 from node.provenance.bundle import verify_bundle
 from node.provenance.rules import Rejected
@@ -226,6 +228,68 @@ def test_the_unsigned_steward_and_window_fields_change_nothing(claim: str, tmp_p
     assert (code, out["status"], python.status) == (0, "overturned", "overturned")
     [ruling] = [e["ruling"] for e in out["history"] if e["kind"] == "decision"]
     assert ruling == next(e.ruling for e in python.history if e.kind == "decision") == "effective"
+
+
+# --- no input makes verify.js throw anything but a VerificationError ---------------------------------------------
+
+FUZZ_RUNNER = """
+const fs = require("node:fs");
+const path = require("node:path");
+const { readBundleFile, verifyRead, readConsortiumFile, VerificationError } = require("./verify");
+const anchor = readConsortiumFile(fs.readFileSync(process.argv[2]));
+const outcomes = [];
+for (const name of fs.readdirSync(process.argv[1]).sort()) {
+  const data = fs.readFileSync(path.join(process.argv[1], name));
+  for (const a of [null, anchor]) {
+    try {
+      verifyRead(readBundleFile(data), a);
+      outcomes.push("verified");
+    } catch (err) {
+      if (!(err instanceof VerificationError) || !err.rule) throw err;
+      outcomes.push(err.rule);
+    }
+  }
+}
+process.stdout.write(JSON.stringify(outcomes));
+"""
+
+
+def test_no_mutated_bundle_file_makes_verify_js_fail_other_than_by_a_rule(tmp_path: Path) -> None:
+    """Seeded byte and JSON mutations of a genuine bundle file: each verifies or names a rule of §9.8, and
+    verify.js and hashnode verify agree on which."""
+    rng = random.Random(15)
+    genuine = case_path("verified/overturned-by-the-contributor").read_bytes()
+    files = tmp_path / "mutants"
+    files.mkdir()
+    for n in range(300):
+        data = bytearray(genuine)
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(data))
+            choice = rng.random()
+            if choice < 0.5:
+                data[i] = rng.randrange(256)
+            elif choice < 0.75:
+                del data[i]
+            else:
+                data[i:i] = rng.choice([b",", b"0", b'"', b"{", b"]", b"A", b"-0", b"\\u0000"])
+        (files / f"{n:04d}.json").write_bytes(bytes(data))
+    assert NODE is not None
+    anchor = SUITE / "anchors/consortium.json"
+    done = subprocess.run([NODE, "-e", FUZZ_RUNNER, str(files), str(anchor)], cwd=CLIENT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    node_rules = json.loads(done.stdout)
+    membership = consortium_file.load(anchor)
+    python_rules = []
+    for path in sorted(files.iterdir()):
+        for trusted in (None, membership):
+            try:
+                verify_bundle(bundle_file.parse(path.read_bytes()), trusted=trusted)
+                python_rules.append("verified")
+            except Rejected as exc:
+                python_rules.append(exc.rule)
+    assert node_rules == python_rules
+    assert len(set(node_rules)) > 5  # the mutations reach many rules, not only file.json
 
 
 # --- the demo against a real node ---------------------------------------------------------------------------

@@ -181,3 +181,11 @@ def test_arbitrary_bytes_fail_in_one_line(data: bytes, tmp_path: Path, capsys: p
 )
 def test_hostile_json_fails_in_one_line(text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_verify(tmp_path, text.encode("utf-8", errors="surrogatepass"), capsys)
+
+
+def test_a_field_name_with_a_line_break_is_reported_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the fuzz test above: an unknown field named "\\n" printed its name raw, on two lines."""
+    document = {**genuine(), "\n": None, "a\rb": 1}
+    run_verify(tmp_path, json.dumps(document).encode("utf-8"), capsys)

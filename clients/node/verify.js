@@ -46,6 +46,10 @@ const RECORD_STATUSES = ["RECORD_STATUS_UNSPECIFIED", "RECORD_STATUS_ACTIVE", "R
 // docs/protocol.md "Signal types": the one table of record encodings this verifier knows (section 9.3 step 9).
 const SIGNAL_TYPES = { pdq: 32, md5: 16, sha256: 32, video_md5: 16 };
 const MEMBER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+// Who may author what (docs/protocol.md, receipt rule R5): kind → roles, any one of which suffices; other kinds
+// (reserved) as a contribution.
+const MATCHING = ["contributor", "trusted_flagger"];
+const AUTHOR_ROLES = { 1: MATCHING, 2: MATCHING, 3: MATCHING, 4: MATCHING, 5: [...MATCHING, "steward"] };
 
 class VerificationError extends Error {
   constructor(rule, message) {
@@ -667,7 +671,7 @@ function signatureValid(rawKey, message, signature) {
 }
 
 // The key `signer` signed `what` with, from the anchor when there is one, else from the part's member entry.
-function signingKey(what, signer, keyId, timestampMs, claimed, anchor) {
+function signingKey(what, signer, keyId, timestampMs, claimed, anchor, kind = null) {
   let source;
   let where;
   if (anchor) {
@@ -689,6 +693,12 @@ function signingKey(what, signer, keyId, timestampMs, claimed, anchor) {
   if (source.revoked_after_ms !== 0n && timestampMs > source.revoked_after_ms) {
     fail("key.revoked", `${what}: ${JSON.stringify(signer)} signed at ${timestampMs}, after its revocation cutoff ${source.revoked_after_ms}`);
   }
+  if (anchor && kind !== null) {
+    const wanted = AUTHOR_ROLES[kind] || MATCHING;
+    if (!source.roles.some((role) => wanted.includes(role))) {
+      fail("key.role", `${what}: roles of ${JSON.stringify(signer)} (${source.roles.join(", ")}) do not let it author entries of kind ${kind}`);
+    }
+  }
   return key.public_key;
 }
 
@@ -707,7 +717,7 @@ function verifyRecord(bundle, anchor) {
   if (header.consortium_id !== bundle.consortium_id || header.consortium_id !== anchorId) { // 9.3.3
     fail("record.consortium", `entry is of consortium ${JSON.stringify(header.consortium_id)}`);
   }
-  const key = signingKey("entry_header", header.author, header.key_id, header.timestamp_ms, bundle.author, anchor); // 9.3.4
+  const key = signingKey("entry_header", header.author, header.key_id, header.timestamp_ms, bundle.author, anchor, header.kind); // 9.3.4
   if (!signatureValid(key, bundle.entry_header, bundle.entry_signature)) fail("record.signature", "entry_signature does not verify"); // 9.3.5
   if (bundle.leaf_count !== header.item_count) fail("record.leaf_count", `leaf_count: got ${bundle.leaf_count}, the header signs ${header.item_count}`); // 9.3.6
   const root = rootFromProof(bundle.record_item, bundle.leaf_index, bundle.leaf_count, bundle.inclusion_proof); // 9.3.7
@@ -739,7 +749,7 @@ function verifyRelated(bundle, i, related, anchor) {
   if (problem) fail("related.shape", `${where}: ${problem}`);
   if (!merkleRoot(items.map(leafHash)).equals(header.body_root)) fail("related.body_root", `${where}: items do not match the signed body root`); // 9.5.4
   if (header.consortium_id !== bundle.consortium_id) fail("related.consortium", `${where}: entry is of consortium ${JSON.stringify(header.consortium_id)}`); // 9.5.5
-  const key = signingKey(where, header.author, header.key_id, header.timestamp_ms, related.author, anchor); // 9.5.6
+  const key = signingKey(where, header.author, header.key_id, header.timestamp_ms, related.author, anchor, header.kind); // 9.5.6
   if (!signatureValid(key, related.header, related.signature)) fail("related.signature", `${where}: signature does not verify`); // 9.5.7
   const kind = ITEM_KINDS[header.kind]; // 9.5.8
   if (!kind) fail("related.kind", `${where}: kind ${header.kind} is not a kind that concerns records`);

@@ -165,7 +165,9 @@ def _failed(exc: Rejected, as_json: bool) -> int:
     if as_json:
         print_json({"verified": False, "rule": exc.rule, "error": exc.message})
     else:
-        print(f"VERIFICATION FAILED: {exc.diagnostics()}", file=sys.stderr)
+        # One line whatever the bundle held: control characters a message quotes are escaped.
+        line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in exc.diagnostics())
+        print(f"VERIFICATION FAILED: {line}", file=sys.stderr)
     return ExitCode.FAILURE
 
 

@@ -27,6 +27,7 @@ MAX_SAFE_INT = 2**53 - 1  # JSON numbers beyond it are not exact in every reader
 _U64_TEXT = re.compile(r"0|[1-9][0-9]{0,19}")
 _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
 class DocumentError(VerificationError):
@@ -165,7 +166,8 @@ class Obj:
         self._read: set[str] = set()
 
     def _at(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
+        shown = name if _NAME.fullmatch(name) else json.dumps(name)  # errors stay one printable line
+        return f"{self.path}.{shown}" if self.path else shown
 
     def _get(self, name: str, required: bool) -> object:
         self._read.add(name)

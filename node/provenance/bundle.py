@@ -23,6 +23,7 @@ from node.core.retraction import RetractionItem
 from node.dueprocess.deadlines import DecisionAuthority
 from node.dueprocess.history import RecordHistory, derive_verdict
 from node.dueprocess.policy import PolicyConfig, RecordFacts
+from node.membership import authorship
 from node.membership.consortium_policy import ConsortiumPolicy
 from node.membership.members import DEFAULT_DECISION_WINDOW_MS, Member, Membership
 from node.provenance.assembly import Assembly, Head
@@ -186,10 +187,18 @@ def attest(
 
 
 def signing_key(
-    what: str, signer: str, key_id: bytes, timestamp_ms: int, claimed: Member | None, trusted: Membership | None
+    what: str,
+    signer: str,
+    key_id: bytes,
+    timestamp_ms: int,
+    claimed: Member | None,
+    trusted: Membership | None,
+    kind: int | None = None,
 ) -> PublicKey:
     """The key `signer` signed `what` with: from the anchor when there is one, else from its member entry in
-    the bundle (which must name the signer). Raises Rejected with a `key.*` rule."""
+    the bundle (which must name the signer). With an anchor and an entry `kind`, the signer's roles must let it
+    author that kind (the table receipt rule R5 applies, node.membership.authorship). Raises Rejected with a
+    `key.*` rule."""
     if trusted is not None:
         source = trusted.get(signer)
         if source is None:
@@ -209,6 +218,8 @@ def signing_key(
     if source.revoked_after_ms and timestamp_ms > source.revoked_after_ms:
         raise Rejected("key.revoked", f"{what}: {signer!r} signed at {timestamp_ms}, after its revocation cutoff "
                        f"{source.revoked_after_ms}")
+    if trusted is not None and kind is not None and (why := authorship.refusal(source, kind)) is not None:
+        raise Rejected("key.role", f"{what}: {why}")
     return key.public_key
 
 
@@ -233,7 +244,9 @@ def _verify_record(bundle: ProvenanceBundle, trusted: Membership | None) -> tupl
     if header.consortium_id != bundle.consortium_id or header.consortium_id != anchor_id:
         raise Rejected("record.consortium", f"entry is of consortium {header.consortium_id!r}; the bundle says "
                        f"{bundle.consortium_id!r}" + ("" if trusted is None else f", the anchor {anchor_id!r}"))
-    key = signing_key("entry_header", header.author, header.key_id, header.timestamp_ms, bundle.author, trusted)
+    key = signing_key(
+        "entry_header", header.author, header.key_id, header.timestamp_ms, bundle.author, trusted, header.kind
+    )
     _check_signature("record.signature", "entry_signature", key, bundle.entry_signature, bundle.entry_header)
     if bundle.leaf_count != header.item_count:
         raise Rejected("record.leaf_count", f"leaf_count: got {bundle.leaf_count}, the header signs "
@@ -312,7 +325,7 @@ def _verify_related(
         raise Rejected("related.body_root", f"{where}: items do not match the signed body root")
     if header.consortium_id != bundle.consortium_id:
         raise Rejected("related.consortium", f"{where}: entry is of consortium {header.consortium_id!r}")
-    key = signing_key(where, header.author, header.key_id, header.timestamp_ms, related.author, trusted)
+    key = signing_key(where, header.author, header.key_id, header.timestamp_ms, related.author, trusted, header.kind)
     _check_signature("related.signature", f"{where}.entry.signature", key, related.signature, related.header)
     describer = DESCRIBERS.get(header.kind)
     if describer is None:

@@ -46,6 +46,7 @@ RULES: dict[str, str] = {
     "key.unknown": "the signer has no key with the header's key id",
     "key.not_valid": "the key was not valid at the signed time",
     "key.revoked": "the signer signed after its revocation cutoff",
+    "key.role": "with an anchor: the signer's roles do not let it author entries of this kind",
     # related entries (§9.5)
     "related.duplicate": "one entry appears twice in related",
     "related.header": "a related entry header does not decode",

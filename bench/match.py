@@ -1,17 +1,19 @@
-"""Benchmark of PDQ near-duplicate matching: hashnode's PdqIndex against brute force and faiss.
+"""Benchmark of PDQ near-duplicate matching: hashnode's PdqIndex against faiss, on uniform and clustered data.
 
     python bench/match.py --sizes 100000,1000000 --queries 1000
-    python bench/match.py --sizes 10000000 --slow-queries 100
+    python bench/match.py --sizes 10000000 --data uniform --slow-queries 100
 
-For each size it builds every engine over the same synthetic PDQ-like data (uniform hashes, near-duplicate
-families, low-entropy hashes, exact duplicates), asks the same queries (half planted near-duplicates, half
-random) at threshold 31, asserts that every engine returns exactly the same (query, hash) pairs, and prints
-one table: build time, memory per hash, single-query p50/p99 latency, batched lookups per second per core,
-and how many times faster hashnode is. A run on the real haystack/needles PDQ hashes follows when present.
+For each size and each collection of `bench/datasets.py` (`uniform`; `clustered`: near-duplicate families,
+low-texture hashes, duplicates, the real haystack) it builds every engine over the same hashes, asks the same
+queries (edited re-uploads of stored items and fresh uploads) at threshold 31, asserts that every engine returns
+exactly the same (query, hash) pairs, and prints one table: build time, memory per hash, single-query latency
+p50/p99 in wall-clock and in CPU time, the candidates hashnode compared per query (p50/p99), batched lookups per
+CPU-second, how many times faster hashnode is, and the load average when each engine was timed. A run on the real
+haystack/needles PDQ hashes follows when present.
 
-Per-core figures: queries run in this one thread (faiss is set to one OpenMP thread), and batch throughput
-is queries per second of this thread's CPU time, so other processes on the machine do not distort it.
-Latencies are wall-clock. Slow engines (brute force, faiss) time a sample of the queries (`--slow-queries`).
+Per-core figures: queries run in this one thread (faiss is set to one OpenMP thread). CPU times are this thread's
+(`time.thread_time`), so other processes on the machine inflate them much less than wall-clock times. Slow
+engines (faiss) time a sample of the queries (`--slow-queries`).
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ import numpy as np
 import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import datasets
 
 from node.index.pdq import DEFAULT_THRESHOLD, PdqIndex
 
 Hashes = npt.NDArray[np.uint8]
 Pairs = set[tuple[int, int]]
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared/data/pdq"
 
 
 @dataclass
@@ -44,9 +48,11 @@ class Engine:
 
     name: str
     build: Callable[[Hashes], object]
-    query: Callable[[object, Hashes, int], Pairs]
+    query: Callable[[object, Hashes, int], object]  # the call timed
+    pairs: Callable[[object], Pairs]  # its answer as (query, row) pairs
     bytes_per_hash: Callable[[object, int], float]
     sampled: bool = True  # slow engines time only `--slow-queries` queries
+    candidates: Callable[[object, Hashes, int], npt.NDArray[np.int64]] | None = None
 
 
 @dataclass
@@ -55,68 +61,19 @@ class Result:
     build_s: float
     bytes_per_hash: float
     queries: int
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-    first_p99_ms: float  # p99 of the first timing pass alone
-    batch_per_s: float
+    wall_ms: npt.NDArray[np.float64]  # per query, best of `--repeat`
+    cpu_ms: npt.NDArray[np.float64]
+    first_wall_ms: npt.NDArray[np.float64]  # first pass alone
+    batch_per_cpu_s: float
+    load: float  # 1-minute load average when the timing ended
+    candidates: npt.NDArray[np.int64] | None
     pairs: Pairs = field(repr=False)
 
+    def wall(self, q: float) -> float:
+        return float(np.percentile(self.wall_ms, q))
 
-# --- data -----------------------------------------------------------------------------------------------
-
-
-def synthetic_hashes(rng: np.random.Generator, n: int) -> Hashes:
-    """PDQ-like hashes: ~88% uniform, 10% near-duplicate families, 1% low-entropy, 1% exact duplicates.
-
-    Families are edits of one image, 4..25 bits from their head, as real near-duplicates are. Low-entropy
-    hashes (flat, sparse or patterned images: the ones PDQ's quality score flags) come half as sparse hashes
-    (bits set with probability 0.15) and half as 64 repeated 16-bit patterns with up to 8 bits flipped: they
-    crowd a few chunk values, the hard case for multi-index hashing.
-    """
-    hashes = rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
-    families = int(n * 0.10)
-    members = rng.integers(0, n, size=families)
-    heads = rng.integers(0, n, size=max(1, families // 10))
-    hashes[members] = flip_some(rng, hashes[heads[rng.integers(0, len(heads), families)]], 4, 25)
-    sparse = rng.integers(0, n, size=int(n * 0.005))
-    hashes[sparse] = np.packbits(rng.random((len(sparse), 256)) < 0.15, axis=1)
-    patterned = rng.integers(0, n, size=int(n * 0.005))
-    patterns = np.tile(rng.integers(0, 256, size=(64, 2), dtype=np.uint8), (1, 16))
-    hashes[patterned] = flip_some(rng, patterns[rng.integers(0, 64, len(patterned))], 0, 8)
-    dupes = rng.integers(0, n, size=int(n * 0.01))
-    hashes[dupes] = hashes[rng.integers(0, n, size=len(dupes))]
-    return hashes
-
-
-def flip_some(rng: np.random.Generator, hashes: Hashes, low: int, high: int) -> Hashes:
-    """Each hash with about low..high bits flipped (each bit with a per-hash chance): cheap at millions."""
-    out = hashes.copy()
-    for start in range(0, len(out), 1 << 16):
-        part = out[start : start + (1 << 16)]
-        rate = rng.uniform(low, high, size=(len(part), 1)) / 256
-        part ^= np.packbits(rng.random((len(part), 256), dtype=np.float32) < rate, axis=1)
-    return out
-
-
-def flip_bits(rng: np.random.Generator, hashes: Hashes, low: int, high: int) -> Hashes:
-    """Each hash with a uniformly drawn number (low..high) of distinct bits flipped: exact, for queries."""
-    bits = np.unpackbits(hashes, axis=1)
-    counts = rng.integers(low, high + 1, size=len(hashes))
-    ranks = np.argsort(rng.random(bits.shape), axis=1)
-    bits ^= (ranks < counts[:, None]).astype(np.uint8)
-    return np.packbits(bits, axis=1)
-
-
-def queries_for(rng: np.random.Generator, db: Hashes, m: int) -> Hashes:
-    """Half planted near-duplicates of stored hashes (0..31 bits away), half random hashes."""
-    planted = flip_bits(rng, db[rng.integers(0, len(db), m // 2)], 0, 31)
-    return np.concatenate([planted, rng.integers(0, 256, size=(m - m // 2, 32), dtype=np.uint8)])
-
-
-def load_hex(path: Path) -> Hashes:
-    lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    return np.array([list(bytes.fromhex(line)) for line in lines], dtype=np.uint8)
+    def cpu(self, q: float) -> float:
+        return float(np.percentile(self.cpu_ms, q))
 
 
 # --- engines --------------------------------------------------------------------------------------------
@@ -126,16 +83,23 @@ def hashnode_engine() -> Engine:
     def build(db: Hashes) -> object:
         return PdqIndex.build(np.arange(len(db), dtype=np.int64), db)
 
-    def query(index: object, queries: Hashes, threshold: int) -> Pairs:
+    def query(index: object, queries: Hashes, threshold: int) -> object:
         assert isinstance(index, PdqIndex)
-        query_idx, ordinals, _ = index.query(queries, threshold)
+        return index.query(queries, threshold)
+
+    def pairs(answer: object) -> Pairs:
+        query_idx, ordinals, _ = answer  # type: ignore[misc]
         return set(zip(query_idx.tolist(), ordinals.tolist(), strict=True))
 
     def per_hash(index: object, n: int) -> float:
         assert isinstance(index, PdqIndex)
         return index.memory_bytes() / n
 
-    return Engine("hashnode PdqIndex", build, query, per_hash, sampled=False)
+    def candidates(index: object, queries: Hashes, threshold: int) -> npt.NDArray[np.int64]:
+        assert isinstance(index, PdqIndex)
+        return index.candidates(queries, threshold)
+
+    return Engine("hashnode PdqIndex", build, query, pairs, per_hash, sampled=False, candidates=candidates)
 
 
 def brute_force_engine() -> Engine:
@@ -144,7 +108,7 @@ def brute_force_engine() -> Engine:
     def build(db: Hashes) -> object:
         return np.ascontiguousarray(db.view(np.uint64).T)
 
-    def query(columns: object, queries: Hashes, threshold: int) -> Pairs:
+    def query(columns: object, queries: Hashes, threshold: int) -> object:
         assert isinstance(columns, np.ndarray)
         found: Pairs = set()
         for q, words in enumerate(queries.view(np.uint64)):
@@ -154,7 +118,11 @@ def brute_force_engine() -> Engine:
             found.update((q, int(row)) for row in np.flatnonzero(distance <= threshold))
         return found
 
-    return Engine("numpy brute force", build, query, lambda _, n: 32.0)
+    def pairs(found: object) -> Pairs:
+        assert isinstance(found, set)
+        return found
+
+    return Engine("numpy brute force", build, query, pairs, lambda _, n: 32.0)
 
 
 def faiss_engines() -> list[Engine]:
@@ -165,10 +133,13 @@ def faiss_engines() -> list[Engine]:
         return []
     faiss.omp_set_num_threads(1)
 
-    def query(index: object, queries: Hashes, threshold: int) -> Pairs:
+    def query(index: object, queries: Hashes, threshold: int) -> object:
         # Binary range_search returns distances strictly below the radius.
-        limits, _, ids = index.range_search(queries, threshold + 1)  # type: ignore[attr-defined]
-        owners = np.repeat(np.arange(len(queries)), np.diff(limits).astype(np.int64))
+        return index.range_search(queries, threshold + 1)  # type: ignore[attr-defined]
+
+    def pairs(answer: object) -> Pairs:
+        limits, _, ids = answer  # type: ignore[misc]
+        owners = np.repeat(np.arange(len(limits) - 1), np.diff(limits).astype(np.int64))
         return set(zip(owners.tolist(), ids.tolist(), strict=True))
 
     def flat(db: Hashes) -> object:
@@ -184,8 +155,8 @@ def faiss_engines() -> list[Engine]:
         return index
 
     return [
-        Engine("faiss IndexBinaryFlat", flat, query, lambda _, n: 32.0),
-        Engine("faiss IndexBinaryMultiHash", multihash, query, lambda _, n: float("nan")),
+        Engine("faiss IndexBinaryFlat", flat, query, pairs, lambda _, n: 32.0),
+        Engine("faiss IndexBinaryMultiHash", multihash, query, pairs, lambda _, n: float("nan")),
     ]
 
 
@@ -201,9 +172,7 @@ def rss_bytes() -> int:
     return int(fields[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def run_engine(
-    engine: Engine, db: Hashes, queries: Hashes, threshold: int, repeat: int
-) -> tuple[Result, object]:
+def run_engine(engine: Engine, db: Hashes, queries: Hashes, threshold: int, repeat: int) -> tuple[Result, object]:
     gc.collect()
     rss_before = rss_bytes()
     started = time.perf_counter()
@@ -212,25 +181,29 @@ def run_engine(
     per_hash = engine.bytes_per_hash(index, len(db))
     if per_hash != per_hash:  # NaN: measure the resident-set growth instead
         per_hash = (rss_bytes() - rss_before) / len(db)
-    # Each query is timed `repeat` times and its fastest run kept: on a shared machine a slow run mostly
-    # measures waiting for a CPU. The first pass alone is reported too (`p99 1st`).
-    best = np.full(len(queries), np.inf)
+    # Each query is timed `repeat` times and its fastest run kept (wall and CPU separately): on a shared
+    # machine a slow run mostly measures waiting for a CPU. The first pass alone is reported too (`p99 1st`).
+    wall = np.full(len(queries), np.inf)
+    cpu = np.full(len(queries), np.inf)
     first = np.zeros(len(queries))
     for attempt in range(repeat):
         for i in range(len(queries)):
-            started = time.perf_counter()
-            engine.query(index, queries[i : i + 1], threshold)
-            elapsed = time.perf_counter() - started
-            best[i] = min(best[i], elapsed)
+            one = queries[i : i + 1]
+            cpu_started, started_ns = time.thread_time_ns(), time.perf_counter_ns()
+            engine.query(index, one, threshold)
+            elapsed, cpu_elapsed = time.perf_counter_ns() - started_ns, time.thread_time_ns() - cpu_started
+            wall[i], cpu[i] = min(wall[i], elapsed), min(cpu[i], cpu_elapsed)
             first[i] = elapsed if attempt == 0 else first[i]
-    cpu_started = time.thread_time()
-    pairs = engine.query(index, queries, threshold)
-    batch_cpu = time.thread_time() - cpu_started
-    ms = best * 1e3
-    p50, p99 = np.percentile(ms, [50, 99])
-    first_p99 = float(np.percentile(first * 1e3, 99))
+    load = os.getloadavg()[0]
+    cpu_started = time.thread_time_ns()
+    answer = engine.query(index, queries, threshold)
+    batch_cpu = (time.thread_time_ns() - cpu_started) / 1e9
+    pairs = engine.pairs(answer)
+    candidates = engine.candidates(index, queries, threshold) if engine.candidates else None
     rate = len(queries) / batch_cpu if batch_cpu > 0 else float("inf")
-    result = Result(engine.name, build_s, per_hash, len(queries), p50, p99, ms.max(), first_p99, rate, pairs)
+    result = Result(
+        engine.name, build_s, per_hash, len(queries), wall / 1e6, cpu / 1e6, first / 1e6, rate, load, candidates, pairs
+    )
     return result, index
 
 
@@ -306,16 +279,24 @@ def print_table(title: str, results: Sequence[Result]) -> None:
     base = results[0]
     print(f"\n{title}")
     header = (
-        f"{'engine':27s} {'build s':>7s} {'B/hash':>6s} {'queries':>7s} {'p50 ms':>7s} {'p99 ms':>7s} "
-        f"{'max ms':>7s} {'p99 1st':>7s} {'batch/s/core':>12s} {'hn faster p50':>13s} {'batch':>6s}"
+        f"{'engine':27s} {'build s':>7s} {'B/hash':>6s} {'queries':>7s} | {'wall p50':>8s} {'p99':>6s} "
+        f"{'p99 1st':>7s} | {'cpu p50':>7s} {'p99':>6s} | {'cand p50':>8s} {'p99':>6s} | "
+        f"{'batch/cpu-s':>11s} | {'hn faster cpu p50':>17s} {'p99':>5s} | {'load':>4s}"
     )
     print(header)
     print("-" * len(header))
     for r in results:
+        base_cpu = base.cpu_ms[: r.queries]  # the ratios compare the same queries
+        cand = (
+            f"{np.percentile(r.candidates, 50):8.0f} {np.percentile(r.candidates, 99):6.0f}"
+            if r.candidates is not None
+            else f"{'-':>8s} {'-':>6s}"
+        )
         print(
-            f"{r.name:27s} {r.build_s:7.2f} {r.bytes_per_hash:6.1f} {r.queries:7d} {r.p50_ms:7.3f} "
-            f"{r.p99_ms:7.3f} {r.max_ms:7.2f} {r.first_p99_ms:7.3f} {r.batch_per_s:12.0f} "
-            f"{r.p50_ms / base.p50_ms:12.1f}x {base.batch_per_s / r.batch_per_s:5.1f}x"
+            f"{r.name:27s} {r.build_s:7.2f} {r.bytes_per_hash:6.1f} {r.queries:7d} | {r.wall(50):8.3f} "
+            f"{r.wall(99):6.3f} {np.percentile(r.first_wall_ms, 99):7.3f} | {r.cpu(50):7.3f} {r.cpu(99):6.3f} | "
+            f"{cand} | {r.batch_per_cpu_s:11.0f} | {r.cpu(50) / np.percentile(base_cpu, 50):16.1f}x "
+            f"{r.cpu(99) / np.percentile(base_cpu, 99):4.1f}x | {r.load:4.1f}"
         )
 
 
@@ -338,37 +319,45 @@ def bench(
             notes = [persistence(index, queries, threshold), *freshness(index, db, rng, threshold)]
         del index
     check_agreement(results, slow)
-    print_table(title, results)
-    print(f"all engines agree at threshold {threshold} ({len(results[0].pairs)} matches)")
+    matches = len(results[0].pairs) / max(1, len(queries))
+    print_table(f"{title}; {matches:.1f} matches per query at threshold {threshold}", results)
+    print(f"all engines agree ({len(results[0].pairs)} matching pairs)")
     print("\n".join(notes))
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated index sizes")
+    parser.add_argument("--data", default="uniform,clustered", help="collections: uniform, clustered or both")
     parser.add_argument("--queries", type=int, default=1000, help="queries per size")
-    parser.add_argument(
-        "--slow-queries", type=int, default=200, help="queries timed on brute force and faiss"
-    )
+    parser.add_argument("--slow-queries", type=int, default=500, help="queries timed on faiss and brute force")
+    parser.add_argument("--reupload", type=float, default=datasets.QueryMix.reupload, help="re-upload fraction")
     parser.add_argument("--threshold", type=int, default=DEFAULT_THRESHOLD)
     parser.add_argument("--repeat", type=int, default=3, help="timings per query; the fastest is kept")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-faiss", action="store_true", help="skip the faiss engines")
+    parser.add_argument("--numpy-brute-force", action="store_true", help="add the numpy brute-force engine")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    rng = np.random.default_rng(args.seed)
-    engines = [hashnode_engine(), brute_force_engine(), *([] if args.no_faiss else faiss_engines())]
+    engines = [hashnode_engine(), *([] if args.no_faiss else faiss_engines())]
+    if args.numpy_brute_force:
+        engines.append(brute_force_engine())
+    mix = datasets.QueryMix(reupload=args.reupload)
     print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}, threshold {args.threshold}")
     for size in (int(s) for s in args.sizes.split(",")):
-        db = synthetic_hashes(rng, size)
-        queries = queries_for(rng, db, args.queries)
-        slow = min(args.slow_queries, args.queries)
-        bench(f"synthetic, {size:,} hashes", db, queries, engines, slow, args.threshold, args.repeat)
-    if (REAL_DATA / "haystack.txt").exists():
-        haystack, needles = load_hex(REAL_DATA / "haystack.txt"), load_hex(REAL_DATA / "needles.txt")
+        for kind in args.data.split(","):
+            maker = {"uniform": datasets.uniform, "clustered": datasets.clustered}[kind]
+            collection = maker(size, args.seed)
+            asked = datasets.queries(collection, args.queries, args.seed + 1, mix)
+            slow = min(args.slow_queries, args.queries)
+            title = f"{kind}, {size:,} hashes, {args.queries:,} queries ({mix.reupload:.0%} re-uploads)"
+            bench(title, collection.hashes, asked.hashes, engines, slow, args.threshold, args.repeat)
+    data = datasets.real_data_dir()
+    if data is not None:
+        haystack, needles = datasets.load_hex(data / "haystack.txt"), datasets.load_hex(data / "needles.txt")
         title = "real PDQ haystack (1,350) x needles (100)"
         bench(title, haystack, needles, engines, len(needles), args.threshold, args.repeat)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")

@@ -213,6 +213,14 @@ class MihSegment:
             parts.append(self._check(queries, batch, starts, counts, plan, threshold))
         return self._to_records(*concat_matches(parts))
 
+    def candidates(self, queries: Words, threshold: int) -> Int64s:
+        """How many rows each query compares in full: bucket entries probed (a row found in several buckets
+        counts each time) or, for a query scanned flat, every row."""
+        if threshold > MAX_THRESHOLD or self.rows < MIH_MIN_ROWS:
+            return np.full(len(queries), self.rows, np.int64)
+        per_query: Int64s = self._probe(queries, self._plan(threshold))[1].sum(axis=0)
+        return np.where(per_query > _FLAT_FRACTION * self.rows, self.rows, per_query)
+
     def scan(self, queries: Words, threshold: int) -> Matches:
         """Live `(query_idx, ordinal, distance)` within any threshold, by reading every row."""
         return self._to_records(*flat.scan(self.words, queries, threshold))

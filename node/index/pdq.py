@@ -195,6 +195,20 @@ class PdqIndex:
         order = np.lexsort((ordinals, (query_idx << 8) | distance))
         return query_idx[order].astype(np.int32), ordinals[order], distance[order]
 
+    def candidates(self, hashes: npt.ArrayLike, threshold: int = DEFAULT_THRESHOLD) -> Int64s:
+        """For each query hash, how many stored hashes `query` compares in full: a diagnostic of its work.
+
+        Raises:
+            IndexArgumentError (a ValueError): threshold out of range or hashes malformed.
+        """
+        _check_threshold(threshold)
+        queries = _check_hashes(hashes, "hashes")
+        state = self._state
+        counts = np.full(len(queries), len(state.delta), np.int64)
+        for segment in state.segments:
+            counts += segment.candidates(queries, threshold)
+        return counts
+
     def __len__(self) -> int:
         """Live records (ordinals)."""
         return self._live

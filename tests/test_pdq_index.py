@@ -10,12 +10,17 @@ from unittest.mock import patch
 import numpy as np
 import numpy.typing as npt
 import pytest
-from index_helpers import at_distance, found
+from index_helpers import (
+    at_distance,
+    code_path,  # noqa: F401 (autouse fixture: every test runs with the kernel, then numpy)
+    found,
+    pdq_data_dir,
+)
 
 from node.index import mih, pdq
 from node.index.pdq import MAX_THRESHOLD, PdqIndex, hamming_bruteforce
 
-DATA = Path(__file__).resolve().parents[2] / "shared/data/pdq"
+DATA = pdq_data_dir()
 Hashes = npt.NDArray[np.uint8]
 RESULT_DTYPES = [np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.int32)]
 
@@ -23,7 +28,7 @@ RESULT_DTYPES = [np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.int32)]
 def load_hex(name: str) -> Hashes:
     path = DATA / name
     if not path.exists():
-        pytest.skip(f"PDQ reference data not found at {path} (shared/data/pdq next to the repository)")
+        pytest.skip(f"PDQ reference data not found at {path} (shared/data/pdq beside the repository or above it)")
     lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     return np.array([list(bytes.fromhex(line)) for line in lines], dtype=np.uint8)
 
@@ -65,7 +70,10 @@ def test_small_segments_are_scanned_and_agree(haystack: Hashes, needles: Hashes)
     ordinals = list(range(len(haystack)))
     with patch.object(mih, "MIH_MIN_ROWS", len(haystack) + 1):
         index = PdqIndex.build(np.array(ordinals), haystack)
-        with patch.object(mih.MihSegment, "_probe", side_effect=AssertionError("probed")):
+        with (
+            patch.object(mih._Table, "_probe", side_effect=AssertionError("probed")),
+            patch.object(mih._Table, "_kernel", side_effect=AssertionError("probed")),
+        ):
             assert found(index, needles, 31) == expected(haystack, ordinals, needles, 31)
 
 
@@ -307,7 +315,7 @@ def test_wide_chunking_matches_the_oracle(haystack: Hashes, needles: Hashes) -> 
     ordinals = list(range(len(db)))
     with patch.object(mih, "WIDE_MIN_ROWS", 0):
         index = PdqIndex.build(np.array(ordinals), db)
-    assert index._state.segments[0].chunking is mih.WIDE
+    assert index._state.segments[0].tables[0].chunking is mih.WIDE
     for threshold in [*range(0, 32), 40, 64]:
         assert found(index, needles, threshold) == expected(db, ordinals, needles, threshold), threshold
 

@@ -10,9 +10,16 @@ import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from index_helpers import at_distance, found
+from index_helpers import (
+    at_distance,
+    code_path,  # noqa: F401 (autouse fixture: every test runs with the kernel, then numpy)
+    family,
+    found,
+    low_texture,
+    sparse,
+)
 
-from node.index import mih, pdq
+from node.index import crowding, mih, pdq
 from node.index.pdq import MAX_THRESHOLD, PdqIndex, hamming_bruteforce
 
 Hashes = npt.NDArray[np.uint8]
@@ -55,6 +62,33 @@ def test_build_then_query_equals_the_oracle(
     rows = np.concatenate([db, np.stack(near)]) if near else db
     model = {int(o): rows[i] for i, o in enumerate(rng.permutation(len(rows)) * 7 - 100)}
     index = PdqIndex.build(np.array(list(model), dtype=np.int64), rows)
+    assert found(index, queries, threshold) == oracle(model, queries, threshold)
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    sizes=st.tuples(st.integers(0, 500), st.integers(0, 300), st.integers(0, 150), st.integers(0, 300)),
+    threshold=st.integers(0, MAX_THRESHOLD),
+)
+def test_clustered_build_equals_the_oracle(seed: int, sizes: tuple[int, int, int, int], threshold: int) -> None:
+    """Low-texture, sparse, a near-duplicate family, uniform: in any mix the split into tables stays exact."""
+    rng = np.random.default_rng(seed)
+    n_low, n_sparse, n_family, n_uniform = sizes
+    parts = [
+        low_texture(rng, n_low),
+        sparse(rng, n_sparse),
+        family(rng, rng.integers(0, 256, 32, dtype=np.uint8), n_family, 16),
+        rng.integers(0, 256, size=(n_uniform, 32), dtype=np.uint8),
+    ]
+    rows = np.concatenate(parts)
+    if len(rows) == 0:
+        return
+    near = [at_distance(rng, rows[rng.integers(len(rows))], int(rng.integers(0, 40))) for _ in range(4)]
+    queries = np.concatenate([np.stack(near), low_texture(rng, 2), sparse(rng, 1)])
+    model = {int(o): rows[i] for i, o in enumerate(rng.permutation(len(rows)) * 3 - 50)}
+    with patch.object(crowding, "MIN_LOAD", 16):  # small data: let buckets count as crowded sooner
+        index = PdqIndex.build(np.array(list(model), dtype=np.int64), rows)
     assert found(index, queries, threshold) == oracle(model, queries, threshold)
 
 

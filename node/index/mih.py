@@ -6,18 +6,27 @@ guarantees a hit: a hash that escaped every probe would differ in at least r_i +
 candidates found are checked exactly. With 16 chunks of 16 bits and radius 1 that is the classic bound,
 t <= 31.
 
-Two chunkings, chosen by segment size:
+Two chunkings of the hash as it is (node/index/chunking.py), chosen by segment size:
 - `NARROW`, 16 chunks of 16 bits: a 65,537-entry offsets table per chunk (4 MiB in all), fine from small
   sizes;
 - `WIDE`, 12 chunks of 21/21/22 bits per 64-bit word: 128 MiB of offsets, worth it from ~8M hashes, where it
   checks about 7,000 candidates per query at threshold 31 instead of 41,000. Each candidate is a cache miss,
   so this is what keeps a 10M-hash query well under a millisecond.
 
+A segment's rows are split into *tables* at build time (node/index/crowding.py): usually one, in the chunking
+above; rows of crowded buckets (low-texture images) go to a second table in `SCATTERED` bit order, and the few
+rows no chunking spreads to a third that every query scans. Each table is exact for its own rows, so their
+union is. The compiled kernel (node/index/_kernel.c) probes and checks a table when it is built; numpy
+otherwise.
+
 Layout (bytes per distinct hash at 10M: 32 + 44 + 13 + 4 = 93, within the 100-byte budget):
-- `words`: the distinct hashes, `(u, 4) uint64`, ordered by chunk 0 so that chunk 0 needs no permutation;
-- `positions`: for each other chunk, row numbers ordered by that chunk's value, concatenated, uint32;
-- `lookup`: per chunk, where each chunk value's run starts in `positions` (CSR offsets). Segments under 65,536
-  hashes keep sorted `(chunk << 24 | value)` keys instead and binary-search them: offsets would dominate;
+- `words`: the distinct hashes, `(u, 4) uint64`, table by table, each table's rows in its chunking's bit order
+  and sorted by its chunk 0 so that chunk 0 needs no permutation;
+- `positions`: per table, for each other chunk, the table's row numbers ordered by that chunk's value,
+  concatenated, uint32;
+- `lookup`: per table and chunk, where each chunk value's run starts in `positions` (CSR offsets). Tables
+  under 65,536 rows keep sorted `(chunk << 24 | value)` keys instead and binary-search them: offsets would
+  dominate;
 - ordinals: one per distinct hash, plus `extra_rows`/`extra_ords` for further records with an identical hash,
   so a hash stored many times is probed and checked once. Kept as uint32 offsets from a base when they fit;
 - `dead`: a bitmap over records; removal sets a bit, a later merge drops the record.
@@ -31,34 +40,33 @@ from __future__ import annotations
 import heapq
 import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
 from math import comb
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from node.index import flat
+from node.index import crowding, flat
+from node.index.chunking import CHUNKINGS, NARROW, SCATTERED, WIDE, Chunking
 from node.index.flat import Words
 
 MAX_THRESHOLD: Final = 31
 """Largest threshold answered by probing (radius <= 2 per chunk); above it callers scan."""
 
-# Segments with fewer rows are scanned flat: probing has a fixed cost (~0.1 ms) that a scan of a few thousand
-# rows undercuts, and every fresh segment (a full delta) starts this small.
+# Tables with fewer rows are scanned flat: probing has a fixed cost that a scan of a few thousand rows
+# undercuts, and every fresh segment (a full delta) starts this small.
 MIH_MIN_ROWS: Final = 4096
 # Segments of at least this many rows use the wide chunking (its offsets cost 128 MiB, 13 B/hash at 10M).
 WIDE_MIN_ROWS: Final = 1 << 23
 # Below this many rows, sorted keys (64 B/row) are smaller than a 65,537-entry offsets table per chunk.
 _OFFSETS_MIN_ROWS: Final = 1 << 16
-# Candidates gathered at once: small enough that the working arrays stay in cache, bounds memory too.
+# Candidates gathered at once by numpy: small enough that the working arrays stay in cache, bounds memory too.
 _CANDIDATE_BATCH: Final = 1 << 17
-# A query whose buckets hold more candidates than this fraction of the rows is scanned flat instead:
-# low-entropy hashes crowd a few chunk values, and then reading every row in order is cheaper than gathering
-# candidates.
+# A query whose buckets hold more candidates than this fraction of a table's rows scans the table instead:
+# reading every row in order is then cheaper than gathering candidates.
 _FLAT_FRACTION: Final = 0.25
 # Queries per batch at most: `_distinct` packs a query's place in its batch above 39 bits of row and distance.
 _MAX_BATCH_QUERIES: Final = 1 << 20
@@ -69,6 +77,8 @@ _KEY_SHIFT: Final = 24
 _MIX: Final = np.array(
     [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93], dtype=np.uint64
 )
+SCANNED: Final = "scanned"
+"""The chunking name a table without chunk tables is saved under."""
 
 Int64s = npt.NDArray[np.int64]
 Int32s = npt.NDArray[np.int32]
@@ -77,59 +87,165 @@ Matches = tuple[Int64s, Int64s, Int32s]
 """`(query_idx, ordinal or row, distance)`, unsorted."""
 
 
+__all__ = ["CHUNKINGS", "NARROW", "SCATTERED", "WIDE", "Chunking", "MihSegment", "TableSpec"]
+
+
 @dataclass(frozen=True)
-class Chunking:
-    """How each 64-bit word of a hash is cut into chunks: their bit widths, low bits first."""
+class TableSpec:
+    """One table of a segment, as saved: its chunking (None: scanned), its rows and its `lookup` entries."""
 
-    name: str
-    widths: tuple[int, ...]
+    chunking: Chunking | None
+    rows: int
+    lookup: int
 
-    @cached_property
-    def chunks(self) -> tuple[tuple[int, int, int], ...]:
-        """`(word, shift, width)` of every chunk; chunk 0 is the one rows are sorted by."""
-        found = []
-        for word in range(flat.WORDS_PER_HASH):
-            shifts = itertools.accumulate(self.widths[:-1], initial=0)
-            found += [(word, shift, width) for shift, width in zip(shifts, self.widths, strict=True)]
-        return tuple(found)
+    def to_json(self) -> dict[str, object]:
+        name = SCANNED if self.chunking is None else self.chunking.name
+        return {"chunking": name, "rows": self.rows, "lookup": self.lookup}
 
-    @cached_property
-    def columns(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
-        """`chunks` as arrays: word index, shift and value mask per chunk."""
-        word, shift, width = zip(*self.chunks, strict=True)
-        masks = [(1 << w) - 1 for w in width]
-        return np.array(word, np.intp), np.array(shift, np.uint64), np.array(masks, np.uint64)
+    @classmethod
+    def from_json(cls, saved: object) -> TableSpec:
+        """Raises ValueError for anything `to_json` does not write."""
+        if not isinstance(saved, dict):
+            raise ValueError(f"table: got {saved!r}, want an object")
+        name, rows, lookup = saved.get("chunking"), saved.get("rows"), saved.get("lookup")
+        if name != SCANNED and name not in CHUNKINGS:
+            raise ValueError(f"chunking: got {name!r}, want one of {', '.join([SCANNED, *CHUNKINGS])}")
+        if not isinstance(rows, int) or not isinstance(lookup, int) or rows < 0 or lookup < 0:
+            raise ValueError(f"table sizes: got rows {rows!r} and lookup {lookup!r}, want counts")
+        return cls(None if name == SCANNED else CHUNKINGS[str(name)], rows, lookup)
 
-    def values(self, words: Words, chunk: int) -> npt.NDArray[np.uint32] | npt.NDArray[np.uint16]:
-        """Chunk `chunk` of every row; uint16 for 16-bit chunks (read straight from a uint16 view)."""
-        word, shift, width = self.chunks[chunk]
-        if width == 16 and shift % 16 == 0 and np.little_endian:
-            return np.ascontiguousarray(words.view(np.uint16)[:, word * 4 + shift // 16])
-        return ((words[:, word] >> np.uint64(shift)) & np.uint64((1 << width) - 1)).astype(np.uint32)
-
-
-NARROW: Final = Chunking("narrow", (16, 16, 16, 16))
-WIDE: Final = Chunking("wide", (21, 21, 22))
-CHUNKINGS: Final = {c.name: c for c in (NARROW, WIDE)}
+    @property
+    def position_entries(self) -> int:
+        return 0 if self.chunking is None else (len(self.chunking.chunks) - 1) * self.rows
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """The probes for one threshold: per probe its chunk and the bits flipped, chunk 0's probes first."""
+    """The probes for one threshold: per probe its chunk and the bits flipped, chunk by chunk in order."""
 
     chunk: npt.NDArray[np.intp]
     flips: npt.NDArray[np.uint64]
     identity_probes: int
+    radius: npt.NDArray[np.int32]  # per chunk: its probes cover every value within this many bits
+    kernel_arrays: tuple[Int32s, UInt32s, Int32s]  # chunk, flips, radius as the compiled kernel takes them
+
+
+class _Table:
+    """Rows of one table of a segment (`first` is its first row there) and their chunk tables: answers for
+    those rows only, with row numbers local to the table."""
+
+    def __init__(self, spec: TableSpec, first: int, words: Words, positions: UInt32s, lookup: UInt32s) -> None:
+        self.spec, self.first = spec, first
+        self.chunking = spec.chunking
+        self.rows = spec.rows
+        self.words, self.positions, self.lookup = words, positions, lookup
+        chunks = self.chunking.chunks if self.chunking else ()
+        self._has_offsets = len(lookup) == sum((1 << width) + 1 for _, _, width in chunks) and len(chunks) > 0
+        self._table_base = np.cumsum([0] + [(1 << width) + 1 for _, _, width in chunks[:-1]])
+        self._plans: dict[int, _Plan] = {}
+        self._compiled: flat.CompiledTable | None = None
+
+    def match(self, queries: Words, threshold: int) -> Matches:
+        """`(query_idx, row, distance)` of the table's rows within `threshold` (<= 31), each pair once."""
+        if self.chunking is None or self.rows < MIH_MIN_ROWS:
+            return self.scan(queries, threshold)
+        plan = self._plan(threshold)
+        if flat.USE_KERNEL:
+            flat_limit = int(_FLAT_FRACTION * self.rows)
+            return flat.from_kernel(self._kernel().match(queries, *plan.kernel_arrays, threshold, flat_limit))
+        arranged = self.chunking.arrange(queries)
+        starts, counts = self._probe(arranged, plan)
+        per_query = counts.sum(axis=0)
+        crowded = per_query > _FLAT_FRACTION * self.rows
+        parts = []
+        if crowded.any():
+            subset = np.flatnonzero(crowded)
+            query_idx, rows, distance = flat.scan(self.words, arranged[subset], threshold)
+            parts.append((subset[query_idx], rows, distance))
+        for batch in _batches(np.flatnonzero(~crowded), per_query, _CANDIDATE_BATCH):
+            parts.append(self._check(arranged, batch, starts, counts, plan, threshold))
+        return concat_matches(parts)
+
+    def scan(self, queries: Words, threshold: int) -> Matches:
+        arranged = queries if self.chunking is None else self.chunking.arrange(queries)
+        return flat.scan(self.words, arranged, threshold)
+
+    def candidates(self, queries: Words, threshold: int) -> Int64s:
+        if self.chunking is None or self.rows < MIH_MIN_ROWS or threshold > MAX_THRESHOLD:
+            return np.full(len(queries), self.rows, np.int64)
+        per_query: Int64s = self._probe(self.chunking.arrange(queries), self._plan(threshold))[1].sum(axis=0)
+        return np.where(per_query > _FLAT_FRACTION * self.rows, self.rows, per_query)
+
+    def restored_words(self) -> Words:
+        return self.words if self.chunking is None else self.chunking.restore(self.words)
+
+    def _kernel(self) -> flat.CompiledTable:
+        if self._compiled is None:  # two threads may both make one: equivalent, either will do
+            assert self.chunking is not None
+            self._compiled = flat.CompiledTable(
+                self.words,
+                self.positions,
+                self.lookup,
+                self._has_offsets,
+                self.chunking.kernel_chunks,
+                self.chunking.sources,
+            )
+        return self._compiled
+
+    def _plan(self, threshold: int) -> _Plan:
+        plan = self._plans.get(threshold)
+        if plan is None:
+            assert self.chunking is not None
+            plan = self._plans[threshold] = _make_plan(self.chunking, threshold, self.rows)
+        return plan
+
+    def _probe(self, arranged: Words, plan: _Plan) -> tuple[Int64s, Int64s]:
+        """Bucket ranges `(start, count)` shaped `(probe, query)`, for queries in the table's bit order.
+
+        Ranges of chunk 0's probes are row numbers (its table is the identity); the others index `positions`.
+        """
+        assert self.chunking is not None
+        word, shift, mask = self.chunking.columns
+        chunk = plan.chunk
+        values = (arranged.T[word[chunk]] >> shift[chunk][:, None]) & mask[chunk][:, None]
+        values ^= plan.flips[:, None]
+        later = (chunk > 0)[:, None]
+        if self._has_offsets:
+            slots = values.astype(np.int64) + self._table_base[chunk][:, None]
+            starts = self.lookup[slots].astype(np.int64)
+            counts = self.lookup[slots + 1].astype(np.int64) - starts
+            return starts + np.where(later, (chunk[:, None] - 1) * self.rows, 0), counts
+        keys = (chunk.astype(np.uint64)[:, None] << np.uint64(_KEY_SHIFT)) | values
+        starts = np.searchsorted(self.lookup, keys.astype(np.uint32), side="left").astype(np.int64)
+        counts = np.searchsorted(self.lookup, keys.astype(np.uint32), side="right").astype(np.int64) - starts
+        return starts - np.where(later, self.rows, 0), counts
+
+    def _check(
+        self, arranged: Words, batch: Int64s, starts: Int64s, counts: Int64s, plan: _Plan, threshold: int
+    ) -> Matches:
+        """Gathers the candidates of one batch of queries and keeps those within `threshold`, once each."""
+        range_counts = counts[:, batch].ravel()
+        where = _concat_ranges(starts[:, batch].ravel(), range_counts)
+        # Ranges are probe-major and chunk 0's probes come first, so its candidates (row numbers) lead.
+        identity = int(range_counts[: plan.identity_probes * len(batch)].sum())
+        where[identity:] = self.positions[where[identity:]]
+        query_idx = None  # with one query, every candidate is its own: compare against scalars
+        if len(batch) > 1:
+            local = np.broadcast_to(np.arange(len(batch))[None, :], (len(plan.chunk), len(batch))).ravel()
+            query_idx = np.repeat(local, range_counts)
+        query_idx, rows, distance = _near(self.words, where, arranged[batch], query_idx, threshold)
+        return _distinct(batch, query_idx, rows, distance, self.rows)
 
 
 class MihSegment:
-    """Distinct hashes, their ordinals and removal marks, with per-chunk tables for probing.
+    """Distinct hashes, their ordinals and removal marks, with per-table chunk tables for probing.
 
     Everything but the `dead` bitmap is immutable after construction, so readers can use a segment while a
     writer marks removals (a reader sees each removal either before or after, never a torn state).
     """
 
-    def __init__(self, arrays: Mapping[str, npt.NDArray[Any]], ord_base: int, chunking: Chunking) -> None:
+    def __init__(self, arrays: Mapping[str, npt.NDArray[Any]], ord_base: int, tables: Sequence[TableSpec]) -> None:
+        """Raises ValueError when the tables do not account for the arrays exactly (a damaged snapshot)."""
         self.words: Words = arrays["words"]
         self.positions: UInt32s = arrays["positions"]
         self.lookup: UInt32s = arrays["lookup"]
@@ -138,14 +254,24 @@ class MihSegment:
         self.extra_ords: UInt32s | Int64s = arrays["extra_ords"]
         self.dead: npt.NDArray[np.uint8] = arrays["dead"]
         self.ord_base = ord_base
-        self.chunking = chunking
+        self.specs = tuple(tables)
         self.rows = len(self.words)
         self.records = self.rows + len(self.extra_rows)
         self.n_dead = int(np.bitwise_count(self.dead).sum())
-        chunks = chunking.chunks
-        self._has_offsets = len(self.lookup) == sum((1 << width) + 1 for _, _, width in chunks)
-        self._table_base = np.cumsum([0] + [(1 << width) + 1 for _, _, width in chunks[:-1]])
-        self._plans: dict[int, _Plan] = {}
+        sizes = [(spec.rows, spec.position_entries, spec.lookup) for spec in self.specs]
+        if [sum(column) for column in zip(*sizes, strict=True)] != [self.rows, len(self.positions), len(self.lookup)]:
+            raise ValueError(f"tables: got {sizes} (rows, positions, lookup), want them to add up to the arrays")
+        row, position, entry = (np.cumsum([0, *column]) for column in zip(*sizes, strict=True))
+        self.tables = tuple(
+            _Table(
+                spec,
+                int(row[i]),
+                self.words[row[i] : row[i + 1]],
+                self.positions[position[i] : position[i + 1]],
+                self.lookup[entry[i] : entry[i + 1]],
+            )
+            for i, spec in enumerate(self.specs)
+        )
 
     @classmethod
     def build(cls, words: Words, ordinals: Int64s) -> MihSegment:
@@ -159,23 +285,40 @@ class MihSegment:
         first = _first_of_runs(grouped)
         if first.all():
             rows, primary = grouped, grouped_ords
-            extra_rows, extra_ords = np.empty(0, np.uint32), np.empty(0, np.int64)
+            extra_rows, extra_ords = np.empty(0, np.int64), np.empty(0, np.int64)
         else:
             rows, primary = grouped[first], grouped_ords[first]
-            extra_rows = (np.cumsum(first)[~first] - 1).astype(np.uint32)
+            extra_rows = np.cumsum(first)[~first] - 1
             extra_ords = grouped_ords[~first]
+        split = crowding.split(rows, chunking)
+        if split.order is not None:  # rows moved: renumber them, and the extra records pointing at them
+            primary = primary[split.order]
+            renumbered = np.empty(len(rows), np.int64)
+            renumbered[split.order] = np.arange(len(rows))
+            by_row = np.argsort(renumbered[extra_rows], kind="stable")
+            extra_rows, extra_ords = renumbered[extra_rows][by_row], extra_ords[by_row]
         ord_base, enc_primary, enc_extra = _encode_ordinals(primary, extra_ords)
-        positions, lookup = _chunk_tables(rows, chunking)
+        specs, positions, lookups, start = [], [], [], 0
+        for table_chunking, count in split.tables:
+            table_words = split.words[start : start + count]
+            start += count
+            if table_chunking is None:
+                specs.append(TableSpec(None, count, 0))
+                continue
+            table_positions, table_lookup = _chunk_tables(table_words, table_chunking)
+            specs.append(TableSpec(table_chunking, count, len(table_lookup)))
+            positions.append(table_positions)
+            lookups.append(table_lookup)
         arrays: dict[str, npt.NDArray[Any]] = {
-            "words": rows,
-            "positions": positions,
-            "lookup": lookup,
+            "words": split.words,
+            "positions": _joined(positions),
+            "lookup": _joined(lookups),
             "ords": enc_primary,
-            "extra_rows": extra_rows,
+            "extra_rows": extra_rows.astype(np.uint32),
             "extra_ords": enc_extra,
             "dead": np.zeros((len(rows) + len(extra_rows) + 7) // 8, dtype=np.uint8),
         }
-        return cls(arrays, ord_base, chunking)
+        return cls(arrays, ord_base, specs)
 
     @property
     def live(self) -> int:
@@ -200,30 +343,19 @@ class MihSegment:
         """Live `(query_idx, ordinal, distance)` within `threshold` (<= 31), by probing the chunk tables."""
         if not 0 <= threshold <= MAX_THRESHOLD:
             raise ValueError(f"threshold: got {threshold}, want 0..{MAX_THRESHOLD} for probing")
-        if self.rows < MIH_MIN_ROWS:
-            return self.scan(queries, threshold)
-        plan = self._plan(threshold)
-        starts, counts = self._probe(queries, plan)
-        per_query = counts.sum(axis=0)
-        crowded = per_query > _FLAT_FRACTION * self.rows
-        parts = []
-        if crowded.any():
-            parts.append(self._scan_subset(queries, np.flatnonzero(crowded), threshold))
-        for batch in _batches(np.flatnonzero(~crowded), per_query, _CANDIDATE_BATCH):
-            parts.append(self._check(queries, batch, starts, counts, plan, threshold))
-        return self._to_records(*concat_matches(parts))
-
-    def candidates(self, queries: Words, threshold: int) -> Int64s:
-        """How many rows each query compares in full: bucket entries probed (a row found in several buckets
-        counts each time) or, for a query scanned flat, every row."""
-        if threshold > MAX_THRESHOLD or self.rows < MIH_MIN_ROWS:
-            return np.full(len(queries), self.rows, np.int64)
-        per_query: Int64s = self._probe(queries, self._plan(threshold))[1].sum(axis=0)
-        return np.where(per_query > _FLAT_FRACTION * self.rows, self.rows, per_query)
+        return self._to_records(*self._per_table(queries, threshold, probe=True))
 
     def scan(self, queries: Words, threshold: int) -> Matches:
         """Live `(query_idx, ordinal, distance)` within any threshold, by reading every row."""
-        return self._to_records(*flat.scan(self.words, queries, threshold))
+        return self._to_records(*self._per_table(queries, threshold, probe=False))
+
+    def candidates(self, queries: Words, threshold: int) -> Int64s:
+        """How many rows each query compares in full: bucket entries probed (a row found in several buckets
+        counts each time), or every row of a table it scans."""
+        counts = np.zeros(len(queries), np.int64)
+        for table in self.tables:
+            counts += table.candidates(queries, threshold)
+        return counts
 
     def kill(self, ordinals: Int64s) -> int:
         """Marks the records of `ordinals` removed; returns how many live records that removed."""
@@ -242,66 +374,37 @@ class MihSegment:
         return len(fresh)
 
     def live_records(self) -> tuple[Words, Int64s]:
-        """Hash words and ordinals of every live record, for merging segments."""
+        """Hash words (as hashed, whatever their table's bit order) and ordinals of every live record."""
         records = np.arange(self.records, dtype=np.int64)
         records = records[~self._is_dead(records)]
         rows = np.where(records < self.rows, records, 0)
         extra = records >= self.rows
         rows[extra] = self.extra_rows[records[extra] - self.rows]
-        return np.take(self.words, rows, axis=0), self._ordinals_of(records)
+        words = self.words
+        if any(table.chunking is not None and table.chunking.sources for table in self.tables):
+            words = np.concatenate([table.restored_words() for table in self.tables])
+        return np.take(words, rows, axis=0), self._ordinals_of(records)
 
-    def _plan(self, threshold: int) -> _Plan:
-        plan = self._plans.get(threshold)
-        if plan is None:
-            plan = self._plans[threshold] = _make_plan(self.chunking, threshold, self.rows)
-        return plan
-
-    def _probe(self, queries: Words, plan: _Plan) -> tuple[Int64s, Int64s]:
-        """Bucket ranges `(start, count)` shaped `(probe, query)`.
-
-        Ranges of chunk 0's probes are row numbers (its table is the identity); the others index `positions`.
-        """
-        word, shift, mask = self.chunking.columns
-        chunk = plan.chunk
-        values = (queries.T[word[chunk]] >> shift[chunk][:, None]) & mask[chunk][:, None]
-        values ^= plan.flips[:, None]
-        later = (chunk > 0)[:, None]
-        if self._has_offsets:
-            slots = values.astype(np.int64) + self._table_base[chunk][:, None]
-            starts = self.lookup[slots].astype(np.int64)
-            counts = self.lookup[slots + 1].astype(np.int64) - starts
-            return starts + np.where(later, (chunk[:, None] - 1) * self.rows, 0), counts
-        keys = (chunk.astype(np.uint64)[:, None] << np.uint64(_KEY_SHIFT)) | values
-        starts = np.searchsorted(self.lookup, keys.astype(np.uint32), side="left").astype(np.int64)
-        counts = np.searchsorted(self.lookup, keys.astype(np.uint32), side="right").astype(np.int64) - starts
-        return starts - np.where(later, self.rows, 0), counts
-
-    def _check(
-        self, queries: Words, batch: Int64s, starts: Int64s, counts: Int64s, plan: _Plan, threshold: int
-    ) -> Matches:
-        """Gathers the candidates of one batch of queries and keeps those within `threshold`, once each."""
-        range_counts = counts[:, batch].ravel()
-        where = _concat_ranges(starts[:, batch].ravel(), range_counts)
-        # Ranges are probe-major and chunk 0's probes come first, so its candidates (row numbers) lead.
-        identity = int(range_counts[: plan.identity_probes * len(batch)].sum())
-        where[identity:] = self.positions[where[identity:]]
-        query_idx = None  # with one query, every candidate is its own: compare against scalars
-        if len(batch) > 1:
-            local = np.broadcast_to(np.arange(len(batch))[None, :], (len(plan.chunk), len(batch))).ravel()
-            query_idx = np.repeat(local, range_counts)
-        query_idx, rows, distance = _near(self.words, where, queries[batch], query_idx, threshold)
-        return _distinct(batch, query_idx, rows, distance, self.rows)
-
-    def _scan_subset(self, queries: Words, subset: Int64s, threshold: int) -> Matches:
-        query_idx, rows, distance = flat.scan(self.words, queries[subset], threshold)
-        return subset[query_idx], rows, distance
+    def _per_table(self, queries: Words, threshold: int, probe: bool) -> Matches:
+        parts = []
+        for table in self.tables:
+            query_idx, rows, distance = table.match(queries, threshold) if probe else table.scan(queries, threshold)
+            parts.append((query_idx, rows + table.first if table.first else rows, distance))
+        return concat_matches(parts)
 
     def _to_records(self, query_idx: Int64s, rows: Int64s, distance: Int32s) -> Matches:
         """Expands matched rows to their live records' ordinals (a row holds every record of its hash)."""
+        if len(rows) == 0:
+            return _no_matches()
+        if flat.USE_KERNEL:
+            arrays = (self.extra_rows, self.ords, self.extra_ords, self.dead)
+            return flat.from_kernel(flat.compiled_records(query_idx, rows, distance, *arrays, self.ord_base))
         records = rows
-        if len(self.extra_rows) and len(rows):
-            lo = np.searchsorted(self.extra_rows, rows, side="left")
-            hi = np.searchsorted(self.extra_rows, rows, side="right")
+        if len(self.extra_rows):
+            # In extra_rows' own dtype: a search with int64 keys would convert all of extra_rows each time.
+            keys = rows.astype(self.extra_rows.dtype)
+            lo = np.searchsorted(self.extra_rows, keys, side="left")
+            hi = np.searchsorted(self.extra_rows, keys, side="right")
             extra_counts = (hi - lo).astype(np.int64)
             if extra_counts.any():
                 extras = _concat_ranges(lo.astype(np.int64), extra_counts) + self.rows
@@ -318,6 +421,8 @@ class MihSegment:
         return bits.astype(bool)
 
     def _ordinals_of(self, records: Int64s) -> Int64s:
+        if len(self.extra_rows) == 0:
+            return self.ords[records].astype(np.int64) + self.ord_base
         primary = records < self.rows
         encoded = np.empty(len(records), dtype=np.int64)
         encoded[primary] = self.ords[records[primary]]
@@ -332,6 +437,10 @@ class MihSegment:
         hi = min(self.ord_base + _UINT32_SPAN - 1, np.iinfo(np.int64).max)
         inside = ordinals[(ordinals >= self.ord_base) & (ordinals <= hi)]
         return (inside - self.ord_base).astype(np.uint32)
+
+
+def _joined(parts: list[UInt32s]) -> UInt32s:
+    return np.concatenate(parts) if parts else np.empty(0, np.uint32)
 
 
 def _make_plan(chunking: Chunking, threshold: int, rows: int) -> _Plan:
@@ -354,7 +463,9 @@ def _make_plan(chunking: Chunking, threshold: int, rows: int) -> _Plan:
         heapq.heappush(heap, (step_cost(chunk), chunk))
     flips = [_flips(width, radius) for width, radius in zip(widths, radii, strict=True)]
     chunk_of = np.repeat(np.arange(len(widths)), [len(f) for f in flips])
-    return _Plan(chunk_of, np.concatenate(flips), len(flips[0]))
+    flips_array, radius = np.concatenate(flips), np.array(radii, dtype=np.int32)
+    kernel_arrays = (chunk_of.astype(np.int32), flips_array.astype(np.uint32), radius)
+    return _Plan(chunk_of, flips_array, len(flips[0]), radius, kernel_arrays)
 
 
 def _flips(width: int, radius: int) -> npt.NDArray[np.uint64]:
@@ -413,7 +524,7 @@ def _chunk_tables(rows: Words, chunking: Chunking) -> tuple[UInt32s, UInt32s]:
     """Per-chunk row orderings (`positions`, chunks 1..) and the `lookup` table (offsets or sorted keys)."""
     u, chunks = len(rows), chunking.chunks
     positions = np.empty((len(chunks) - 1) * u, dtype=np.uint32)
-    use_offsets = u >= _OFFSETS_MIN_ROWS or chunking is not NARROW
+    use_offsets = u >= _OFFSETS_MIN_ROWS or max(chunking.widths) > 16
     table_sizes = [(1 << width) + 1 if use_offsets else u for _, _, width in chunks]
     table_base = np.cumsum([0, *table_sizes])
     lookup = np.zeros(table_base[-1], dtype=np.uint32)
@@ -521,11 +632,16 @@ def _concat_ranges(starts: Int64s, counts: Int64s) -> Int64s:
     return np.arange(total, dtype=np.int64) + shifts
 
 
+def _no_matches() -> Matches:
+    return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
+
+
 def concat_matches(parts: list[Matches]) -> Matches:
-    if not parts:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
-    if len(parts) == 1:
-        return parts[0]
+    """The parts' matches together (a single query usually has matches in one part at most: no copy then)."""
+    found = [part for part in parts if len(part[0])]
+    if len(found) <= 1:
+        return found[0] if found else parts[0] if parts else _no_matches()
+    parts = found
     return (
         np.concatenate([p[0] for p in parts]),
         np.concatenate([p[1] for p in parts]),

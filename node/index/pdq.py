@@ -25,7 +25,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -53,7 +53,10 @@ BACKGROUND_MERGE_MIN: Final = 1 << 20
 
 _log = logging.getLogger(__name__)
 _FORMAT: Final = "hashnode-pdq-index"
-_FORMAT_VERSION: Final = 1
+# Version 2 lists the segment's tables (node/index/crowding.py); version 1 had one table, named by "chunking".
+# Both are read; version 2 is written.
+_FORMAT_VERSION: Final = 2
+_READABLE_VERSIONS: Final = (1, 2)
 
 
 class IndexArgumentError(InvalidArgument, ValueError):
@@ -238,7 +241,7 @@ class PdqIndex:
             "format": _FORMAT,
             "version": _FORMAT_VERSION,
             "ord_base": segment.ord_base,
-            "chunking": segment.chunking.name,
+            "tables": [spec.to_json() for spec in segment.specs],
         }
         (target / "manifest.json").write_text(json.dumps(manifest))
 
@@ -258,10 +261,12 @@ class PdqIndex:
             for name in ("words", "positions", "lookup", "ords", "extra_rows", "extra_ords")
         }
         arrays["dead"] = np.load(target / "dead.npy", allow_pickle=False)
-        chunking = mih.CHUNKINGS.get(str(manifest.get("chunking")))
-        if chunking is None:
-            raise IndexArgumentError("chunking", manifest.get("chunking"), " or ".join(mih.CHUNKINGS))
-        segment = MihSegment(arrays, _manifest_int(manifest, "ord_base"), chunking)
+        try:
+            segment = MihSegment(arrays, _manifest_int(manifest, "ord_base"), _saved_tables(manifest, arrays))
+        except ValueError as exc:
+            if isinstance(exc, IndexArgumentError):
+                raise
+            raise IndexArgumentError("path", str(target), f"a consistent saved index ({exc})") from exc
         index = cls()
         if segment.records:
             index._state = _State((segment,), _Delta.empty())
@@ -413,6 +418,19 @@ def _read_manifest(target: Path) -> dict[str, object]:
         ) from exc
     if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
         raise IndexArgumentError("path", str(target), f"a {_FORMAT} manifest")
-    if manifest.get("version") != _FORMAT_VERSION:
-        raise IndexArgumentError("version", manifest.get("version"), str(_FORMAT_VERSION))
+    if manifest.get("version") not in _READABLE_VERSIONS:
+        raise IndexArgumentError("version", manifest.get("version"), " or ".join(map(str, _READABLE_VERSIONS)))
     return manifest
+
+
+def _saved_tables(manifest: dict[str, object], arrays: dict[str, npt.NDArray[Any]]) -> list[mih.TableSpec]:
+    """The tables a manifest lists; a version 1 manifest names the chunking of its one table."""
+    if manifest.get("version") == 1:
+        chunking = mih.CHUNKINGS.get(str(manifest.get("chunking")))
+        if chunking is None or chunking.sources is not None:
+            raise IndexArgumentError("chunking", manifest.get("chunking"), "narrow or wide")
+        return [mih.TableSpec(chunking, len(arrays["words"]), len(arrays["lookup"]))]
+    tables = manifest.get("tables")
+    if not isinstance(tables, list) or not tables:
+        raise IndexArgumentError("tables", tables, "a list of the segment's tables")
+    return [mih.TableSpec.from_json(table) for table in tables]

@@ -92,10 +92,12 @@ def crowded_rows(words: Words, chunking: Chunking) -> npt.NDArray[np.bool_]:
         heavy = np.flatnonzero(loads > limit)
         if len(heavy) == 0:
             continue
-        members = np.argsort(values, kind="stable")  # rows grouped by value
-        starts = np.cumsum(loads) - loads
         flagged = np.zeros(1 << width, dtype=bool)
-        flagged[heavy[_spread_out(words, members, starts[heavy], loads[heavy])]] = True
+        flagged[heavy] = True
+        inside = np.flatnonzero(flagged[values])  # rows of heavy buckets, then grouped by value (ascending)
+        members = inside[np.argsort(values[inside], kind="stable")]
+        counts = loads[heavy]
+        flagged[heavy] = _spread_out(words, members, np.cumsum(counts) - counts, counts)
         crowded |= flagged[values]
     return crowded
 

@@ -440,6 +440,8 @@ class MihSegment:
 
 
 def _joined(parts: list[UInt32s]) -> UInt32s:
+    if len(parts) == 1:
+        return parts[0]  # no copy of the one table's arrays (hundreds of MB at 10M)
     return np.concatenate(parts) if parts else np.empty(0, np.uint32)
 
 

@@ -11,9 +11,15 @@ p50/p99 in wall-clock and in CPU time, the candidates hashnode compared per quer
 CPU-second, how many times faster hashnode is, and the load average when each engine was timed. A run on the real
 haystack/needles PDQ hashes follows when present.
 
+Engines: hashnode as callers use it (`PdqIndex.query`, with the compiled kernel when it is built); when the kernel
+is built, the same index with it turned off (numpy only) and the compiled floor (only the kernel calls a query
+makes, set up beforehand: what is left without Python); faiss IndexBinaryFlat (exhaustive, compiled) and
+IndexBinaryMultiHash (16 x 16 bits, nflip 1: exact to 31 like hashnode; what HMA uses). The hashnode engines
+share one index, built (and timed) once.
+
 Per-core figures: queries run in this one thread (faiss is set to one OpenMP thread). CPU times are this thread's
 (`time.thread_time`), so other processes on the machine inflate them much less than wall-clock times. Slow
-engines (faiss) time a sample of the queries (`--slow-queries`).
+engines (faiss) time a sample of the queries (`--slow-queries`); the ratios compare hashnode on the same sample.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import datasets
 
+from node.index import flat, mih
 from node.index.pdq import DEFAULT_THRESHOLD, PdqIndex
 
 Hashes = npt.NDArray[np.uint8]
@@ -53,6 +61,7 @@ class Engine:
     bytes_per_hash: Callable[[object, int], float]
     sampled: bool = True  # slow engines time only `--slow-queries` queries
     candidates: Callable[[object, Hashes, int], npt.NDArray[np.int64]] | None = None
+    shares_build: bool = False  # uses the index an engine before it built (no build time of its own)
 
 
 @dataclass
@@ -79,16 +88,42 @@ class Result:
 # --- engines --------------------------------------------------------------------------------------------
 
 
-def hashnode_engine() -> Engine:
+class SharedIndex:
+    """The PdqIndex of the current collection, built once for the hashnode engines (the first one times it)."""
+
+    def __init__(self) -> None:
+        self.db: Hashes | None = None
+        self.index: PdqIndex | None = None
+
+    def of(self, db: Hashes) -> PdqIndex:
+        if self.db is not db or self.index is None:
+            self.index = None  # free the previous collection's index first
+            self.index = PdqIndex.build(np.arange(len(db), dtype=np.int64), db)
+            self.db = db
+        return self.index
+
+
+def hashnode_engines(shared: SharedIndex) -> list[Engine]:
+    """hashnode as a caller sees it; then, when the kernel is built, the same index on numpy alone, and the
+    compiled floor: only the kernel calls a query makes, without the Python around them."""
+
     def build(db: Hashes) -> object:
-        return PdqIndex.build(np.arange(len(db), dtype=np.int64), db)
+        return shared.of(db)
 
     def query(index: object, queries: Hashes, threshold: int) -> object:
         assert isinstance(index, PdqIndex)
         return index.query(queries, threshold)
 
+    def query_numpy(index: object, queries: Hashes, threshold: int) -> object:
+        assert isinstance(index, PdqIndex)
+        flat.USE_KERNEL = False
+        try:
+            return index.query(queries, threshold)
+        finally:
+            flat.USE_KERNEL = True
+
     def pairs(answer: object) -> Pairs:
-        query_idx, ordinals, _ = answer  # type: ignore[misc]
+        query_idx, ordinals, _ = cast(tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], object], answer)
         return set(zip(query_idx.tolist(), ordinals.tolist(), strict=True))
 
     def per_hash(index: object, n: int) -> float:
@@ -99,7 +134,67 @@ def hashnode_engine() -> Engine:
         assert isinstance(index, PdqIndex)
         return index.candidates(queries, threshold)
 
-    return Engine("hashnode PdqIndex", build, query, pairs, per_hash, sampled=False, candidates=candidates)
+    kernel = "kernel" if flat.USE_KERNEL else "no kernel built"
+    engines = [Engine(f"hashnode ({kernel})", build, query, pairs, per_hash, False, candidates)]
+    if flat.USE_KERNEL:
+        engines.append(Engine("hashnode (numpy only)", build, query_numpy, pairs, per_hash, False, candidates, True))
+        engines.append(floor_engine(shared, per_hash))
+    return engines
+
+
+KernelCall = Callable[[npt.NDArray[np.uint64], int], tuple[bytes, bytes, bytes]]
+
+
+@dataclass
+class Floor:
+    """The index and, per table, its segment, first row and the kernel call that answers for it."""
+
+    index: PdqIndex
+    calls: list[tuple[mih.MihSegment, int, KernelCall]]
+
+
+def floor_engine(shared: SharedIndex, per_hash: Callable[[object, int], float]) -> Engine:
+    """The kernel calls of `MihSegment.match`, set up beforehand (reaches into the index's private tables)."""
+
+    def build(db: Hashes) -> object:
+        index = shared.of(db)
+        assert not len(index._state.delta)
+        return Floor(index, [(s, t.first, kernel_call(t)) for s in index._state.segments for t in s.tables])
+
+    def query(floor: object, queries: Hashes, threshold: int) -> object:
+        assert isinstance(floor, Floor)
+        words = queries.view(np.uint64).reshape(-1, 4)
+        return floor, [call(words, threshold) for _, _, call in floor.calls]
+
+    def pairs(answer: object) -> Pairs:
+        floor, found = cast(tuple[Floor, list[tuple[bytes, bytes, bytes]]], answer)
+        found_pairs: Pairs = set()
+        for (segment, first, _), raw in zip(floor.calls, found, strict=True):
+            query_idx, rows, distance = flat.from_kernel(raw)
+            query_idx, ordinals, _ = segment._to_records(query_idx, rows + first, distance)
+            found_pairs.update(zip(query_idx.tolist(), ordinals.tolist(), strict=True))
+        return found_pairs
+
+    def floor_per_hash(floor: object, n: int) -> float:
+        assert isinstance(floor, Floor)
+        return per_hash(floor.index, n)
+
+    return Engine("kernel calls alone (floor)", build, query, pairs, floor_per_hash, False, shares_build=True)
+
+
+def kernel_call(table: mih._Table) -> KernelCall:
+    """What `table.match` asks of the kernel: a scan, or a probe with the threshold's plan."""
+    sources = table.chunking.sources if table.chunking else None
+    if table.chunking is None or table.rows < mih.MIH_MIN_ROWS:
+        return flat.CompiledTable(table.words, None, None, False, None, sources).scan
+    compiled = table._kernel()
+    plans = {t: table._plan(t).kernel_arrays for t in range(mih.MAX_THRESHOLD + 1)}
+    limit = int(mih._FLAT_FRACTION * table.rows)
+
+    def match(words: npt.NDArray[np.uint64], threshold: int) -> tuple[bytes, bytes, bytes]:
+        return compiled.match(words, *plans[threshold], threshold, limit)
+
+    return match
 
 
 def brute_force_engine() -> Engine:
@@ -138,7 +233,7 @@ def faiss_engines() -> list[Engine]:
         return index.range_search(queries, threshold + 1)  # type: ignore[attr-defined]
 
     def pairs(answer: object) -> Pairs:
-        limits, _, ids = answer  # type: ignore[misc]
+        limits, _, ids = cast(tuple[npt.NDArray[np.int64], object, npt.NDArray[np.int64]], answer)
         owners = np.repeat(np.arange(len(limits) - 1), np.diff(limits).astype(np.int64))
         return set(zip(owners.tolist(), ids.tolist(), strict=True))
 
@@ -177,7 +272,7 @@ def run_engine(engine: Engine, db: Hashes, queries: Hashes, threshold: int, repe
     rss_before = rss_bytes()
     started = time.perf_counter()
     index = engine.build(db)
-    build_s = time.perf_counter() - started
+    build_s = float("nan") if engine.shares_build else time.perf_counter() - started
     per_hash = engine.bytes_per_hash(index, len(db))
     if per_hash != per_hash:  # NaN: measure the resident-set growth instead
         per_hash = (rss_bytes() - rss_before) / len(db)
@@ -292,8 +387,9 @@ def print_table(title: str, results: Sequence[Result]) -> None:
             if r.candidates is not None
             else f"{'-':>8s} {'-':>6s}"
         )
+        build = "shared" if r.build_s != r.build_s else f"{r.build_s:.2f}"  # NaN: built by an engine above
         print(
-            f"{r.name:27s} {r.build_s:7.2f} {r.bytes_per_hash:6.1f} {r.queries:7d} | {r.wall(50):8.3f} "
+            f"{r.name:27s} {build:>7s} {r.bytes_per_hash:6.1f} {r.queries:7d} | {r.wall(50):8.3f} "
             f"{r.wall(99):6.3f} {np.percentile(r.first_wall_ms, 99):7.3f} | {r.cpu(50):7.3f} {r.cpu(99):6.3f} | "
             f"{cand} | {r.batch_per_cpu_s:11.0f} | {r.cpu(50) / np.percentile(base_cpu, 50):16.1f}x "
             f"{r.cpu(99) / np.percentile(base_cpu, 99):4.1f}x | {r.load:4.1f}"
@@ -305,19 +401,22 @@ def bench(
     db: Hashes,
     queries: Hashes,
     engines: Sequence[Engine],
+    shared: SharedIndex,
     slow: int,
     threshold: int,
     repeat: int,
 ) -> None:
-    results, notes = [], []
+    results = []
     for engine in engines:
         asked = queries[:slow] if engine.sampled else queries
         result, index = run_engine(engine, db, asked, threshold, repeat)
         results.append(result)
-        if isinstance(index, PdqIndex):
-            rng = np.random.default_rng(0)
-            notes = [persistence(index, queries, threshold), *freshness(index, db, rng, threshold)]
         del index
+    index = shared.of(db)  # the notes change it: after every engine has used it
+    tables = [[(t.chunking.name if t.chunking else "scanned", t.rows) for t in s.tables] for s in index._state.segments]
+    notes = [f"hashnode tables (chunking, rows) per segment: {tables}", persistence(index, queries, threshold)]
+    notes += freshness(index, db, np.random.default_rng(0), threshold)
+    shared.index = None
     check_agreement(results, slow)
     matches = len(results[0].pairs) / max(1, len(queries))
     print_table(f"{title}; {matches:.1f} matches per query at threshold {threshold}", results)
@@ -337,14 +436,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-faiss", action="store_true", help="skip the faiss engines")
     parser.add_argument("--numpy-brute-force", action="store_true", help="add the numpy brute-force engine")
+    parser.add_argument("--no-numpy-path", action="store_true", help="skip hashnode with the kernel turned off")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    engines = [hashnode_engine(), *([] if args.no_faiss else faiss_engines())]
+    shared = SharedIndex()
+    engines = [*hashnode_engines(shared), *([] if args.no_faiss else faiss_engines())]
+    if args.no_numpy_path:
+        engines = [engine for engine in engines if engine.name != "hashnode (numpy only)"]
     if args.numpy_brute_force:
         engines.append(brute_force_engine())
+    print(f"compiled kernel: {'in use' if flat.USE_KERNEL else 'not built (numpy code paths)'}")
     mix = datasets.QueryMix(reupload=args.reupload)
     print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}, threshold {args.threshold}")
     for size in (int(s) for s in args.sizes.split(",")):
@@ -354,12 +458,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             asked = datasets.queries(collection, args.queries, args.seed + 1, mix)
             slow = min(args.slow_queries, args.queries)
             title = f"{kind}, {size:,} hashes, {args.queries:,} queries ({mix.reupload:.0%} re-uploads)"
-            bench(title, collection.hashes, asked.hashes, engines, slow, args.threshold, args.repeat)
+            bench(title, collection.hashes, asked.hashes, engines, shared, slow, args.threshold, args.repeat)
     data = datasets.real_data_dir()
     if data is not None:
         haystack, needles = datasets.load_hex(data / "haystack.txt"), datasets.load_hex(data / "needles.txt")
         title = "real PDQ haystack (1,350) x needles (100)"
-        bench(title, haystack, needles, engines, len(needles), args.threshold, args.repeat)
+        bench(title, haystack, needles, engines, shared, len(needles), args.threshold, args.repeat)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
     return 0
 

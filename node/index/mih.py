@@ -152,7 +152,8 @@ class _Table:
         plan = self._plan(threshold)
         if flat.USE_KERNEL:
             flat_limit = int(_FLAT_FRACTION * self.rows)
-            return flat.from_kernel(self._kernel().match(queries, *plan.kernel_arrays, threshold, flat_limit))
+            found = self._kernel().match(np.ascontiguousarray(queries), *plan.kernel_arrays, threshold, flat_limit)
+            return flat.from_kernel(found)
         arranged = self.chunking.arrange(queries)
         starts, counts = self._probe(arranged, plan)
         per_query = counts.sum(axis=0)

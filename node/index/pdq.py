@@ -195,6 +195,8 @@ class PdqIndex:
         if len(state.delta):
             parts.append(state.delta.scan(queries, threshold))
         query_idx, ordinals, distance = mih.concat_matches(parts)
+        if len(query_idx) == 0:  # most uploads match nothing
+            return np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.int32)
         order = np.lexsort((ordinals, (query_idx << 8) | distance))
         return query_idx[order].astype(np.int32), ordinals[order], distance[order]
 

@@ -238,6 +238,8 @@ def test_a_version_1_snapshot_still_loads(tmp_path: Path) -> None:
         [{"chunking": "narrow", "rows": 10, "lookup": 0}],  # rows do not add up
         [{"chunking": "curly", "rows": 3000, "lookup": 48000}],
         [{"chunking": "narrow", "rows": -1, "lookup": 0}],
+        [{"chunking": ["narrow"], "rows": 3000, "lookup": 48000}],
+        [["narrow", 3000, 48000]],
         "narrow",
     ],
 )
@@ -275,3 +277,23 @@ def test_the_kernel_rejects_arrays_that_do_not_fit() -> None:
         flat.CompiledTable(words, np.zeros(150, np.uint32), np.zeros(160, np.uint32), False, chunks, None)
     with pytest.raises(ValueError, match="permutation"):
         flat.CompiledTable(words, None, None, False, None, b"\x00" * 10)
+
+
+@pytest.mark.skipif(flat.CompiledTable is None, reason="the compiled kernel is not built")
+@pytest.mark.parametrize("damage", ["offset past the rows", "position past the rows"])
+def test_the_kernel_refuses_tables_pointing_outside_their_rows(damage: str) -> None:
+    """A damaged snapshot must raise, never make the kernel read past its arrays."""
+    rows = 10
+    words = np.zeros((rows, 4), np.uint64)
+    lookup = np.zeros(16 * 65537, np.uint32)
+    lookup[1:65537] = rows  # every row has chunk 0 == 0
+    positions = np.zeros(15 * rows, np.uint32)
+    if damage == "offset past the rows":
+        lookup[1:65537] = rows + 1
+    else:
+        lookup[65537 + 1 : 2 * 65537] = rows  # chunk 1: all rows at value 0, found through positions
+        positions[3] = rows
+    plan = mih._make_plan(NARROW, 31, rows)
+    table = flat.CompiledTable(words, positions, lookup, True, NARROW.kernel_chunks, None)
+    with pytest.raises(ValueError, match="outside the table"):
+        table.match(np.zeros((1, 4), np.uint64), *plan.kernel_arrays, 31, 1000)

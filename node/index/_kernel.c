@@ -336,7 +336,10 @@ static inline void key_range(const uint32_t *keys, int64_t a, int64_t n, uint32_
     *hi = a;
 }
 
-/* Bucket ranges of every probe: `start` indexes rows for chunk 0, positions for the others. */
+#define INCONSISTENT (-2) /* arrays that contradict each other (a damaged snapshot): refuse, never read past them */
+
+/* Bucket ranges of every probe: `start` indexes rows for chunk 0, positions for the others; INCONSISTENT if a
+ * range falls outside the table. */
 static int64_t probe_ranges(const Table *t, const Plan *plan, const uint64_t *value, Scratch *s) {
     const uint32_t *lookup = t->lookup.buf;
     int64_t total = 0;
@@ -348,6 +351,7 @@ static int64_t probe_ranges(const Table *t, const Plan *plan, const uint64_t *va
             const uint32_t *table = lookup + t->table_base[c];
             lo = table[v];
             hi = table[v + 1];
+            if (lo > hi || hi > t->rows) return INCONSISTENT;
         } else {
             const int64_t *slots = t->coarse + (int64_t)c * (COARSE_SLOTS + 1) + (v >> t->coarse_shift[c]);
             key_range(lookup + c * t->rows, slots[0], slots[1], (uint32_t)((uint64_t)c << 24 | v), &lo, &hi);
@@ -380,6 +384,7 @@ HOT static int match_query(const Table *t, const Plan *plan, const uint64_t *has
     prepare(t, hash, q);
     for (int c = 0; c < t->n_chunks; c++) value[c] = (q[t->word[c]] >> t->shift[c]) & t->mask[c];
     int64_t total = probe_ranges(t, plan, value, s);
+    if (total < 0) return INCONSISTENT;
     if (total > flat_limit) {
         if (counted) *counted = t->rows;
         return scan_rows(t->words.buf, t->rows, q, 1, threshold, &query_id, found);
@@ -394,7 +399,11 @@ HOT static int match_query(const Table *t, const Plan *plan, const uint64_t *has
         if (plan->chunk[p] == 0) {
             for (int64_t i = 0; i < count; i++) s->candidates[n + i] = start + i;
         } else {
-            for (int64_t i = 0; i < count; i++) s->candidates[n + i] = positions[start + i];
+            for (int64_t i = 0; i < count; i++) {
+                uint32_t row = positions[start + i];
+                if (row >= t->rows) return INCONSISTENT;
+                s->candidates[n + i] = row;
+            }
         }
         n += count;
         chunk_end[plan->chunk[p]] = n;
@@ -507,12 +516,17 @@ static PyObject *table_match(Table *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     for (int64_t i = 0; i < m && !failed; i++)
         failed = match_query(self, &plan, hashes + WORDS * i, i, threshold, flat_limit, &scratch, &found,
-                             counted ? counted + i : NULL) < 0;
+                             counted ? counted + i : NULL);
     Py_END_ALLOW_THREADS
     free(scratch.start);
     free(scratch.count);
     free(scratch.candidates);
-    PyObject *result = failed ? PyErr_NoMemory() : found_to_python(&found);
+    PyObject *result;
+    if (failed == INCONSISTENT)
+        result = PyErr_Format(PyExc_ValueError, "lookup or positions: entries outside the table's %lld rows",
+                              (long long)self->rows);
+    else
+        result = failed ? PyErr_NoMemory() : found_to_python(&found);
     found_free(&found);
     if (has_counted) PyBuffer_Release(&counted_view);
     PyBuffer_Release(&q_view);

@@ -108,11 +108,11 @@ class TableSpec:
         if not isinstance(saved, dict):
             raise ValueError(f"table: got {saved!r}, want an object")
         name, rows, lookup = saved.get("chunking"), saved.get("rows"), saved.get("lookup")
-        if name != SCANNED and name not in CHUNKINGS:
+        if not isinstance(name, str) or (name != SCANNED and name not in CHUNKINGS):
             raise ValueError(f"chunking: got {name!r}, want one of {', '.join([SCANNED, *CHUNKINGS])}")
         if not isinstance(rows, int) or not isinstance(lookup, int) or rows < 0 or lookup < 0:
             raise ValueError(f"table sizes: got rows {rows!r} and lookup {lookup!r}, want counts")
-        return cls(None if name == SCANNED else CHUNKINGS[str(name)], rows, lookup)
+        return cls(None if name == SCANNED else CHUNKINGS[name], rows, lookup)
 
     @property
     def position_entries(self) -> int:

@@ -220,3 +220,72 @@ def test_metrics_and_logging_config(
         return
     config = load_config(path)
     assert (config.metrics_listen, config.log_format, config.log_level) == expected
+
+
+# --- a node process with JSON logs: every line on stderr is one JSON object ---------------------------------
+
+
+def json_tls_config(directory: Path, listen: str = "127.0.0.1:0") -> Path:
+    keys = Path(__file__).resolve().parents[1] / "keys/example"
+    path = directory / "node.toml"
+    path.write_text(
+        f"""[node]
+member_id = "platform-a"
+roster = "{keys / "roster.json"}"
+signing_key = "{keys / "platform-a.key"}"
+data_dir = "data"
+listen = "{listen}"
+[tls]
+certificate = "{keys / "platform-a.crt"}"
+private_key = "{keys / "platform-a.tls.key"}"
+[clients]
+token_file = "{keys / "platform-a.client-token"}"
+[admin]
+listen = "127.0.0.1:0"
+token_file = "{keys / "platform-a.admin-token"}"
+[peer]
+listen = "127.0.0.1:0"
+[logging]
+format = "json"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_with_json_logs_grpcs_own_lines_and_the_shutdown_line_are_json(tmp_path: Path) -> None:
+    from node.cli.serve_cmd import NodeProcess
+
+    node = NodeProcess.start(json_tls_config(tmp_path), tmp_path / "node.log")
+    try:
+        keys = Path(__file__).resolve().parents[1] / "keys/example"
+        credentials = grpc.ssl_channel_credentials((keys / "platform-a.crt").read_bytes())
+        options = [("grpc.ssl_target_name_override", "not-a-name-it-carries")]
+        # The node's gRPC core logs the failed handshake itself, on its stderr.
+        with grpc.secure_channel(node.address, credentials, options) as channel, pytest.raises(grpc.RpcError):
+            client_pb2_grpc.HashNodeStub(channel).Match(client_pb2.MatchRequest(), timeout=5)
+    finally:
+        assert node.stop() == 0
+    lines = [json.loads(line) for line in node.log.read_text(encoding="utf-8").splitlines()]
+    assert lines, "the node logged nothing"
+    assert any(line["logger"] == "grpc" and "source" in line for line in lines), lines
+    assert lines[-1]["message"] == "hashnode: stopped"
+
+
+def test_with_json_logs_a_node_that_cannot_start_says_why_in_json(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        config = json_tls_config(tmp_path, listen=address)
+        done = subprocess.run(
+            [sys.executable, "-m", "node.cli.main", "serve", "--config", str(config)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+    assert done.returncode == 2
+    lines = [json.loads(text) for text in done.stderr.splitlines()]
+    assert lines[-1]["level"] == "ERROR" and "node.listen" in lines[-1]["message"], lines

@@ -123,3 +123,28 @@ def test_client_names_must_be_host_names(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"tls.client_names: got 'not a name!', want a DNS host name"):
         load_config(path)
+
+
+# --- insecure mode: no TLS and no tokens --------------------------------------------------------------------
+
+
+def test_an_insecure_node_checks_no_tokens_even_when_token_files_are_configured(
+    node_factory: NodeFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.conftest import node_config
+
+    config = node_config(
+        tmp_path / "dev",
+        client_token_file=TOKEN,
+        admin_token_file=EXAMPLE_KEYS / "platform-a.admin-token",
+    )
+    with caplog.at_level("WARNING"):
+        node = node_factory(config)
+    assert "the token files configured are not checked" in caplog.text
+    assert node.record_count() == 0  # the admin listener, without a token
+    from node.api.gen.hashnode.v1 import client_pb2
+
+    query = client_pb2.HashQuery(signal_type="pdq", value=PDQ)
+    assert len(node.client.Match(client_pb2.MatchRequest(queries=[query])).results) == 1
+    wrong = [("authorization", "Bearer " + "x" * 40)]
+    assert len(node.client.Match(client_pb2.MatchRequest(queries=[query]), metadata=wrong).results) == 1

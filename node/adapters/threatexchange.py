@@ -47,7 +47,7 @@ from threatexchange.signal_type.signal_base import SignalType
 from node.api import MAX_MESSAGE_BYTES
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
 from node.interchange.pytx_names import from_pytx, hashnode_types_of, pytx_name, to_pytx
-from node.membership.certificates import PEER_TLS_NAME
+from node.membership.tls_names import PEER_TLS_NAME
 from node.network.diagnose import Mismatch, tls_mismatch
 
 API_NAME = "hashnode"

@@ -18,6 +18,7 @@ from typing import TypeVar
 from google.protobuf import json_format  # type: ignore[import-untyped]
 
 from node.api.gen.hashnode.v1 import admin_pb2, client_pb2, types_pb2
+from node.core.content_ref import check_content_ref
 from node.core.entry import Entry, EntryKind, MalformedEntry
 from node.core.errors import InvalidArgument, VerificationError
 from node.core.records import HashRecord
@@ -125,17 +126,6 @@ def threshold_from_request(request: client_pb2.MatchRequest, field: str = "pdq_t
     if request.pdq_threshold > MAX_THRESHOLD:
         raise InvalidArgument(field, request.pdq_threshold, f"0..{MAX_THRESHOLD}")
     return int(request.pdq_threshold)
-
-
-MAX_CONTENT_REF_BYTES = 512
-
-
-def check_content_ref(content_ref: str, field: str) -> str:
-    """A platform's content reference is opaque, but bounded: it is kept in the match log and in notices."""
-    size = len(content_ref.encode("utf-8"))
-    if size > MAX_CONTENT_REF_BYTES:
-        raise InvalidArgument(field, f"{size} bytes", f"at most {MAX_CONTENT_REF_BYTES} bytes of UTF-8")
-    return content_ref
 
 
 def queries_from_request(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import os
 import sys
@@ -12,16 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import grpc
-
-from node.api import MAX_MESSAGE_BYTES
-from node.core.errors import ConfigError
-from node.membership.certificates import PEER_TLS_NAME
+from node.membership.tls_names import PEER_TLS_NAME
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 DEFAULT_ADMIN_TARGET = "127.0.0.1:50052"
 DEFAULT_TIMEOUT_S = 30.0
-AUTHORIZATION = "authorization"
 
 
 def default_target() -> str:
@@ -76,94 +70,18 @@ def add_target_options(parser: argparse.ArgumentParser, *, admin: bool = False) 
     )
 
 
-def read_token(path: Path) -> str:
-    """The first token in a token file. Raises: ConfigError."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--token-file {path}: {exc}") from None
-    tokens = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-    if not tokens:
-        raise ConfigError(f"--token-file {path}: holds no token")
-    return tokens[0]
-
-
-def _read_ca(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"--ca {path}: {exc.strerror or exc}") from None
-
-
-class _BearerToken(
-    grpc.UnaryUnaryClientInterceptor,  # type: ignore[misc]
-    grpc.UnaryStreamClientInterceptor,  # type: ignore[misc]
-    grpc.StreamUnaryClientInterceptor,  # type: ignore[misc]
-    grpc.StreamStreamClientInterceptor,  # type: ignore[misc]
-):
-    """Adds `authorization: Bearer <token>` to every call (TLS or, on loopback dev nodes, plaintext)."""
-
-    def __init__(self, token: str) -> None:
-        self._header = (AUTHORIZATION, f"Bearer {token}")
-
-    def _details(self, details: Any) -> Any:
-        metadata = [*(details.metadata or ()), self._header]
-        return _CallDetails(
-            details.method,
-            details.timeout,
-            metadata,
-            details.credentials,
-            details.wait_for_ready,
-            details.compression,
-        )
-
-    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        return continuation(self._details(details), request)
-
-    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
-        return continuation(self._details(details), request)
-
-    def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
-        return continuation(self._details(details), requests)
-
-    def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
-        return continuation(self._details(details), requests)
-
-
-class _CallDetails(
-    collections.namedtuple(
-        "_CallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")
-    ),
-    grpc.ClientCallDetails,  # type: ignore[misc]
-):
-    pass
-
-
 @contextmanager
-def channel(target: str | argparse.Namespace) -> Iterator[grpc.Channel]:
-    """A channel to a node: `--target`, over TLS when `--ca` names its certificate, presenting `--token-file`.
+def channel(target: str | argparse.Namespace) -> Iterator[Any]:
+    """A gRPC channel to a node: `--target`, over TLS when `--ca` names its certificate, presenting `--token-file`.
 
-    A bare address gives a plaintext channel without credentials (a loopback development node).
+    A bare address gives a plaintext channel without credentials (a loopback development node). gRPC is loaded
+    here, by the commands that call a node, and not by `hashnode --help` or a command's `--help`.
     """
+    from node.cli.grpc_channel import open_channel
+
     args = target if isinstance(target, argparse.Namespace) else argparse.Namespace(target=target)
-    options: list[tuple[str, object]] = [
-        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-    ]
-    ca, token_file = getattr(args, "ca", None), getattr(args, "token_file", None)
-    if ca is not None:
-        # Node certificates name `hashnode.peer`, whatever host they run on (docs/membership.md, "TLS"), and the
-        # client listener's also the names its operator configured ([tls] client_names).
-        options.append(("grpc.ssl_target_name_override", getattr(args, "tls_server_name", None) or PEER_TLS_NAME))
-        opened = grpc.secure_channel(args.target, grpc.ssl_channel_credentials(_read_ca(ca)), options=options)
-    else:
-        opened = grpc.insecure_channel(args.target, options=options)
-    with opened:
-        yield (
-            opened
-            if token_file is None
-            else grpc.intercept_channel(opened, _BearerToken(read_token(token_file)))
-        )
+    with open_channel(args) as opened:
+        yield opened
 
 
 def print_json(data: object) -> None:

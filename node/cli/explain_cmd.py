@@ -18,6 +18,7 @@ from node.cli import verify_cmd
 from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.display import utc
 from node.cli.exit_codes import ExitCode
+from node.core.content_ref import check_content_ref
 from node.core.errors import HashnodeError, InvalidArgument
 from node.provenance.bundle import VerifiedProvenance
 
@@ -91,7 +92,7 @@ class Explained:
 
 
 def run(args: argparse.Namespace) -> int:
-    content_ref = convert.check_content_ref(args.content_ref, "CONTENT_REF")
+    content_ref = check_content_ref(args.content_ref, "CONTENT_REF")
     with channel(args) as opened:
         request = admin_pb2.ExplainMatchRequest(content_ref=content_ref)
         response = admin_pb2_grpc.AdminStub(opened).ExplainMatch(request, timeout=args.timeout)

@@ -3,6 +3,9 @@
 `hashnode match HASH...` matches hashes of one `--type` (pdq by default). `hashnode match --file IMAGE...`
 hashes images locally (PDQ, MD5, SHA-256; needs the `hashing` extra) and matches all three; with `--dihedral`
 it also matches the PDQ hashes of the image's 8 rotations and flips and reports which transform matched.
+
+The module imports only what parsing its arguments needs; the wire code (gRPC, protobuf) is loaded when it calls
+a node, and the image hashing when `--file` is given (bench/cli_startup.py measures the start-up).
 """
 
 from __future__ import annotations
@@ -10,15 +13,16 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from node.api import convert
-from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc
 from node.cli.command_base import add_json_option, add_target_options, channel, print_json
-from node.cli.display import record_info_json, record_line
 from node.cli.exit_codes import ExitCode
+from node.core.content_ref import check_content_ref
 from node.core.errors import InvalidArgument
 from node.core.signals import signal_type
-from node.hashing import digests, image
+
+if TYPE_CHECKING:
+    from node.api.gen.hashnode.v1 import client_pb2
 
 MAX_THRESHOLD = 64
 
@@ -62,6 +66,8 @@ def queries_from_hashes(hashes: list[str], type_name: str) -> list[LocalQuery]:
 
 
 def queries_from_files(paths: list[Path], *, dihedral: bool) -> list[LocalQuery]:
+    from node.hashing import digests, image  # image hashing (Pillow, pdqhash) only when files are hashed
+
     queries = []
     for path in paths:
         md5, sha256 = digests.file_digests(path)
@@ -92,6 +98,8 @@ def local_queries(args: argparse.Namespace) -> list[LocalQuery]:
 
 
 def _print_human(queries: list[LocalQuery], response: client_pb2.MatchResponse) -> None:
+    from node.cli.display import record_line
+
     matched = 0
     for query, result in zip(queries, response.results, strict=True):
         count = len(result.matches)
@@ -106,6 +114,8 @@ def _print_human(queries: list[LocalQuery], response: client_pb2.MatchResponse) 
 
 
 def _as_json(queries: list[LocalQuery], response: client_pb2.MatchResponse) -> list[dict[str, object]]:
+    from node.cli.display import record_info_json
+
     return [
         {
             "query": {
@@ -125,8 +135,11 @@ def _as_json(queries: list[LocalQuery], response: client_pb2.MatchResponse) -> l
 
 
 def run(args: argparse.Namespace) -> int:
+    # The wire code is loaded here, not at import: `hashnode match --help` needs none of it.
+    from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc
+
     queries = local_queries(args)
-    content_ref = convert.check_content_ref(args.content_ref, "--content-ref")
+    content_ref = check_content_ref(args.content_ref, "--content-ref")
     request = client_pb2.MatchRequest(
         queries=[
             client_pb2.HashQuery(signal_type=q.signal_type, value=q.value, content_ref=q.file or content_ref)

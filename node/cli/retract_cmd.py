@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from node.api import convert
-from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc
 from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.exit_codes import ExitCode
 from node.core.errors import InvalidArgument
@@ -42,11 +40,15 @@ def record_ids(args: argparse.Namespace) -> list[str]:
         raise InvalidArgument("RECORD_ID", "nothing", "at least one record id (or --file)")
     if len(named) > MAX_IDS:
         raise InvalidArgument("RECORD_ID", f"{len(named)} ids", f"at most {MAX_IDS} per retraction")
-    ids = [convert.parse_id(text, where).hex() for text, where in named]
+    from node.api.convert import parse_id
+
+    ids = [parse_id(text, where).hex() for text, where in named]
     return list(dict.fromkeys(ids))
 
 
 def run(args: argparse.Namespace) -> int:
+    from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc
+
     ids = record_ids(args)
     request = client_pb2.RetractRequest(record_ids=ids, reason=args.reason)
     with channel(args) as opened:

@@ -8,6 +8,7 @@ nodes on port 0.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import queue
 import signal
@@ -21,8 +22,8 @@ from typing import IO
 
 import node
 from node.cli.exit_codes import ExitCode
-from node.core.errors import Unavailable
-from node.runtime.log_format import configure_logging
+from node.core.errors import ConfigError, HashnodeError, InvalidArgument, Unavailable
+from node.runtime.log_format import StderrAsJson, configure_logging
 
 PACKAGE_ROOT = Path(node.__file__).resolve().parents[1]
 
@@ -40,8 +41,18 @@ def run(args: argparse.Namespace) -> int:
     from node.server.server import serve
 
     config = load_config(args.config)
-    configure_logging(config.log_format, args.log_level or config.log_level)
-    serve(config)
+    level = args.log_level or config.log_level
+    if config.log_format != "json":
+        configure_logging(config.log_format, level)
+        serve(config)
+        return ExitCode.OK
+    with StderrAsJson() as stderr:  # gRPC's own lines and stray output become JSON lines too
+        configure_logging(config.log_format, level, stderr)
+        try:
+            serve(config)
+        except HashnodeError as exc:  # a node that cannot start says why in a JSON line too
+            logging.getLogger("node.cli.serve").error("hashnode: error: %s", exc.diagnostics())
+            return ExitCode.USAGE if isinstance(exc, (ConfigError, InvalidArgument)) else ExitCode.FAILURE
     return ExitCode.OK
 
 

@@ -16,6 +16,7 @@ from node.core.errors import ConfigError, InvalidArgument
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
 MAX_LABELS = 16
 MAX_TAGS = 32
+SHOWN_LABELS = 12  # an error names this many of the taxonomy's labels
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,12 @@ class Taxonomy:
             raise ConfigError(f"taxonomy {path}: no [[label]] entries")
         return cls(labels)
 
+    def label_list(self, limit: int = SHOWN_LABELS) -> str:
+        """The taxonomy's label names for a person: sorted, the first `limit` of them, then how many more."""
+        names = sorted(self.labels)
+        shown = ", ".join(names[:limit])
+        return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
     def check_labels(self, labels: list[str] | tuple[str, ...], field: str = "labels") -> tuple[str, ...]:
         """Validates and canonicalises labels: at least one, all known, sorted, without duplicates."""
         if not labels:
@@ -69,7 +76,7 @@ class Taxonomy:
             raise InvalidArgument(field, f"{len(labels)} labels", f"at most {MAX_LABELS}")
         for label in labels:
             if label not in self.labels:
-                raise InvalidArgument(field, label, "a taxonomy label (see `hashnode labels`)")
+                raise InvalidArgument(field, label, "a taxonomy label: " + self.label_list())
         return tuple(sorted(set(labels)))
 
 

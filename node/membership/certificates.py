@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from node.core.errors import ConfigError, VerificationError
+from node.membership.tls_names import PEER_TLS_NAME
 
-PEER_TLS_NAME = "hashnode.peer"
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 

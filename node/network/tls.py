@@ -19,7 +19,8 @@ from typing import Any
 import grpc
 
 from node.core.errors import ConfigError, FailedPrecondition, Unauthenticated
-from node.membership.certificates import PEER_TLS_NAME, TlsCertificateError, TlsIdentity, fingerprint, pem_to_der
+from node.membership.certificates import TlsCertificateError, TlsIdentity, fingerprint, pem_to_der
+from node.membership.tls_names import PEER_TLS_NAME
 from node.membership.trust import PeerTrust, TrustStore
 
 CHANNEL_OPTIONS: tuple[tuple[str, str], ...] = (("grpc.ssl_target_name_override", PEER_TLS_NAME),)

@@ -14,6 +14,7 @@ import grpc
 
 from node.api import convert
 from node.api.gen.hashnode.v1 import admin_pb2
+from node.core.content_ref import check_content_ref
 from node.core.errors import InvalidArgument
 from node.dueprocess import report
 from node.dueprocess.matchlog import is_query_id
@@ -60,7 +61,7 @@ class DueProcessAdmin:
     def ExplainMatch(
         self: _HasLedger, request: admin_pb2.ExplainMatchRequest, context: grpc.ServicerContext
     ) -> admin_pb2.ExplainMatchResponse:
-        content_ref = convert.check_content_ref(request.content_ref, "content_ref")
+        content_ref = check_content_ref(request.content_ref, "content_ref")
         query_id = request.query_id
         if query_id and not is_query_id(query_id):
             raise InvalidArgument("query_id", query_id, "16 lowercase hex digits (a QueryResult.query_id)")

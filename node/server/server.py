@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import re
 import signal
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent import futures
@@ -46,6 +45,7 @@ from node.api.gen.hashnode.v1 import (
 from node.core.errors import ConfigError
 from node.ledger.consortium import wall_clock_ms
 from node.membership import certificates
+from node.membership.tls_names import PEER_TLS_NAME
 from node.network import tls
 from node.network.addresses import is_loopback
 from node.runtime.config import NodeConfig
@@ -230,7 +230,7 @@ def _client_identity(config: NodeConfig, identity: certificates.TlsIdentity) -> 
             partial.replace(path)
     except OSError as exc:
         raise ConfigError(f"tls.client_names: cannot write {path}: {exc.strerror or exc}") from None
-    names = ", ".join((certificates.PEER_TLS_NAME, *config.tls_client_names))
+    names = ", ".join((PEER_TLS_NAME, *config.tls_client_names))
     log.info("client listener certificate for %s: %s (clients trust this file)", names, path)
     return served
 
@@ -292,6 +292,9 @@ def create_servers(
         lists no active member certificate for the peer listener to trust).
     """
     observed = Observability(health_state or HealthState(health_servicer, started=True), metrics)
+    config = runtime.config
+    if config.insecure and (config.client_token_file or config.admin_token_file):
+        log.warning("insecure mode: no TLS and no tokens; the token files configured are not checked")
     if metrics is not None:
         metrics.watch(runtime.ledger, observed.health, runtime.replica)
     return Listeners(
@@ -362,7 +365,7 @@ def serve(
         health_state.shutting_down()
         runtime.stopping.set()  # live streams (peer subscriptions) end now instead of holding up the grace
         listeners.stop(grace_seconds)
-        print("hashnode: stopped", file=sys.stderr, flush=True)
+        log.info("hashnode: stopped")
     finally:
         if metrics_server is not None:
             metrics_server.stop()

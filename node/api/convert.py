@@ -18,7 +18,7 @@ from typing import TypeVar
 from google.protobuf import json_format  # type: ignore[import-untyped]
 
 from node.api.gen.hashnode.v1 import admin_pb2, client_pb2, types_pb2
-from node.core.content_ref import check_content_ref
+from node.core.content_ref import MAX_CONTENT_REF_BYTES, check_content_ref
 from node.core.entry import Entry, EntryKind, MalformedEntry
 from node.core.errors import InvalidArgument, VerificationError
 from node.core.records import HashRecord

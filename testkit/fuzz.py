@@ -186,7 +186,7 @@ def sample_join_request() -> SignedJoinRequest:
         organisation="Platform A",
         contact="trust@example.org",
         requested_role="contributor",
-        endpoint="127.0.0.1:50061",
+        endpoints=("127.0.0.1:50061",),
         created_ms=T0,
     )
 

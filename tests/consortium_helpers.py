@@ -58,7 +58,7 @@ class MemberSecrets:
             organisation=self.member_id.title(),
             contact=f"{self.member_id}@example.org",
             requested_role="contributor",
-            endpoint="",
+            endpoints=(),
             created_ms=created_ms,
         )
 

@@ -18,7 +18,14 @@ from cryptography.x509.oid import NameOID
 from node.core.errors import AlreadyExists
 from node.core.keys import SigningKey
 from node.membership import certificates
-from node.membership.join import JOIN_TAG, JoinRequest, JoinRequestError, SignedJoinRequest, create_join_request
+from node.membership.join import (
+    JOIN_TAG,
+    JOIN_TAG_V2,
+    JoinRequest,
+    JoinRequestError,
+    SignedJoinRequest,
+    create_join_request,
+)
 from node.membership.roster import MemberStatus, RosterDraft, StewardKey, TrustedRoster, WrongConsortiumError
 
 CONSORTIUM = "test-consortium"
@@ -45,7 +52,7 @@ def join(cert_der: bytes, *, key: SigningKey = LOG_KEY, **fields: str) -> Signed
         "organisation": "Platform C Ltd",
         "contact": "trust@platform-c.example",
         "requested_role": "contributor",
-        "endpoint": "node.platform-c.example:7443",
+        "endpoints": ("node.platform-c.example:7443",),
     }
     return create_join_request(key, cert_der, created_ms=NOW, **{**base, **fields})
 
@@ -89,6 +96,21 @@ def test_signed_bytes_are_the_canonical_request(cert_c: bytes) -> None:
     assert signed.request_bytes.startswith(JOIN_TAG)
     assert JoinRequest.decode(signed.request_bytes) == signed.request
     LOG_KEY.public.verify(signed.signature, signed.request_bytes)
+
+
+def test_several_endpoints_are_signed_in_layout_2_in_their_order(cert_c: bytes) -> None:
+    endpoints = ("node.platform-c.example:7443", "[2001:db8::c]:7443")
+    signed = join(cert_c, endpoints=endpoints)  # type: ignore[arg-type]
+    assert signed.request_bytes.startswith(JOIN_TAG_V2)
+    assert JoinRequest.decode(signed.request_bytes).endpoints == endpoints
+    assert genesis().admit(signed).endpoints == endpoints  # the roster lists what the member signed
+
+
+def test_version_2_for_one_endpoint_is_refused(cert_c: bytes) -> None:
+    request = join(cert_c).request
+    empty_block = JOIN_TAG_V2 + request.encode()[len(JOIN_TAG) :] + b"\x00\x00"
+    with pytest.raises(JoinRequestError, match="not canonical"):
+        JoinRequest.decode(empty_block)
 
 
 def test_file_round_trip(tmp_path: Path, cert_c: bytes) -> None:
@@ -164,6 +186,7 @@ INVALID_FIELDS: dict[str, dict[str, str]] = {
     "unknown role": {"requested_role": "admin"},
     "member id with spaces": {"member_id": "platform c"},
     "empty consortium id": {"consortium_id": ""},
+    "endpoint without a port": {"endpoints": ("node.platform-c.example",)},  # type: ignore[dict-item]
 }
 
 

@@ -72,18 +72,18 @@ def test_valid_file_is_read_with_every_field(tmp_path: Path) -> None:
     assert membership.consortium_id == "test-consortium"
     assert alpha is not None
     assert [k.public_key for k in alpha.keys] == [OLD.public, NEW.public]
-    assert (alpha.organisation, alpha.roles, alpha.contact, alpha.endpoint) == (
+    assert (alpha.organisation, alpha.roles, alpha.contact, alpha.endpoints) == (
         "Alpha Platform",
         ("contributor", "steward"),
         "trust@alpha.example",
-        "alpha.example:7443",
+        ("alpha.example:7443",),
     )
 
 
 def test_missing_optional_fields_take_their_defaults(tmp_path: Path) -> None:
     beta = load(tmp_path, VALID_FILE).get("beta")
     assert beta is not None
-    assert (beta.organisation, beta.roles, beta.contact, beta.endpoint) == ("beta", ("contributor",), "", "")
+    assert (beta.organisation, beta.roles, beta.contact, beta.endpoints) == ("beta", ("contributor",), "", ())
 
 
 def test_revocation_is_read_from_the_file(tmp_path: Path) -> None:

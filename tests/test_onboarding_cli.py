@@ -246,6 +246,32 @@ def test_revoke_and_rotate_drafts(cli: Cli, tmp_path: Path) -> None:
     assert tls.code == 1 and "already has certificate" in tls.err and not (tmp_path / "t.json").exists()
 
 
+def test_set_endpoints_moves_a_member_and_show_lists_the_change(cli: Cli, tmp_path: Path) -> None:
+    draft = tmp_path / "e.json"
+    moved = cli(
+        "admin", "set-endpoints", "platform-b", "b1.example:50061", "[2001:db8::b]:50061",
+        "--roster", ROSTER, "--out", draft,
+    )  # fmt: skip
+    assert moved.code == 0, moved.err
+    member = SignedRoster.load(draft).roster.member("platform-b")
+    assert member is not None and member.endpoints == ("b1.example:50061", "[2001:db8::b]:50061")
+    before = SignedRoster.load(ROSTER).roster.member("platform-b")
+    assert before is not None
+    shown = cli("admin", "show", draft, "--roster", ROSTER)
+    change = f"~ platform-b: endpoints {', '.join(before.endpoints) or 'none'} -> b1.example:50061, [2001:db8::b]:50061"
+    assert change in shown.out
+
+
+def test_join_lists_every_endpoint_given_in_its_request(cli: Cli, tmp_path: Path) -> None:
+    result = cli(
+        "join", "--consortium", "c", "--member-id", "m1", "--organisation", "O", "--contact", "x",
+        "--endpoint", "m1.example:50061", "--endpoint", "10.0.0.9:50061", "--out", tmp_path / "m1",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    request = SignedJoinRequest.load(tmp_path / "m1" / "join-request.json").verify()
+    assert request.endpoints == ("m1.example:50061", "10.0.0.9:50061")
+
+
 @pytest.mark.parametrize(
     ("argv", "message", "code"),
     [
@@ -254,8 +280,18 @@ def test_revoke_and_rotate_drafts(cli: Cli, tmp_path: Path) -> None:
         (["revoke", "platform-a", "--roster", ROSTER, "--expires", "2001-01-01"], "a time in the future", 2),
         (["revoke", "platform-a", "--roster", Path("/nonexistent.json")], "roster file /nonexistent.json", 2),
         (["rotate-key", "platform-a", "--public-key", "zz", "--roster", ROSTER], "--public-key: got zz", 2),
+        (["set-endpoints", "platform-a", "a.example", "--roster", ROSTER], "HOST:PORT[0]: got a.example", 2),
+        (["set-endpoints", "nobody", "a.example:1", "--roster", ROSTER], "'nobody' is not in roster", 1),
     ],
-    ids=["unknown member", "bad time", "expiry in the past", "missing roster", "bad public key"],
+    ids=[
+        "unknown member",
+        "bad time",
+        "expiry in the past",
+        "missing roster",
+        "bad public key",
+        "endpoint without a port",
+        "endpoints of an unknown member",
+    ],
 )
 def test_steward_commands_refuse_bad_input_and_write_nothing(
     cli: Cli, tmp_path: Path, argv: list[object], message: str, code: int

@@ -371,13 +371,18 @@ def test_revocation_cannot_be_undone_by_a_later_version(undone: dict[str, object
 # --- canonical encoding -------------------------------------------------------------------------------------
 
 
-def _hand_encoded(roster: Roster, members_reversed: bool = False, v2_policy: bytes | None = None) -> bytes:
+def _hand_encoded(
+    roster: Roster, members_reversed: bool = False, v2_policy: bytes | None = None, v2: bool = False
+) -> bytes:
     """An independent encoder written from docs/membership.md ("Roster bytes"), not from node.roster; with
-    `v2_policy`, version 2 carrying that due-process policy value."""
+    `v2_policy`, version 2 carrying that due-process policy value; with `v2`, version 2 whatever the roster
+    holds. In version 2, a member with more than one endpoint has them after the first as member extension 1."""
 
     def string(s: str) -> bytes:
         return struct.pack(">H", len(s.encode())) + s.encode()
 
+    v2 = v2 or v2_policy is not None
+    v2_policy = b"" if v2 and v2_policy is None else v2_policy
     tag = b"hashnode.roster.v1\x00" if v2_policy is None else b"hashnode.roster.v2\x00"
     out = tag + string(roster.consortium_id)
     out += struct.pack(">QQHH", roster.version, roster.expires_ms, roster.threshold, len(roster.stewards))
@@ -386,7 +391,8 @@ def _hand_encoded(roster: Roster, members_reversed: bool = False, v2_policy: byt
     members = list(reversed(roster.members)) if members_reversed else list(roster.members)
     out += struct.pack(">I", len(members))
     for m in members:
-        out += b"".join(string(x) for x in (m.member_id, m.organisation, m.contact, m.endpoint))
+        first = m.endpoints[0] if m.endpoints else ""
+        out += b"".join(string(x) for x in (m.member_id, m.organisation, m.contact, first))
         out += struct.pack(">H", len(m.roles)) + b"".join(string(r) for r in m.roles)
         out += struct.pack(">BQQH", m.status, m.status_version, m.revoked_after_ms, len(m.keys))
         for k in m.keys:
@@ -396,7 +402,10 @@ def _hand_encoded(roster: Roster, members_reversed: bool = False, v2_policy: byt
             out += (
                 struct.pack(">I", len(c.der)) + c.der + struct.pack(">QQ", c.valid_from_ms, c.valid_until_ms)
             )
-        if v2_policy is not None:
+        if v2_policy is not None and len(m.endpoints) > 1:
+            further = struct.pack(">H", len(m.endpoints) - 1) + b"".join(string(e) for e in m.endpoints[1:])
+            out += struct.pack(">HHI", 1, 1, len(further)) + further
+        elif v2_policy is not None:
             out += b"\x00\x00"  # no member extensions
     if v2_policy is not None:
         out += struct.pack(">H", 1 if v2_policy else 0)
@@ -409,6 +418,57 @@ def test_encoding_matches_the_document() -> None:
     roster = make_roster(3, [0, 1, 2], 2)
     assert roster.encode() == _hand_encoded(roster)
     assert Roster.decode(roster.encode()) == roster
+
+
+TWO_ENDPOINTS = ("node.platform-a.example:50061", "[2001:db8::1]:50061")
+
+
+def test_one_endpoint_per_member_is_written_in_version_1() -> None:
+    roster = make_roster(1, [0], 1, members=(member("platform-a", 0, endpoints=(TWO_ENDPOINTS[0],)),))
+    assert roster.encode() == _hand_encoded(roster)
+    assert roster.encode().startswith(b"hashnode.roster.v1\x00")
+    assert Roster.decode(roster.encode()).members[0].endpoints == (TWO_ENDPOINTS[0],)
+
+
+def test_further_endpoints_are_member_extension_1_in_their_order() -> None:
+    roster = make_roster(1, [0, 1], 2, members=(member("platform-a", 0, endpoints=TWO_ENDPOINTS[::-1]),))
+    assert roster.encode() == _hand_encoded(roster, v2=True)
+    assert roster.encode().startswith(b"hashnode.roster.v2\x00")
+    assert Roster.decode(roster.encode()).members[0].endpoints == TWO_ENDPOINTS[::-1]  # preference order kept
+
+
+def test_version_2_for_one_endpoint_is_refused_as_not_canonical() -> None:
+    roster = make_roster(1, [0], 1, members=(member("platform-a", 0, endpoints=(TWO_ENDPOINTS[0],)),))
+    with pytest.raises(MalformedRosterError, match="not canonical"):
+        Roster.decode(_hand_encoded(roster, v2=True))
+
+
+@pytest.mark.parametrize(
+    ("first", "further", "message"),
+    [
+        (TWO_ENDPOINTS[0], struct.pack(">H", 0), "got 0 after 1, want at least one"),
+        ("", struct.pack(">H", 1) + struct.pack(">H", 8) + b"a.org:12", "got 1 after 0, want at least one"),
+        (TWO_ENDPOINTS[0], struct.pack(">H", 1) + struct.pack(">H", 8) + b"a.org:12" + b"\x00", "trailing"),
+    ],
+    ids=["empty", "without a first endpoint", "trailing bytes"],
+)
+def test_a_malformed_further_endpoints_extension_is_refused(first: str, further: bytes, message: str) -> None:
+    roster = make_roster(1, [0], 1, members=(member("platform-a", 0, endpoints=(first,) if first else ()),))
+    good = _hand_encoded(roster, v2=True)
+    member_end = len(good) - 2 - 2  # before the member's empty block and the roster's
+    bad = good[:member_end] + struct.pack(">HHI", 1, 1, len(further)) + further + good[member_end + 2 :]
+    with pytest.raises(MalformedRosterError, match=message):
+        Roster.decode(bad)
+
+
+def test_a_roster_signed_before_version_2_existed_verifies_byte_for_byte() -> None:
+    """The example consortium's genesis roster as the code of version 1 alone wrote it (a fixed file)."""
+    path = Path(__file__).resolve().parent / "vectors" / "roster-v1-example.json"
+    signed = SignedRoster.load(path)
+    trusted = TrustedRoster(signed.roster_bytes, signed.signatures)
+    assert signed.roster.encode() == signed.roster_bytes
+    signers = valid_signers(signed.roster_bytes, signed.signatures, trusted.roster.steward_keys)
+    assert len(signers) == 3 and trusted.roster.version == 1
 
 
 def test_non_canonical_order_is_refused() -> None:
@@ -459,6 +519,11 @@ MEMBER_CASES: dict[str, dict[str, object]] = {
     "no roles": {"roles": ()},
     "member id with capitals": {"member_id": "Platform-A"},
     "key window ends before it starts": {"keys": (MemberKey(MEMBER_KEYS[0].public, NOW, NOW - 1),)},
+    "endpoint without a port": {"endpoints": ("node.example",)},
+    "endpoint on port 0": {"endpoints": ("node.example:0",)},
+    "endpoint with a space": {"endpoints": ("node example:50061",)},
+    "endpoint listed twice": {"endpoints": ("a.example:1", "a.example:1")},
+    "nine endpoints": {"endpoints": tuple(f"a.example:{port}" for port in range(1, 10))},
 }
 
 
@@ -471,6 +536,11 @@ def test_member_rules(fields: dict[str, object]) -> None:
 member_ids = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,10}", fullmatch=True)
 texts = st.text(max_size=20)
 u64 = st.integers(min_value=0, max_value=2**64 - 1)
+endpoints = st.builds(
+    lambda host, port: f"{host}:{port}",
+    st.from_regex(r"[a-z0-9.-]{1,12}|\[[0-9a-f:]{2,10}\]", fullmatch=True),
+    st.integers(1, 65535),
+)
 
 
 @st.composite
@@ -490,7 +560,7 @@ def rosters(draw: st.DrawFn) -> Roster:
                 )
             ),
             contact=draw(texts),
-            endpoint=draw(texts),
+            endpoints=tuple(draw(st.lists(endpoints, max_size=3, unique=True))),
             tls=(TlsCertificate(draw(st.binary(min_size=1, max_size=40)) + mid.encode()),),
         )
         for mid, seed in zip(ids, key_seeds, strict=True)
@@ -555,11 +625,11 @@ def draft_v2() -> RosterDraft:
 
 
 def test_membership_carries_the_roster() -> None:
-    roster = make_roster(4, [0], 1, members=(member("platform-a", 0, endpoint="a.example:7443"),))
+    roster = make_roster(4, [0], 1, members=(member("platform-a", 0, endpoints=("a.example:7443",)),))
     membership = roster.membership()
     got = membership.get("platform-a")
     assert membership.consortium_id == CONSORTIUM and membership.version == 4
-    assert got is not None and got.endpoint == "a.example:7443" and got.status == "active"
+    assert got is not None and got.endpoints == ("a.example:7443",) and got.status == "active"
     assert got.tls_fingerprints == (hashlib.sha256(FAKE_CERT + b"platform-a").hexdigest(),)
     assert got.keys == roster.members[0].keys
 
@@ -631,14 +701,18 @@ def test_rotating_to_a_key_the_member_has_is_refused() -> None:
 DOC = Path(__file__).resolve().parents[1] / "docs" / "membership.md"
 
 
-def example_roster() -> SignedRoster:
-    """The roster of docs/membership.md, "Worked example"."""
+VERSION_2_HEADING = "### The same roster in version 2"
+
+
+def example_roster(endpoints: tuple[str, ...] = ()) -> SignedRoster:
+    """The roster of docs/membership.md, "Worked example" (with `endpoints`: its version-2 variant)."""
     platform_a = RosterMember(
         "platform-a",
         "Platform A",
         (MemberKey(SigningKey.from_seed(b"\x60" * 32).public, 0, 0),),
         ("contributor",),
         "trust@platform-a.example",
+        endpoints,
     )
     steward = SigningKey.from_seed(b"\x10" * 32)
     roster = Roster(
@@ -647,12 +721,17 @@ def example_roster() -> SignedRoster:
     return SignedRoster.unsigned(roster).sign(steward)
 
 
-def test_worked_example_table_is_the_encoding() -> None:
-    section = DOC.read_text(encoding="utf-8").split("## Worked example")[1]
+@pytest.mark.parametrize(
+    ("part", "endpoints"),
+    [(0, ()), (1, ("a1.example:50061", "[2001:db8::a]:50061"))],
+    ids=["version 1", "version 2"],
+)
+def test_worked_example_table_is_the_encoding(part: int, endpoints: tuple[str, ...]) -> None:
+    section = DOC.read_text(encoding="utf-8").split("## Worked example")[1].split(VERSION_2_HEADING)[part]
     rows = [line.split("|") for line in section.splitlines() if line.startswith("| ") and "`" in line]
     data = b"".join(bytes.fromhex(row[4].split("`")[1]) for row in rows)
     assert [int(row[1]) for row in rows] == [sum(int(r[2]) for r in rows[:i]) for i in range(len(rows))]
-    signed = example_roster()
+    signed = example_roster(endpoints)
     assert data == signed.roster_bytes
     assert f"{len(data)} bytes in all" in section
     assert signed.roster_id.hex() in section and signed.signatures[0].signature.hex() in section
@@ -720,8 +799,8 @@ def test_an_unknown_member_extension_is_refused() -> None:
     good = roster.encode()
     tail = struct.pack(">HHI", 1, 1, 14) + POLICY.encode()
     member_end = len(good) - len(tail) - 2
-    bad = good[:member_end] + struct.pack(">HHI", 1, 1, 0) + good[member_end + 2 :]
-    with pytest.raises(MalformedRosterError, match="member 'platform-a' extension type 1 is unknown"):
+    bad = good[:member_end] + struct.pack(">HHI", 1, 2, 0) + good[member_end + 2 :]
+    with pytest.raises(MalformedRosterError, match="member 'platform-a' extension type 2 is unknown"):
         Roster.decode(bad)
 
 

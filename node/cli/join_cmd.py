@@ -20,7 +20,7 @@ from node.core.keys import SigningKey
 from node.ledger.ledger import now_ms
 from node.membership import certificates
 from node.membership.join import SignedJoinRequest, create_join_request
-from node.membership.members import ROLES, check_member_id
+from node.membership.members import MAX_ENDPOINTS, ROLES, check_endpoint, check_member_id
 from node.network.addresses import check_listen
 
 CERTIFICATE_YEARS = 5
@@ -42,9 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--role", default="contributor", choices=ROLES, help="the role you ask for")
     parser.add_argument(
         "--endpoint",
-        default="",
+        action="append",
+        default=[],
         metavar="HOST:PORT",
-        help="where other members reach your node's peer listener",
+        help="where other members' nodes reach your peer listener (the roster lists it and every node dials "
+        "it); repeat for more than one, in order of preference",
     )
     parser.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="a new directory for the files"
@@ -83,11 +85,10 @@ def _check(args: argparse.Namespace) -> None:
             check_listen(value, flag)
         except ConfigError as exc:
             raise InvalidArgument(flag, value, "host:port, e.g. 0.0.0.0:50061") from exc
-    if args.endpoint:
-        try:
-            check_listen(args.endpoint, "--endpoint")
-        except ConfigError as exc:
-            raise InvalidArgument("--endpoint", args.endpoint, "host:port others reach you at") from exc
+    for endpoint in args.endpoint:
+        check_endpoint(endpoint, "--endpoint")
+    if len(set(args.endpoint)) != len(args.endpoint) or len(args.endpoint) > MAX_ENDPOINTS:
+        raise InvalidArgument("--endpoint", args.endpoint, f"at most {MAX_ENDPOINTS} distinct endpoints")
     taken = [name for name in FILES if (args.out / name).exists()]
     if taken:
         raise ConfigError(f"--out {args.out}: already holds {', '.join(taken)}; choose a new directory")
@@ -108,7 +109,7 @@ def make_kit(args: argparse.Namespace) -> JoinKit:
         organisation=args.organisation,
         contact=args.contact,
         requested_role=args.role,
-        endpoint=args.endpoint,
+        endpoints=args.endpoint,
         created_ms=created,
     )
     return JoinKit(log_key, identity, request, secrets.token_hex(32), secrets.token_hex(32), node_toml(args))

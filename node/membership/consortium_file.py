@@ -153,7 +153,7 @@ def _member(entry: Obj) -> Member:
         contact=entry.string("contact"),
         status=status,
         revoked_after_ms=cutoff,
-        endpoint=entry.string("endpoint"),
+        endpoints=tuple(filter(None, [entry.string("endpoint")])),  # informational here: verifiers dial no one
     )
     entry.done()
     return member

@@ -19,9 +19,13 @@ from node.core.canonical import Reader, Writer
 from node.core.errors import ConfigError, EncodingError, InvalidArgument, VerificationError
 from node.core.keys import PUBLIC_KEY_SIZE, SIGNATURE_SIZE, PublicKey, SigningKey
 from node.membership import certificates
-from node.membership.members import MAX_CERTIFICATE_BYTES, ROLES, check_member_id
+from node.membership.members import MAX_CERTIFICATE_BYTES, ROLES, check_endpoints, check_member_id
 
+# As with rosters (docs/membership.md, "Version 2: extensions"), version 2 is version 1 followed by an extension
+# block, and a request that needs no extension is written in version 1, so each request has one encoding.
 JOIN_TAG = b"hashnode.join.v1\x00"
+JOIN_TAG_V2 = b"hashnode.join.v2\x00"
+EXT_FURTHER_ENDPOINTS = 1  # `string[]`: the endpoints after the first (which is in `endpoint`)
 FILE_FORMAT = "hashnode.join-request.v1"
 
 
@@ -36,7 +40,7 @@ class JoinRequest:
     organisation: str
     contact: str
     requested_role: str
-    endpoint: str
+    endpoints: tuple[str, ...]
     log_public_key: PublicKey
     tls_certificate_der: bytes
     created_ms: int
@@ -52,6 +56,11 @@ class JoinRequest:
             raise JoinRequestError(
                 f"join request: requested_role: got {self.requested_role!r}, want one of {', '.join(ROLES)}"
             )
+        object.__setattr__(self, "endpoints", tuple(self.endpoints))
+        try:
+            check_endpoints(self.endpoints)
+        except InvalidArgument as exc:
+            raise JoinRequestError(f"join request: {exc.message}") from None
         if not 0 < len(self.tls_certificate_der) <= MAX_CERTIFICATE_BYTES:
             raise JoinRequestError(
                 f"join request: tls certificate: got {len(self.tls_certificate_der)} bytes, "
@@ -63,43 +72,60 @@ class JoinRequest:
         return certificates.fingerprint(self.tls_certificate_der)
 
     def encode(self) -> bytes:
-        return (
-            Writer()
-            .raw(JOIN_TAG)
-            .string(self.consortium_id)
-            .string(self.member_id)
-            .string(self.organisation)
-            .string(self.contact)
-            .string(self.requested_role)
-            .string(self.endpoint)
-            .fixed(self.log_public_key.raw, PUBLIC_KEY_SIZE)
-            .blob(self.tls_certificate_der)
-            .u64(self.created_ms)
-            .getvalue()
-        )
+        extended = len(self.endpoints) > 1
+        writer = Writer().raw(JOIN_TAG_V2 if extended else JOIN_TAG).string(self.consortium_id)
+        writer.string(self.member_id).string(self.organisation).string(self.contact).string(self.requested_role)
+        writer.string(self.endpoints[0] if self.endpoints else "")
+        writer.fixed(self.log_public_key.raw, PUBLIC_KEY_SIZE).blob(self.tls_certificate_der)
+        writer.u64(self.created_ms)
+        if extended:
+            writer.u16(1).u16(EXT_FURTHER_ENDPOINTS).blob(Writer().strings(self.endpoints[1:]).getvalue())
+        return writer.getvalue()
 
     @classmethod
     def decode(cls, data: bytes) -> JoinRequest:
         """Raises: JoinRequestError if the bytes are not one canonical join request."""
         reader = Reader(data, "join request")
         try:
-            if reader.fixed(len(JOIN_TAG)) != JOIN_TAG:
-                raise JoinRequestError("join request: wrong domain tag (want hashnode.join.v1)")
-            request = cls(
-                consortium_id=reader.string(),
-                member_id=reader.string(),
-                organisation=reader.string(),
-                contact=reader.string(),
-                requested_role=reader.string(),
-                endpoint=reader.string(),
-                log_public_key=PublicKey(reader.fixed(PUBLIC_KEY_SIZE)),
-                tls_certificate_der=reader.blob(),
-                created_ms=reader.u64(),
-            )
+            tag = reader.fixed(len(JOIN_TAG))
+            if tag not in (JOIN_TAG, JOIN_TAG_V2):
+                raise JoinRequestError("join request: wrong domain tag (want hashnode.join.v1 or v2)")
+            consortium_id, member_id, organisation = reader.string(), reader.string(), reader.string()
+            contact, requested_role, endpoint = reader.string(), reader.string(), reader.string()
+            log_public_key = PublicKey(reader.fixed(PUBLIC_KEY_SIZE))
+            certificate, created_ms = reader.blob(), reader.u64()
+            further = _further_endpoints(reader) if tag == JOIN_TAG_V2 else ()
+            endpoints = ((endpoint,) if endpoint else ()) + further
             reader.end()
+            request = cls(
+                consortium_id=consortium_id,
+                member_id=member_id,
+                organisation=organisation,
+                contact=contact,
+                requested_role=requested_role,
+                endpoints=endpoints,
+                log_public_key=log_public_key,
+                tls_certificate_der=certificate,
+                created_ms=created_ms,
+            )
         except EncodingError as exc:
             raise JoinRequestError(exc.message) from exc
+        if request.encode() != bytes(data):
+            raise JoinRequestError("join request: not canonical (version 2 without a further endpoint)")
         return request
+
+
+def _further_endpoints(reader: Reader) -> tuple[str, ...]:
+    """A version-2 request's extension block: extension 1 (further endpoints) is the only type there is."""
+    found: tuple[str, ...] = ()
+    for _ in range(reader.u16()):
+        kind, value = reader.u16(), reader.blob()
+        if kind != EXT_FURTHER_ENDPOINTS or found:
+            raise JoinRequestError(f"join request: extension type {kind}: unknown or repeated (newer protocol?)")
+        inner = Reader(value, "join request further endpoints")
+        found = inner.strings()
+        inner.end()
+    return found
 
 
 @dataclass(frozen=True)
@@ -205,7 +231,7 @@ def create_join_request(
     organisation: str,
     contact: str,
     requested_role: str,
-    endpoint: str,
+    endpoints: tuple[str, ...] | list[str],
     created_ms: int,
 ) -> SignedJoinRequest:
     """A join request signed by `log_key`.
@@ -218,7 +244,7 @@ def create_join_request(
         organisation=organisation,
         contact=contact,
         requested_role=requested_role,
-        endpoint=endpoint,
+        endpoints=tuple(endpoints),
         log_public_key=log_key.public,
         tls_certificate_der=tls_certificate_der,
         created_ms=created_ms,

@@ -23,6 +23,13 @@ STATUSES = ("active", "suspended", "revoked")
 MEMBER_ID_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # Largest TLS certificate a roster or join request may carry.
 MAX_CERTIFICATE_BYTES = 8192
+# Peer endpoints a member may list (docs/membership.md, "Roster bytes"): its node's addresses in order of
+# preference, e.g. one per address family or site. Bounded so that a roster stays small and a dialler's
+# failover round stays short.
+MAX_ENDPOINTS = 8
+MAX_ENDPOINT_BYTES = 255
+_ENDPOINT_RE = re.compile(r"(?P<host>[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})")
+ENDPOINT_WANT = "host:port with a DNS name, IPv4 address or [IPv6] address and port 1..65535"
 
 
 def check_member_id(member_id: str) -> str:
@@ -36,6 +43,34 @@ def check_member_id(member_id: str) -> str:
             "member_id", member_id, "1-64 characters a-z 0-9 . _ - starting with a letter or digit"
         )
     return member_id
+
+
+def check_endpoint(endpoint: str, field_name: str = "endpoint") -> str:
+    """Returns `endpoint` if other nodes can dial it: `host:port`, port 1..65535, at most 255 bytes.
+
+    Raises:
+        InvalidArgument: it is not.
+    """
+    found = _ENDPOINT_RE.fullmatch(endpoint) if len(endpoint.encode()) <= MAX_ENDPOINT_BYTES else None
+    if found is None or not 1 <= int(found["port"]) <= 65535:
+        raise InvalidArgument(field_name, endpoint, ENDPOINT_WANT)
+    return endpoint
+
+
+def check_endpoints(endpoints: Iterable[str], field_name: str = "endpoints") -> tuple[str, ...]:
+    """Returns the endpoints as a tuple if each is valid, none repeats and there are at most MAX_ENDPOINTS.
+
+    Raises:
+        InvalidArgument: one is malformed, repeated, or there are too many.
+    """
+    found = tuple(endpoints)
+    for i, endpoint in enumerate(found):
+        check_endpoint(endpoint, f"{field_name}[{i}]")
+    if len(set(found)) != len(found):
+        raise InvalidArgument(field_name, list(found), "distinct endpoints")
+    if len(found) > MAX_ENDPOINTS:
+        raise InvalidArgument(field_name, f"{len(found)} endpoints", f"at most {MAX_ENDPOINTS}")
+    return found
 
 
 @dataclass(frozen=True)
@@ -60,7 +95,7 @@ class Member:
     status: str = "active"
     revoked_after_ms: int = 0
     tls_fingerprints: tuple[str, ...] = ()
-    endpoint: str = ""
+    endpoints: tuple[str, ...] = ()  # its node's peer listener, in order of preference (may be empty)
     status_version: int = 0  # the roster version that gave the current status (0: not from a roster)
 
     def key(self, key_id: bytes) -> MemberKey | None:

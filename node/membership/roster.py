@@ -43,6 +43,7 @@ from node.membership.members import (
     Member,
     MemberKey,
     Membership,
+    check_endpoints,
 )
 
 if TYPE_CHECKING:  # roster needs join requests only for annotations
@@ -55,7 +56,10 @@ ROSTER_TAG_V2 = b"hashnode.roster.v2\x00"
 # Roster extension types (u16). A decoder refuses a type it does not know: every node must read a roster the
 # same way, or nodes would disagree on what it says.
 EXT_DUE_PROCESS_POLICY = 1
-MEMBER_EXTENSIONS: dict[int, str] = {}  # member extension types: none defined yet
+# Member extension types. 1: the member's further endpoints (`string[]`, at least one), after the one version 1
+# holds in `endpoint`; present exactly when the member lists more than one.
+EXT_MEMBER_FURTHER_ENDPOINTS = 1
+MEMBER_EXTENSIONS: dict[int, str] = {EXT_MEMBER_FURTHER_ENDPOINTS: "further endpoints"}
 FILE_FORMAT = "hashnode.signed-roster.v1"
 MAX_U64 = 2**64 - 1
 
@@ -167,7 +171,7 @@ class RosterMember:
     keys: tuple[MemberKey, ...]
     roles: tuple[str, ...] = ("contributor",)
     contact: str = ""
-    endpoint: str = ""
+    endpoints: tuple[str, ...] = ()  # its node's peer listener, in order of preference; may be empty
     tls: tuple[TlsCertificate, ...] = ()
     status: MemberStatus = MemberStatus.ACTIVE
     status_version: int = 1
@@ -178,6 +182,7 @@ class RosterMember:
         object.__setattr__(self, "tls", tuple(sorted(self.tls, key=lambda c: c.fingerprint)))
         object.__setattr__(self, "roles", tuple(sorted(self.roles, key=_role_rank)))
         object.__setattr__(self, "status", MemberStatus(self.status))
+        object.__setattr__(self, "endpoints", tuple(self.endpoints))
         self._validate()
 
     def _validate(self) -> None:
@@ -194,6 +199,10 @@ class RosterMember:
             raise _malformed(f"{where}.tls", "a certificate listed twice", "distinct certificates")
         if not self.roles or len(set(self.roles)) != len(self.roles):
             raise _malformed(f"{where}.roles", list(self.roles), "one or more distinct roles")
+        try:
+            check_endpoints(self.endpoints, f"{where}.endpoints")
+        except InvalidArgument as exc:
+            raise MalformedRosterError(exc.message) from None
         _check_u64(f"{where}.revoked_after_ms", self.revoked_after_ms)
         if (self.status == MemberStatus.REVOKED) != (self.revoked_after_ms > 0):
             raise _malformed(f"{where}.revoked_after_ms", self.revoked_after_ms, "> 0 exactly when revoked")
@@ -202,6 +211,13 @@ class RosterMember:
 
     def key(self, key_id: bytes) -> MemberKey | None:
         return next((k for k in self.keys if k.public_key.key_id == key_id), None)
+
+    @property
+    def extensions(self) -> tuple[tuple[int, bytes], ...]:
+        """The member's extensions, by ascending type: its endpoints after the first, if it has more than one."""
+        if len(self.endpoints) < 2:
+            return ()
+        return ((EXT_MEMBER_FURTHER_ENDPOINTS, Writer().strings(self.endpoints[1:]).getvalue()),)
 
     def to_member(self) -> Member:
         return Member(
@@ -213,7 +229,7 @@ class RosterMember:
             status=self.status.label,
             revoked_after_ms=self.revoked_after_ms,
             tls_fingerprints=tuple(c.fingerprint.hex() for c in self.tls),
-            endpoint=self.endpoint,
+            endpoints=self.endpoints,
             status_version=self.status_version,
         )
 
@@ -279,8 +295,13 @@ class Roster:
         """The roster extensions, by ascending type."""
         return () if self.policy is None else ((EXT_DUE_PROCESS_POLICY, self.policy.encode()),)
 
+    @property
+    def extended(self) -> bool:
+        """Whether it needs version 2: a roster extension, or a member extension (more than one endpoint)."""
+        return bool(self.extensions) or any(m.extensions for m in self.members)
+
     def encode(self) -> bytes:
-        extended = bool(self.extensions)
+        extended = self.extended
         tag = ROSTER_TAG_V2 if extended else ROSTER_TAG
         writer = Writer().raw(tag).string(self.consortium_id).u64(self.version).u64(self.expires_ms)
         writer.u16(self.threshold).u16(len(self.stewards))
@@ -290,7 +311,7 @@ class Roster:
         for member in self.members:
             _encode_member(writer, member)
             if extended:
-                writer.u16(0)  # member extensions: none defined yet
+                _encode_extensions(writer, member.extensions)
         if extended:
             _encode_extensions(writer, self.extensions)
         return writer.getvalue()
@@ -335,7 +356,8 @@ def _check_unique(what: str, ids: list[bytes]) -> None:
 
 
 def _encode_member(writer: Writer, member: RosterMember) -> None:
-    writer.string(member.member_id).string(member.organisation).string(member.contact).string(member.endpoint)
+    writer.string(member.member_id).string(member.organisation).string(member.contact)
+    writer.string(member.endpoints[0] if member.endpoints else "")  # the first; the others: an extension
     writer.strings(member.roles).u8(member.status).u64(member.status_version).u64(member.revoked_after_ms)
     writer.u16(len(member.keys))
     for key in member.keys:
@@ -377,9 +399,11 @@ def _decode_roster(reader: Reader) -> Roster:
     )
     members = []
     for _ in range(reader.u32()):
-        members.append(_decode_member(reader))
+        member = _decode_member(reader)
         if extended:
-            _decode_extensions(reader, f"member {members[-1].member_id!r}", MEMBER_EXTENSIONS)
+            found = _decode_extensions(reader, f"member {member.member_id!r}", MEMBER_EXTENSIONS)
+            member = _with_extensions(member, found)
+        members.append(member)
     policy = None
     if extended:
         extensions = _decode_extensions(reader, "roster", {EXT_DUE_PROCESS_POLICY: "due-process policy"})
@@ -387,6 +411,22 @@ def _decode_roster(reader: Reader) -> Roster:
             policy = ConsortiumPolicy.decode(extensions[EXT_DUE_PROCESS_POLICY])
     reader.end()
     return Roster(consortium_id, version, expires_ms, threshold, stewards, tuple(members), policy)
+
+
+def _with_extensions(member: RosterMember, found: Mapping[int, bytes]) -> RosterMember:
+    """The member with what its extensions add (their encoding is checked by the re-encoding in `decode`)."""
+    further = found.get(EXT_MEMBER_FURTHER_ENDPOINTS)
+    if further is None:
+        return member
+    reader = Reader(further, f"member {member.member_id!r} further endpoints")
+    endpoints = reader.strings()
+    reader.end()
+    if not member.endpoints or not endpoints:
+        raise MalformedRosterError(
+            f"roster: member {member.member_id!r} further endpoints: got {len(endpoints)} after "
+            f"{len(member.endpoints)}, want at least one after a first endpoint"
+        )
+    return replace(member, endpoints=member.endpoints + endpoints)
 
 
 def _decode_member(reader: Reader) -> RosterMember:
@@ -413,7 +453,7 @@ def _decode_member(reader: Reader) -> RosterMember:
         keys,
         roles,
         contact,
-        endpoint,
+        (endpoint,) if endpoint else (),
         certs,
         MemberStatus(status),
         status_version,
@@ -815,7 +855,7 @@ class RosterDraft:
             keys=(MemberKey(join.log_public_key, join.created_ms, 0),),
             roles=(granted,),
             contact=join.contact,
-            endpoint=join.endpoint,
+            endpoints=join.endpoints,
             tls=(TlsCertificate(join.tls_certificate_der, join.created_ms, 0),),
             status_version=self.version,
         )
@@ -849,6 +889,13 @@ class RosterDraft:
     def reinstate(self, member_id: str) -> None:
         """Makes a suspended member active again. Raises: NotFound; FailedPrecondition if not suspended."""
         self._set_status(member_id, MemberStatus.ACTIVE)
+
+    def set_endpoints(self, member_id: str, endpoints: Sequence[str]) -> None:
+        """Replaces where the member's node is dialled (in order of preference; none: it is not dialled).
+
+        Raises: NotFound; MalformedRosterError if an endpoint is malformed or repeated, or too many.
+        """
+        self._put(replace(self._get(member_id), endpoints=tuple(endpoints)))
 
     def set_roles(self, member_id: str, roles: Sequence[str]) -> None:
         """Raises: NotFound; MalformedRosterError if a role is unknown or repeated."""

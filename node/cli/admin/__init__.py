@@ -26,6 +26,11 @@ SUBCOMMANDS: tuple[Command, ...] = (
         "prepare the next roster version with the consortium's due-process policy (window, quorums, quarantine)",
     ),
     Command(
+        "set-endpoints",
+        "node.cli.admin.set_endpoints_cmd",
+        "prepare the next roster version changing where a member's node is reached (every node dials it there)",
+    ),
+    Command(
         "sign",
         "node.cli.admin.sign_cmd",
         "add your steward signature to a roster file (a draft or a partly signed version)",

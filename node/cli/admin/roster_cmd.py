@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
                         "status_version": m.status_version,
                         "roles": list(m.roles),
                         "revoked_after_ms": m.revoked_after_ms,
+                        "endpoints": list(m.endpoints),
                     }
                     for m in info.members
                 ],

@@ -165,8 +165,9 @@ def member_lines(roster: Roster) -> list[str]:
         status = m.status.label + (f" after {m.revoked_after_ms}" if m.revoked_after_ms else "")
         keys = ", ".join(k.public_key.key_id.hex()[:16] for k in m.keys)
         certs = ", ".join(c.fingerprint.hex()[:16] for c in m.tls) or "none"
+        endpoints = ", ".join(m.endpoints) or "none"
         lines.append(
             f"  {m.member_id:<20} {status:<18} {','.join(m.roles):<22} keys {keys}  tls {certs}"
-            f"  (status since v{m.status_version})"
+            f"  endpoints {endpoints}  (status since v{m.status_version})"
         )
     return lines

@@ -40,6 +40,11 @@ def changes(old: Roster, new: Roster) -> list[str]:
             found.append(f"  ~ {member.member_id}: log keys change (rotation)")
         if before.tls != member.tls:
             found.append(f"  ~ {member.member_id}: TLS certificates change (rotation)")
+        if before.endpoints != member.endpoints:
+            found.append(
+                f"  ~ {member.member_id}: endpoints {', '.join(before.endpoints) or 'none'} -> "
+                f"{', '.join(member.endpoints) or 'none'}"
+            )
     if (old.threshold, old.stewards) != (new.threshold, new.stewards):
         found.append(
             f"  ~ stewards: {len(old.stewards)} (threshold {old.threshold}) -> "
@@ -75,7 +80,12 @@ def run(args: argparse.Namespace) -> int:
                 "due_process": None if roster.policy is None else roster.policy.to_mapping(),
                 "problem": status.problem,
                 "members": [
-                    {"member_id": m.member_id, "status": m.status.label, "roles": list(m.roles)}
+                    {
+                        "member_id": m.member_id,
+                        "status": m.status.label,
+                        "roles": list(m.roles),
+                        "endpoints": list(m.endpoints),
+                    }
                     for m in roster.members
                 ],
             }

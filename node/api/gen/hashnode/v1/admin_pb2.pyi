@@ -58,7 +58,7 @@ class StewardInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., key_id: _Optional[str] = ...) -> None: ...
 
 class RosterMemberInfo(_message.Message):
-    __slots__ = ("member_id", "organisation", "contact", "endpoint", "roles", "status", "status_version", "revoked_after_ms", "key_ids", "tls_fingerprints")
+    __slots__ = ("member_id", "organisation", "contact", "endpoint", "roles", "status", "status_version", "revoked_after_ms", "key_ids", "tls_fingerprints", "endpoints")
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     ORGANISATION_FIELD_NUMBER: _ClassVar[int]
     CONTACT_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +69,7 @@ class RosterMemberInfo(_message.Message):
     REVOKED_AFTER_MS_FIELD_NUMBER: _ClassVar[int]
     KEY_IDS_FIELD_NUMBER: _ClassVar[int]
     TLS_FINGERPRINTS_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
     member_id: str
     organisation: str
     contact: str
@@ -79,7 +80,8 @@ class RosterMemberInfo(_message.Message):
     revoked_after_ms: int
     key_ids: _containers.RepeatedScalarFieldContainer[str]
     tls_fingerprints: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, member_id: _Optional[str] = ..., organisation: _Optional[str] = ..., contact: _Optional[str] = ..., endpoint: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., status: _Optional[str] = ..., status_version: _Optional[int] = ..., revoked_after_ms: _Optional[int] = ..., key_ids: _Optional[_Iterable[str]] = ..., tls_fingerprints: _Optional[_Iterable[str]] = ...) -> None: ...
+    endpoints: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, member_id: _Optional[str] = ..., organisation: _Optional[str] = ..., contact: _Optional[str] = ..., endpoint: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., status: _Optional[str] = ..., status_version: _Optional[int] = ..., revoked_after_ms: _Optional[int] = ..., key_ids: _Optional[_Iterable[str]] = ..., tls_fingerprints: _Optional[_Iterable[str]] = ..., endpoints: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RosterInfo(_message.Message):
     __slots__ = ("consortium_id", "version", "roster_id", "expires_ms", "expired", "threshold", "stewards", "members", "signed", "changed")

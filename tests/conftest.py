@@ -41,13 +41,17 @@ def node_config(data_dir: Path, member: str = "platform-a", **overrides: object)
 
 
 def tls_config(data_dir: Path, member: str = "platform-a", **overrides: object) -> NodeConfig:
-    """As `node_config`, with the example member's TLS identity and tokens (keys/example/<member>.*)."""
+    """As `node_config`, with the example member's TLS identity and tokens (keys/example/<member>.*), dialling
+    no roster peer."""
     secure: dict[str, object] = {
         "insecure": False,
         "tls_certificate": EXAMPLE_KEYS / f"{member}.crt",
         "tls_private_key": EXAMPLE_KEYS / f"{member}.tls.key",
         "client_token_file": EXAMPLE_KEYS / f"{member}.client-token",
         "admin_token_file": EXAMPLE_KEYS / f"{member}.admin-token",
+        # The example roster lists the example nodes' fixed endpoints: a test node on port 0 must not dial
+        # them (another test, or someone trying the example, may be running there).
+        "mesh": False,
     }
     return node_config(data_dir, member, **{**secure, **overrides})
 

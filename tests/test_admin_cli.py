@@ -53,7 +53,7 @@ def test_peers_add_list_remove(node: RunningNode, cli: Cli) -> None:
     admin = ("--target", node.admin_target)
     assert cli("admin", "peers", "add", "platform-b", "127.0.0.1:9", *admin).code == 0
     listed = json.loads(cli("admin", "peers", *admin, "--json").out)
-    assert [(p["name"], p["address"]) for p in listed] == [("platform-b", "127.0.0.1:9")]
+    assert [(p["name"], p["address"], p["source"]) for p in listed] == [("platform-b", "127.0.0.1:9", "admin")]
     twice = cli("admin", "peers", "add", "platform-b", "127.0.0.1:10", *admin)
     assert twice.code == 1 and "ALREADY_EXISTS" in twice.err
     bad = cli("admin", "peers", "add", "platform-c", "nowhere", *admin)
@@ -65,6 +65,16 @@ def test_peers_add_list_remove(node: RunningNode, cli: Cli) -> None:
     assert missing.code == 1 and "NOT_FOUND" in missing.err
     usage = cli("admin", "peers", "add", *admin)
     assert usage.code == 2 and "NAME: got nothing" in usage.err
+
+
+def test_peers_reset_forgets_the_operators_changes(node: RunningNode, cli: Cli) -> None:
+    admin = ("--target", node.admin_target)
+    assert cli("admin", "peers", "add", "platform-c", "127.0.0.1:9", *admin).code == 0
+    reset = cli("admin", "peers", "reset", "platform-c", *admin)
+    assert reset.code == 0 and "the config and the roster decide again" in reset.out
+    assert json.loads(cli("admin", "peers", *admin, "--json").out) == []
+    again = cli("admin", "peers", "reset", "platform-c", *admin)
+    assert again.code == 1 and "NOT_FOUND: name: the operator has not added or removed a peer" in again.err
 
 
 def test_policy_evidence_purge_backup_and_health(node: RunningNode, cli: Cli, tmp_path: Path) -> None:

@@ -90,6 +90,39 @@ address = "node-c.example:443"
     assert (settings.min_pdq_quality, settings.max_batch) == (70, 500)
 
 
+def test_without_a_data_dir_the_node_keeps_its_data_in_the_state_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    config = load_config(write(tmp_path, MINIMAL.replace('data_dir = "data"\n', "")))
+    assert config.data_dir == (tmp_path / "state").resolve() / "hashnode" / "platform-a"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = load_config(write(tmp_path, MINIMAL.replace('data_dir = "data"\n', "")))
+    assert config.data_dir == (tmp_path / "home").resolve() / ".local/state/hashnode/platform-a"
+
+
+def test_data_dir_given_on_the_command_line_wins(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL), data_dir=tmp_path / "elsewhere")
+    assert config.data_dir == (tmp_path / "elsewhere").resolve()
+
+
+@pytest.mark.parametrize(
+    ("node", "peer", "dials"),
+    [
+        ("", "", True),
+        ("follower = true\n", "", False),
+        ("insecure = true\n", "", False),
+        ("follower = true\n", "[peer]\nmesh = true\n", True),
+        ("", "[peer]\nmesh = false\n", False),
+    ],
+    ids=["primary", "follower", "insecure", "follower asked to", "primary asked not to"],
+)
+def test_who_dials_the_roster_members(tmp_path: Path, node: str, peer: str, dials: bool) -> None:
+    text = SECURE.replace("[tls]", node + "[tls]") + peer
+    assert load_config(write(tmp_path, text)).dials_roster is dials
+
+
 def test_a_follower_needs_no_signing_key(tmp_path: Path) -> None:
     text = MINIMAL.replace('signing_key = "platform-a.key"\n', "follower = true\n")
     config = load_config(write(tmp_path, text))
@@ -168,7 +201,7 @@ BAD_FIELDS = [
         MINIMAL.replace('"platform-a"', '""', 1),
         "node.member_id: got '', want a non-empty string",
     ),
-    ("data dir missing", MINIMAL.replace('data_dir = "data"\n', ""), "node.data_dir: got nothing"),
+    ("mesh not a boolean", MINIMAL + "[peer]\nmesh = 1\n", "peer.mesh: got 1, want true or false"),
     (
         "signing key missing",
         MINIMAL.replace('signing_key = "platform-a.key"\n', ""),

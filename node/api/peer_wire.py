@@ -30,6 +30,7 @@ class PeerFrontier:
     evidence_ids: tuple[bytes, ...]
     consortium_id: str
     member_id: str
+    roster_version: int = 0  # the newest roster version the peer trusts (0: it did not say)
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,19 @@ class ReceivedBatch:
 
 
 def frontier_to_proto(
-    frontier: Frontier, evidence_ids: Iterable[bytes], *, consortium_id: str, member_id: str
+    frontier: Frontier,
+    evidence_ids: Iterable[bytes],
+    *,
+    consortium_id: str,
+    member_id: str,
+    roster_version: int = 0,
 ) -> peer_pb2.Frontier:
     return peer_pb2.Frontier(
         heads=[peer_pb2.AuthorHead(author=h.author, seq=h.seq, entry_id=h.entry_id) for h in frontier],
         consortium_id=consortium_id,
         member_id=member_id,
         evidence_ids=sorted(evidence_ids),
+        roster_version=roster_version,
     )
 
 
@@ -75,7 +82,7 @@ def frontier_from_proto(msg: peer_pb2.Frontier, field_name: str = "frontier") ->
     evidence_ids = tuple(
         _id(bytes(i), f"{field_name}.evidence_ids[{n}]") for n, i in enumerate(msg.evidence_ids)
     )
-    return PeerFrontier(Frontier.of(heads), evidence_ids, msg.consortium_id, msg.member_id)
+    return PeerFrontier(Frontier.of(heads), evidence_ids, msg.consortium_id, msg.member_id, msg.roster_version)
 
 
 def _head(msg: peer_pb2.AuthorHead, field_name: str) -> AuthorHead:

@@ -11,9 +11,9 @@ import argparse
 import dataclasses
 import sys
 import time
-from pathlib import Path
 from typing import TextIO
 
+from node.cli.command_base import add_config_options
 from node.cli.exit_codes import ExitCode
 from node.core.errors import ConfigError, InvalidArgument
 from node.ledger.replica import Replica
@@ -27,7 +27,7 @@ REDRAW_S, LOG_S = 0.2, 5.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, required=True, metavar="FILE", help="the node's config")
+    add_config_options(parser, help="the node's config")
     parser.add_argument("--peer", required=True, metavar="HOST:PORT", help="a member node's peer listener")
     parser.add_argument(
         "--roster-id",
@@ -117,7 +117,7 @@ def summary(runtime: NodeRuntime, report: SyncReport) -> HealthSummary:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = load_config(args.config, data_dir=args.data_dir)
     pin = pinned_id(args, config)
     root = config.load_root_roster()
     TrustedRoster(root.roster_bytes, root.signatures, pinned_id=pin)  # before anything is written

@@ -9,8 +9,8 @@ it on a stopped node after a crash, a disk fault or a restore. Exit 0 when the s
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from node.cli.command_base import add_config_options
 from node.cli.exit_codes import ExitCode
 from node.membership.members import Membership
 from node.membership.roster import SignedRoster
@@ -19,13 +19,13 @@ from node.storage.store import Store
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, required=True, metavar="FILE", help="the node's TOML config")
+    add_config_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from node.runtime.config import load_config
 
-    config = load_config(args.config)
+    config = load_config(args.config, data_dir=args.data_dir)
     root = config.load_root_roster()
     store_path = config.data_dir / "lmdb"
     if not (store_path / "data.mdb").is_file():

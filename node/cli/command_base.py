@@ -27,6 +27,17 @@ def _env_path(name: str) -> Path | None:
     return Path(value) if value else None
 
 
+def add_config_options(parser: argparse.ArgumentParser, help: str = "the node's TOML config") -> None:
+    """--config FILE, and --data-dir DIR overriding its `[node] data_dir`."""
+    parser.add_argument("--config", type=Path, required=True, metavar="FILE", help=help)
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="where the node keeps its store (default: [node] data_dir, else $XDG_STATE_HOME/hashnode/MEMBER_ID)",
+    )
+
+
 def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
 

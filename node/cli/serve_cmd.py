@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 import node
+from node.cli.command_base import add_config_options
 from node.cli.exit_codes import ExitCode
 from node.core.errors import ConfigError, HashnodeError, InvalidArgument, Unavailable
 from node.runtime.log_format import StderrAsJson, configure_logging
@@ -29,7 +30,7 @@ PACKAGE_ROOT = Path(node.__file__).resolve().parents[1]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, required=True, metavar="FILE", help="the node's TOML config")
+    add_config_options(parser)
     parser.add_argument(
         "--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="overrides [logging] level"
     )
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from node.runtime.config import load_config
     from node.server.server import serve
 
-    config = load_config(args.config)
+    config = load_config(args.config, data_dir=args.data_dir)
     level = args.log_level or config.log_level
     if config.log_format != "json":
         configure_logging(config.log_format, level)

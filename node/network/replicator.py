@@ -19,6 +19,11 @@ that long without any peer answering: for a consortium's first node, or when eve
 
 Everything is bounded: batches and requests by the Peer service limits, passes by `max_rounds`, buffers by the
 replica's `Limits`, waits by timeouts. Channels come from a `ChannelFactory`, so that mutual TLS plugs in.
+
+Two hints cut waits short. A link backing off from a peer that has just called this node (`peer_called`: it is
+up again, or has just started) tries again at once. And every frontier and pushed batch says which roster
+version the peer trusts: a newer one than this node's is reported (`on_roster_version`), so that a roster
+published at any node reaches the others within a heartbeat, not a roster-exchange period.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from node.storage.restore import RestoreMark, clear_restore_mark, restore_mark
 log = logging.getLogger(__name__)
 
 ChannelFactory = Callable[[str], grpc.Channel]
+RosterVersionSeen = Callable[[str, int], None]  # (peer name, the roster version it trusts)
 HEARTBEAT_SECONDS = 2.0  # must match the Peer service's idle heartbeat
 WATCHDOG_SECONDS = 0.5  # how often fetch streams are checked for a stalled peer
 GATE_SOURCE = "replication: catching up"  # the authoring gate's name in `Ledger.block_authoring`
@@ -232,8 +238,10 @@ class PeerLink:
         settings: ReplicationSettings,
         gate: AuthoringGate | None,
         rng: random.Random,
+        on_roster_version: RosterVersionSeen | None = None,
     ) -> None:
         self.peer = peer
+        self._on_roster_version = on_roster_version
         self._replica = replica
         self._channel = channel
         self._stub = peer_pb2_grpc.PeerStub(channel)
@@ -242,6 +250,7 @@ class PeerLink:
         self._rng = rng
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._push_wake = threading.Event()
         self._synced_once = threading.Event()
         self._lock = threading.Lock()
         self._calls: set[grpc.Future] = set()
@@ -267,6 +276,7 @@ class PeerLink:
     def stop(self, timeout: float) -> None:
         self._stop.set()
         self._wake.set()
+        self._push_wake.set()
         self._synced_once.set()
         with self._lock:
             calls = list(self._calls)
@@ -280,6 +290,16 @@ class PeerLink:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def retry_now(self) -> None:
+        """Ends a backoff wait at once (the peer was seen up); a link that is not backing off goes on."""
+        if self._status.state in (PeerState.BACKOFF, PeerState.CONNECTING):
+            self._wake.set()
+            self._push_wake.set()
+
+    def _roster_version_seen(self, version: int) -> None:
+        if version and self._on_roster_version is not None:
+            self._on_roster_version(self.peer.name, version)
 
     def status(self) -> PeerStatus:
         with self._lock:
@@ -332,6 +352,7 @@ class PeerLink:
     def pass_once(self) -> None:
         """One anti-entropy pass: frontier, then fetches until nothing is missing or nothing new arrives."""
         remote = self._frontier()
+        self._roster_version_seen(remote.roster_version)
         if self._gate is not None:
             self._gate.answered()
         for _ in range(self._settings.max_rounds):
@@ -437,7 +458,8 @@ class PeerLink:
                 wait = self._failed(exc, failures)
             finally:
                 self._live, self._stream = False, None
-            self._stop.wait(wait)
+            self._push_wake.wait(wait)
+            self._push_wake.clear()
 
     def _subscribe(self) -> None:
         since = frontier_to_proto(
@@ -452,6 +474,7 @@ class PeerLink:
             self._last_message = time.monotonic()
             for message in call:
                 self._last_message = time.monotonic()
+                self._roster_version_seen(message.roster_version)
                 if not self._live:  # the first message: catch-up batches, or the empty one that ends them
                     self._live = True
                     self._update(state=PeerState.LIVE, last_error="")
@@ -548,8 +571,10 @@ class Replicator:
         channel_factory: ChannelFactory = insecure_channel,
         settings: ReplicationSettings | None = None,
         seed: int | None = None,
+        on_roster_version: RosterVersionSeen | None = None,
     ) -> None:
         self.replica = replica
+        self._on_roster_version = on_roster_version
         self.settings = settings or ReplicationSettings()
         self._channel_factory = channel_factory
         self._peers = {p.name: p for p in peers}
@@ -621,6 +646,13 @@ class Replicator:
             links = [self._links[name] for name in sorted(self._links)]
         return [link.status() for link in links]
 
+    def peer_called(self, name: str) -> None:
+        """The peer `name` has just called this node: if its link is backing off, it tries again now."""
+        with self._lock:
+            link = self._links.get(name)
+        if link is not None:
+            link.retry_now()
+
     def sync_now(self) -> None:
         """Starts an anti-entropy pass with every peer now (e.g. after a roster change)."""
         with self._lock:
@@ -631,7 +663,13 @@ class Replicator:
     def _start_link(self, peer: PeerAddress) -> None:
         rng = random.Random(self._rng.random())
         link = PeerLink(
-            peer, self.replica, self._channel_factory(peer.address), self.settings, self.gate, rng
+            peer,
+            self.replica,
+            self._channel_factory(peer.address),
+            self.settings,
+            self.gate,
+            rng,
+            self._on_roster_version,
         )
         self._links[peer.name] = link
         link.start()

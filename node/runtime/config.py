@@ -6,7 +6,7 @@ member_id = "platform-a"
 roster = "roster.json"                # the signed roster this node trusts first (docs/membership.md)
 roster_id = "742f…"                   # its id, pinned; required unless the roster file is version 1
 signing_key = "platform-a.key"        # PEM Ed25519 key; may be omitted on a follower
-data_dir = "data/platform-a"
+data_dir = "data/platform-a"          # default: $XDG_STATE_HOME/hashnode/<member_id> (~/.local/state/...)
 listen = "127.0.0.1:50051"            # the client API, for this platform's own systems
 follower = false                      # a follower replicates and matches but never authors
 insecure = false                      # development only: no TLS, loopback addresses only
@@ -20,6 +20,8 @@ client_names = ["hashnode.example.org"]  # optional: host names (or IP addresses
 
 [peer]                                # other members' nodes, over mutual TLS pinned to the roster
 listen = "0.0.0.0:50061"
+mesh = true                           # dial every active member at its roster endpoints (default: true,
+                                      # except on a follower or an insecure node)
 rate = 50.0                           # calls per second per peer (token bucket), then RESOURCE_EXHAUSTED
 burst = 100
 call_timeout_s = 30.0                 # deadline of every call this node makes to a peer
@@ -47,9 +49,9 @@ listen = "127.0.0.1:9464"             # Prometheus /metrics over HTTP; absent or
 format = "text"                       # or "json": one JSON object per line (node/runtime/log_format.py)
 level = "INFO"                        # DEBUG, INFO, WARNING or ERROR
 
-[[peers]]
-name = "platform-b"                   # the peer's member id: its certificate is looked up in the roster
-address = "10.0.0.2:50061"
+[[peers]]                             # besides the roster's: a follower's primary, a private link (it replaces
+name = "platform-b"                   # the member's roster endpoints); the peer's member id: its certificate is
+address = "10.0.0.2:50061"            # looked up in the roster
 
 [policy]                              # local matching policy over disputes (docs/due-process.md)
 suspend_after_false_positive_reports = 2
@@ -80,8 +82,9 @@ error names the file and the field: `config.toml: matching.pdq_threshold: got 99
 
 from __future__ import annotations
 
+import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -115,7 +118,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
         "insecure",
     ),
     "tls": ("certificate", "private_key", "client_names"),
-    "peer": ("listen", "rate", "burst", "call_timeout_s"),
+    "peer": ("listen", "rate", "burst", "call_timeout_s", "mesh"),
     "clients": ("token_file", "certificates"),
     "admin": ("listen", "token_file"),
     "matching": ("pdq_threshold", "min_pdq_quality", "max_batch"),
@@ -177,6 +180,16 @@ class NodeConfig:
     anti_entropy_ms: int = 5000
     authoring_without_peers_after_s: int = 0  # 0: never author without having compared with a peer
     map_size_mib: int = DEFAULT_MAP_SIZE_MIB
+    mesh: bool | None = None  # dial the roster's members; None: unless a follower or insecure
+
+    @property
+    def dials_roster(self) -> bool:
+        """Whether this node dials every active member at its roster endpoints (`[peer] mesh`).
+
+        By default a primary node does; a follower replicates from its own member's nodes (its `[[peers]]`),
+        and an insecure development node cannot dial the members' TLS listeners in plaintext.
+        """
+        return self.mesh if self.mesh is not None else not (self.follower or self.insecure)
 
     def load_root_roster(self) -> SignedRoster:
         """The roster file the node trusts first. Raises: ConfigError (unreadable) or a RosterError."""
@@ -248,21 +261,31 @@ class _Fields:
         return bool(value)
 
     def path(self, key: str, base: Path) -> Path:
-        return (base / self.string(key)).resolve()
+        return (base / Path(self.string(key)).expanduser()).resolve()
 
     def optional_path(self, key: str, base: Path, *, required: bool = False) -> Path | None:
         return self.path(key, base) if required or key in self.table else None
 
 
-def load_config(path: Path) -> NodeConfig:
-    """Reads and validates a node config file. Raises ConfigError naming the file and field."""
+def default_data_dir(member_id: str) -> Path:
+    """Where a node keeps its data when its config says nothing: the user's state directory (XDG), per member."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state).expanduser().resolve() / "hashnode" / member_id
+
+
+def load_config(path: Path, *, data_dir: Path | None = None) -> NodeConfig:
+    """Reads and validates a node config file; `data_dir` (`--data-dir`) overrides `[node] data_dir`.
+
+    Raises ConfigError naming the file and field.
+    """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(data, path)
+    config = parse_config(data, path)
+    return config if data_dir is None else replace(config, data_dir=data_dir.expanduser().resolve())
 
 
 def _table(source: str, data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -285,13 +308,14 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
     }
     node, matching = tables["node"], tables["matching"]
     follower = node.boolean("follower", False)
+    member_id = node.string("member_id")
     config = NodeConfig(
         path=path,
-        member_id=node.string("member_id"),
+        member_id=member_id,
         roster=node.path("roster", base),
         roster_id=_roster_id(node),
         signing_key=node.optional_path("signing_key", base, required=not follower),
-        data_dir=node.path("data_dir", base),
+        data_dir=node.path("data_dir", base) if "data_dir" in node.table else default_data_dir(member_id),
         listen=_listen(source, node, DEFAULT_LISTEN),
         follower=follower,
         insecure=node.boolean("insecure", False),
@@ -323,6 +347,7 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
             "authoring_without_peers_after_s", 0, 0, 365 * 86_400
         ),
         map_size_mib=tables["storage"].integer("map_size_mib", DEFAULT_MAP_SIZE_MIB, 1, MAX_MAP_SIZE_MIB),
+        mesh=tables["peer"].boolean("mesh", False) if "mesh" in tables["peer"].table else None,
     )
     check_security(config)
     return config

@@ -21,8 +21,10 @@ from node.ledger.ledger import Ledger, now_ms
 from node.ledger.replica import Replica
 from node.ledger.revocation import OwnStatusGate, PurgeGuard, on_roster_change
 from node.membership.certificates import TlsIdentity
+from node.membership.dialling import DialPlan, dial_plan
+from node.membership.roster import Roster
 from node.network.peers import PeerChannels, PeerDirectory, RosterExchange
-from node.network.replicator import PeerAddress, ReplicationSettings, Replicator
+from node.network.replicator import PeerAddress, PeerState, ReplicationSettings, Replicator, RosterVersionSeen
 from node.runtime.config import NodeConfig
 from node.storage.matchlog import MatchLogKeeper
 
@@ -48,6 +50,12 @@ class NodeRuntime:
     replica: Replica | None = None  # every member's log in the store, with the receipt rules
     replicator: Replicator | None = None  # pulls from and subscribes to every peer
     stopping: threading.Event = field(default_factory=threading.Event)  # ends the Peer service's live streams
+    roster_hint: _RosterHint | None = None  # the trusted roster version, as told to peers and compared with theirs
+
+    @property
+    def roster_version(self) -> int:
+        """The newest roster version this node trusts (read without the consortium's lock)."""
+        return self.roster_hint.version if self.roster_hint is not None else self.consortium.roster.version
 
     @property
     def member_id(self) -> str:
@@ -67,6 +75,11 @@ class NodeRuntime:
         if self.replicator is not None:
             self.replicator.reconnect()  # certificates may have changed: channels are pinned when opened
         self.sync_now()  # new members' entries, and new versions for the peers that ask
+
+    def peer_called(self, member_id: str) -> None:
+        """A member's node has just called this one (it is up): a link backing off from it tries again now."""
+        if self.replicator is not None:
+            self.replicator.peer_called(member_id)
 
     def sync_now(self) -> int:
         """Asks every background exchange to run now; returns the number of peers."""
@@ -165,6 +178,8 @@ def _wire(
     guard = PurgeGuard(ledger)
     ledger.on_commit(guard)
     peers = PeerDirectory(ledger.store, config.peers)
+    peers.follow(_plan(config, consortium.roster))  # before the replicator: its authoring gate counts them
+    consortium.on_change(lambda change: peers.follow(_plan(config, change.current)))
     channels = PeerChannels(identity, consortium, peers, insecure=config.insecure)
     exchange = RosterExchange(consortium, peers, channels, timeout_s=config.peer_limits.call_timeout_s)
     runtime = NodeRuntime(config, ledger, consortium, identity, peers, channels, exchange, guard)
@@ -172,15 +187,60 @@ def _wire(
         ledger.flush_match_log, ledger.prune_match_log, flush_s=config.match_log_flush_ms / 1000
     )
     runtime.replica = replica
-    runtime.replicator = _replicator(config, replica, peers, channels)
+    runtime.roster_hint = _RosterHint(consortium, exchange)
+    runtime.replicator = _replicator(config, replica, peers, channels, runtime.roster_hint.seen)
+    exchange.after_round.append(_fail_over(peers, runtime.replicator))
     runtime.sync_hooks += [exchange.wake, runtime.replicator.sync_now]
     consortium.on_trust_change(runtime.replicator.reconnect)
     consortium.on_change(runtime.roster_changed)
     return runtime
 
 
+def _plan(config: NodeConfig, roster: Roster) -> DialPlan:
+    return dial_plan(
+        roster, config.member_id, mesh=config.dials_roster, require_certificate=not config.insecure
+    )
+
+
+class _RosterHint:
+    """What a peer's roster version tells: a newer one than ours is fetched now, from that peer first.
+
+    Keeps the trusted version itself (set by the roster listener) rather than asking the consortium: replication
+    threads report versions while a roster change, holding the consortium's lock, may be stopping them.
+    """
+
+    def __init__(self, consortium: Consortium, exchange: RosterExchange) -> None:
+        self.version = consortium.roster.version
+        self._exchange = exchange
+        consortium.on_change(self._changed)
+
+    def _changed(self, change: RosterChange) -> None:
+        self.version = change.current.version
+
+    def seen(self, peer: str, version: int) -> None:
+        if version > self.version:
+            self._exchange.wake(first=peer)
+
+
+def _fail_over(peers: PeerDirectory, replicator: Replicator) -> Callable[[], None]:
+    """After each roster exchange round: a roster peer that is failing is dialled at its next endpoint."""
+
+    def fail_over() -> None:
+        for status in replicator.statuses():
+            if status.state == PeerState.BACKOFF:
+                moved = peers.next_endpoint(status.name)
+                if moved is not None:
+                    log.info("peer %s: %s failing, trying %s", status.name, status.address, moved.address)
+
+    return fail_over
+
+
 def _replicator(
-    config: NodeConfig, replica: Replica, peers: PeerDirectory, channels: PeerChannels
+    config: NodeConfig,
+    replica: Replica,
+    peers: PeerDirectory,
+    channels: PeerChannels,
+    on_roster_version: RosterVersionSeen,
 ) -> Replicator:
     """The replicator over the directory's peers, following its changes, dialling through pinned channels."""
     settings = ReplicationSettings(
@@ -189,7 +249,13 @@ def _replicator(
         authoring_without_peers_after_s=config.authoring_without_peers_after_s,
     )
     addresses = [PeerAddress(p.name, p.address) for p in peers.peers()]
-    replicator = Replicator(replica, addresses, channel_factory=channels, settings=settings)
+    replicator = Replicator(
+        replica,
+        addresses,
+        channel_factory=channels,
+        settings=settings,
+        on_roster_version=on_roster_version,
+    )
     peers.on_change(replicator.set_peer)
     return replicator
 

@@ -68,7 +68,10 @@ class AdminServicer(DueProcessAdmin, ReplicationAdmin, admin_pb2_grpc.AdminServi
     def RemovePeer(
         self, request: admin_pb2.RemovePeerRequest, context: grpc.ServicerContext
     ) -> admin_pb2.RemovePeerResponse:
-        self.runtime.peers.remove(request.name)
+        if request.reset:
+            self.runtime.peers.reset(request.name)
+        else:
+            self.runtime.peers.remove(request.name)
         return admin_pb2.RemovePeerResponse()
 
     def Sync(self, request: admin_pb2.SyncRequest, context: grpc.ServicerContext) -> admin_pb2.SyncResponse:

@@ -213,14 +213,23 @@ def operator_authenticator(tokens: TokenSet | None, *, insecure: bool = False) -
 
 
 def peer_authenticator(
-    trust: trust.TrustStore | None, clock: Callable[[], int], *, insecure: bool = False
+    trust: trust.TrustStore | None,
+    clock: Callable[[], int],
+    *,
+    insecure: bool = False,
+    on_member: Callable[[str], None] | None = None,
 ) -> Authenticate:
-    """An active member's node, by the roster-listed certificate it presented (insecure mode: anyone)."""
+    """An active member's node, by the roster-listed certificate it presented (insecure mode: anyone).
+
+    `on_member` hears the member of every authenticated call (it is up: a link backing off from it retries).
+    """
 
     def authenticate(context: grpc.ServicerContext) -> Identity:
         if insecure or trust is None:
             return Identity(Caller.MEMBER_PEER, context.peer())
         member = tls.authenticated_member(context, trust.get(), clock())
+        if on_member is not None:
+            on_member(member)
         return Identity(Caller.MEMBER_PEER, member)
 
     return authenticate

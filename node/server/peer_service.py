@@ -13,7 +13,7 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import grpc
 
@@ -102,10 +102,18 @@ def _caller(context: grpc.ServicerContext) -> str:
 
 
 class PeerServicer(peer_pb2_grpc.PeerServicer):  # type: ignore[misc]
-    def __init__(self, replica: Replica, *, stopping: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        replica: Replica,
+        *,
+        stopping: threading.Event | None = None,
+        roster_version: Callable[[], int] = lambda: 0,
+    ) -> None:
         """`stopping`, when set, ends the live streams at their next poll (so that a server stop need not wait
-        for its grace period to end them)."""
+        for its grace period to end them). `roster_version`: the newest roster version this node trusts, told
+        in every frontier and pushed batch so that a peer still on an older one fetches the newer."""
         self._replica = replica
+        self._roster_version = roster_version
         self._store = replica.store
         self._settings = replica.ledger.settings
         self._subscribers: set[_Subscriber] = set()
@@ -129,6 +137,7 @@ class PeerServicer(peer_pb2_grpc.PeerServicer):  # type: ignore[misc]
             self._replica.evidence_ids(),
             consortium_id=self._settings.consortium_id,
             member_id=self._settings.member_id,
+            roster_version=self._roster_version(),
         )
 
     def FetchEntries(
@@ -178,7 +187,9 @@ class PeerServicer(peer_pb2_grpc.PeerServicer):  # type: ignore[misc]
     ) -> Iterator[peer_pb2.EntryBatch]:
         since = frontier_from_proto(request.since, "since")
         with self._streams.slot(_caller(context)):
-            yield from self._subscribe(since, context)
+            for batch in self._subscribe(since, context):
+                batch.roster_version = self._roster_version()
+                yield batch
 
     def _subscribe(self, since: PeerFrontier, context: grpc.ServicerContext) -> Iterator[peer_pb2.EntryBatch]:
         subscriber = _Subscriber()

@@ -28,8 +28,9 @@ def _replica(runtime: NodeRuntime) -> Replica:
     return runtime.replica
 
 
-def peer_info(status: PeerStatus) -> admin_pb2.PeerInfo:
+def peer_info(status: PeerStatus, source: str = "") -> admin_pb2.PeerInfo:
     return admin_pb2.PeerInfo(
+        source=source,
         name=status.name,
         address=status.address,
         state=status.state.value,
@@ -47,10 +48,12 @@ class ReplicationAdmin:
         self: _HasRuntime, request: admin_pb2.ListPeersRequest, context: grpc.ServicerContext
     ) -> admin_pb2.ListPeersResponse:
         replicator = self.runtime.replicator
-        linked = {s.name: peer_info(s) for s in (replicator.statuses() if replicator is not None else [])}
+        linked = {s.name: s for s in (replicator.statuses() if replicator is not None else [])}
         # The directory is the truth on who the peers are; a peer without a link yet is reported as such.
         peers = [
-            linked.get(p.name) or admin_pb2.PeerInfo(name=p.name, address=p.address, state="not started")
+            peer_info(linked[p.name], p.source)
+            if p.name in linked and linked[p.name].address == p.address
+            else admin_pb2.PeerInfo(name=p.name, address=p.address, state="not started", source=p.source)
             for p in self.runtime.peers.peers()
         ]
         return admin_pb2.ListPeersResponse(peers=peers)

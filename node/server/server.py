@@ -242,13 +242,17 @@ def _peer_listener(
     trust = runtime.consortium.trust
     limits = config.peer_limits
     interceptor = AuthorizationInterceptor(
-        peer_authenticator(trust, wall_clock_ms, insecure=config.insecure),
+        peer_authenticator(trust, wall_clock_ms, insecure=config.insecure, on_member=runtime.peer_called),
         RateLimiter(limits.rate, limits.burst),
     )
     server = _server(interceptor, max_bytes, observed)
     membership_pb2_grpc.add_MembershipServicer_to_server(MembershipServicer(runtime.consortium), server)
     if runtime.replica is not None:
-        peer = PeerServicer(runtime.replica, stopping=runtime.stopping)
+        peer = PeerServicer(
+            runtime.replica,
+            stopping=runtime.stopping,
+            roster_version=lambda: runtime.roster_version,
+        )
         peer_pb2_grpc.add_PeerServicer_to_server(peer, server)
     for add in register:
         add(server)

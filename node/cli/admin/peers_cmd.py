@@ -1,4 +1,9 @@
-"""`hashnode admin peers [list | add NAME ADDRESS | remove NAME] --target ADMIN_ADDRESS`."""
+"""`hashnode admin peers [list | add NAME ADDRESS | remove NAME | reset NAME] --target ADMIN_ADDRESS`.
+
+A node dials every active member at its roster endpoints by itself; these are the operator's exceptions: `add`
+a peer the roster does not give (a follower's primary, a private link to a member, replacing its roster
+endpoints), `remove` one (whatever named it), `reset` to forget both for a name.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,8 @@ from node.core.errors import InvalidArgument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", nargs="?", default="list", choices=("list", "add", "remove"))
-    parser.add_argument("name", nargs="?", metavar="NAME", help="the peer's member id (add, remove)")
+    parser.add_argument("action", nargs="?", default="list", choices=("list", "add", "remove", "reset"))
+    parser.add_argument("name", nargs="?", metavar="NAME", help="the peer's member id (add, remove, reset)")
     parser.add_argument("address", nargs="?", metavar="ADDRESS", help="host:port of its peer listener (add)")
     add_target_options(parser, admin=True)
     add_json_option(parser)
@@ -30,9 +35,13 @@ def run(args: argparse.Namespace) -> int:
             stub.AddPeer(admin_pb2.AddPeerRequest(name=args.name, address=args.address), timeout=args.timeout)
             print(f"added peer {args.name} at {args.address}; the node connects to it now")
             return ExitCode.OK
-        if args.action == "remove":
-            stub.RemovePeer(admin_pb2.RemovePeerRequest(name=args.name), timeout=args.timeout)
-            print(f"removed peer {args.name}")
+        if args.action in ("remove", "reset"):
+            request = admin_pb2.RemovePeerRequest(name=args.name, reset=args.action == "reset")
+            stub.RemovePeer(request, timeout=args.timeout)
+            if args.action == "remove":
+                print(f"removed peer {args.name}: the node no longer dials it (hashnode admin peers reset undoes)")
+            else:
+                print(f"reset peer {args.name}: the config and the roster decide again whether it is dialled")
             return ExitCode.OK
         peers = stub.ListPeers(admin_pb2.ListPeersRequest(), timeout=args.timeout).peers
     if args.json:
@@ -41,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
                 {
                     "name": p.name,
                     "address": p.address,
+                    "source": p.source,
                     "state": p.state,
                     "lag_entries": p.lag_entries,
                     "last_sync_ms": p.last_sync_ms,
@@ -53,7 +63,13 @@ def run(args: argparse.Namespace) -> int:
     for p in peers:
         synced = utc(p.last_sync_ms) if p.last_sync_ms else "never"
         error = f"  ({p.last_error})" if p.last_error else ""
-        print(f"{p.name:<20} {p.address:<24} {p.state:<10} lag {p.lag_entries:<6} last sync {synced}{error}")
+        print(
+            f"{p.name:<20} {p.address:<24} {p.source:<7} {p.state:<10} lag {p.lag_entries:<6} "
+            f"last sync {synced}{error}"
+        )
     if not peers:
-        print("no peers: add one with hashnode admin peers add NAME ADDRESS")
+        print(
+            "no peers: the roster lists no other active member's endpoint (and none is configured); add one "
+            "with hashnode admin peers add NAME ADDRESS"
+        )
     return ExitCode.OK

@@ -140,10 +140,12 @@ class AddPeerResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class RemovePeerRequest(_message.Message):
-    __slots__ = ("name",)
+    __slots__ = ("name", "reset")
     NAME_FIELD_NUMBER: _ClassVar[int]
+    RESET_FIELD_NUMBER: _ClassVar[int]
     name: str
-    def __init__(self, name: _Optional[str] = ...) -> None: ...
+    reset: bool
+    def __init__(self, name: _Optional[str] = ..., reset: _Optional[bool] = ...) -> None: ...
 
 class RemovePeerResponse(_message.Message):
     __slots__ = ()
@@ -196,7 +198,7 @@ class ListPeersRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class PeerInfo(_message.Message):
-    __slots__ = ("name", "address", "state", "member_id", "last_sync_ms", "last_error", "lag_entries", "applied", "rejected")
+    __slots__ = ("name", "address", "state", "member_id", "last_sync_ms", "last_error", "lag_entries", "applied", "rejected", "source")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -206,6 +208,7 @@ class PeerInfo(_message.Message):
     LAG_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     APPLIED_FIELD_NUMBER: _ClassVar[int]
     REJECTED_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
     name: str
     address: str
     state: str
@@ -215,7 +218,8 @@ class PeerInfo(_message.Message):
     lag_entries: int
     applied: int
     rejected: int
-    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., state: _Optional[str] = ..., member_id: _Optional[str] = ..., last_sync_ms: _Optional[int] = ..., last_error: _Optional[str] = ..., lag_entries: _Optional[int] = ..., applied: _Optional[int] = ..., rejected: _Optional[int] = ...) -> None: ...
+    source: str
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., state: _Optional[str] = ..., member_id: _Optional[str] = ..., last_sync_ms: _Optional[int] = ..., last_error: _Optional[str] = ..., lag_entries: _Optional[int] = ..., applied: _Optional[int] = ..., rejected: _Optional[int] = ..., source: _Optional[str] = ...) -> None: ...
 
 class ListPeersResponse(_message.Message):
     __slots__ = ("peers",)

@@ -149,7 +149,8 @@ class AdminServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AddPeer(self, request, context):
-        """Peers this node replicates with, besides those in its config file; kept in its store.
+        """The operator's changes to whom this node replicates with (it dials every active member at its roster
+        endpoints, and the peers of its config file, by itself); kept in its store.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

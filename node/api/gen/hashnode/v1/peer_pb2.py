@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from node.api.gen.hashnode.v1 import types_pb2 as hashnode_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16hashnode/v1/peer.proto\x12\x0bhashnode.v1\x1a\x17hashnode/v1/types.proto\";\n\nAuthorHead\x12\x0e\n\x06\x61uthor\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x10\n\x08\x65ntry_id\x18\x03 \x01(\x0c\"\x11\n\x0f\x46rontierRequest\"r\n\x08\x46rontier\x12&\n\x05heads\x18\x01 \x03(\x0b\x32\x17.hashnode.v1.AuthorHead\x12\x15\n\rconsortium_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x14\n\x0c\x65vidence_ids\x18\x04 \x03(\x0c\"?\n\x0b\x41uthorRange\x12\x0e\n\x06\x61uthor\x18\x01 \x01(\t\x12\x10\n\x08\x66rom_seq\x18\x02 \x01(\x04\x12\x0e\n\x06to_seq\x18\x03 \x01(\x04\"g\n\x0c\x46\x65tchRequest\x12(\n\x06ranges\x18\x01 \x03(\x0b\x32\x18.hashnode.v1.AuthorRange\x12\x17\n\x0fmax_batch_bytes\x18\x02 \x01(\r\x12\x14\n\x0c\x65vidence_ids\x18\x03 \x03(\x0c\"`\n\x0c\x46orkEvidence\x12\'\n\x05lower\x18\x01 \x01(\x0b\x32\x18.hashnode.v1.SignedEntry\x12\'\n\x05upper\x18\x02 \x01(\x0b\x32\x18.hashnode.v1.SignedEntry\"d\n\nEntryBatch\x12)\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x18.hashnode.v1.SignedEntry\x12+\n\x08\x65vidence\x18\x02 \x03(\x0b\x32\x19.hashnode.v1.ForkEvidence\"8\n\x10SubscribeRequest\x12$\n\x05since\x18\x01 \x01(\x0b\x32\x15.hashnode.v1.Frontier2\xd7\x01\n\x04Peer\x12\x42\n\x0bGetFrontier\x12\x1c.hashnode.v1.FrontierRequest\x1a\x15.hashnode.v1.Frontier\x12\x44\n\x0c\x46\x65tchEntries\x12\x19.hashnode.v1.FetchRequest\x1a\x17.hashnode.v1.EntryBatch0\x01\x12\x45\n\tSubscribe\x12\x1d.hashnode.v1.SubscribeRequest\x1a\x17.hashnode.v1.EntryBatch0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16hashnode/v1/peer.proto\x12\x0bhashnode.v1\x1a\x17hashnode/v1/types.proto\";\n\nAuthorHead\x12\x0e\n\x06\x61uthor\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x10\n\x08\x65ntry_id\x18\x03 \x01(\x0c\"\x11\n\x0f\x46rontierRequest\"\x8a\x01\n\x08\x46rontier\x12&\n\x05heads\x18\x01 \x03(\x0b\x32\x17.hashnode.v1.AuthorHead\x12\x15\n\rconsortium_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x14\n\x0c\x65vidence_ids\x18\x04 \x03(\x0c\x12\x16\n\x0eroster_version\x18\x05 \x01(\x04\"?\n\x0b\x41uthorRange\x12\x0e\n\x06\x61uthor\x18\x01 \x01(\t\x12\x10\n\x08\x66rom_seq\x18\x02 \x01(\x04\x12\x0e\n\x06to_seq\x18\x03 \x01(\x04\"g\n\x0c\x46\x65tchRequest\x12(\n\x06ranges\x18\x01 \x03(\x0b\x32\x18.hashnode.v1.AuthorRange\x12\x17\n\x0fmax_batch_bytes\x18\x02 \x01(\r\x12\x14\n\x0c\x65vidence_ids\x18\x03 \x03(\x0c\"`\n\x0c\x46orkEvidence\x12\'\n\x05lower\x18\x01 \x01(\x0b\x32\x18.hashnode.v1.SignedEntry\x12\'\n\x05upper\x18\x02 \x01(\x0b\x32\x18.hashnode.v1.SignedEntry\"|\n\nEntryBatch\x12)\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x18.hashnode.v1.SignedEntry\x12+\n\x08\x65vidence\x18\x02 \x03(\x0b\x32\x19.hashnode.v1.ForkEvidence\x12\x16\n\x0eroster_version\x18\x03 \x01(\x04\"8\n\x10SubscribeRequest\x12$\n\x05since\x18\x01 \x01(\x0b\x32\x15.hashnode.v1.Frontier2\xd7\x01\n\x04Peer\x12\x42\n\x0bGetFrontier\x12\x1c.hashnode.v1.FrontierRequest\x1a\x15.hashnode.v1.Frontier\x12\x44\n\x0c\x46\x65tchEntries\x12\x19.hashnode.v1.FetchRequest\x1a\x17.hashnode.v1.EntryBatch0\x01\x12\x45\n\tSubscribe\x12\x1d.hashnode.v1.SubscribeRequest\x1a\x17.hashnode.v1.EntryBatch0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,18 +36,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUTHORHEAD']._serialized_end=123
   _globals['_FRONTIERREQUEST']._serialized_start=125
   _globals['_FRONTIERREQUEST']._serialized_end=142
-  _globals['_FRONTIER']._serialized_start=144
-  _globals['_FRONTIER']._serialized_end=258
-  _globals['_AUTHORRANGE']._serialized_start=260
-  _globals['_AUTHORRANGE']._serialized_end=323
-  _globals['_FETCHREQUEST']._serialized_start=325
-  _globals['_FETCHREQUEST']._serialized_end=428
-  _globals['_FORKEVIDENCE']._serialized_start=430
-  _globals['_FORKEVIDENCE']._serialized_end=526
-  _globals['_ENTRYBATCH']._serialized_start=528
-  _globals['_ENTRYBATCH']._serialized_end=628
-  _globals['_SUBSCRIBEREQUEST']._serialized_start=630
-  _globals['_SUBSCRIBEREQUEST']._serialized_end=686
-  _globals['_PEER']._serialized_start=689
-  _globals['_PEER']._serialized_end=904
+  _globals['_FRONTIER']._serialized_start=145
+  _globals['_FRONTIER']._serialized_end=283
+  _globals['_AUTHORRANGE']._serialized_start=285
+  _globals['_AUTHORRANGE']._serialized_end=348
+  _globals['_FETCHREQUEST']._serialized_start=350
+  _globals['_FETCHREQUEST']._serialized_end=453
+  _globals['_FORKEVIDENCE']._serialized_start=455
+  _globals['_FORKEVIDENCE']._serialized_end=551
+  _globals['_ENTRYBATCH']._serialized_start=553
+  _globals['_ENTRYBATCH']._serialized_end=677
+  _globals['_SUBSCRIBEREQUEST']._serialized_start=679
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=735
+  _globals['_PEER']._serialized_start=738
+  _globals['_PEER']._serialized_end=953
 # @@protoc_insertion_point(module_scope)

@@ -22,16 +22,18 @@ class FrontierRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Frontier(_message.Message):
-    __slots__ = ("heads", "consortium_id", "member_id", "evidence_ids")
+    __slots__ = ("heads", "consortium_id", "member_id", "evidence_ids", "roster_version")
     HEADS_FIELD_NUMBER: _ClassVar[int]
     CONSORTIUM_ID_FIELD_NUMBER: _ClassVar[int]
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_IDS_FIELD_NUMBER: _ClassVar[int]
+    ROSTER_VERSION_FIELD_NUMBER: _ClassVar[int]
     heads: _containers.RepeatedCompositeFieldContainer[AuthorHead]
     consortium_id: str
     member_id: str
     evidence_ids: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, heads: _Optional[_Iterable[_Union[AuthorHead, _Mapping]]] = ..., consortium_id: _Optional[str] = ..., member_id: _Optional[str] = ..., evidence_ids: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    roster_version: int
+    def __init__(self, heads: _Optional[_Iterable[_Union[AuthorHead, _Mapping]]] = ..., consortium_id: _Optional[str] = ..., member_id: _Optional[str] = ..., evidence_ids: _Optional[_Iterable[bytes]] = ..., roster_version: _Optional[int] = ...) -> None: ...
 
 class AuthorRange(_message.Message):
     __slots__ = ("author", "from_seq", "to_seq")
@@ -62,12 +64,14 @@ class ForkEvidence(_message.Message):
     def __init__(self, lower: _Optional[_Union[_types_pb2.SignedEntry, _Mapping]] = ..., upper: _Optional[_Union[_types_pb2.SignedEntry, _Mapping]] = ...) -> None: ...
 
 class EntryBatch(_message.Message):
-    __slots__ = ("entries", "evidence")
+    __slots__ = ("entries", "evidence", "roster_version")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    ROSTER_VERSION_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[_types_pb2.SignedEntry]
     evidence: _containers.RepeatedCompositeFieldContainer[ForkEvidence]
-    def __init__(self, entries: _Optional[_Iterable[_Union[_types_pb2.SignedEntry, _Mapping]]] = ..., evidence: _Optional[_Iterable[_Union[ForkEvidence, _Mapping]]] = ...) -> None: ...
+    roster_version: int
+    def __init__(self, entries: _Optional[_Iterable[_Union[_types_pb2.SignedEntry, _Mapping]]] = ..., evidence: _Optional[_Iterable[_Union[ForkEvidence, _Mapping]]] = ..., roster_version: _Optional[int] = ...) -> None: ...
 
 class SubscribeRequest(_message.Message):
     __slots__ = ("since",)

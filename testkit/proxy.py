@@ -166,8 +166,8 @@ class TcpProxy:
                     time.sleep(POLL_SECONDS)  # leave the bytes in the socket buffers
                     continue
                 readable, _, _ = select.select([source], [], [], POLL_SECONDS)
-                if not readable:
-                    continue
+                if not readable or not self._passes(connection, from_target):
+                    continue  # nothing yet; or black-holed while waiting: the bytes stay where they are
                 data = source.recv(self._budget(connection, from_target))
                 if not data:
                     break

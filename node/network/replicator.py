@@ -21,7 +21,8 @@ Everything is bounded: batches and requests by the Peer service limits, passes b
 replica's `Limits`, waits by timeouts. Channels come from a `ChannelFactory`, so that mutual TLS plugs in.
 
 Two hints cut waits short. A link backing off from a peer that has just called this node (`peer_called`: it is
-up again, or has just started) tries again at once. And every frontier and pushed batch says which roster
+up again, or has just started) is opened again at once, on a new channel (the old one's own reconnect backoff
+could hold it for seconds more). And every frontier and pushed batch says which roster
 version the peer trusts: a newer one than this node's is reported (`on_roster_version`), so that a roster
 published at any node reaches the others within a heartbeat, not a roster-exchange period.
 """
@@ -60,7 +61,8 @@ log = logging.getLogger(__name__)
 ChannelFactory = Callable[[str], grpc.Channel]
 RosterVersionSeen = Callable[[str, int], None]  # (peer name, the roster version it trusts)
 HEARTBEAT_SECONDS = 2.0  # must match the Peer service's idle heartbeat
-WATCHDOG_SECONDS = 0.5  # how often fetch streams are checked for a stalled peer
+WATCHDOG_SECONDS = 0.5  # how often fetch streams are checked for a stalled peer, and links renewed
+RENEW_SECONDS = 2.0  # a link is opened again on a peer's call at most this often
 GATE_SOURCE = "replication: catching up"  # the authoring gate's name in `Ledger.block_authoring`
 
 
@@ -291,11 +293,9 @@ class PeerLink:
     def wake(self) -> None:
         self._wake.set()
 
-    def retry_now(self) -> None:
-        """Ends a backoff wait at once (the peer was seen up); a link that is not backing off goes on."""
-        if self._status.state in (PeerState.BACKOFF, PeerState.CONNECTING):
-            self._wake.set()
-            self._push_wake.set()
+    @property
+    def backing_off(self) -> bool:
+        return self._status.state == PeerState.BACKOFF
 
     def _roster_version_seen(self, version: int) -> None:
         if version and self._on_roster_version is not None:
@@ -595,6 +595,8 @@ class Replicator:
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
         self._watchdog = threading.Thread(target=self._watch, name="replication-watchdog", daemon=True)
+        self._renew: set[str] = set()  # links to open again (their peer called while they backed off)
+        self._renewed: dict[str, float] = {}  # when each was last opened again
 
     def start(self) -> None:
         """Starts every link (authoring has been blocked since construction, when there are peers)."""
@@ -647,11 +649,12 @@ class Replicator:
         return [link.status() for link in links]
 
     def peer_called(self, name: str) -> None:
-        """The peer `name` has just called this node: if its link is backing off, it tries again now."""
+        """The peer `name` has just called this node: if its link is backing off, it is opened again on a new
+        channel within `WATCHDOG_SECONDS` (not here: this runs in the thread serving the peer's call)."""
         with self._lock:
             link = self._links.get(name)
-        if link is not None:
-            link.retry_now()
+            if link is not None and link.backing_off:
+                self._renew.add(name)
 
     def sync_now(self) -> None:
         """Starts an anti-entropy pass with every peer now (e.g. after a roster change)."""
@@ -675,12 +678,28 @@ class Replicator:
         link.start()
 
     def _watch(self) -> None:
-        """Every half second: cuts off fetch streams whose peer stalled."""
+        """Every half second: cuts off fetch streams whose peer stalled, and opens again the links whose peer
+        called while they backed off."""
         while not self._stop.wait(WATCHDOG_SECONDS):
             with self._lock:
                 links = list(self._links.values())
+                renew, self._renew = self._renew, set()
             for link in links:
                 link.cut_stalled_fetch(time.monotonic())
+            for name in sorted(renew):
+                self._open_again(name)
+
+    def _open_again(self, name: str) -> None:
+        now = time.monotonic()
+        if now - self._renewed.get(name, -RENEW_SECONDS) < RENEW_SECONDS:
+            return
+        self._renewed[name] = now
+        with self._lock:
+            peer = self._peers.get(name)
+            link = self._links.get(name)
+        if peer is not None and link is not None and link.backing_off:
+            log.info("peer %s called this node: opening the link to it again now", name)
+            self.set_peer(name, peer)
 
     def _solo_timer(self) -> None:
         if not self._stop.wait(self.settings.authoring_without_peers_after_s) and self.gate is not None:

@@ -171,14 +171,20 @@ def free_port() -> int:
 
 
 def write_config(workdir: Path, member_id: str, peer_ports: dict[str, int]) -> Path:
-    """The example member's node config, with its data in `workdir`: TLS with the example identity, its peer
-    listener on `peer_ports[member_id]` and every other member of `peer_ports` as a peer."""
-    example = (EXAMPLE_KEYS / f"{member_id}.toml").read_text(encoding="utf-8")
-    config = example.replace('"../../demo-data/', '"' + str(workdir / "data") + "/")
-    peer_listen = '[peer]\nlisten = "127.0.0.1:0"'
-    if peer_listen not in config:
-        raise DemoFailed(f"{member_id}.toml: expected {peer_listen!r} to replace")
-    config = config.replace(peer_listen, f'[peer]\nlisten = "127.0.0.1:{peer_ports[member_id]}"')
+    """The example member's node config, with its data in `workdir`: TLS with the example identity, its client
+    and admin listeners on any free port, its peer listener on `peer_ports[member_id]` and every other member
+    of `peer_ports` as a peer. (The example configs run on fixed ports, dialling each other through the
+    roster's endpoints; the demo must not take those ports from someone running the example consortium.)"""
+    config = (EXAMPLE_KEYS / f"{member_id}.toml").read_text(encoding="utf-8")
+    for section, port in (("[node]", 0), ("[peer]", peer_ports[member_id]), ("[admin]", 0)):
+        before, found, after = config.partition(f"{section}\n")
+        listen = after.split("\n[", 1)[0]
+        line = next((x for x in listen.splitlines() if x.startswith("listen = ")), None)
+        if not found or line is None:
+            raise DemoFailed(f"{member_id}.toml: expected a listen line in {section}")
+        config = before + found + after.replace(line, f'listen = "127.0.0.1:{port}"', 1)
+    config = config.replace("[peer]\n", "[peer]\nmesh = false\n")
+    config = config.replace("[node]\n", f'[node]\ndata_dir = "{workdir / "data" / member_id}"\n')
     config += "\n[replication]\nanti_entropy_ms = 1000\n"
     for peer, port in peer_ports.items():
         if peer != member_id:

@@ -10,6 +10,7 @@ The nodes are the example consortium's members (keys/example: platform-a, -b, -c
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import time
@@ -55,6 +56,33 @@ def insecure_config(data_dir: Path, member: str = "platform-a", **overrides: obj
     }
     fields.update(overrides)
     return NodeConfig(**fields)  # type: ignore[arg-type]
+
+
+def example_config(
+    workdir: Path, member: str, *, peer_port: int = 0, node_extra: str = "", extra: str = "", name: str = ""
+) -> Path:
+    """keys/example/<member>.toml made fit for a test: its client and admin listeners on port 0, its peer
+    listener on `peer_port` (0: any), its data under `workdir`, its key files by absolute path, and dialling no
+    roster peer: the example roster's endpoints are the example consortium's fixed ports, where someone may be
+    running it (the tests that run it as it is use the files unchanged). `node_extra` is added to `[node]`
+    (e.g. `follower = true`), `extra` appended (other tables); `name` names the file and the data directory
+    (default: the member id), for several nodes of one member."""
+    text = (EXAMPLE_KEYS / f"{member}.toml").read_text(encoding="utf-8")
+    listeners = re.findall(r'^listen = "127\.0\.0\.1:(\d+)"', text, flags=re.MULTILINE)
+    if len(listeners) != 3:
+        raise AssertionError(f"{member}.toml: want 3 listeners on 127.0.0.1, found {listeners}")
+    for port in listeners:
+        new = peer_port if text.split(f'"127.0.0.1:{port}"')[0].rstrip().endswith("[peer]\nlisten =") else 0
+        text = text.replace(f'"127.0.0.1:{port}"', f'"127.0.0.1:{new}"')
+    text = text.replace("[peer]\n", "[peer]\nmesh = false\n")
+    name = name or member
+    text = text.replace("[node]\n", f'[node]\ndata_dir = "{workdir / "data" / name}"\n{node_extra}')
+    files = ("roster.json", *(f"{member}.{x}" for x in ("key", "crt", "tls.key", "client-token", "admin-token")))
+    for file in files:
+        text = text.replace(f'"{file}"', f'"{EXAMPLE_KEYS / file}"')
+    path = workdir / f"{name}.toml"
+    path.write_text(text + extra, encoding="utf-8")
+    return path
 
 
 def free_port() -> int:

@@ -10,6 +10,7 @@ from conftest import EXAMPLE_KEYS, Cli, NodeFactory, RunningNode, tls_config
 
 from node.core.keys import SigningKey
 from node.membership.roster import RosterDraft, SignedRoster
+from testkit.consortium import example_config
 
 ROSTER = EXAMPLE_KEYS / "roster.json"
 
@@ -127,17 +128,8 @@ def test_a_secure_node_wants_its_tokens_and_its_certificate(
 def test_bootstrap_refuses_a_roster_that_is_not_the_pinned_one_and_writes_nothing(
     cli: Cli, tmp_path: Path
 ) -> None:
-    config = tmp_path / "node.toml"
-    text = (EXAMPLE_KEYS / "platform-a.toml").read_text().replace('"../../demo-data/platform-a"', '"data"')
-    for name in (
-        "roster.json",
-        "platform-a.key",
-        "platform-a.crt",
-        "platform-a.tls.key",
-        "platform-a.client-token",
-        "platform-a.admin-token",
-    ):
-        text = text.replace(f'"{name}"', f'"{EXAMPLE_KEYS / name}"')
+    config = example_config(tmp_path, "platform-a")
+    text = config.read_text().replace(str(tmp_path / "data" / "platform-a"), str(tmp_path / "data"))
     config.write_text(text.replace("roster_id = ", "# roster_id = "))
     wrong = cli("bootstrap", "--config", config, "--peer", "127.0.0.1:9", "--roster-id", "ab" * 32)
     assert (
@@ -184,3 +176,12 @@ def test_a_steward_quorum_above_the_stewards_exits_2(cli: Cli, tmp_path: Path) -
     assert (done.code, done.out) == (2, "")
     assert "--steward-quorum: got 4, want 1..3 (the stewards)" in done.err
     assert not (tmp_path / "d.json").exists()
+
+
+def test_probe_exits_0_for_a_serving_node_and_1_for_no_answer(node: RunningNode, cli: Cli) -> None:
+    serving = cli("probe", "--target", node.admin_target)
+    assert serving.code == 0 and serving.out == f"{node.admin_target}: SERVING\n"
+    on_client_listener = cli("probe", "--target", node.target, "--service", "hashnode.v1.HashNode")
+    assert on_client_listener.code == 0
+    nobody = cli("probe", "--target", "127.0.0.1:9", "--timeout", "2")
+    assert nobody.code == 1 and "127.0.0.1:9: no answer (UNAVAILABLE" in nobody.out

@@ -20,6 +20,7 @@ import pytest
 from conftest import EXAMPLE_KEYS, Cli
 
 from node.cli.serve_cmd import NodeProcess
+from testkit.consortium import example_config
 
 pytestmark = pytest.mark.slow
 MEMBERS = ("platform-a", "platform-b", "platform-c")
@@ -27,19 +28,6 @@ PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 PDQ_NEAR = "f8f8f0cee0f4a84f0637022a038f67f0b36e26d596621e1d33e6b39c4e9c9b22"
 CONSORTIUM_FILE = EXAMPLE_KEYS / "consortium.toml"
 DEADLINE_S = 15.0  # generous; replication normally takes well under a second
-
-
-def example_config(workdir: Path, member: str) -> Path:
-    """The example member's node config (TLS, tokens: keys/example) on port 0, its data in `workdir`; peers
-    are added through the admin API once every node knows its port."""
-    text = (EXAMPLE_KEYS / f"{member}.toml").read_text(encoding="utf-8")
-    text = text.replace('"../../demo-data/', '"' + str(workdir / "data") + "/")
-    for ext in ("key", "crt", "tls.key", "client-token", "admin-token"):
-        text = text.replace(f'"{member}.{ext}"', f'"{EXAMPLE_KEYS / f"{member}.{ext}"}"')
-    text = text.replace('"roster.json"', f'"{EXAMPLE_KEYS / "roster.json"}"')
-    path = workdir / f"{member}.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def eventually(check: Callable[[], bool], what: str, timeout: float = DEADLINE_S) -> float:

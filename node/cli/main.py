@@ -34,6 +34,11 @@ COMMANDS: tuple[Command, ...] = (
         "node.cli.health_cmd",
         "show a node's health summary: roster, peers reachable, records, labels, replication lag",
     ),
+    Command(
+        "probe",
+        "node.cli.probe_cmd",
+        "exit 0 if a node answers SERVING on the standard gRPC health service (container health checks)",
+    ),
     Command("admin", "node.cli.admin_cmd", "consortium membership and node operations (hashnode admin -h lists them)"),
     Command("keygen", "node.cli.keygen_cmd", "create an Ed25519 signing key for a member"),
     Command("submit", "node.cli.submit_cmd", "contribute hashes (signed by the node's member key)"),

@@ -80,19 +80,29 @@ class NodeProcess:
         return self.address
 
     @classmethod
-    def start(cls, config: Path, log: Path, *, timeout: float = 30.0) -> NodeProcess:
-        """Starts a node and waits for its serving line; its stderr (logs) goes to `log`."""
+    def start(
+        cls,
+        config: Path,
+        log: Path,
+        *,
+        timeout: float = 30.0,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> NodeProcess:
+        """Starts a node and waits for its serving line; its stderr (logs) goes to `log`. `env` adds to the
+        environment (e.g. XDG_STATE_HOME); `cwd` is its working directory."""
         from node.server.server import LISTENER_LINE, SERVING_LINE
 
         paths = [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+        environment = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
         with log.open("w", encoding="utf-8") as log_file:
             process = subprocess.Popen(
                 [sys.executable, "-m", "node.cli.main", "serve", "--config", str(config)],
                 stdout=subprocess.PIPE,
                 stderr=log_file,
                 text=True,
-                env=env,
+                env=environment,
+                cwd=cwd,
             )
         lines: queue.Queue[str | None] = queue.Queue()
         reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)

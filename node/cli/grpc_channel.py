@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,31 @@ from node.core.errors import ConfigError
 from node.membership.tls_names import PEER_TLS_NAME
 
 AUTHORIZATION = "authorization"
+# Calls that read only are sent again when they fail with UNAVAILABLE: a load balancer in front of several
+# followers answers so for a call in flight on a follower that died, which it cannot resend itself
+# (docs/scale-out.md). Calls that sign something (Submit, Retract, Opine, Appeal, Decide) are never retried:
+# the node may have signed before the failure, and a second call would sign again.
+RETRIED_READS = (
+    ("hashnode.v1.HashNode", "Match"),
+    ("hashnode.v1.HashNode", "GetProvenance"),
+    ("grpc.health.v1.Health", "Check"),
+)
+RETRY_SERVICE_CONFIG = json.dumps(
+    {
+        "methodConfig": [
+            {
+                "name": [{"service": service, "method": method} for service, method in RETRIED_READS],
+                "retryPolicy": {
+                    "maxAttempts": 3,
+                    "initialBackoff": "0.05s",
+                    "maxBackoff": "0.5s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ]
+    }
+)
 
 
 def read_token(path: Path) -> str:
@@ -89,6 +115,7 @@ def open_channel(args: argparse.Namespace) -> Iterator[grpc.Channel]:
     options: list[tuple[str, object]] = [
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.service_config", RETRY_SERVICE_CONFIG),
     ]
     ca, token_file = getattr(args, "ca", None), getattr(args, "token_file", None)
     if ca is not None:

@@ -94,11 +94,15 @@ class StreamSlots:
                     del self._open[caller]
 
 
-def _caller(context: grpc.ServicerContext) -> str:
-    """Who holds a stream: the member's certificate (every connection of one node counts together), or the
-    connection in insecure mode."""
+def _caller(context: grpc.ServicerContext, own_fingerprints: frozenset[bytes] = frozenset()) -> str:
+    """Who holds a stream: the member's certificate (every connection of one member's node counts together),
+    or the connection in insecure mode. This node's own certificates are its member's other nodes (followers
+    share the member's identity): each of their connections counts on its own, so that several followers of one
+    writer do not share one member's allowance."""
     fingerprint = tls.peer_fingerprint(context)
-    return fingerprint.hex() if fingerprint is not None else str(context.peer())
+    if fingerprint is None or fingerprint in own_fingerprints:
+        return str(context.peer())
+    return fingerprint.hex()
 
 
 class PeerServicer(peer_pb2_grpc.PeerServicer):  # type: ignore[misc]
@@ -108,12 +112,14 @@ class PeerServicer(peer_pb2_grpc.PeerServicer):  # type: ignore[misc]
         *,
         stopping: threading.Event | None = None,
         roster_version: Callable[[], int] = lambda: 0,
+        own_fingerprints: frozenset[bytes] = frozenset(),
     ) -> None:
         """`stopping`, when set, ends the live streams at their next poll (so that a server stop need not wait
         for its grace period to end them). `roster_version`: the newest roster version this node trusts, told
         in every frontier and pushed batch so that a peer still on an older one fetches the newer."""
         self._replica = replica
         self._roster_version = roster_version
+        self._own = own_fingerprints
         self._store = replica.store
         self._settings = replica.ledger.settings
         self._subscribers: set[_Subscriber] = set()
@@ -144,7 +150,7 @@ class PeerServicer(peer_pb2_grpc.PeerServicer):  # type: ignore[misc]
         self, request: peer_pb2.FetchRequest, context: grpc.ServicerContext
     ) -> Iterator[peer_pb2.EntryBatch]:
         ranges, evidence_ids = fetch_from_proto(request)
-        with self._streams.slot(_caller(context)):
+        with self._streams.slot(_caller(context, self._own)):
             yield from self._fetch(ranges, evidence_ids, request.max_batch_bytes)
 
     def _fetch(
@@ -186,7 +192,7 @@ class PeerServicer(peer_pb2_grpc.PeerServicer):  # type: ignore[misc]
         self, request: peer_pb2.SubscribeRequest, context: grpc.ServicerContext
     ) -> Iterator[peer_pb2.EntryBatch]:
         since = frontier_from_proto(request.since, "since")
-        with self._streams.slot(_caller(context)):
+        with self._streams.slot(_caller(context, self._own)):
             for batch in self._subscribe(since, context):
                 batch.roster_version = self._roster_version()
                 yield batch

@@ -252,6 +252,7 @@ def _peer_listener(
             runtime.replica,
             stopping=runtime.stopping,
             roster_version=lambda: runtime.roster_version,
+            own_fingerprints=frozenset([identity.fingerprint]) if identity is not None else frozenset(),
         )
         peer_pb2_grpc.add_PeerServicer_to_server(peer, server)
     for add in register:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import re
 import socket
 import tempfile
@@ -101,8 +102,8 @@ def start_example_nodes(configs: Sequence[Path], workdir: Path) -> dict[str, Nod
                 config, workdir / f"{config.stem}.log", timeout=60, env={"XDG_STATE_HOME": str(state)}, cwd=PACKAGE_ROOT
             )
         for name, node in nodes.items():
-            token = EXAMPLE_KEYS / f"{name}.admin-token"
-            eventually(lambda node=node, token=token: can_author(node.admin_address, token), f"{name} to author", 60)
+            authors = functools.partial(can_author, node.admin_address, EXAMPLE_KEYS / f"{name}.admin-token")
+            eventually(authors, f"{name} to author", 60)
     except BaseException:
         for node in nodes.values():
             node.stop()

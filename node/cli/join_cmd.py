@@ -133,7 +133,8 @@ certificate = "tls.crt"
 private_key = "tls.key"
 
 [peer]
-listen = "{args.peer_listen}"     # other members' nodes, mutual TLS pinned to the roster
+listen = "{args.peer_listen}"     # other members' nodes, mutual TLS pinned to the roster; they reach it at
+                                  # the endpoint the roster lists for you ({", ".join(args.endpoint) or "none given"})
 
 [clients]
 token_file = "client-token"
@@ -142,10 +143,12 @@ token_file = "client-token"
 listen = "{args.admin_listen}"    # your operator (admin-token)
 token_file = "admin-token"
 
-# The members' nodes yours replicates with (hashnode admin peers add does the same at run time):
+# Your node dials every other active member at the endpoints the roster lists, and they dial yours: no peer to
+# configure. Only a peer the roster does not give goes here (your own follower's primary, a private link to a
+# member, replacing its roster endpoints); hashnode admin peers add does the same at run time.
 # [[peers]]
 # name = "platform-a"
-# address = "node.platform-a.example:50061"
+# address = "10.0.0.2:50061"
 """
 
 
@@ -184,6 +187,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"created the keys and the join request of {args.member_id} in {args.out}")
     print(f"  log key id       {key_id}")
     print(f"  TLS fingerprint  {fingerprint}")
+    if not args.endpoint:
+        print("  no --endpoint: the other members' nodes will not dial yours (yours dials theirs); to be reachable,")
+        print("  join again with --endpoint HOST:PORT, or ask the stewards for hashnode admin set-endpoints later")
     print("next:")
     print(f"  1. send {args.out / 'join-request.json'} to the stewards of {args.consortium}")
     print("  2. confirm the log key id and the TLS fingerprint above to them on another channel (a call, a")

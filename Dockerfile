@@ -15,11 +15,17 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
-# Wheels only: the slim image has no compiler, and every dependency of the node publishes manylinux wheels.
-# (Not the [hashing] extra: pdqhash builds from source; a node matches hashes, its clients hash the files.)
+# A C compiler for the PDQ index's kernel (node/index/_kernel.c, built by setup.py); only the compiled module
+# reaches the final image. Versions come with the pinned base image.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
+# Dependencies as wheels only: every dependency of the node publishes manylinux wheels. (Not the [hashing]
+# extra: pdqhash builds from C++ sources; a node matches hashes, its clients hash the files.)
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ONLY_BINARY=:all:
 RUN python -m venv /opt/hashnode
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY node ./node
 RUN /opt/hashnode/bin/pip install .
 

@@ -437,6 +437,10 @@ def _genuine(suite: Suite) -> None:
         }[where]
         suite.ok(f"overturned-{where}", bundle(w, n["a1"], 1, [n["b1"], n["a2"], n["b3"]]), "overturned",
                  {n["a2"].entry_id.hex(): "effective"}, anchor=anchor)
+    bare = bundle(w, n["a1"], 1, [n["b1"], n["a2"], n["b3"]], author=None)
+    bare = replace(bare, assembler=None, related=tuple(replace(r, author=None) for r in bare.related))
+    suite.ok("no-member-entries-with-an-anchor", bare, "overturned", {n["a2"].entry_id.hex(): "effective"},
+             note="with an anchor the member entries are not consulted: a bundle may carry none")
     convenient = bundle(w, n["a1"], 1, [n["b1"], n["a2"]])
 
     def conveniences(doc: dict[str, Any]) -> None:

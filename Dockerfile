@@ -15,8 +15,8 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
-# A C compiler for the PDQ index's kernel (node/index/_kernel.c, built by setup.py); only the compiled module
-# reaches the final image. Versions come with the pinned base image.
+# A C compiler for the compiled kernels setup.py builds (the PDQ index's, node/index/_kernel.c; the match path's,
+# node/storage/_rowscan.c and node/api/_wire.c); only the compiled modules reach the final image. Versions come with the pinned base image.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \

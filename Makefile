@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 all: test
 
-# setup.py builds the PDQ index's optional compiled kernel (node/index/_kernel.c).
+# setup.py builds the optional compiled kernels (node/index/_kernel.c, node/storage/_rowscan.c, node/api/_wire.c).
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

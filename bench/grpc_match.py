@@ -52,10 +52,12 @@ from example_node import (
 )
 
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc
+from node.index.pdq import PdqIndex
 from node.ledger.ledger import Ledger, Query
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 1_000
+THRESHOLD = 31  # the node's default (platform-a's config sets none)
 EXACT_KINDS = ("md5", "sha256")
 
 
@@ -115,9 +117,10 @@ def _exact_queries(kind: str, stored: int, count: int, seed: int, rng: np.random
     ]
 
 
-def request(queries: Sequence[Query]) -> client_pb2.MatchRequest:
+def request(queries: Sequence[Query], *, include_records: bool = False) -> client_pb2.MatchRequest:
     return client_pb2.MatchRequest(
-        queries=[client_pb2.HashQuery(signal_type=q.signal_type, value=q.value.hex()) for q in queries]
+        queries=[client_pb2.HashQuery(signal_type=q.signal_type, value=q.value.hex()) for q in queries],
+        include_records=include_records,
     )
 
 
@@ -178,8 +181,9 @@ def _cpu_s(pid: int | None) -> float:
 # --- in-process baseline ------------------------------------------------------------------------------------
 
 
-def in_process(config: Path, workloads: Sequence[Workload]) -> dict[str, dict[str, Figure]]:
-    """Per workload: the index alone, `Ledger.match` batched and unary; the exact lookups under the first."""
+def in_process(config: Path, workloads: Sequence[Workload]) -> tuple[dict[str, dict[str, Figure]], PdqIndex]:
+    """Per workload: the index alone, `Ledger.match` batched and unary; the exact lookups under the first. Also
+    the loaded index, kept to time the index alone again beside each served run."""
     from node.runtime.config import load_config
     from node.runtime.runtime import open_node
 
@@ -191,7 +195,7 @@ def in_process(config: Path, workloads: Sequence[Workload]) -> dict[str, dict[st
             ledger.match(work.batches[0])  # warm: pages of the memory-mapped index and of LMDB
             lookups = _count(work.batches)
             figures[work.name] = {
-                "index": throughput(lambda w=work: sum(_index_hits(ledger, b) for b in w.batches), lookups),
+                "index": index_alone(ledger.index, work),
                 "batched": throughput(lambda w=work: sum(_hits(ledger.match(b)) for b in w.batches), lookups),
                 "unary": latency([lambda q=q: _hits(ledger.match([q])) for q in work.singles]),
             }
@@ -202,7 +206,12 @@ def in_process(config: Path, workloads: Sequence[Workload]) -> dict[str, dict[st
             exact[f"{kind} store"] = latency([lambda q=q: _store_exact(ledger, q) for q in queries])
     finally:
         runtime.close()
-    return figures
+    return figures, ledger.index
+
+
+def index_alone(index: PdqIndex, work: Workload) -> Figure:
+    """The index alone on the workload's batches, in this process (what the node's CPU is compared with)."""
+    return throughput(lambda: sum(_index_hits(index, b) for b in work.batches), _count(work.batches))
 
 
 def _count(batches: Sequence[Sequence[Query]]) -> int:
@@ -213,9 +222,9 @@ def _hits(results: Sequence[Sequence[object]]) -> int:
     return sum(len(r) for r in results)
 
 
-def _index_hits(ledger: Ledger, batch: Sequence[Query]) -> int:
+def _index_hits(index: PdqIndex, batch: Sequence[Query]) -> int:
     values = np.frombuffer(b"".join(q.value for q in batch), dtype=np.uint8).reshape(-1, 32)
-    return len(ledger.index.query(values, ledger.settings.pdq_threshold)[0])
+    return len(index.query(values, THRESHOLD)[0])
 
 
 def _store_exact(ledger: Ledger, query: Query) -> int:
@@ -263,7 +272,7 @@ class Served:
 
 
 def over_grpc(
-    served: Served, workloads: Sequence[Workload], callers: int, *, tls: bool
+    served: Served, workloads: Sequence[Workload], callers: int, index: PdqIndex, *, tls: bool
 ) -> dict[str, dict[str, Figure]]:
     pid = served.process.pid
     figures: dict[str, dict[str, Figure]] = {}
@@ -278,8 +287,11 @@ def over_grpc(
             def one_by_one(batches: list[client_pb2.MatchRequest] = batches) -> int:
                 return sum(_response_hits(stub.Match(r, timeout=60)) for r in batches)
 
+            full = [request(b, include_records=True) for b in work.batches]
             figures[work.name] = {
+                "index adjacent": index_alone(index, work),  # just before, on the same batches: same load
                 "batched": throughput(one_by_one, lookups, pid),
+                "batched records": throughput(lambda f=full: one_by_one(f), lookups, pid),  # type: ignore[misc]
                 "batched concurrent": throughput(
                     lambda b=batches: _concurrently(stub, b, callers), lookups, pid  # type: ignore[misc]
                 ),
@@ -330,6 +342,7 @@ def insecure_config(config: Path) -> Path:
 
 ROWS = (
     ("PDQ batched Match, 1,000 hashes/call (lookups/s)", "batched"),
+    ("  same, include_records", "batched records"),
     ("  same, concurrent callers", "batched concurrent"),
     ("MatchStream, 1,000-hash requests (lookups/s)", "stream batches"),
     ("MatchStream, 1-hash requests (lookups/s)", "stream singles"),
@@ -358,12 +371,16 @@ class Report:
             header = ["", "in-process", *columns, "node cpu / index cpu"]
             rows = [header]
             for label, key in ROWS:
-                figures = [self.served[c].get(workload, {}).get(key) for c in columns]
+                served = [self.served[c].get(workload, {}) for c in columns]
+                figures = [f.get(key) for f in served]
                 cells = [label, base[key].cell() if key in base else "-", *[f.cell() if f else "-" for f in figures]]
-                cells.append(" ".join(_cpu_ratio(index, f) for f in figures) if key == "batched" else "")
+                ratios = [_cpu_ratio(f.get("index adjacent", index), f.get(key)) for f in served]
+                cells.append(" ".join(ratios) if key in ("batched", "batched records") else "")
                 rows.append(cells)
                 if key == "batched":
-                    rows.append(["  index alone", index.cell(), *["" for _ in columns], ""])
+                    adjacent = [f.get("index adjacent") for f in served]
+                    beside = [a.cell() if a else "" for a in adjacent]
+                    rows.append(["  index alone (beside each run)", index.cell(), *beside, ""])
             _table(rows)
         first = next(iter(self.baseline))
         rows = [["", "in-process", *columns, f"{columns[0]} / in-process"]]
@@ -433,7 +450,8 @@ def main() -> int:
     config = write_config(work_dir)
     reuploads = [float(r) for r in args.reupload.split(",")] if args.collection == "clustered" else [0.5]
     workloads = [Workload.make(contents, args.batches, args.singles, args.exact, r) for r in reuploads]
-    report = Report(contents, in_process(config, workloads))
+    baseline, index = in_process(config, workloads)
+    report = Report(contents, baseline)
     runs = [(f"gRPC {t}", ROOT, t) for t in args.transports.split(",")]
     runs += [(f"gRPC tls, {tree}", tree.resolve(), "tls") for tree in args.compare]
     for column, tree, transport in runs:
@@ -441,7 +459,7 @@ def main() -> int:
             config if transport == "tls" else insecure_config(config), work_dir / "serve.log", tree
         )
         try:
-            report.served[column] = over_grpc(served, workloads, args.callers, tls=transport == "tls")
+            report.served[column] = over_grpc(served, workloads, args.callers, index, tls=transport == "tls")
             report.memory[column] = memory_mib(served.process.pid)
         finally:
             served.stop()

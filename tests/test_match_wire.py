@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -61,11 +62,23 @@ def record_info(record: HitRecord) -> types_pb2.RecordInfo:
     return types_pb2.RecordInfo(record_id=record.record_id.hex(), author=record.author, seq=record.ordinal + 1)
 
 
+requires_kernel = pytest.mark.skipif(
+    match_wire.compiled_encode is None, reason="node/api/_wire.c is not built (python setup.py build_ext --inplace)"
+)
+
+
 @settings(max_examples=200, deadline=None)
 @given(results=match_results())
 def test_the_encoded_response_parses_to_the_generated_codes_message(results: MatchResults) -> None:
-    parsed = client_pb2.MatchResponse.FromString(match_wire.encode(results))
+    parsed = client_pb2.MatchResponse.FromString(match_wire.encode_in_python(results))
     assert parsed == built_with_generated_code(results)
+
+
+@requires_kernel
+@settings(max_examples=200, deadline=None)
+@given(results=match_results())
+def test_the_compiled_encoding_is_the_same_bytes(results: MatchResults) -> None:
+    assert match_wire.encode(results) == match_wire.encode_in_python(results)
 
 
 @settings(max_examples=50, deadline=None)
@@ -73,6 +86,14 @@ def test_the_encoded_response_parses_to_the_generated_codes_message(results: Mat
 def test_records_details_are_carried_when_asked_for(results: MatchResults) -> None:
     encoded = match_wire.encode(results, lambda r: record_info(r).SerializeToString())
     assert client_pb2.MatchResponse.FromString(encoded) == built_with_generated_code(results, with_records=True)
+    assert encoded == match_wire.encode_in_python(results, lambda r: record_info(r).SerializeToString())
+
+
+@requires_kernel
+def test_the_compiled_encoding_refuses_columns_that_disagree() -> None:
+    results = MatchResults([], [0, 1], [0], [3], [""])  # a hit of a record that is not there
+    with pytest.raises(ValueError, match="slots"):
+        match_wire.encode(results)
 
 
 @given(value=st.integers(1, 2**64 - 1))  # 0 is left out of messages
@@ -82,5 +103,6 @@ def test_varints_are_protobufs(value: int) -> None:
 
 def test_the_largest_batch_has_a_result_per_query() -> None:
     results = MatchResults([], [0] * 10_001, [], [], [""] * 10_000)
-    parsed = client_pb2.MatchResponse.FromString(match_wire.encode(results))
-    assert [r.query_index for r in parsed.results] == list(range(10_000))
+    for encoded in (match_wire.encode(results), match_wire.encode_in_python(results)):
+        parsed = client_pb2.MatchResponse.FromString(encoded)
+        assert [r.query_index for r in parsed.results] == list(range(10_000))

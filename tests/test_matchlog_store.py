@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import random
+import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,10 +13,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from node.core.canonical import Writer
 from node.core.errors import InvalidArgument
 from node.dueprocess.matchlog import MatchLogEntry, MemoryMatchLog, ReinstateNotice, reinstate_notices
-from node.storage.matchlog import LmdbMatchLog, MatchBatch, MatchRecorder, NoticeBook, new_query_id, notices_for
-from node.storage.store import Store
+from node.storage.matchlog import (
+    BY_CONTENT,
+    BY_QUERY,
+    BY_RECORD,
+    RUN_PAGE,
+    LmdbMatchLog,
+    MatchBatch,
+    MatchRecorder,
+    NoticeBook,
+    new_query_id,
+    notices_for,
+)
+from node.storage.store import Store, Txn, u64
 
 R = [bytes([i]) * 32 for i in range(1, 5)]
 T = 1_700_000_000_000
@@ -139,3 +154,79 @@ def test_the_recorder_keeps_entries_pending_until_their_transaction_committed(st
     assert len(recorder) == 0
     with store.read() as txn:
         assert len(list(LmdbMatchLog(store, txn).since(0))) == 1
+
+
+# --- runs: the lookups by record, content and query id ------------------------------------------------------
+
+
+def test_many_flushes_merge_their_runs_and_every_lookup_still_finds_every_match(store: Store) -> None:
+    rng = random.Random(5)
+    model = MemoryMatchLog()
+    for flush in range(100):  # each flush writes one run per kind; merges keep the count down
+        queries = [(f"{flush * 10 + q:016x}", rng.choice(["", f"post/{rng.randrange(40)}"])) for q in range(3)]
+        entries = [
+            MatchLogEntry(T + flush, rid, rng.randrange(32), content_ref, query_id)
+            for query_id, content_ref in queries
+            for rid in rng.sample(R, rng.randrange(1, len(R) + 1))
+        ]
+        with store.write() as txn:
+            LmdbMatchLog(store, txn).append(entries)
+        model.append(entries)
+    with store.read() as txn:
+        log = LmdbMatchLog(store, txn)
+        runs = sum(1 for kind in (BY_RECORD, BY_CONTENT, BY_QUERY) for _ in log._headers(kind))
+        assert runs < 3 * 20
+        for rid in R:
+            assert list(log.since(T + 30, [rid])) == list(model.since(T + 30, [rid]))
+        for ref in {e.content_ref for e in model.since(0)} - {""}:  # no reference: found by query id
+            assert log.of_content(ref) == [e for e in model.since(0) if e.content_ref == ref]
+        some = next(iter(model.since(T + 50)))
+        assert log.of_query_id(some.query_id) == [e for e in model.since(0) if e.query_id == some.query_id]
+
+
+def test_a_record_matched_by_more_queries_than_a_page_holds_is_found_in_every_page(store: Store) -> None:
+    queries = RUN_PAGE * 2 + 17
+    batch = MatchBatch(T, secrets.token_bytes(8 * queries), [""] * queries, list(range(queries + 1)), [R[0], R[1]],
+                       [0] * (queries - 1) + [1], [3] * queries)
+    with store.write() as txn:
+        LmdbMatchLog(store, txn).write([batch])
+    with store.read() as txn:
+        log = LmdbMatchLog(store, txn)
+        assert len(list(log.since(0, [R[0]]))) == queries - 1
+        assert [e.query_id for e in log.since(0, [R[1]])] == [batch.query_ids[-1]]
+
+
+def _write_old_layout(txn: Txn, store: Store, entries: list[MatchLogEntry]) -> None:
+    """Rows and per-hit indexes as stores written before runs hold them."""
+    for e in entries:
+        position = u64(e.time_ms) + bytes.fromhex(e.query_id)
+        row = Writer().u16(e.distance).string(e.content_ref).getvalue()
+        txn.put(position + e.record_id, row, db=store.db("matchlog"))
+        txn.put(e.record_id, position, db=store.db("matchlog_rec"))
+        txn.put(bytes.fromhex(e.query_id), u64(e.time_ms), db=store.db("matchlog_qid"))
+        if e.content_ref:
+            txn.put(hashlib.sha256(e.content_ref.encode()).digest(), position, db=store.db("matchlog_ref"))
+
+
+def test_a_store_written_before_runs_is_read_and_pruned_with_the_new_matches(store: Store) -> None:
+    old = [MatchLogEntry(T, R[0], 1, "post/1", QUERIES[0]), MatchLogEntry(T, R[1], 2, "post/1", QUERIES[0])]
+    new = [MatchLogEntry(T + 10, R[0], 4, "post/1", QUERIES[1])]
+    with store.write() as txn:
+        _write_old_layout(txn, store, old)
+        LmdbMatchLog(store, txn).append(new)
+    with store.read() as txn:
+        log = LmdbMatchLog(store, txn)
+        assert list(log.since(0)) == old + new
+        assert list(log.since(0, [R[0]])) == [old[0], new[0]]
+        assert log.of_content("post/1") == old + new
+        assert log.of_query_id(QUERIES[0]) == old
+        [notice] = notices_for(log, R[0], 0, lambda _: False)
+        assert (notice.overturned, notice.still_matched) == ((R[0],), (R[1],))
+    with store.write() as txn:
+        assert LmdbMatchLog(store, txn).prune(T + 5) == 2
+    with store.read() as txn:
+        log = LmdbMatchLog(store, txn)
+        assert list(log.since(0)) == new and log.of_query_id(QUERIES[0]) == []
+        assert list(log.since(0, [R[1]])) == [] and log.of_content("post/1") == new
+        for table in ("matchlog_rec", "matchlog_ref", "matchlog_qid"):
+            assert txn.stat(store.db(table))["entries"] == 0

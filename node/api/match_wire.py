@@ -20,7 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-from node.ledger.ledger import HitRecord, MatchResults
+from node.ledger.ledger import HitRecord, HitRecords, MatchResults
+
+try:  # the same encoding in C (setup.py), where it is built
+    from node.api._wire import encode as compiled_encode
+except ImportError:  # pragma: no cover - depends on the build
+    compiled_encode = None  # type: ignore[assignment]
 
 # Tags: field number << 3 | wire type (0 varint, 2 length-delimited).
 _RESULT = b"\x0a"
@@ -78,6 +83,11 @@ def _author(author: str) -> bytes:
     return _string(_AUTHOR, author)
 
 
+@lru_cache(maxsize=4096)
+def _labels(labels: tuple[str, ...]) -> bytes:
+    return _strings(_LABELS, labels)
+
+
 def _empty_result(index: int) -> bytes:
     body = _QUERY_INDEX + varint(index) if index else b""
     return _RESULT + varint(len(body)) + body
@@ -86,24 +96,54 @@ def _empty_result(index: int) -> bytes:
 _EMPTY_RESULTS = [_empty_result(i) for i in range(10_001)]  # up to the largest batch a node may accept
 
 
-def _record_part(record: HitRecord, record_info: Callable[[HitRecord], bytes] | None) -> bytes:
-    """Everything of a `Match` but its distance: the same for every hit of the record."""
+def _record_parts(records: HitRecords, record_info: Callable[[HitRecord], bytes] | None) -> list[bytes]:
+    """Per record, everything of a `Match` but its distance: the same for every hit of the record."""
     parts = [
-        _PROVENANCE_REF + b"\x40" + record.record_id.hex().encode("ascii"),  # 64 hex characters
-        _strings(_POLICY, record.policy),
-        _strings(_LABELS, record.labels),
-        _author(record.author),
+        # A record id is 64 hex characters (0x40).
+        b"".join((_PROVENANCE_REF, b"\x40", rid.hex().encode("ascii"), _strings(_POLICY, policy), labels, author))
+        for rid, policy, labels, author in zip(
+            records.record_ids,
+            records.policies,
+            map(_labels, records.labels),
+            map(_author, records.authors),
+            strict=True,
+        )
     ]
     if record_info is not None:
-        info = record_info(record)
-        parts.append(_RECORD + varint(len(info)) + info)
-    return b"".join(parts)
+        for i, part in enumerate(parts):
+            info = record_info(records[i])
+            parts[i] = part + _RECORD + varint(len(info)) + info
+    return parts
 
 
 def encode(results: MatchResults, record_info: Callable[[HitRecord], bytes] | None = None) -> bytes:
     """The serialized `MatchResponse` of `results`. With `record_info` (a record's serialized `RecordInfo`),
-    each match carries its record's details too (`MatchRequest.include_records`)."""
-    parts = [_record_part(record, record_info) for record in results.records]
+    each match carries its record's details too (`MatchRequest.include_records`). In C where node/api/_wire.c
+    is built, else `encode_in_python`: the same bytes."""
+    if compiled_encode is None:
+        return encode_in_python(results, record_info)
+    records = results.records
+    infos = None
+    if record_info is not None:
+        infos = [_RECORD + varint(len(info)) + info for info in (record_info(records[i]) for i in range(len(records)))]
+    return bytes(
+        compiled_encode(
+            records.record_ids,
+            records.label_sections,
+            records.authors_utf8,
+            [_strings(_POLICY, policy) for policy in records.policies],
+            infos,
+            results.offsets,
+            results.slots,
+            results.distances,
+            results.query_ids,
+        )
+    )
+
+
+def encode_in_python(results: MatchResults, record_info: Callable[[HitRecord], bytes] | None = None) -> bytes:
+    """`encode` without the compiled kernel."""
+    parts = _record_parts(results.records, record_info)
     offsets, slots, distances, query_ids = results.offsets, results.slots, results.distances, results.query_ids
     out: list[bytes] = []
     for i in range(len(offsets) - 1):

@@ -184,6 +184,11 @@ def item_labels(data: bytes, start: int = 0) -> bytes:
     return data[start:end]
 
 
+def encode_labels(labels: tuple[str, ...]) -> bytes:
+    """The labels section of a record item holding `labels` (what `item_labels` reads)."""
+    return _U16.pack(len(labels)) + b"".join(_string(label) for label in labels)
+
+
 def decode_labels(section: bytes) -> tuple[str, ...]:
     """The labels of an `item_labels` section."""
     try:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import overload
+from typing import TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +23,7 @@ from node.core import merkle
 from node.core.entry import ZERO_ID, Entry, EntryKind, sign_entry
 from node.core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, StorageError
 from node.core.keys import SigningKey
-from node.core.records import HashRecord, decode_labels, record_id
+from node.core.records import HashRecord, decode_labels, encode_labels, record_id
 from node.core.retraction import RetractionItem
 from node.core.signals import REGISTRY as SIGNAL_TYPES
 from node.core.signals import MatchKind, SignalType, signal_type
@@ -64,6 +64,9 @@ from node.storage.matchlog import (
     notices_for,
 )
 from node.storage.store import DEFAULT_MAP_SIZE, NewRecord, RecordRow, Status, Store, Txn
+
+_T = TypeVar("_T")
+SMALL_MATCH = 64  # hits: below, `match` answers in plain Python (numpy costs microseconds per call)
 
 
 def now_ms() -> int:
@@ -159,6 +162,58 @@ class HitRecord:
         return StoredRecord.from_row(RecordRow.decode(self.ordinal, self.row))
 
 
+class HitRecords(Sequence[HitRecord]):
+    """The distinct records one match call matched, by columns: each a list with one item per record. Indexing
+    builds a `HitRecord`."""
+
+    __slots__ = ("authors", "authors_utf8", "label_sections", "labels", "ordinals", "policies", "record_ids", "rows")
+
+    def __init__(
+        self,
+        ordinals: Sequence[int] = (),
+        record_ids: Sequence[bytes] = (),
+        authors: Sequence[str] = (),
+        labels: Sequence[tuple[str, ...]] = (),
+        policies: Sequence[tuple[str, ...]] = (),
+        rows: Sequence[bytes] = (),
+        authors_utf8: Sequence[bytes] | None = None,
+        label_sections: Sequence[bytes] | None = None,
+    ) -> None:
+        """`authors_utf8` and `label_sections` are `authors` and `labels` as the store keeps them (UTF-8; the
+        labels section of the record item): encoders copy them as they are. Derived when not given."""
+        self.ordinals, self.record_ids, self.authors = ordinals, record_ids, authors
+        self.labels, self.policies, self.rows = labels, policies, rows
+        self.authors_utf8 = [a.encode("utf-8") for a in authors] if authors_utf8 is None else authors_utf8
+        self.label_sections = [encode_labels(x) for x in labels] if label_sections is None else label_sections
+
+    @classmethod
+    def of(cls, records: Sequence[HitRecord]) -> HitRecords:
+        return cls(
+            [r.ordinal for r in records],
+            [r.record_id for r in records],
+            [r.author for r in records],
+            [r.labels for r in records],
+            [r.policy for r in records],
+            [r.row for r in records],
+        )
+
+    def __len__(self) -> int:
+        return len(self.ordinals)
+
+    @overload
+    def __getitem__(self, i: int) -> HitRecord: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[HitRecord]: ...
+
+    def __getitem__(self, i: int | slice) -> HitRecord | list[HitRecord]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(len(self))[i]]
+        return HitRecord(
+            self.ordinals[i], self.record_ids[i], self.authors[i], self.labels[i], self.policies[i], self.rows[i]
+        )
+
+
 class MatchResults(Sequence[list[MatchHit]]):
     """The answer to one match call: per query, the records it matched, sorted by (distance, record id).
 
@@ -171,13 +226,14 @@ class MatchResults(Sequence[list[MatchHit]]):
 
     def __init__(
         self,
-        records: list[HitRecord],
+        records: HitRecords | Sequence[HitRecord],
         offsets: list[int],
         slots: list[int],
         distances: list[int],
         query_ids: list[str],
     ) -> None:
-        self.records, self.offsets, self.slots, self.distances = records, offsets, slots, distances
+        self.records = records if isinstance(records, HitRecords) else HitRecords.of(records)
+        self.offsets, self.slots, self.distances = offsets, slots, distances
         self.query_ids = query_ids  # per query; "" without hits or without a match log
 
     def __len__(self) -> int:
@@ -195,13 +251,17 @@ class MatchResults(Sequence[list[MatchHit]]):
         if not -len(self) <= i < len(self):
             raise IndexError(i)
         i %= len(self)
-        query_id = self.query_ids[i]
-        return [
-            MatchHit(r.record_id, d, r.author, r.labels, r.policy, query_id, r.ordinal)
-            for r, d in (
-                (self.records[self.slots[h]], self.distances[h]) for h in range(self.offsets[i], self.offsets[i + 1])
+        query_id, records = self.query_ids[i], self.records
+        hits = []
+        for h in range(self.offsets[i], self.offsets[i + 1]):
+            s = self.slots[h]
+            hits.append(
+                MatchHit(
+                    records.record_ids[s], self.distances[h], records.authors[s], records.labels[s],
+                    records.policies[s], query_id, records.ordinals[s],
+                )
             )
-        ]
+        return hits
 
     @property
     def hits(self) -> int:
@@ -211,8 +271,8 @@ class MatchResults(Sequence[list[MatchHit]]):
         """Hits by label (a hit counts once under each label of its record): what metrics count."""
         per_record = np.bincount(np.asarray(self.slots, dtype=np.int64), minlength=len(self.records))
         counts: dict[str, int] = {}
-        for record, n in zip(self.records, per_record.tolist(), strict=True):
-            for label in record.labels:
+        for labels, n in zip(self.records.labels, per_record.tolist(), strict=True):
+            for label in labels:
                 counts[label] = counts.get(label, 0) + n
         return counts
 
@@ -288,6 +348,7 @@ class Ledger:
         # returns, so nothing waits long enough to be dropped.
         self._recorder = MatchRecorder(None if settings.match_log_answered else MAX_UNWRITTEN_MATCHES)
         self._flush_lock = threading.Lock()  # one flush at a time: later callers find their matches written
+        self._verdict_cache: tuple[Membership, dict[tuple[str, tuple[str, ...]], standing.Shared]] | None = None
         # Woken after every commit; notice watchers wait on it (and re-read the store).
         self.commits = threading.Condition()
         self._listeners.append(self._wake_watchers)
@@ -770,70 +831,92 @@ class Ledger:
             raise InvalidArgument("pdq_threshold", threshold, f"0..{MAX_THRESHOLD}")
         self._check_batch("queries", len(queries))
         kinds = [_query_kind(i, query) for i, query in enumerate(queries)]
-        found_q, found_o, found_d = [], [], []  # per hit: query, record ordinal, distance (arrays, in parts)
         pdq_positions = [i for i, kind in enumerate(kinds) if kind.match is MatchKind.HAMMING]
+        pdq: tuple[npt.NDArray[np.int64], ...] = ()  # query, ordinal, distance of each PDQ hit
         if pdq_positions:
             hashes = np.frombuffer(b"".join(queries[i].value for i in pdq_positions), dtype=np.uint8)
             qidx, ordinals, distances = self.index.query(hashes.reshape(-1, 32), threshold)
-            found_q.append(qidx if len(pdq_positions) == len(queries) else np.asarray(pdq_positions)[qidx])
-            found_o.append(ordinals)
-            found_d.append(distances)
+            if len(pdq_positions) != len(queries):
+                qidx = np.asarray(pdq_positions)[qidx]
+            pdq = (qidx.astype(np.int64), ordinals.astype(np.int64), distances.astype(np.int64))
         with self.store.read() as txn:
-            for i, (query, kind) in enumerate(zip(queries, kinds, strict=True)):
-                if kind.match is MatchKind.EXACT:
-                    exact = self.store.exact(txn, kind.name, query.value)
-                    if exact:
-                        found_q.append(np.full(len(exact), i))
-                        found_o.append(np.asarray(exact, dtype=np.int64))
-                        found_d.append(np.zeros(len(exact), dtype=np.int64))
-            if found_o:
-                hit_q, hit_o, hit_d = (np.concatenate(parts).astype(np.int64) for parts in (found_q, found_o, found_d))
-            else:
-                hit_q = hit_o = hit_d = np.zeros(0, dtype=np.int64)
+            exact = [
+                (i, ordinal)
+                for i, (query, kind) in enumerate(zip(queries, kinds, strict=True))
+                if kind.match is MatchKind.EXACT
+                for ordinal in self.store.exact(txn, kind.name, query.value)
+            ]
+            if len(pdq[0] if pdq else ()) + len(exact) <= SMALL_MATCH:
+                return self._answer_small(txn, queries, pdq, exact)
+            if exact:
+                q, o = np.asarray(exact, dtype=np.int64).T
+                pdq = tuple(np.concatenate(parts) for parts in zip(pdq, (q, o, np.zeros_like(q)), strict=True))
+            hit_q, hit_o, hit_d = pdq
             distinct, slot_of_hit = np.unique(hit_o, return_inverse=True)
             records, slot_of_distinct = self._hit_records(txn, distinct.tolist())
-        return self._answer(queries, records, hit_q, hit_d, slot_of_distinct[slot_of_hit])
-
-    def _hit_records(self, txn: Txn, ordinals: list[int]) -> tuple[list[HitRecord], npt.NDArray[np.int64]]:
-        """The active records among `ordinals`, sorted by record id, and the slot of each ordinal among them
-        (-1: not active, it does not match)."""
-        verdicts = standing.Verdicts(self.store, txn, self.membership, self.settings.policy)
-        authors: dict[bytes, str] = {}
-        labels_of: dict[bytes, tuple[str, ...]] = {}
-        found: list[tuple[bytes, int, HitRecord]] = []
-        for at, ordinal, row, rid, raw_author, section in self.store.active_hits(txn, ordinals):
-            author = authors.get(raw_author)
-            if author is None:
-                author = authors[raw_author] = raw_author.decode("utf-8")
-            labels = labels_of.get(section)
-            if labels is None:
-                labels = labels_of[section] = decode_labels(section)
-            policy = verdicts.notes(ordinal, row, rid, author, labels)
-            found.append((rid, at, HitRecord(ordinal, rid, author, labels, policy, row)))
-        found.sort(key=lambda f: f[0])
-        slots = np.full(len(ordinals), -1, dtype=np.int64)
-        slots[[at for _, at, _ in found]] = np.arange(len(found))
-        return [record for _, _, record in found], slots
-
-    def _answer(
-        self,
-        queries: Sequence[Query],
-        records: list[HitRecord],
-        hit_q: npt.NDArray[np.int64],
-        hit_d: npt.NDArray[np.int64],
-        hit_slot: npt.NDArray[np.int64],
-    ) -> MatchResults:
-        """The results of a match call from its hits (query, distance, slot), which it queues for the log."""
+        hit_slot = np.asarray(slot_of_distinct, dtype=np.int64)[slot_of_hit]
         keep = hit_slot >= 0
         hit_q, hit_d, hit_slot = hit_q[keep], hit_d[keep], hit_slot[keep]
-        # Records are in record id order, so their slots are too: (query, distance, slot) is the answer's order.
-        order = np.lexsort((hit_slot, hit_d, hit_q))
-        hit_q, hit_d, hit_slot = hit_q[order], hit_d[order], hit_slot[order]
+        order = np.lexsort((_id_order(records.record_ids)[hit_slot], hit_d, hit_q))  # (query, distance, record id)
         counts = np.bincount(hit_q, minlength=len(queries))
         offsets = np.concatenate([[0], np.cumsum(counts)]).tolist()
-        slots, distances = hit_slot.tolist(), hit_d.tolist()
+        return self._answer(queries, records, offsets, hit_slot[order].tolist(), hit_d[order].tolist())
+
+    def _answer_small(
+        self,
+        txn: Txn,
+        queries: Sequence[Query],
+        pdq: tuple[npt.NDArray[np.int64], ...],
+        exact: list[tuple[int, int]],
+    ) -> MatchResults:
+        """`match` for calls with few hits (one-hash calls, mostly): the same answer in plain Python, where numpy's
+        cost per call (a few microseconds per function) would be most of the work."""
+        hits = [(q, 0, o) for q, o in exact]
+        if pdq:
+            hits += zip(pdq[0].tolist(), pdq[2].tolist(), pdq[1].tolist(), strict=True)
+        distinct = sorted({o for _, _, o in hits})
+        records, slots = self._hit_records(txn, distinct)
+        slot_of = dict(zip(distinct, slots, strict=True))
+        ids = records.record_ids
+        ordered = sorted((q, d, ids[slot_of[o]], slot_of[o]) for q, d, o in hits if slot_of[o] >= 0)
+        offsets = [0] * (len(queries) + 1)
+        for q, *_ in ordered:
+            offsets[q + 1] += 1
+        for i in range(len(queries)):
+            offsets[i + 1] += offsets[i]
+        return self._answer(queries, records, offsets, [h[3] for h in ordered], [h[1] for h in ordered])
+
+    def _hit_records(self, txn: Txn, ordinals: list[int]) -> tuple[HitRecords, list[int]]:
+        """The active records among `ordinals`, and the slot of each ordinal among them (-1: not active, it does
+        not match)."""
+        hits = self.store.active_hits(txn, ordinals)
+        authors = _decoded(hits.authors, lambda raw: raw.decode("utf-8"))
+        labels = _decoded(hits.label_sections, decode_labels)
+        kept = [ordinals[at] for at in hits.positions]
+        policies = self._verdicts(txn).notes_of(kept, hits.rows, hits.record_ids, authors, labels)
+        slots = [-1] * len(ordinals)
+        for slot, at in enumerate(hits.positions):
+            slots[at] = slot
+        records = HitRecords(
+            kept, hits.record_ids, authors, labels, policies, hits.rows, hits.authors, hits.label_sections
+        )
+        return records, slots
+
+    def _verdicts(self, txn: Txn) -> standing.Verdicts:
+        """The verdicts of one match call. What they derive for records without history depends only on the
+        membership and the policy, so it is kept across calls until the membership changes."""
+        cache = self._verdict_cache
+        if cache is None or cache[0] is not self._membership or len(cache[1]) > 10_000:
+            cache = self._verdict_cache = (self._membership, {})
+        return standing.Verdicts(self.store, txn, self._membership, self.settings.policy, cache[1])
+
+    def _answer(
+        self, queries: Sequence[Query], records: HitRecords, offsets: list[int], slots: list[int], distances: list[int]
+    ) -> MatchResults:
+        """The results of a match call, each query's hits `offsets[i]..offsets[i+1]` of (`slots`, `distances`),
+        given query ids and queued for the log."""
         query_ids = [""] * len(queries)
-        matched = np.flatnonzero(counts).tolist()
+        matched = [i for i in range(len(queries)) if offsets[i + 1] > offsets[i]] if slots else []
         if matched and self.settings.match_log_retention_ms:
             numbers = secrets.token_bytes(8 * len(matched))
             for j, i in enumerate(matched):
@@ -843,7 +926,7 @@ class Ledger:
                 numbers,
                 [queries[i].content_ref for i in matched],
                 [offsets[i] for i in matched] + [offsets[matched[-1] + 1]],
-                [r.record_id for r in records],
+                records.record_ids,
                 slots,
                 distances,
             )
@@ -1060,6 +1143,20 @@ def _first_of_each(records: Sequence[HashRecord], earlier: dict[int, bytes]) -> 
             fresh.append(i)
         seen.add(key)
     return fresh
+
+
+def _decoded(raw: Sequence[bytes], decode: Callable[[bytes], _T]) -> list[_T]:
+    """Each value decoded, each distinct value once (contributors and label sets repeat across records)."""
+    distinct = {value: decode(value) for value in set(raw)}
+    return [distinct[value] for value in raw]
+
+
+def _id_order(record_ids: Sequence[bytes]) -> npt.NDArray[np.int64]:
+    """Each record id's rank in byte order."""
+    words = np.frombuffer(b"".join(record_ids), dtype=">u8").reshape(-1, 4)
+    rank = np.empty(len(record_ids), dtype=np.int64)
+    rank[np.lexsort(words.T[::-1])] = np.arange(len(record_ids))
+    return rank
 
 
 def _query_kind(i: int, query: Query) -> SignalType:

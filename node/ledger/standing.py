@@ -8,6 +8,7 @@ status always follows from the entries the node holds and its policy; nothing he
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from node.core.errors import StorageError
 from node.core.records import HashRecord, record_id
@@ -85,6 +86,11 @@ def _with_local_withhold(found: Verdict, held: str | None) -> Verdict:
     return Verdict(Standing.WITHHELD, (*found.notes, held))
 
 
+# What `Verdicts` derives for the records of a (contributor, labels) without history: the contributor's
+# revocation cutoff, and the notes for records signed before and after it (without the purge note).
+Shared = tuple[int, Verdict, tuple[str, ...]]
+
+
 class Verdicts:
     """The policy notes of many active records read in one transaction: the hits of one match call.
 
@@ -94,10 +100,20 @@ class Verdicts:
     history are judged one by one exactly as `verdict` does.
     """
 
-    def __init__(self, store: Store, txn: Txn, membership: Membership, policy: PolicyConfig) -> None:
+    def __init__(
+        self,
+        store: Store,
+        txn: Txn,
+        membership: Membership,
+        policy: PolicyConfig,
+        shared: dict[tuple[str, tuple[str, ...]], Shared] | None = None,
+    ) -> None:
+        """`shared` carries what no-history records' verdicts are, from one call to the next, for as long as
+        `membership` and `policy` are the same (the caller's to ensure); the purge withholds are read per call."""
         self._store, self._txn, self._membership, self._policy = store, txn, membership, policy
-        self._without_history: dict[tuple[str, tuple[str, ...]], Verdict] = {}
-        self._withholds: dict[str, tuple[int, str | None]] = {}  # author -> (revoked after ms, purged note)
+        self._shared = {} if shared is None else shared
+        self._purged: dict[str, str | None] = {}
+        self._notes: dict[tuple[str, tuple[str, ...]], tuple[int, tuple[str, ...], tuple[str, ...]]] = {}
 
     def notes(self, ordinal: int, row: bytes, rid: bytes, author: str, labels: tuple[str, ...]) -> tuple[str, ...]:
         """The notes of the verdict on the record at `ordinal`: `row` encoded, its id `rid`, contributor
@@ -105,30 +121,53 @@ class Verdicts:
         if self._store.has_related(self._txn, rid):
             decoded = RecordRow.decode(ordinal, row)
             return verdict(self._store, self._txn, decoded, self._membership, self._policy).notes
-        key = (author, labels)
-        found = self._without_history.get(key)
-        if found is None:
+        known = self._notes.get((author, labels))
+        if known is None:
+            known = self._notes[(author, labels)] = self._derive(rid, author, labels)
+        revoked_after_ms, before, after = known
+        return after if revoked_after_ms and row_timestamp_ms(row) > revoked_after_ms else before
+
+    def notes_of(
+        self,
+        ordinals: Sequence[int],
+        rows: Sequence[bytes],
+        rids: Sequence[bytes],
+        authors: Sequence[str],
+        labels: Sequence[tuple[str, ...]],
+    ) -> list[tuple[str, ...]]:
+        """`notes` of many records (columns of one item per record), in one loop."""
+        related, txn, known_notes = self._store.has_related, self._txn, self._notes
+        found = []
+        for ordinal, row, rid, author, record_labels in zip(ordinals, rows, rids, authors, labels, strict=True):
+            if related(txn, rid):
+                found.append(self.notes(ordinal, row, rid, author, record_labels))
+                continue
+            known = known_notes.get((author, record_labels))
+            if known is None:
+                known = known_notes[(author, record_labels)] = self._derive(rid, author, record_labels)
+            revoked_after_ms, before, after = known
+            found.append(after if revoked_after_ms and row_timestamp_ms(row) > revoked_after_ms else before)
+        return found
+
+    def _derive(
+        self, rid: bytes, author: str, labels: tuple[str, ...]
+    ) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
+        """What `notes` answers for every record of `author` with `labels` and no history: `local_withhold`
+        depends on the record only through its timestamp, against the contributor's revocation cutoff."""
+        shared = self._shared.get((author, labels))
+        if shared is None:
             member = self._membership.get(author)
             facts = RecordFacts(rid, author, member.roles if member is not None else (), labels)
             found = derive_verdict(facts, RecordHistory(rid), authority(author, self._membership), self._policy)
-            self._without_history[key] = found
-        return _with_local_withhold(found, self._withhold(author, row_timestamp_ms(row))).notes
-
-    def _withhold(self, author: str, timestamp_ms: int) -> str | None:
-        """`local_withhold` with the contributor's part read once per call."""
-        known = self._withholds.get(author)
-        if known is None:
-            member = self._membership.get(author)
-            purged = self._store.get_state(self._txn, PURGED_MEMBER_PREFIX + author.encode("utf-8")) is not None
-            known = (
-                member.revoked_after_ms if member is not None else 0,
-                _purged_note(author) if purged else None,
+            revoked_after_ms = member.revoked_after_ms if member is not None else 0
+            shared = self._shared[(author, labels)] = (
+                revoked_after_ms, found, _with_local_withhold(found, _revoked_note(author)).notes
             )
-            self._withholds[author] = known
-        revoked_after_ms, purged_note = known
-        if revoked_after_ms and timestamp_ms > revoked_after_ms:
-            return _revoked_note(author)
-        return purged_note
+        revoked_after_ms, found, after = shared
+        if author not in self._purged:
+            purged = self._store.get_state(self._txn, PURGED_MEMBER_PREFIX + author.encode("utf-8")) is not None
+            self._purged[author] = _purged_note(author) if purged else None
+        return revoked_after_ms, _with_local_withhold(found, self._purged[author]).notes, after
 
 
 def local_withhold(store: Store, txn: Txn, row: RecordRow, membership: Membership) -> str | None:

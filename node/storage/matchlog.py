@@ -150,13 +150,13 @@ class Run:
     def merged(cls, runs: Sequence[Run]) -> Run:
         """One run holding every entry of `runs` once (a batch written twice is filed twice)."""
         positions = _concatenated([r.positions for r in runs])
-        entries = np.empty(len(positions), dtype=[("key", "<u8"), ("time", "<u8"), ("query", "<u8")])
-        entries["key"] = np.concatenate([r.keys for r in runs])
-        entries["time"], entries["query"] = positions["time"], positions["query"]
-        unique = np.unique(entries)  # sorted by key, then position
-        kept = np.empty(len(unique), dtype=_POSITIONS)
-        kept["time"], kept["query"] = unique["time"], unique["query"]
-        return cls(np.ascontiguousarray(unique["key"]), kept)
+        keys = np.concatenate([r.keys for r in runs])
+        times, queries = positions["time"].astype(np.uint64), positions["query"].astype(np.uint64)
+        order = np.lexsort((queries, times, keys))  # by key, then position
+        keys, times, queries = keys[order], times[order], queries[order]
+        fresh = np.ones(len(keys), dtype=bool)
+        fresh[1:] = (keys[1:] != keys[:-1]) | (times[1:] != times[:-1]) | (queries[1:] != queries[:-1])
+        return cls(np.ascontiguousarray(keys[fresh], dtype=_KEYS), positions[order][fresh])
 
 
 def _concatenated(parts: Sequence[npt.NDArray[np.void]]) -> npt.NDArray[np.void]:

@@ -42,9 +42,14 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import lmdb
+
+try:  # the compiled reading of matched rows (setup.py); without it, the same in Python
+    from node.storage._rowscan import scan as compiled_scan
+except ImportError:  # pragma: no cover - depends on the build
+    compiled_scan = None  # type: ignore[assignment]
 
 from node.core.canonical import Reader, Writer
 from node.core.entry import Entry
@@ -75,9 +80,36 @@ _DBS = (
 _DUPSORT = ("exact", "related", "matchlog_rec", "matchlog_ref")
 
 Txn = Any  # lmdb.Transaction; the lmdb package ships no type information
-# A record read for matching (`Store.active_hits`): position asked, ordinal, encoded row, record id, contributor
-# (UTF-8) and labels section (`records.item_labels`) as stored.
-Hit = tuple[int, int, bytes, bytes, bytes, bytes]
+
+
+class ActiveHits(NamedTuple):
+    """The active records among those a match hit (`Store.active_hits`), by columns, in the order asked."""
+
+    positions: list[int]  # in the ordinals asked
+    rows: list[bytes]  # encoded (`RecordRow.encode`)
+    record_ids: list[bytes]
+    authors: list[bytes]  # the contributor, UTF-8
+    label_sections: list[bytes]  # as stored (`records.item_labels`)
+
+
+def _scan_rows(rows: list[bytes | None]) -> ActiveHits:
+    """`active_hits`'s reading of the rows in Python, where node/storage/_rowscan.c is not built (it does the
+    same in C)."""
+    found = ActiveHits([], [], [], [], [])
+    sha256 = hashlib.sha256
+    for at, row in enumerate(rows):
+        if row is None or row[_STATUS_AT] != Status.ACTIVE:
+            continue
+        if len(row) < _ROW.size:
+            raise EncodingError(f"record row: truncated at byte {len(row)}")
+        end = _ROW.size + (row[53] << 8 | row[54])
+        found.positions.append(at)
+        found.rows.append(row)
+        # The row starts with the entry id and the index, what the record id is the hash of.
+        found.record_ids.append(sha256(RECORD_ID_TAG + row[:36]).digest())
+        found.authors.append(row[_ROW.size : end])
+        found.label_sections.append(item_labels(row, end))
+    return found
 
 
 class Status:
@@ -387,21 +419,23 @@ class Store:
         value = txn.get(u64(ordinal), db=self._dbs["records"])
         return None if value is None else RecordRow.decode(ordinal, bytes(value))
 
-    def active_hits(self, txn: Txn, ordinals: list[int]) -> list[Hit]:
-        """The records at `ordinals` that are active, read for matching: each as a `Hit` (position in
-        `ordinals`, ordinal, encoded row, record id, contributor and labels section as stored), decoding nothing
-        else. One loop here instead of a call per field: matching reads every hit this way."""
-        get, db, pack, sha256 = txn.get, self._dbs["records"], _U64.pack, hashlib.sha256
-        hits: list[Hit] = []
-        for at, ordinal in enumerate(ordinals):
-            row = get(pack(ordinal), db=db)
-            if row is None or row[_STATUS_AT] != Status.ACTIVE:
-                continue
-            end = _ROW.size + (row[53] << 8 | row[54])
-            # The row starts with the entry id and the index, what the record id is the hash of.
-            rid = sha256(RECORD_ID_TAG + row[:36]).digest()
-            hits.append((at, ordinal, row, rid, row[_ROW.size : end], item_labels(row, end)))
-        return hits
+    def active_hits(self, txn: Txn, ordinals: list[int]) -> ActiveHits:
+        """The records at `ordinals` that are active, read for matching: by columns, each one's position in
+        `ordinals`, encoded row, record id, contributor (UTF-8) and labels section as stored
+        (`records.item_labels`), decoding nothing else.
+
+        Raises:
+            EncodingError: a malformed row.
+        """
+        get, db, pack = txn.get, self._dbs["records"], _U64.pack
+        rows = [get(pack(ordinal), db=db) for ordinal in ordinals]
+        if compiled_scan is None:
+            return _scan_rows(rows)
+        try:
+            positions, record_ids, authors, sections = compiled_scan(rows, RECORD_ID_TAG)
+        except ValueError as exc:
+            raise EncodingError(str(exc)) from None
+        return ActiveHits(positions, [rows[at] for at in positions], record_ids, authors, sections)
 
     def has_related(self, txn: Txn, record_id: bytes) -> bool:
         """Whether anything was ever said about the record (a retraction, opinion, appeal or decision)."""

@@ -1,0 +1,214 @@
+/* Reading the record rows a match hit, in C: `Store.active_hits`'s loop without a Python step per field.
+ *
+ * node/storage/store.py owns the row layout and node/core/records.py the record item's; this module reads the
+ * few fields matching needs from rows already fetched from LMDB, exactly as the Python code beside it does
+ * (`active_hits` falls back to it when this module is not built; tests/test_rowscan.py holds both to the same
+ * answers):
+ *
+ *   row   entry id (32) ‖ index u32 ‖ seq u64 ‖ timestamp_ms u64 ‖ status u8 ‖ author (u16 len + UTF-8) ‖ item
+ *   item  signal type (u16 len + UTF-8) ‖ value (u32 len + bytes) ‖ quality u8 ‖ labels (u16 count, each
+ *         u16 len + UTF-8) ‖ ...
+ *
+ * A row is active when its status byte is 1. Its record id is SHA-256(tag ‖ entry id ‖ index): the first 36
+ * bytes of the row. Integers are big-endian.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+#include <string.h>
+
+#define ROW_FIXED 55
+#define STATUS_AT 52
+#define AUTHOR_SIZE_AT 53
+#define ID_MATERIAL 36
+#define STATUS_ACTIVE 1
+#define MAX_TAG 64
+
+/* --- SHA-256 (FIPS 180-4) ----------------------------------------------------------------------------------- */
+
+static const uint32_t K[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+static inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+
+static void compress(uint32_t state[8], const uint8_t block[64]) {
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++) {
+        w[i] = (uint32_t)block[4 * i] << 24 | (uint32_t)block[4 * i + 1] << 16 | (uint32_t)block[4 * i + 2] << 8 |
+               (uint32_t)block[4 * i + 3];
+    }
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+    uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+        uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        h = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
+    }
+    state[0] += a;
+    state[1] += b;
+    state[2] += c;
+    state[3] += d;
+    state[4] += e;
+    state[5] += f;
+    state[6] += g;
+    state[7] += h;
+}
+
+/* SHA-256 of a message of at most 119 bytes (two blocks): a tag and the 36 bytes of a record id's material. */
+static void sha256_short(const uint8_t *message, size_t size, uint8_t digest[32]) {
+    uint32_t state[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                         0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    uint8_t blocks[128] = {0};
+    memcpy(blocks, message, size);
+    blocks[size] = 0x80;
+    size_t total = size + 9 <= 64 ? 64 : 128;
+    uint64_t bits = (uint64_t)size * 8;
+    for (int i = 0; i < 8; i++) {
+        blocks[total - 1 - i] = (uint8_t)(bits >> (8 * i));
+    }
+    for (size_t at = 0; at < total; at += 64) {
+        compress(state, blocks + at);
+    }
+    for (int i = 0; i < 8; i++) {
+        digest[4 * i] = (uint8_t)(state[i] >> 24);
+        digest[4 * i + 1] = (uint8_t)(state[i] >> 16);
+        digest[4 * i + 2] = (uint8_t)(state[i] >> 8);
+        digest[4 * i + 3] = (uint8_t)state[i];
+    }
+}
+
+/* --- rows --------------------------------------------------------------------------------------------------- */
+
+static inline size_t u16_at(const uint8_t *p) { return (size_t)p[0] << 8 | p[1]; }
+static inline size_t u32_at(const uint8_t *p) {
+    return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+}
+
+/* Where the labels section of the item at `item` (up to `end`) starts and ends; 0 when the item is malformed. */
+static int labels_section(const uint8_t *item, const uint8_t *end, const uint8_t **start, const uint8_t **stop) {
+    const uint8_t *p = item;
+    if (end - p < 2) return 0;
+    p += 2 + u16_at(p); /* signal type */
+    if (end - p < 4) return 0;
+    size_t value = u32_at(p);
+    if ((size_t)(end - p) < 4 + value + 1 + 2) return 0;
+    p += 4 + value + 1; /* value, quality */
+    *start = p;
+    size_t count = u16_at(p);
+    p += 2;
+    for (size_t i = 0; i < count; i++) {
+        if (end - p < 2) return 0;
+        size_t size = u16_at(p);
+        if ((size_t)(end - p) < 2 + size) return 0;
+        p += 2 + size;
+    }
+    *stop = p;
+    return 1;
+}
+
+static PyObject *append_steal(PyObject *list, PyObject *item) {
+    if (item == NULL) return NULL;
+    int failed = PyList_Append(list, item);
+    Py_DECREF(item);
+    return failed ? NULL : list;
+}
+
+PyDoc_STRVAR(scan_doc,
+             "scan(rows, tag) -> (positions, record_ids, authors, label_sections)\n\n"
+             "For each row of `rows` (encoded record rows, or None) that is active: its position in `rows`, its "
+             "record id (SHA-256 of `tag` and the row's first 36 bytes), its contributor (UTF-8 bytes) and the "
+             "labels section of its record item, as stored. Raises ValueError for a malformed row.");
+
+static PyObject *scan(PyObject *self, PyObject *args) {
+    PyObject *rows_arg;
+    Py_buffer tag;
+    if (!PyArg_ParseTuple(args, "Oy*", &rows_arg, &tag)) return NULL;
+    PyObject *rows = NULL, *positions = NULL, *ids = NULL, *authors = NULL, *sections = NULL, *result = NULL;
+    if (tag.len > MAX_TAG) {
+        PyErr_SetString(PyExc_ValueError, "tag: longer than 64 bytes");
+        goto done;
+    }
+    rows = PySequence_Fast(rows_arg, "rows: want a sequence");
+    if (rows == NULL) goto done;
+    positions = PyList_New(0);
+    ids = PyList_New(0);
+    authors = PyList_New(0);
+    sections = PyList_New(0);
+    if (!positions || !ids || !authors || !sections) goto done;
+    uint8_t message[MAX_TAG + ID_MATERIAL];
+    memcpy(message, tag.buf, (size_t)tag.len);
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(rows);
+    PyObject **items = PySequence_Fast_ITEMS(rows);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *row = items[i];
+        if (row == Py_None) continue;
+        if (!PyBytes_Check(row)) {
+            PyErr_Format(PyExc_TypeError, "rows[%zd]: want bytes or None", i);
+            goto done;
+        }
+        const uint8_t *data = (const uint8_t *)PyBytes_AS_STRING(row);
+        Py_ssize_t size = PyBytes_GET_SIZE(row);
+        if (size < ROW_FIXED) {
+            PyErr_Format(PyExc_ValueError, "record row: truncated at byte %zd", size);
+            goto done;
+        }
+        if (data[STATUS_AT] != STATUS_ACTIVE) continue;
+        size_t author = u16_at(data + AUTHOR_SIZE_AT);
+        const uint8_t *end = data + size, *item = data + ROW_FIXED + author, *start, *stop;
+        if (item > end || !labels_section(item, end, &start, &stop)) {
+            PyErr_Format(PyExc_ValueError, "record row: malformed at rows[%zd]", i);
+            goto done;
+        }
+        uint8_t digest[32];
+        memcpy(message + tag.len, data, ID_MATERIAL);
+        sha256_short(message, (size_t)tag.len + ID_MATERIAL, digest);
+        if (!append_steal(positions, PyLong_FromSsize_t(i)) ||
+            !append_steal(ids, PyBytes_FromStringAndSize((const char *)digest, 32)) ||
+            !append_steal(authors, PyBytes_FromStringAndSize((const char *)data + ROW_FIXED, (Py_ssize_t)author)) ||
+            !append_steal(sections, PyBytes_FromStringAndSize((const char *)start, stop - start))) {
+            goto done;
+        }
+    }
+    result = PyTuple_Pack(4, positions, ids, authors, sections);
+done:
+    PyBuffer_Release(&tag);
+    Py_XDECREF(rows);
+    Py_XDECREF(positions);
+    Py_XDECREF(ids);
+    Py_XDECREF(authors);
+    Py_XDECREF(sections);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"scan", scan, METH_VARARGS, scan_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_rowscan", "Reading matched record rows in C (see node/storage/store.py).", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__rowscan(void) { return PyModule_Create(&module); }

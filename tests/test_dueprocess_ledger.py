@@ -422,7 +422,7 @@ def test_matches_older_than_the_retention_are_pruned_and_issue_no_notice(tmp_pat
         nodes.matches("platform-b", PDQ, "post/old")
         nodes.clock.advance(HOUR + 1)
         nodes.matches("platform-b", PDQ, "post/new")
-        assert b.prune_match_log() == (1, 0)
+        assert b.prune_match_log() == (1, 0, 0)
         a.retract([rid], "")
         nodes.sync()
         assert [n.notice.content_ref for n in b.notices()] == ["post/new"]

@@ -462,6 +462,7 @@ def notice_to_proto(stored: StoredNotice) -> admin_pb2.ReinstateNotice:
         first_matched_ms=notice.first_matched_ms,
         last_matched_ms=notice.last_matched_ms,
         cleared=notice.cleared,
+        statement_ids=notice.statement_ids,
     )
 
 

@@ -71,6 +71,12 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "explain", "node.cli.explain_cmd", "show why content was matched: its matches and their verified provenance"
     ),
+    Command(
+        "statement",
+        "node.cli.statement_cmd",
+        "issue the statement of reasons of a decision taken on a match: for the DSA database and the user",
+    ),
+    Command("statements", "node.cli.statements_cmd", "list, show or withdraw the statements of reasons issued"),
     Command("report", "node.cli.report_cmd", "write this member's transparency report (JSON, CSV, HTML)"),
     Command("hash", "node.cli.hash_cmd", "hash files locally: PDQ (images) with quality, MD5, SHA-256"),
     Command("stats", "node.cli.stats_cmd", "show a node's record counts and storage use"),

@@ -107,6 +107,10 @@ class Reader:
     def strings(self) -> tuple[str, ...]:
         return tuple(self.string() for _ in range(self.u16()))
 
+    def remaining(self) -> int:
+        """Bytes not yet read (a field appended in a later version is present when some remain)."""
+        return len(self._data) - self._pos
+
     def rest(self) -> bytes:
         """Everything not yet read (for a trailing field whose length is the remainder)."""
         return self._take(len(self._data) - self._pos)

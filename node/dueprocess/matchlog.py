@@ -101,6 +101,9 @@ class ReinstateNotice:
     query_ids: tuple[str, ...]
     first_matched_ms: int
     last_matched_ms: int
+    # The statements of reasons this node issued about the content that rest on an overturned record: the
+    # platform withdraws or updates them (node/dueprocess/statement.py).
+    statement_ids: tuple[str, ...] = ()
 
     @property
     def cleared(self) -> bool:

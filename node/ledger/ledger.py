@@ -47,6 +47,8 @@ from node.dueprocess.items import (
 )
 from node.dueprocess.matchlog import DEFAULT_RETENTION_MS, MatchLogEntry, is_query_id
 from node.dueprocess.policy import PolicyConfig
+from node.dueprocess.statement import DEFAULT_RETENTION_DAYS as STATEMENT_RETENTION_DAYS
+from node.dueprocess.statement import name_statements, statement_of_case
 from node.index.pdq import MAX_THRESHOLD, PdqIndex
 from node.ledger import standing
 from node.membership import authorship
@@ -63,6 +65,7 @@ from node.storage.matchlog import (
     StoredNotice,
     notices_for,
 )
+from node.storage.statements import StatementBook
 from node.storage.store import DEFAULT_MAP_SIZE, NewRecord, RecordRow, Status, Store, Txn
 
 _T = TypeVar("_T")
@@ -84,6 +87,7 @@ class LedgerSettings:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     match_log_retention_ms: int = DEFAULT_RETENTION_MS  # 0: keep no match log (and issue no notices)
     match_log_answered: bool = False  # a match returns once its matches are logged (docs/due-process.md)
+    statement_retention_ms: int = STATEMENT_RETENTION_DAYS * 86_400_000  # statements of reasons issued here
 
 
 class RecordStatus(enum.StrEnum):
@@ -536,11 +540,35 @@ class Ledger:
             found = self._filed_appeal(txn, rid, case_ref)
             if found is not None:  # a concurrent call filed it since the read above
                 raise _AlreadyFiled(found)
+            self._check_statement_case(txn, rid, case_ref)
 
         try:
             return self._author(EntryKind.APPEAL, [item.encode()], precheck=precheck), False
         except _AlreadyFiled as filed:
             return filed.entry, True
+
+    def _check_statement_case(self, txn: Txn, rid: bytes, case_ref: str) -> None:
+        """An appeal filed from a statement of reasons (its id leads the case reference) must name one this node
+        issued that rests on the record: the link is what lets the overturn's notice name the statement.
+
+        Raises:
+            InvalidArgument: no such statement here, or it does not rest on `rid`.
+        """
+        statement_id = statement_of_case(case_ref)
+        if statement_id is None:
+            return
+        statement = StatementBook(self.store, txn).get(statement_id)
+        if statement is None:
+            want = f"a statement of reasons this node issued ({statement_id} is not)"
+            raise InvalidArgument("case_ref", case_ref, want)
+        if rid not in statement.record_ids:
+            raise InvalidArgument(
+                "case_ref",
+                case_ref,
+                f"a statement resting on record {rid.hex()} ({statement_id} rests on "
+                + ", ".join(r.hex() for r in statement.record_ids)
+                + ")",
+            )
 
     def _filed_appeal(self, txn: Txn, rid: bytes, case_ref: str) -> Entry | None:
         """This member's first appeal entry about `rid` with this case reference, if any."""
@@ -969,28 +997,39 @@ class Ledger:
         recorder = self._recorder
         return {"logged": recorder.logged, "dropped": recorder.dropped, "pending": len(recorder)}
 
-    def prune_match_log(self) -> tuple[int, int]:
-        """Drops logged matches and notices older than the retention window: (matches, notices) dropped."""
+    def prune_match_log(self) -> tuple[int, int, int]:
+        """Drops logged matches and notices older than the match log's retention window, and statements of
+        reasons older than theirs: (matches, notices, statements) dropped."""
         self.flush_match_log()
-        retention = self.settings.match_log_retention_ms
-        cutoff = self.clock() - retention if retention else self.clock() + 1
+        retention, now = self.settings.match_log_retention_ms, self.clock()
+        cutoff = now - retention if retention else now + 1
         with self.store.write() as txn:
-            return LmdbMatchLog(self.store, txn).prune(cutoff), NoticeBook(self.store, txn).prune(cutoff)
+            return (
+                LmdbMatchLog(self.store, txn).prune(cutoff),
+                NoticeBook(self.store, txn).prune(cutoff),
+                StatementBook(self.store, txn).prune(now - self.settings.statement_retention_ms),
+            )
 
     def _issue_notices(self, txn: Txn, rid: bytes, standing_name: str) -> None:
-        retention = self.settings.match_log_retention_ms
-        if not retention:
-            return
-        log = LmdbMatchLog(self.store, txn)
-        self._recorder.write(log)  # complete the log first; the entries stay queued until a flush commits
+        """The reinstatement notices of `rid` ceasing to match: one per content that matched it within the match
+        log's retention, each naming the statements of reasons about that content resting on it; and one per
+        statement resting on it that no such notice covers (its matches pruned, or no match log kept)."""
 
         def gone(other: bytes) -> bool:
             ordinal = self.store.ordinal(txn, other)
             row = None if ordinal is None else self.store.record(txn, ordinal)
             return row is not None and row.status in standing.FINAL
 
-        now = self.clock()
-        notices = notices_for(log, rid, now - retention, gone)
+        retention, now = self.settings.match_log_retention_ms, self.clock()
+        notices = []
+        if retention:
+            log = LmdbMatchLog(self.store, txn)
+            self._recorder.write(log)  # complete the log first; the entries stay queued until a flush commits
+            notices = notices_for(log, rid, now - retention, gone)
+        statements = [s for s in StatementBook(self.store, txn).resting_on(rid) if s.status == "issued"]
+        final = {rid} | {other for s in statements for other in s.record_ids if other != rid and gone(other)}
+        final |= {other for n in notices for other in n.overturned}
+        notices = name_statements(notices, statements, final)
         NoticeBook(self.store, txn).issue(notices, created_ms=now, cause=rid, standing=standing_name)
 
     def notices(self, after: int = 0, limit: int = 1000) -> list[StoredNotice]:

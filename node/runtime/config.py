@@ -65,6 +65,16 @@ retention_days = 180                  # 0: keep no match log, issue no reinstate
 durability = "batched"                # or "answered": a Match answers once its matches are logged
 flush_ms = 1000                       # batched: answered matches are written at least this often
 
+[statements]                          # statements of reasons (docs/due-process.md, "Statements of reasons")
+contact = "appeals@platform-a.example"  # the users' point of contact; default: the member's contact in the roster
+appeal_url = "https://platform-a.example/appeal?ref={statement_id}"  # default: the page says to write to contact
+language = "en"                       # of the user's page; "de" ships too, more in languages_dir
+decision_ground = "illegal"           # or "incompatible" (with terms_ground)
+retention_days = 430
+[statements.categories."tvec.propaganda"]  # taxonomy label -> DSA Transparency Database category (the built-in
+category = "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY"  # taxonomy's labels have a default; others must be set)
+keywords = ["KEYWORD_TERRORIST_CONTENT", "KEYWORD_ILLEGAL_ORGANIZATIONS"]
+
 [storage]
 map_size_mib = 65536                  # the LMDB map: address space, not disk; a full map refuses writes
                                       # (RESOURCE_EXHAUSTED) and keeps serving reads
@@ -93,6 +103,8 @@ from node.core.keys import SigningKey
 from node.core.taxonomy import Taxonomy
 from node.dueprocess.matchlog import DAY_MS
 from node.dueprocess.policy import PolicyConfig
+from node.dueprocess.statement import StatementSettings
+from node.dueprocess.statement_language import LanguagePack, load_packs
 from node.ledger.ledger import LedgerSettings
 from node.membership.certificates import TlsIdentity, is_host_name
 from node.membership.roster import SignedRoster
@@ -130,6 +142,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "matchlog": ("retention_days", "durability", "flush_ms"),
     "replication": ("anti_entropy_ms", "authoring_without_peers_after_s"),
     "storage": ("map_size_mib",),
+    "statements": (),  # read by StatementSettings.from_mapping, which names its own keys
 }
 DEFAULT_MATCH_LOG_DAYS = 180
 MATCH_LOG_DURABILITY = ("batched", "answered")  # docs/due-process.md, "What a logged match survives"
@@ -190,6 +203,8 @@ class NodeConfig:
         and an insecure development node cannot dial the members' TLS listeners in plaintext.
         """
         return self.mesh if self.mesh is not None else not (self.follower or self.insecure)
+    statements: StatementSettings = field(default_factory=StatementSettings)
+    statement_packs: dict[str, LanguagePack] = field(default_factory=load_packs)  # the user page's languages
 
     def load_root_roster(self) -> SignedRoster:
         """The roster file the node trusts first. Raises: ConfigError (unreadable) or a RosterError."""
@@ -219,6 +234,7 @@ class NodeConfig:
             match_log_retention_ms=self.match_log_retention_days * DAY_MS,
             match_log_answered=self.match_log_durability == "answered",
             map_size=self.map_size_mib << 20,
+            statement_retention_ms=self.statements.retention_ms,
         )
 
 
@@ -304,11 +320,13 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
     tables = {
         name: _Fields(source, f"{name}.", _table(source, data, name), _KEYS[name])
         for name in _KEYS
-        if name not in ("peers", "policy")
+        if name not in ("peers", "policy", "statements")
     }
     node, matching = tables["node"], tables["matching"]
     follower = node.boolean("follower", False)
     member_id = node.string("member_id")
+    taxonomy_file = tables["taxonomy"].optional_path("file", base)
+    statements, packs = _statements(source, _table(source, data, "statements"), base, taxonomy_file)
     config = NodeConfig(
         path=path,
         member_id=member_id,
@@ -331,7 +349,7 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
         pdq_threshold=matching.integer("pdq_threshold", 31, 0, 64),
         min_pdq_quality=matching.integer("min_pdq_quality", 50, 0, 100),
         max_batch=matching.integer("max_batch", MAX_BATCH_LIMIT, 1, MAX_BATCH_LIMIT),
-        taxonomy_file=tables["taxonomy"].optional_path("file", base),
+        taxonomy_file=taxonomy_file,
         peers=_peers(source, data.get("peers", [])),
         metrics_listen=_metrics_listen(source, data),
         log_format=_logging_choice(source, data, "format", "text", LOG_FORMATS),
@@ -348,9 +366,32 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
         ),
         map_size_mib=tables["storage"].integer("map_size_mib", DEFAULT_MAP_SIZE_MIB, 1, MAX_MAP_SIZE_MIB),
         mesh=tables["peer"].boolean("mesh", False) if "mesh" in tables["peer"].table else None,
+        statements=statements,
+        statement_packs=packs,
     )
     check_security(config)
     return config
+
+
+def _statements(
+    source: str, table: dict[str, Any], base: Path, taxonomy_file: Path | None
+) -> tuple[StatementSettings, dict[str, LanguagePack]]:
+    """`[statements]`, checked against the taxonomy (every label must map to a category: a label that does not
+    is an error here, not a wrong statement later) and the language packs it can use."""
+    directory = table.get("languages_dir")
+    if directory is not None and (not isinstance(directory, str) or not directory.strip()):
+        raise ConfigError(f"{source}: statements.languages_dir: got {directory!r}, want a directory name")
+    packs = load_packs(None if directory is None else (base / directory).resolve())
+    taxonomy = Taxonomy.default() if taxonomy_file is None else Taxonomy.load(taxonomy_file)
+    for pack in packs.values():
+        unknown = sorted(set(pack.labels) - set(taxonomy.labels))
+        if unknown:
+            raise ConfigError(
+                f"{source}: statements.languages_dir: the {pack.code} language file translates {unknown[0]!r}, "
+                "want only the taxonomy's labels"
+            )
+    settings = StatementSettings.from_mapping(table, source, set(taxonomy.labels), set(packs))
+    return settings, packs
 
 
 def _listen(source: str, fields: _Fields, default: str) -> str:

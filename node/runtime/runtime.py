@@ -20,6 +20,7 @@ from node.ledger.consortium import Consortium, RosterChange
 from node.ledger.ledger import Ledger, now_ms
 from node.ledger.replica import Replica
 from node.ledger.revocation import OwnStatusGate, PurgeGuard, on_roster_change
+from node.ledger.statements import Statements
 from node.membership.certificates import TlsIdentity
 from node.membership.dialling import DialPlan, dial_plan
 from node.membership.roster import Roster
@@ -49,6 +50,7 @@ class NodeRuntime:
     match_log: MatchLogKeeper | None = None  # flushes and prunes the local match log (due process)
     replica: Replica | None = None  # every member's log in the store, with the receipt rules
     replicator: Replicator | None = None  # pulls from and subscribes to every peer
+    statements: Statements | None = None  # the statements of reasons this node issues for its platform
     stopping: threading.Event = field(default_factory=threading.Event)  # ends the Peer service's live streams
     roster_hint: _RosterHint | None = None  # the trusted roster version, as told to peers and compared with theirs
 
@@ -187,6 +189,7 @@ def _wire(
         ledger.flush_match_log, ledger.prune_match_log, flush_s=config.match_log_flush_ms / 1000
     )
     runtime.replica = replica
+    runtime.statements = Statements(ledger, config.statements, config.statement_packs)
     runtime.roster_hint = _RosterHint(consortium, exchange)
     runtime.replicator = _replicator(config, replica, peers, channels, runtime.roster_hint.seen)
     exchange.after_round.append(_fail_over(peers, runtime.replicator))

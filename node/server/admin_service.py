@@ -13,6 +13,7 @@ from node.api.roster_wire import roster_info, signed_roster_from_proto
 from node.core.errors import InvalidArgument, StorageError
 from node.ledger.ledger import Ledger
 from node.ledger.revocation import purge_member
+from node.ledger.statements import Statements
 from node.runtime.runtime import NodeRuntime
 from node.server.dueprocess_admin import DueProcessAdmin
 from node.server.replication_admin import ReplicationAdmin
@@ -26,6 +27,11 @@ class AdminServicer(DueProcessAdmin, ReplicationAdmin, admin_pb2_grpc.AdminServi
     @property
     def ledger(self) -> Ledger:
         return self.runtime.ledger
+
+    @property
+    def statements(self) -> Statements:
+        assert self.runtime.statements is not None  # set when the node opens
+        return self.runtime.statements
 
     def GetStats(self, request: admin_pb2.StatsRequest, context: grpc.ServicerContext) -> admin_pb2.Stats:
         settings = self.ledger.settings
@@ -136,5 +142,12 @@ class AdminServicer(DueProcessAdmin, ReplicationAdmin, admin_pb2_grpc.AdminServi
                 "match_log_retention_days": config.match_log_retention_days,
                 "match_log_durability": config.match_log_durability,
                 "decision_window_ms": self.ledger.membership.decision_window_ms,
+                "statements": {
+                    "language": config.statements.language,
+                    "languages": list(config.statements.languages),
+                    "decision_ground": config.statements.decision_ground,
+                    "retention_days": config.statements.retention_days,
+                    "disclose_hash": config.statements.disclose_hash,
+                },
             },
         }

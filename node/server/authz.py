@@ -98,6 +98,11 @@ RULES: Mapping[str, Mapping[str, frozenset[Caller]]] = {
         "WatchReinstateNotices": OPERATORS,
         "ExplainMatch": OPERATORS,
         "BuildReport": OPERATORS,
+        # Statements of reasons are made from the match log and name the platform's content: operator only.
+        "IssueStatement": OPERATORS,
+        "GetStatement": OPERATORS,
+        "ListStatements": OPERATORS,
+        "WithdrawStatement": OPERATORS,
     },
     # Liveness is public: load balancers and peers probe it without credentials; it says SERVING or not.
     "grpc.health.v1.Health": {"Check": PUBLIC, "Watch": PUBLIC, "List": PUBLIC},

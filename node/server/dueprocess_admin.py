@@ -12,13 +12,14 @@ from typing import Protocol
 
 import grpc
 
-from node.api import convert
+from node.api import convert, statement_wire
 from node.api.gen.hashnode.v1 import admin_pb2
 from node.core.content_ref import check_content_ref
 from node.core.errors import InvalidArgument
 from node.dueprocess import report
 from node.dueprocess.matchlog import is_query_id
 from node.ledger.ledger import Ledger
+from node.ledger.statements import Statements
 from node.ledger.transparency import transparency_report
 from node.runtime.runtime import NodeRuntime
 
@@ -33,6 +34,9 @@ class _HasLedger(Protocol):
 
     @property
     def runtime(self) -> NodeRuntime: ...
+
+    @property
+    def statements(self) -> Statements: ...
 
 
 class DueProcessAdmin:
@@ -76,3 +80,28 @@ class DueProcessAdmin:
         return admin_pb2.Report(
             json=report.to_json(built), csv=report.to_csv(built), html=report.to_html(built)
         )
+
+    def IssueStatement(
+        self: _HasLedger, request: admin_pb2.IssueStatementRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.StatementOfReasons:
+        issued = self.statements.issue(statement_wire.issue_request_from_proto(request))
+        return statement_wire.statement_to_proto(issued.view, existing=issued.existing)
+
+    def GetStatement(
+        self: _HasLedger, request: admin_pb2.GetStatementRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.StatementOfReasons:
+        return statement_wire.statement_to_proto(self.statements.get(request.statement_id))
+
+    def ListStatements(
+        self: _HasLedger, request: admin_pb2.ListStatementsRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.ListStatementsResponse:
+        views = self.statements.list(request.after, statement_wire.list_limit(request.limit))
+        return admin_pb2.ListStatementsResponse(
+            statements=[statement_wire.statement_to_proto(v, documents=request.documents) for v in views],
+            next_after=views[-1].number if views else request.after,
+        )
+
+    def WithdrawStatement(
+        self: _HasLedger, request: admin_pb2.WithdrawStatementRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.StatementOfReasons:
+        return statement_wire.statement_to_proto(self.statements.withdraw(request.statement_id, request.reason))

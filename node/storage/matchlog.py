@@ -7,7 +7,8 @@ Tables (node/storage/store.py; integers big-endian unless said):
                  → a run's header: count u32 ‖ oldest time_ms u64 ‖ the first key of each page (u64 LE);
                  the kind in upper case ‖ the same ‖ page no u32 → up to `RUN_PAGE` keys (u64 little-endian,
                  ascending) ‖ their positions (16 each, in key order)
-  notices        notice no u64 → `StoredNotice` (see `_encode_notice`)
+  notices        notice no u64 → `StoredNotice` (see `_encode_notice`; the statement ids at its end are absent
+                 from notices stored by earlier versions)
 
 The lookups the log needs besides time order, the matches of a record (for reinstatement notices), of a content
 reference and of a query id (for ExplainMatch), go through *runs*: each flush writes one run per kind, mapping the
@@ -42,7 +43,7 @@ import secrets
 import struct
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -561,9 +562,8 @@ def _encode_notice(stored: StoredNotice) -> bytes:
     writer.string(notice.content_ref)
     _ids(writer, notice.overturned)
     _ids(writer, notice.still_matched)
-    return (
-        writer.strings(notice.query_ids).u64(notice.first_matched_ms).u64(notice.last_matched_ms).getvalue()
-    )
+    writer.strings(notice.query_ids).u64(notice.first_matched_ms).u64(notice.last_matched_ms)
+    return writer.strings(notice.statement_ids).getvalue()
 
 
 def _decode_notice(number: int, data: bytes) -> StoredNotice:
@@ -573,6 +573,8 @@ def _decode_notice(number: int, data: bytes) -> StoredNotice:
     overturned = tuple(reader.fixed(32) for _ in range(reader.u16()))
     still = tuple(reader.fixed(32) for _ in range(reader.u16()))
     notice = ReinstateNotice(content_ref, overturned, still, reader.strings(), reader.u64(), reader.u64())
+    if reader.remaining():  # notices stored before statements of reasons end here
+        notice = replace(notice, statement_ids=reader.strings())
     reader.end()
     return StoredNotice(number, created_ms, cause, standing, notice)
 
@@ -712,7 +714,7 @@ class MatchLogKeeper:
     def __init__(
         self,
         flush: Callable[[], int],
-        prune: Callable[[], tuple[int, int]],
+        prune: Callable[[], tuple[int, ...]],
         *,
         flush_s: float = 1.0,
         prune_s: float = 3600.0,
@@ -738,7 +740,9 @@ class MatchLogKeeper:
                     dropped = self._prune()
                     since_prune = 0.0
                     if any(dropped):
-                        log.info("match log: pruned %d matches and %d notices past retention", *dropped)
+                        log.info(
+                            "match log: pruned %d matches, %d notices and %d statements past retention", *dropped
+                        )
                 self._flush()
             except HashnodeError as exc:  # e.g. a full store: keep answering matches, say so in the log
                 log.error("match log: %s", exc.diagnostics())

@@ -20,6 +20,8 @@ Layout (keys → values; integers big-endian):
   matchlog, matchlog_runs, notices: the local match log and reinstatement notices (matchlog_rec, matchlog_ref: its
             per-hit indexes in stores written by earlier versions, read and pruned only)
             (layouts in node/storage/matchlog.py)
+  statements, statement_keys: the statements of reasons this node issued, by number, id, puid and record
+            (layouts in node/storage/statements.py)
   evidence  evidence id (32) → author (u16 len + UTF-8) ‖ lower entry (u32 len + stored entry) ‖ upper entry
             (same): fork evidence, two entries of one author that cannot both be in its log
   rosters   version u64 → signed roster file (JSON, node/membership/roster.py) of every roster version this node trusts,
@@ -76,6 +78,8 @@ _DBS = (
     "pdqlog",
     # The change feed of records (ExportRecords with `changes`).
     "changes",
+    # Statements of reasons this node issued (node/storage/statements.py).
+    "statements", "statement_keys",
 )
 _DUPSORT = ("exact", "related", "matchlog_rec", "matchlog_ref")
 

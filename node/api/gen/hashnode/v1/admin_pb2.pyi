@@ -278,7 +278,7 @@ class ReplicationState(_message.Message):
     def __init__(self, state_digest: _Optional[bytes] = ..., heads: _Optional[_Iterable[_Union[_peer_pb2.AuthorHead, _Mapping]]] = ..., convicted_authors: _Optional[_Iterable[str]] = ..., evidence: _Optional[int] = ..., gap_buffered: _Optional[int] = ..., pending: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[Count, _Mapping]]] = ..., authoring_blocked_reason: _Optional[str] = ..., undecodable: _Optional[_Iterable[_Union[Count, _Mapping]]] = ...) -> None: ...
 
 class ReinstateNotice(_message.Message):
-    __slots__ = ("number", "issued_at_ms", "cause_record_id", "standing", "content_ref", "overturned_record_ids", "still_matched_record_ids", "query_ids", "first_matched_ms", "last_matched_ms", "cleared")
+    __slots__ = ("number", "issued_at_ms", "cause_record_id", "standing", "content_ref", "overturned_record_ids", "still_matched_record_ids", "query_ids", "first_matched_ms", "last_matched_ms", "cleared", "statement_ids")
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     ISSUED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     CAUSE_RECORD_ID_FIELD_NUMBER: _ClassVar[int]
@@ -290,6 +290,7 @@ class ReinstateNotice(_message.Message):
     FIRST_MATCHED_MS_FIELD_NUMBER: _ClassVar[int]
     LAST_MATCHED_MS_FIELD_NUMBER: _ClassVar[int]
     CLEARED_FIELD_NUMBER: _ClassVar[int]
+    STATEMENT_IDS_FIELD_NUMBER: _ClassVar[int]
     number: int
     issued_at_ms: int
     cause_record_id: str
@@ -301,7 +302,8 @@ class ReinstateNotice(_message.Message):
     first_matched_ms: int
     last_matched_ms: int
     cleared: bool
-    def __init__(self, number: _Optional[int] = ..., issued_at_ms: _Optional[int] = ..., cause_record_id: _Optional[str] = ..., standing: _Optional[str] = ..., content_ref: _Optional[str] = ..., overturned_record_ids: _Optional[_Iterable[str]] = ..., still_matched_record_ids: _Optional[_Iterable[str]] = ..., query_ids: _Optional[_Iterable[str]] = ..., first_matched_ms: _Optional[int] = ..., last_matched_ms: _Optional[int] = ..., cleared: _Optional[bool] = ...) -> None: ...
+    statement_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, number: _Optional[int] = ..., issued_at_ms: _Optional[int] = ..., cause_record_id: _Optional[str] = ..., standing: _Optional[str] = ..., content_ref: _Optional[str] = ..., overturned_record_ids: _Optional[_Iterable[str]] = ..., still_matched_record_ids: _Optional[_Iterable[str]] = ..., query_ids: _Optional[_Iterable[str]] = ..., first_matched_ms: _Optional[int] = ..., last_matched_ms: _Optional[int] = ..., cleared: _Optional[bool] = ..., statement_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListNoticesRequest(_message.Message):
     __slots__ = ("after", "limit")
@@ -374,3 +376,177 @@ class Report(_message.Message):
     csv: str
     html: str
     def __init__(self, json: _Optional[str] = ..., csv: _Optional[str] = ..., html: _Optional[str] = ...) -> None: ...
+
+class IssueStatementRequest(_message.Message):
+    __slots__ = ("content_ref", "query_id", "record_ids", "decision", "supersedes")
+    CONTENT_REF_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORD_IDS_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    SUPERSEDES_FIELD_NUMBER: _ClassVar[int]
+    content_ref: str
+    query_id: str
+    record_ids: _containers.RepeatedScalarFieldContainer[str]
+    decision: StatementDecision
+    supersedes: str
+    def __init__(self, content_ref: _Optional[str] = ..., query_id: _Optional[str] = ..., record_ids: _Optional[_Iterable[str]] = ..., decision: _Optional[_Union[StatementDecision, _Mapping]] = ..., supersedes: _Optional[str] = ...) -> None: ...
+
+class StatementDecision(_message.Message):
+    __slots__ = ("automated_decision", "visibility", "visibility_other", "visibility_end_date", "monetary", "monetary_other", "monetary_end_date", "provision", "provision_end_date", "account", "account_end_date", "account_type", "application_date", "content_date", "content_type", "content_type_other", "content_language", "source", "source_identity", "ground", "territorial_scope", "puid", "language")
+    AUTOMATED_DECISION_FIELD_NUMBER: _ClassVar[int]
+    VISIBILITY_FIELD_NUMBER: _ClassVar[int]
+    VISIBILITY_OTHER_FIELD_NUMBER: _ClassVar[int]
+    VISIBILITY_END_DATE_FIELD_NUMBER: _ClassVar[int]
+    MONETARY_FIELD_NUMBER: _ClassVar[int]
+    MONETARY_OTHER_FIELD_NUMBER: _ClassVar[int]
+    MONETARY_END_DATE_FIELD_NUMBER: _ClassVar[int]
+    PROVISION_FIELD_NUMBER: _ClassVar[int]
+    PROVISION_END_DATE_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_END_DATE_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_DATE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_DATE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_OTHER_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    GROUND_FIELD_NUMBER: _ClassVar[int]
+    TERRITORIAL_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    PUID_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    automated_decision: str
+    visibility: _containers.RepeatedScalarFieldContainer[str]
+    visibility_other: str
+    visibility_end_date: str
+    monetary: str
+    monetary_other: str
+    monetary_end_date: str
+    provision: str
+    provision_end_date: str
+    account: str
+    account_end_date: str
+    account_type: str
+    application_date: str
+    content_date: str
+    content_type: _containers.RepeatedScalarFieldContainer[str]
+    content_type_other: str
+    content_language: str
+    source: str
+    source_identity: str
+    ground: str
+    territorial_scope: _containers.RepeatedScalarFieldContainer[str]
+    puid: str
+    language: str
+    def __init__(self, automated_decision: _Optional[str] = ..., visibility: _Optional[_Iterable[str]] = ..., visibility_other: _Optional[str] = ..., visibility_end_date: _Optional[str] = ..., monetary: _Optional[str] = ..., monetary_other: _Optional[str] = ..., monetary_end_date: _Optional[str] = ..., provision: _Optional[str] = ..., provision_end_date: _Optional[str] = ..., account: _Optional[str] = ..., account_end_date: _Optional[str] = ..., account_type: _Optional[str] = ..., application_date: _Optional[str] = ..., content_date: _Optional[str] = ..., content_type: _Optional[_Iterable[str]] = ..., content_type_other: _Optional[str] = ..., content_language: _Optional[str] = ..., source: _Optional[str] = ..., source_identity: _Optional[str] = ..., ground: _Optional[str] = ..., territorial_scope: _Optional[_Iterable[str]] = ..., puid: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
+
+class StatementBasis(_message.Message):
+    __slots__ = ("record_id", "contributor", "contributor_name", "labels", "contributed_at_ms", "matched_at_ms", "distance", "status")
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTRIBUTOR_FIELD_NUMBER: _ClassVar[int]
+    CONTRIBUTOR_NAME_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    CONTRIBUTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    DISTANCE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    record_id: str
+    contributor: str
+    contributor_name: str
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    contributed_at_ms: int
+    matched_at_ms: int
+    distance: int
+    status: _types_pb2.RecordStatus
+    def __init__(self, record_id: _Optional[str] = ..., contributor: _Optional[str] = ..., contributor_name: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., contributed_at_ms: _Optional[int] = ..., matched_at_ms: _Optional[int] = ..., distance: _Optional[int] = ..., status: _Optional[_Union[_types_pb2.RecordStatus, str]] = ...) -> None: ...
+
+class StatementAppeal(_message.Message):
+    __slots__ = ("appeal_entry_id", "record_id", "case_ref", "filed_at_ms", "outcome", "decided_by")
+    APPEAL_ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    CASE_REF_FIELD_NUMBER: _ClassVar[int]
+    FILED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
+    appeal_entry_id: str
+    record_id: str
+    case_ref: str
+    filed_at_ms: int
+    outcome: str
+    decided_by: str
+    def __init__(self, appeal_entry_id: _Optional[str] = ..., record_id: _Optional[str] = ..., case_ref: _Optional[str] = ..., filed_at_ms: _Optional[int] = ..., outcome: _Optional[str] = ..., decided_by: _Optional[str] = ...) -> None: ...
+
+class StatementOfReasons(_message.Message):
+    __slots__ = ("statement_id", "puid", "number", "issued_at_ms", "status", "content_ref", "query_ids", "basis", "basis_stands", "database_json", "user_page_html", "language", "category", "supersedes", "superseded_by", "withdrawn_at_ms", "withdrawal_reason", "appeals", "existing")
+    STATEMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PUID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_REF_FIELD_NUMBER: _ClassVar[int]
+    QUERY_IDS_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    BASIS_STANDS_FIELD_NUMBER: _ClassVar[int]
+    DATABASE_JSON_FIELD_NUMBER: _ClassVar[int]
+    USER_PAGE_HTML_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    SUPERSEDES_FIELD_NUMBER: _ClassVar[int]
+    SUPERSEDED_BY_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWAL_REASON_FIELD_NUMBER: _ClassVar[int]
+    APPEALS_FIELD_NUMBER: _ClassVar[int]
+    EXISTING_FIELD_NUMBER: _ClassVar[int]
+    statement_id: str
+    puid: str
+    number: int
+    issued_at_ms: int
+    status: str
+    content_ref: str
+    query_ids: _containers.RepeatedScalarFieldContainer[str]
+    basis: _containers.RepeatedCompositeFieldContainer[StatementBasis]
+    basis_stands: bool
+    database_json: str
+    user_page_html: str
+    language: str
+    category: str
+    supersedes: str
+    superseded_by: str
+    withdrawn_at_ms: int
+    withdrawal_reason: str
+    appeals: _containers.RepeatedCompositeFieldContainer[StatementAppeal]
+    existing: bool
+    def __init__(self, statement_id: _Optional[str] = ..., puid: _Optional[str] = ..., number: _Optional[int] = ..., issued_at_ms: _Optional[int] = ..., status: _Optional[str] = ..., content_ref: _Optional[str] = ..., query_ids: _Optional[_Iterable[str]] = ..., basis: _Optional[_Iterable[_Union[StatementBasis, _Mapping]]] = ..., basis_stands: _Optional[bool] = ..., database_json: _Optional[str] = ..., user_page_html: _Optional[str] = ..., language: _Optional[str] = ..., category: _Optional[str] = ..., supersedes: _Optional[str] = ..., superseded_by: _Optional[str] = ..., withdrawn_at_ms: _Optional[int] = ..., withdrawal_reason: _Optional[str] = ..., appeals: _Optional[_Iterable[_Union[StatementAppeal, _Mapping]]] = ..., existing: _Optional[bool] = ...) -> None: ...
+
+class GetStatementRequest(_message.Message):
+    __slots__ = ("statement_id",)
+    STATEMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    statement_id: str
+    def __init__(self, statement_id: _Optional[str] = ...) -> None: ...
+
+class ListStatementsRequest(_message.Message):
+    __slots__ = ("after", "limit", "documents")
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    after: int
+    limit: int
+    documents: bool
+    def __init__(self, after: _Optional[int] = ..., limit: _Optional[int] = ..., documents: _Optional[bool] = ...) -> None: ...
+
+class ListStatementsResponse(_message.Message):
+    __slots__ = ("statements", "next_after")
+    STATEMENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    statements: _containers.RepeatedCompositeFieldContainer[StatementOfReasons]
+    next_after: int
+    def __init__(self, statements: _Optional[_Iterable[_Union[StatementOfReasons, _Mapping]]] = ..., next_after: _Optional[int] = ...) -> None: ...
+
+class WithdrawStatementRequest(_message.Message):
+    __slots__ = ("statement_id", "reason")
+    STATEMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    statement_id: str
+    reason: str
+    def __init__(self, statement_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...

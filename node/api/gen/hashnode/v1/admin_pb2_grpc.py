@@ -114,6 +114,26 @@ class AdminStub:
                 request_serializer=hashnode_dot_v1_dot_admin__pb2.ReportRequest.SerializeToString,
                 response_deserializer=hashnode_dot_v1_dot_admin__pb2.Report.FromString,
                 _registered_method=True)
+        self.IssueStatement = channel.unary_unary(
+                '/hashnode.v1.Admin/IssueStatement',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.IssueStatementRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.StatementOfReasons.FromString,
+                _registered_method=True)
+        self.GetStatement = channel.unary_unary(
+                '/hashnode.v1.Admin/GetStatement',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.GetStatementRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.StatementOfReasons.FromString,
+                _registered_method=True)
+        self.ListStatements = channel.unary_unary(
+                '/hashnode.v1.Admin/ListStatements',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.ListStatementsRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.ListStatementsResponse.FromString,
+                _registered_method=True)
+        self.WithdrawStatement = channel.unary_unary(
+                '/hashnode.v1.Admin/WithdrawStatement',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.WithdrawStatementRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.StatementOfReasons.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -235,6 +255,35 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IssueStatement(self, request, context):
+        """Statements of reasons (docs/due-process.md, "Statements of reasons").
+        The platform acted on a logged match: the statement of that decision for the DSA Transparency Database (JSON)
+        and for the affected user (one HTML page), stored under an id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStatement(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStatements(self, request, context):
+        """The statements numbered above `after`, in the order issued.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WithdrawStatement(self, request, context):
+        """The platform reversed the decision (e.g. it reinstated the content after a reinstatement notice).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -317,6 +366,26 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.BuildReport,
                     request_deserializer=hashnode_dot_v1_dot_admin__pb2.ReportRequest.FromString,
                     response_serializer=hashnode_dot_v1_dot_admin__pb2.Report.SerializeToString,
+            ),
+            'IssueStatement': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueStatement,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.IssueStatementRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.StatementOfReasons.SerializeToString,
+            ),
+            'GetStatement': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStatement,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.GetStatementRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.StatementOfReasons.SerializeToString,
+            ),
+            'ListStatements': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStatements,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.ListStatementsRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.ListStatementsResponse.SerializeToString,
+            ),
+            'WithdrawStatement': grpc.unary_unary_rpc_method_handler(
+                    servicer.WithdrawStatement,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.WithdrawStatementRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.StatementOfReasons.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -751,6 +820,114 @@ class Admin:
             '/hashnode.v1.Admin/BuildReport',
             hashnode_dot_v1_dot_admin__pb2.ReportRequest.SerializeToString,
             hashnode_dot_v1_dot_admin__pb2.Report.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueStatement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/IssueStatement',
+            hashnode_dot_v1_dot_admin__pb2.IssueStatementRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.StatementOfReasons.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStatement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/GetStatement',
+            hashnode_dot_v1_dot_admin__pb2.GetStatementRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.StatementOfReasons.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStatements(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/ListStatements',
+            hashnode_dot_v1_dot_admin__pb2.ListStatementsRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.ListStatementsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WithdrawStatement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/WithdrawStatement',
+            hashnode_dot_v1_dot_admin__pb2.WithdrawStatementRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.StatementOfReasons.FromString,
             options,
             channel_credentials,
             insecure,

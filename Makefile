@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: all demo test test-fast proto proto-check lint typecheck bench clean report-demo api-docs
+.PHONY: all demo test test-fast proto proto-check lint typecheck bench clean report-demo statements-demo api-docs \
+	statement-schema
 
 all: test
 
@@ -25,6 +26,11 @@ demo: $(STAMP)
 report-demo: $(STAMP)
 	$(PY) -m demo.report --out build/report-demo
 
+# Statements of reasons from a seeded scenario (build/statements-demo/ID.{json,html}, notices.json), and a
+# screenshot of each user page by headless Chromium when it is installed.
+statements-demo: $(STAMP)
+	$(PY) -m demo.statements --out build/statements-demo
+
 test: $(STAMP)
 	$(PY) -m pytest -q
 
@@ -40,6 +46,10 @@ proto-check: $(STAMP)
 # docs/api.md from the protos' comments; tests/test_api_docs.py fails when it is out of date.
 api-docs: $(STAMP)
 	$(PY) scripts/gen_api_docs.py
+
+# docs/schema/dsa-statement.schema.json from node/dueprocess/tdb.py; tests/test_statement_tdb.py checks it.
+statement-schema: $(STAMP)
+	$(PY) scripts/gen_statement_schema.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check node demo testkit tests bench scripts

@@ -44,12 +44,16 @@ from node.core.keys import SigningKey
 from node.core.records import HashRecord, record_id
 from node.core.retraction import RetractionItem
 from node.dueprocess.items import AppealItem, DecidedAs, DecisionItem, OpinionItem, Outcome, Stance
+from node.dueprocess.statement import DecisionRequest
+from node.ledger.ledger import Query
+from node.ledger.statements import IssueRequest
 from node.membership.certificates import pem_to_der
 from node.membership.join import JoinRequest, SignedJoinRequest, create_join_request
 from node.membership.members import Membership
 from node.membership.roster import Roster, SignedRoster
 from node.provenance import bundle_file
 from node.provenance.bundle import verify_bundle
+from node.storage.statements import StatementBook
 from testkit.consortium import EXAMPLE_KEYS, EXAMPLE_ROSTER
 
 LABEL = "tvec.propaganda"
@@ -440,6 +444,8 @@ WRITES = {
     "PurgeMember",
     "AddPeer",
     "RemovePeer",
+    "IssueStatement",
+    "WithdrawStatement",
 }
 # Streams that stay open when they have nothing more to send: read what comes within a short deadline.
 LIVE_STREAMS = {"Subscribe", "WatchReinstateNotices"}
@@ -643,7 +649,7 @@ class RpcFuzzer:
 
 
 def rpc_seeds(
-    own_record_ids: Sequence[str], other_record_ids: Sequence[str], appeal_entry_id: str
+    own_record_ids: Sequence[str], other_record_ids: Sequence[str], appeal_entry_id: str, statement_id: str = ""
 ) -> dict[str, list[Message]]:
     """Valid requests for every method, from what a seeded node holds."""
     pdq = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
@@ -682,6 +688,17 @@ def rpc_seeds(
         "ExplainMatch": [admin_pb2.ExplainMatchRequest(content_ref="upload-1")],
         "BuildReport": [admin_pb2.ReportRequest(from_ms=0, to_ms=T0 * 2)],
         "SubmitRoster": [admin_pb2.SubmitRosterRequest(roster=signed)],
+        "IssueStatement": [
+            admin_pb2.IssueStatementRequest(
+                content_ref="upload-1",
+                decision=admin_pb2.StatementDecision(
+                    automated_decision="fully", visibility=["removed"], account="suspended", language="de"
+                ),
+            )
+        ],
+        "GetStatement": [admin_pb2.GetStatementRequest(statement_id=statement_id)],
+        "ListStatements": [admin_pb2.ListStatementsRequest(after=0, limit=10, documents=True)],
+        "WithdrawStatement": [admin_pb2.WithdrawStatementRequest(statement_id=statement_id, reason="fuzz")],
     }
     return seeds
 
@@ -760,7 +777,13 @@ class FuzzNode:
         assert len(outcome.applied) == len(other), outcome
         other_ids = [record_id(other[0].entry_id, 0).hex()]
         appeal = ledger.appeal(record_id(other[0].entry_id, 0), "case-1")
-        self.seeds = rpc_seeds([r.hex() for r in own.record_ids], other_ids, appeal.entry_id.hex())
+        # A logged match of platform-b's record, acted on: something for the statement RPCs to find.
+        ledger.match([Query("pdq", HashRecord.decode(other[0].items[0]).value, "upload-1")])
+        assert self.runtime.statements is not None
+        decision = DecisionRequest(automated_decision="fully", visibility=("removed",))
+        issued = self.runtime.statements.issue(IssueRequest(content_ref="upload-1", decision=decision))
+        statement_id = issued.view.statement.statement_id
+        self.seeds = rpc_seeds([r.hex() for r in own.record_ids], other_ids, appeal.entry_id.hex(), statement_id)
 
     def targets(self) -> list[RpcTarget]:
         return rpc_targets(self.seeds, sandbox(self.directory))
@@ -773,7 +796,9 @@ class FuzzNode:
         with store.read() as txn:
             counts = store.counts(txn)
         peers = sorted((p.name, p.address) for p in runtime.peers.peers())
-        return counts, runtime.replica.state_digest(), runtime.consortium.roster.version, peers
+        with store.read() as txn:
+            statements = [(s.statement_id, s.status) for s in StatementBook(store, txn)]
+        return counts, runtime.replica.state_digest(), runtime.consortium.roster.version, peers, statements
 
     def close(self) -> None:
         for channel in self.channels.values():

@@ -9,6 +9,7 @@ import pytest
 from conftest import EXAMPLE_KEYS, Cli, write_config
 
 from node.core.errors import ConfigError
+from node.dueprocess import tdb
 from node.runtime.config import load_config
 from node.runtime.runtime import open_node
 
@@ -71,9 +72,37 @@ address = "10.0.0.2:50051"
 [[peers]]
 name = "platform-c"
 address = "node-c.example:443"
+[statements]
+contact = "appeals@platform-a.example"
+appeal_url = "https://platform-a.example/appeal?ref={statement_id}"
+language = "de"
+decision_ground = "incompatible"
+terms_ground = { en = "Terms, section 4", de = "Nutzungsbedingungen, Abschnitt 4" }
+territorial_scope = ["EU", "NO"]
+retention_days = 400
+[statements.categories."x.hate"]
+category = "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"
+keywords = ["KEYWORD_HATE_SPEECH"]
 """
     )
+    (tmp_path.parent / "taxonomy.toml").write_text(
+        '[[label]]\nname = "tvec.propaganda"\n[[label]]\nname = "x.hate"\n', encoding="utf-8"
+    )
     config = load_config(write(tmp_path, text))
+    statements = config.statements
+    assert (statements.language, statements.contact, statements.retention_days) == (
+        "de",
+        "appeals@platform-a.example",
+        400,
+    )
+    assert statements.appeal_link("sor-1") == "https://platform-a.example/appeal?ref=sor-1"
+    assert statements.terms_ground == {"en": "Terms, section 4", "de": "Nutzungsbedingungen, Abschnitt 4"}
+    assert statements.territorial_scope == tuple(sorted((*tdb.EU, "NO")))
+    assert statements.categories.categorise(["x.hate"]).category == "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"
+    assert (
+        statements.categories.categorise(["tvec.propaganda"]).category == "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY"
+    )
+    assert config.ledger_settings("c").statement_retention_ms == 400 * 86_400_000
     assert config.listen == "[::1]:0"
     assert (config.pdq_threshold, config.min_pdq_quality, config.max_batch) == (20, 70, 500)
     assert config.taxonomy_file == tmp_path.resolve().parent / "taxonomy.toml"
@@ -130,9 +159,12 @@ def test_a_follower_needs_no_signing_key(tmp_path: Path) -> None:
 
 
 def test_a_secure_config(tmp_path: Path) -> None:
-    text = SECURE.replace("[node]\n", '[node]\nroster_id = "' + "ab" * 32 + '"\n').replace(
-        "[clients]\n", '[clients]\ncertificates = ["ingest.crt"]\n'
-    ) + '[peer]\nlisten = "0.0.0.0:50061"\nrate = 5\nburst = 10\ncall_timeout_s = 2.5\n'
+    text = (
+        SECURE.replace("[node]\n", '[node]\nroster_id = "' + "ab" * 32 + '"\n').replace(
+            "[clients]\n", '[clients]\ncertificates = ["ingest.crt"]\n'
+        )
+        + '[peer]\nlisten = "0.0.0.0:50061"\nrate = 5\nburst = 10\ncall_timeout_s = 2.5\n'
+    )
     config = load_config(write(tmp_path, text))
     base = tmp_path.resolve()
     assert (config.insecure, config.roster_id) == (False, bytes.fromhex("ab" * 32))
@@ -268,12 +300,47 @@ BAD_FIELDS = [
         "clients.certificates: got 'a.crt', want a list of file names",
     ),
     ("admin listen bad", MINIMAL + '[admin]\nlisten = "x"\n', "admin.listen: got 'x', want host:port"),
+    ("statements key unknown", MINIMAL + "[statements]\nlanguge = 'en'\n", "statements.languge: got 'languge'"),
+    (
+        "statements in a language without a pack",
+        MINIMAL + '[statements]\nlanguage = "fr"\n',
+        "statements.language: got 'fr', want a language with a pack: de, en",
+    ),
+    (
+        "terms of service ground without the terms",
+        MINIMAL + '[statements]\ndecision_ground = "incompatible"\n',
+        "statements.terms_ground: got {}, want the terms of service relied on",
+    ),
+    (
+        "appeal address not a web address",
+        MINIMAL + '[statements]\nappeal_url = "ftp://platform.example/appeal"\n',
+        "statements.appeal_url: got 'ftp://platform.example/appeal', want an http(s) URL",
+    ),
+    (
+        "appeal address with an unknown placeholder",
+        MINIMAL + '[statements]\nappeal_url = "https://platform.example/appeal/{id}"\n',
+        "want no placeholder but {statement_id}",
+    ),
+    (
+        "statements for Greece as EL",
+        MINIMAL + '[statements]\nterritorial_scope = ["EL"]\n',
+        "statements.territorial_scope: got ['EL'], want a list of EU/EEA country codes (GR for Greece)",
+    ),
+    ("statements kept no days", MINIMAL + "[statements]\nretention_days = 0\n", "statements.retention_days: got 0"),
+    (
+        "a category for a label the taxonomy lacks",
+        MINIMAL + '[statements.categories."tvec.typo"]\ncategory = "STATEMENT_CATEGORY_VIOLENCE"\n',
+        "statements.categories.tvec.typo: got a label the taxonomy lacks",
+    ),
+    (
+        "a legal ground in a language without a pack",
+        MINIMAL + '[statements]\nlegal_ground = { fr = "Code pénal" }\n',
+        "statements.legal_ground.fr: got 'fr', want a language with a pack",
+    ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("text", "message"), [case[1:] for case in BAD_FIELDS], ids=[case[0] for case in BAD_FIELDS]
-)
+@pytest.mark.parametrize(("text", "message"), [case[1:] for case in BAD_FIELDS], ids=[case[0] for case in BAD_FIELDS])
 def test_errors_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
@@ -282,15 +349,41 @@ def test_errors_name_the_file_and_field(tmp_path: Path, text: str, message: str)
     assert message in caught.value.message
 
 
+def test_a_taxonomy_label_without_a_category_is_refused_when_the_config_loads(tmp_path: Path, cli: Cli) -> None:
+    (tmp_path / "taxonomy.toml").write_text('[[label]]\nname = "tvec.propaganda"\n[[label]]\nname = "x.new"\n')
+    path = write(tmp_path, MINIMAL + '[taxonomy]\nfile = "taxonomy.toml"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.message.startswith(
+        f"{path}: statements.categories: got no entry for the taxonomy's label 'x.new', "
+        'want [statements.categories."x.new"] category = "STATEMENT_CATEGORY_..."'
+    )
+    served = cli("serve", "--config", path)
+    assert served.code == 2 and served.err.count("\n") == 1 and "label 'x.new'" in served.err
+
+
+def test_statement_languages_come_from_the_operators_directory(tmp_path: Path) -> None:
+    english = (Path(__file__).resolve().parents[1] / "node/data/statement.en.toml").read_text(encoding="utf-8")
+    (tmp_path / "languages").mkdir()
+    (tmp_path / "languages/statement.fr.toml").write_text(english.replace('language = "en"', 'language = "fr"'))
+    config = load_config(write(tmp_path, MINIMAL + '[statements]\nlanguages_dir = "languages"\nlanguage = "fr"\n'))
+    assert (config.statements.language, sorted(config.statement_packs)) == ("fr", ["de", "en", "fr"])
+    (tmp_path / "languages/statement.fr.toml").write_text("language = 'fr'\n[labels]\n'x.unknown' = 'X'\n")
+    with pytest.raises(ConfigError, match=r"statement\.fr\.toml: text\.appeal: got nothing, want a sentence"):
+        load_config(tmp_path / "config.toml")
+
+
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config(tmp_path / "nope.toml")
 
 
 def test_member_not_in_the_consortium(tmp_path: Path) -> None:
-    text = MINIMAL.replace('"platform-a"', '"platform-z"', 1).replace(
-        '"roster.json"', f'"{EXAMPLE_KEYS / "roster.json"}"'
-    ).replace('"platform-a.key"', f'"{EXAMPLE_KEYS / "platform-a.key"}"')
+    text = (
+        MINIMAL.replace('"platform-a"', '"platform-z"', 1)
+        .replace('"roster.json"', f'"{EXAMPLE_KEYS / "roster.json"}"')
+        .replace('"platform-a.key"', f'"{EXAMPLE_KEYS / "platform-a.key"}"')
+    )
     with pytest.raises(ConfigError, match=r"node\.member_id: got 'platform-z', want a member of consortium"):
         open_node(load_config(write(tmp_path, text)))
 

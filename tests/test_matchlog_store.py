@@ -7,6 +7,7 @@ import random
 import secrets
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,18 @@ def test_a_store_written_before_runs_is_read_and_pruned_with_the_new_matches(sto
         assert list(log.since(0, [R[1]])) == [] and log.of_content("post/1") == new
         for table in ("matchlog_rec", "matchlog_ref", "matchlog_qid"):
             assert txn.stat(store.db(table))["entries"] == 0
+
+
+def test_a_notice_keeps_the_statements_it_names_and_one_stored_before_them_reads_as_naming_none(
+    store: Store,
+) -> None:
+    naming = replace(NOTICE, statement_ids=("sor-00000000000000a1", "sor-00000000000000a2"))
+    with store.write() as txn:
+        NoticeBook(store, txn).issue([naming, NOTICE], created_ms=T, cause=R[0], standing="overturned")
+        # A notice as versions before statements of reasons stored it: its bytes end after last_matched_ms.
+        db = store.db("notices")
+        txn.put((3).to_bytes(8, "big"), bytes(txn.get((2).to_bytes(8, "big"), db=db))[:-2], db=db)
+    with store.read() as txn:
+        stored = NoticeBook(store, txn).after(0, 10)
+    assert [n.notice.statement_ids for n in stored] == [naming.statement_ids, (), ()]
+    assert stored[2].notice == NOTICE

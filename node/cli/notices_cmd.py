@@ -3,8 +3,9 @@
 A notice names this platform's content (by the `content_ref` its match queries carried) that matched a record
 since overturned on appeal or retracted: content the platform may have removed because of a hash that no
 longer stands. `cleared` means no other record still matches it; otherwise a person should look before
-reinstating. With `--watch` the command stays connected and prints each new notice as it is issued (one JSON
-object per line with `--json`), until Ctrl-C.
+reinstating. A notice names the statements of reasons issued about the content that rest on the record: withdraw
+or update them (`hashnode statements`). With `--watch` the command stays connected and prints each new notice as
+it is issued (one JSON object per line with `--json`), until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def notice_json(notice: admin_pb2.ReinstateNotice) -> dict[str, object]:
         "first_matched_ms": notice.first_matched_ms,
         "last_matched_ms": notice.last_matched_ms,
         "cleared": notice.cleared,
+        "statement_ids": list(notice.statement_ids),
     }
 
 
@@ -56,6 +58,11 @@ def notice_lines(notice: admin_pb2.ReinstateNotice) -> list[str]:
         f"  content   {content}",
         f"  matched   {utc(notice.first_matched_ms)} .. {utc(notice.last_matched_ms)}",
         f"  {verdict}",
+        *(
+            [f"  statements {', '.join(notice.statement_ids)}: withdraw or update them (hashnode statements)"]
+            if notice.statement_ids
+            else []
+        ),
     ]
 
 

@@ -22,7 +22,7 @@ from node.dueprocess.statement import check_statement_id
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    commands = parser.add_subparsers(dest="statements_command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="statements_command", metavar="COMMAND", parser_class=argparse.ArgumentParser)
     listed = commands.add_parser("list", help="statements in the order issued")
     listed.add_argument("--after", type=int, default=0, metavar="N", help="only statements numbered above N")
     listed.add_argument("--limit", type=int, default=0, metavar="N", help="at most N (1..1000; default 100)")

@@ -382,14 +382,8 @@ def _statements(
     if directory is not None and (not isinstance(directory, str) or not directory.strip()):
         raise ConfigError(f"{source}: statements.languages_dir: got {directory!r}, want a directory name")
     packs = load_packs(None if directory is None else (base / directory).resolve())
+    # A pack's names for labels this taxonomy lacks (the shipped German names the built-in labels) go unused.
     taxonomy = Taxonomy.default() if taxonomy_file is None else Taxonomy.load(taxonomy_file)
-    for pack in packs.values():
-        unknown = sorted(set(pack.labels) - set(taxonomy.labels))
-        if unknown:
-            raise ConfigError(
-                f"{source}: statements.languages_dir: the {pack.code} language file translates {unknown[0]!r}, "
-                "want only the taxonomy's labels"
-            )
     settings = StatementSettings.from_mapping(table, source, set(taxonomy.labels), set(packs))
     return settings, packs
 

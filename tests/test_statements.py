@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
@@ -463,3 +464,23 @@ def test_a_statement_without_a_logged_match_still_gets_a_notice() -> None:
     [own] = name_statements([], [statement(records=(1, 2))], {bytes([1]) * 32})
     assert own.statement_ids == (SID,)
     assert (own.overturned, own.still_matched, own.cleared) == ((bytes([1]) * 32,), (bytes([2]) * 32,), False)
+
+
+# --- the documentation ----------------------------------------------------------------------------------------------
+
+DUE_PROCESS = (ROOT / "docs/due-process.md").read_text(encoding="utf-8")
+
+
+def test_the_documented_category_table_is_the_default() -> None:
+    [block] = [b for b in re.findall(r"```toml\n(.*?)```", DUE_PROCESS, re.S) if "statements.categories" in b]
+    documented = tomllib.loads(block)["statements"]["categories"]
+    labels = {label.name for label in DEFAULT_LABELS}
+    assert CategoryTable.from_mapping(documented, "docs", labels) == CategoryTable.from_mapping({}, "docs", labels)
+    assert set(documented) == labels
+
+
+def test_the_documented_error_for_an_unmapped_label_is_the_nodes() -> None:
+    [line] = [line for line in DUE_PROCESS.splitlines() if line.startswith("hashnode: error: node.toml: statements")]
+    with pytest.raises(ConfigError) as refused:
+        CategoryTable.from_mapping({}, "node.toml", {"tvec.propaganda", "x.new"})
+    assert line == "hashnode: error: " + refused.value.message

@@ -10,12 +10,13 @@ this from the code's own imports, and that there are no import cycles):
     `hashing`      hashing media files locally (PDQ, MD5, SHA-256)
     `interchange`  the file formats contributions are imported from and exported to
     `membership`   pure: members, signed rosters, join requests, TLS identities and whom to trust
- 3. `dueprocess`   pure: opinions, appeals, decisions, policy, a record's history, reports
+ 3. `dueprocess`   pure: opinions, appeals, decisions, policy, a record's history, reports, statements of
+                   reasons (the DSA Transparency Database's rules, the user's page and its language packs)
  4. `provenance`   pure: provenance bundles and their offline verification
  5. `replication`  pure: receipt rules, frontiers, fork evidence, the reference model of a replica
  6. `storage`      LMDB: the store, the match log, index snapshots, the offline integrity check
  7. `ledger`       the node's state: submit, apply, match and explain over the store and index; replicas,
-                   the roster chain, revocation, transparency reports, export
+                   the roster chain, revocation, transparency reports, statements of reasons, export
  8. `api`          the wire: generated protobuf code and its conversion to and from domain types
  9. `network`      talking to peers: TLS credentials, peer channels, the replicator, bootstrap
 10. `runtime`      a node's configuration and its parts opened and wired together

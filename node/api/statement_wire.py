@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from node.api.convert import check_content_ref, notices_limit, parse_id, record_status_to_proto
+from node.api.convert import notices_limit, parse_id, record_status_to_proto
 from node.api.gen.hashnode.v1 import admin_pb2, types_pb2
+from node.core.content_ref import check_content_ref
 from node.core.errors import InvalidArgument
 from node.dueprocess.statement import DecisionRequest
 from node.ledger.statements import IssueRequest, StatementView

@@ -25,6 +25,7 @@ from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
 from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.display import status_name, utc
 from node.cli.exit_codes import ExitCode
+from node.core.content_ref import check_content_ref
 from node.core.errors import InvalidArgument
 from node.dueprocess import statement as sor
 
@@ -149,7 +150,7 @@ def _request(args: argparse.Namespace) -> admin_pb2.IssueStatementRequest:
     if args.query_id:
         request.query_id = args.content
     else:
-        request.content_ref = convert.check_content_ref(args.content, "CONTENT_REF")
+        request.content_ref = check_content_ref(args.content, "CONTENT_REF")
     return request
 
 

@@ -140,7 +140,7 @@ def test_missing_hashing_extra_is_explained(
     monkeypatch: pytest.MonkeyPatch, cli: Cli, pdq_images: dict[str, ImageHashes]
 ) -> None:
     monkeypatch.setitem(sys.modules, "pdqhash", None)
-    with pytest.raises(FailedPrecondition, match=r"pip install 'hashnode\[hashing\]'"):
+    with pytest.raises(FailedPrecondition, match=r"pip install 'hashnode-consortium\[hashing\]'"):
         hashing.pdq_hash(pdq_images[ORIGINAL].path)
     result = cli("hash", pdq_images[ORIGINAL].path)
     assert result.code == 1

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import pickle
 from pathlib import Path
 
+import grpc
 import pytest
 
 pytest.importorskip(
@@ -24,6 +26,7 @@ from threatexchange.exchanges.fetch_state import SignalOpinion
 from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal
 from threatexchange.signal_type.sha256 import VideoSHA256Signal
+from threatexchange.utils import dataclass_json
 
 from node.adapters.threatexchange import (
     FEED_VERSION,
@@ -33,7 +36,7 @@ from node.adapters.threatexchange import (
     HashnodeSignalExchangeAPI,
     NodeUnreachable,
 )
-from node.api.gen.hashnode.v1 import client_pb2, types_pb2
+from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
 from tests.conftest import EXAMPLE_KEYS, NodeFactory, RunningNode, node_config, tls_config
 from tests.test_change_feed import deliver
 
@@ -340,3 +343,112 @@ def test_tls_against_a_plaintext_node_is_explained(node: RunningNode) -> None:
     api = exchange(node, root_certificate=str(EXAMPLE_KEYS / "platform-a.crt"))
     with pytest.raises(NodeUnreachable, match="the node speaks plaintext"):
         fetch(api)
+
+
+# --- HMA's fetch loop ------------------------------------------------------------------------------------------
+
+
+class HmaBank:
+    """HMA's exchange storage and fetcher as OpenMediaMatch runs them (facebook/ThreatExchange,
+    hasher-matcher-actioner: background_tasks/fetcher.py `_fetch`, storage/postgres/impl.py
+    `exchange_commit_fetch`), without Flask and Postgres: a stale checkpoint refetches from nothing *without*
+    clearing the stored data; updates merge by key (the last wins); each key is converted on its own and one that
+    converts to nothing, or is None, is deleted; values are stored pickled, checkpoints as JSON."""
+
+    def __init__(self, config_json: str) -> None:
+        self.collab = dataclass_json.dataclass_loads(config_json, HashnodeCollabConfig)
+        self.rows: dict[str, bytes] = {}  # fetch id -> pickled value (ExchangeData)
+        self.checkpoint_json: str | None = None
+
+    def fetch(self) -> None:
+        api = HashnodeSignalExchangeAPI.for_collab(self.collab)
+        saved = self.checkpoint_json
+        checkpoint = None if saved is None else dataclass_json.dataclass_loads(saved, HashnodeCheckpoint)
+        if checkpoint is not None and checkpoint.is_stale():
+            checkpoint = None  # "Checkpoint has become stale! Will refetch from scratch" -- nothing cleared
+        pending: dict[str, HashnodeRecord | None] = {}
+        last = None
+        for delta in api.fetch_iter(TYPES, checkpoint):  # type: ignore[arg-type]
+            pending.update(delta.updates)
+            last = delta.checkpoint
+        for key, value in pending.items():
+            converted = {} if value is None else api.naive_convert_to_signal_type(TYPES, self.collab, {key: value})  # type: ignore[arg-type]
+            if not converted:
+                self.rows.pop(key, None)
+            else:
+                self.rows[key] = pickle.dumps(value)
+        if last is not None:
+            self.checkpoint_json = dataclass_json.dataclass_dumps(last)
+
+    def signals(self) -> dict[tuple[str, str], fetch_state.AggregateSignalOpinionCategory]:
+        """The bank's signals and the category HMA's UI shows for each."""
+        held: dict[str, HashnodeRecord] = {key: pickle.loads(row) for key, row in self.rows.items()}
+        found = {}
+        for s_type, signals in HashnodeSignalExchangeAPI.naive_convert_to_signal_type(TYPES, self.collab, held).items():  # type: ignore[arg-type]
+            for value, metadata in signals.items():
+                found[(s_type.get_name(), value)] = metadata.get_as_aggregate_opinion().category
+        return found
+
+
+def test_hma_keeps_a_bank_of_a_tls_node_in_step_with_disputes_retractions_and_a_stale_checkpoint(
+    node_factory: NodeFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = node_factory(tls_config(tmp_path / "a", tls_client_names=("localhost",)))
+    b = node_factory(node_config(tmp_path / "b", "platform-b"))
+    token = (EXAMPLE_KEYS / "platform-a.client-token").read_text().split()[0]
+    credentials = grpc.ssl_channel_credentials((EXAMPLE_KEYS / "platform-a.crt").read_bytes())
+    a_tls = grpc.secure_channel(a.target, credentials, [("grpc.ssl_target_name_override", "hashnode.peer")])
+    a_client, auth = client_pb2_grpc.HashNodeStub(a_tls), [("authorization", f"Bearer {token}")]
+    mine_pdq, mine_md5 = a_client.Submit(client_pb2.SubmitRequest(records=[pdq(), md5()]), metadata=auth).record_ids
+    (theirs,) = submit(b, pdq(OTHER_PDQ))
+    deliver(b, a)
+    # The exchange's configuration as HMA stores it (docs/threatexchange.md, "HMA"), and its credential.
+    config = {
+        "name": "hashnode-consortium",
+        "api": "hashnode",
+        "enabled": True,
+        "target": f"localhost:{a.port}",
+        "root_certificate": str(a.runtime.config.data_dir / "client-listener.crt"),
+        "tls_server_name": "localhost",
+    }
+    monkeypatch.setenv("TX_HASHNODE_TOKEN", token)
+    bank = HmaBank(json.dumps(config))
+    bank.fetch()
+    assert bank.signals() == {
+        ("pdq", PDQ): fetch_state.AggregateSignalOpinionCategory.POSITIVE_CLASS,
+        ("pdq", OTHER_PDQ): fetch_state.AggregateSignalOpinionCategory.POSITIVE_CLASS,
+        ("video_md5", MD5): fetch_state.AggregateSignalOpinionCategory.POSITIVE_CLASS,
+    }
+    deliver(a, b)
+    b.client.Opine(client_pb2.OpineRequest(record_id=mine_pdq, stance=client_pb2.STANCE_FALSE_POSITIVE))
+    deliver(b, a)
+    a_client.Retract(client_pb2.RetractRequest(record_ids=[mine_md5], reason="mistake"), metadata=auth)
+    bank.fetch()
+    assert bank.signals() == {
+        ("pdq", PDQ): fetch_state.AggregateSignalOpinionCategory.DISPUTED,
+        ("pdq", OTHER_PDQ): fetch_state.AggregateSignalOpinionCategory.POSITIVE_CLASS,
+    }
+    assert theirs in bank.rows and mine_md5 not in bank.rows
+    # A stale checkpoint: HMA fetches from nothing over what it holds; the feed's deletes keep the bank exact.
+    stale = dataclass_json.dataclass_loads(bank.checkpoint_json or "", HashnodeCheckpoint)
+    stale.full_fetch_started = 0.0
+    bank.checkpoint_json = dataclass_json.dataclass_dumps(stale)
+    bank.rows[mine_md5] = pickle.dumps(HashnodeRecord("md5", MD5, ("tvec.manifesto",), "platform-a", True))
+    bank.fetch()
+    assert mine_md5 not in bank.rows and len(bank.rows) == 2
+    a_tls.close()
+
+
+def test_an_empty_tls_server_name_checks_the_host_dialled(node_factory: NodeFactory, tmp_path: Path) -> None:
+    """With `[tls] client_names` on the node, a collaboration that dials one of them needs no name of its own."""
+    named = node_factory(tls_config(tmp_path / "named", tls_client_names=("localhost",)))
+    token = (EXAMPLE_KEYS / "platform-a.client-token").read_text().split()[0]
+    config = HashnodeCollabConfig(
+        name="consortium",
+        api="hashnode",
+        enabled=True,
+        target=f"localhost:{named.port}",
+        root_certificate=str(named.runtime.config.data_dir / "client-listener.crt"),
+        tls_server_name="",
+    )
+    assert fetch(HashnodeSignalExchangeAPI(config, token))[0] == {}

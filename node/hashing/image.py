@@ -34,7 +34,7 @@ def _hashing_modules() -> tuple[ModuleType, ModuleType]:
     except ImportError as exc:
         raise FailedPrecondition(
             f"image hashing needs the optional 'hashing' extra ({exc.name} is missing): "
-            "pip install 'hashnode[hashing]'"
+            "pip install 'hashnode-consortium[hashing]'"
         ) from None
     return pdqhash, Image
 

@@ -167,7 +167,9 @@ def client_identity(identity: TlsIdentity, names: Iterable[str]) -> TlsIdentity:
 
     Clients that check the host name they dial (HMA, the threatexchange CLI, a browser-grade TLS stack) need
     it among the certificate's names; the roster's certificate carries only `hashnode.peer`. This one carries
-    `hashnode.peer` and `names`, with the node certificate's key, subject and validity, self-signed. Its serial
+    `names` only (not `hashnode.peer`: the listener serves both and picks by the name asked for, so clients that
+    ask for `hashnode.peer` keep getting the roster's), with the node certificate's key, subject and validity,
+    self-signed. Its serial
     number comes from the node certificate and the names, and ECDSA signatures are deterministic (RFC 6979), so
     the same identity and names give the same bytes at every start: the file clients trust stays valid across
     restarts, and changes only when the names or the node certificate do.
@@ -184,7 +186,7 @@ def client_identity(identity: TlsIdentity, names: Iterable[str]) -> TlsIdentity:
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         kind = type(key).__name__
         raise TlsCertificateError(f"TLS identity: a {kind} key, want an ECDSA key (hashnode join makes one)")
-    hosts = list(dict.fromkeys((PEER_TLS_NAME, *names)))
+    hosts = list(dict.fromkeys(names))
     alternative: list[x509.GeneralName] = []
     for host in hosts:
         try:

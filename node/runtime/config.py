@@ -14,9 +14,9 @@ insecure = false                      # development only: no TLS, loopback addre
 [tls]                                 # this node's identity; its certificate is the one the roster lists
 certificate = "platform-a.crt"
 private_key = "platform-a.tls.key"
-client_names = ["hashnode.example.org"]  # optional: host names (or IP addresses) the client listener's
-                                      # certificate carries besides hashnode.peer, for clients that check the
-                                      # name they dial (node/membership/certificates.py `client_identity`)
+client_names = ["hashnode.example.org"]  # optional: host names (or IP addresses) for clients that check the
+                                      # name they dial: the client listener then also serves a certificate
+                                      # carrying them (data_dir/client-listener.crt; node/server/server.py)
 
 [peer]                                # other members' nodes, over mutual TLS pinned to the roster
 listen = "0.0.0.0:50061"

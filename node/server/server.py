@@ -45,7 +45,6 @@ from node.api.gen.hashnode.v1 import (
 from node.core.errors import ConfigError
 from node.ledger.consortium import wall_clock_ms
 from node.membership import certificates
-from node.membership.tls_names import PEER_TLS_NAME
 from node.network import tls
 from node.network.addresses import is_loopback
 from node.runtime.config import NodeConfig
@@ -197,9 +196,8 @@ def _client_listener(runtime: NodeRuntime, observed: Observability, max_bytes: i
     _add_health(server, observed, CLIENT_SERVICES, reflect=True)
     credentials = None
     if not config.insecure and identity is not None:
-        served = _client_identity(config, identity)
         credentials = grpc.ssl_server_credentials(
-            [(served.private_key_pem, served.certificate_pem)],
+            [(served.private_key_pem, served.certificate_pem) for served in _client_identities(config, identity)],
             root_certificates=b"".join(pinned) or None,
             require_client_auth=bool(pinned),
         )
@@ -209,14 +207,19 @@ def _client_listener(runtime: NodeRuntime, observed: Observability, max_bytes: i
 CLIENT_CERTIFICATE_FILE = "client-listener.crt"
 
 
-def _client_identity(config: NodeConfig, identity: certificates.TlsIdentity) -> certificates.TlsIdentity:
-    """The node's identity, or with `[tls] client_names` its client-listener certificate carrying those names,
-    written to `<data_dir>/client-listener.crt` for clients to trust (the same bytes at every start).
+def _client_identities(
+    config: NodeConfig, identity: certificates.TlsIdentity
+) -> list[certificates.TlsIdentity]:
+    """The certificates the client listener serves: with `[tls] client_names`, first one carrying those names
+    (written to `<data_dir>/client-listener.crt` for clients to trust, the same bytes at every start), then the
+    node's own. gRPC picks by the name the client asks for (TLS SNI): a client asking for `hashnode.peer`, which
+    only the node's certificate carries, gets it as before; one dialling a configured name, or an IP address
+    (no name asked), gets the first.
 
     Raises: ConfigError if the certificate cannot be made or written.
     """
     if not config.tls_client_names:
-        return identity
+        return [identity]
     try:
         served = certificates.client_identity(identity, config.tls_client_names)
     except certificates.TlsCertificateError as exc:
@@ -230,9 +233,9 @@ def _client_identity(config: NodeConfig, identity: certificates.TlsIdentity) -> 
             partial.replace(path)
     except OSError as exc:
         raise ConfigError(f"tls.client_names: cannot write {path}: {exc.strerror or exc}") from None
-    names = ", ".join((PEER_TLS_NAME, *config.tls_client_names))
-    log.info("client listener certificate for %s: %s (clients trust this file)", names, path)
-    return served
+    names = ", ".join(config.tls_client_names)
+    log.info("client listener certificate for %s: %s (clients that dial those names trust this file)", names, path)
+    return [served, identity]
 
 
 def _peer_listener(

@@ -25,7 +25,7 @@ RUN apt-get update \
 # extra: pdqhash builds from C++ sources; a node matches hashes, its clients hash the files.)
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ONLY_BINARY=:all:
 RUN python -m venv /opt/hashnode
-COPY pyproject.toml setup.py README.md ./
+COPY pyproject.toml setup.py README.md LICENSE ./
 COPY node ./node
 RUN /opt/hashnode/bin/pip install .
 

@@ -88,10 +88,12 @@ def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
 
 def test_the_build_stage_gets_every_file_the_package_builds_from() -> None:
     copied = " ".join(args for keyword, args in instructions() if keyword == "COPY" and "--from" not in args)
-    for name in ("pyproject.toml", "setup.py", "README.md", "node"):
+    # LICENSE: pyproject's license-files, which the build refuses to go without.
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE", "node"):
         assert name in copied.split(), name
     context = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
-    assert "*" in context and {f"!{n}" for n in ("pyproject.toml", "setup.py", "README.md", "node/")} <= set(context)
+    wanted = {f"!{n}" for n in ("pyproject.toml", "setup.py", "README.md", "LICENSE", "node/")}
+    assert "*" in context and wanted <= set(context)
 
 
 def test_the_image_is_built_in_two_stages_and_ships_only_the_virtual_environment() -> None:

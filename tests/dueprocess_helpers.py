@@ -30,6 +30,7 @@ ROLES = {
     "platform-c": ("contributor",),
     "flagger": ("trusted_flagger",),
     "steward-1": ("steward",),
+    "steward-2": ("steward",),
 }
 
 

@@ -218,6 +218,7 @@ def test_the_unsigned_steward_and_window_fields_change_nothing(claim: str, tmp_p
     bundle = appealed_bundle(tmp_path, "steward-1", Outcome.OVERTURNED, WINDOW)
     if claim == "a longer window":
         bundle.decision_window_ms = WINDOW + 1
+        bundle.consortium_policy.decision_window_ms = WINDOW + 1
     else:
         del bundle.stewards[:]
         for related in bundle.related:
@@ -369,3 +370,32 @@ def test_demo_fails_with_a_non_zero_status_when_no_node_answers(node_modules: Pa
     assert done.returncode == 1
     assert (lines[-1]["step"], lines[-1]["ok"]) == ("failed", False)
     assert lines[-1]["error"].startswith("UNAVAILABLE")
+
+
+@pytest.mark.parametrize("quorum", [2, 3], ids=["quorum met", "quorum claimed higher"])
+def test_node_rules_on_a_stewards_ruling_as_python_does(quorum: int, tmp_path: Path) -> None:
+    """A ruling signed offline by two stewards and published by a third member: both verifiers check the
+    signatures against the stewards and the quorum the bundle states (a claim, like the window)."""
+    with consortium(tmp_path / "ledgers") as nodes:
+        nodes.members.policy = ConsortiumPolicy(decision_window_ms=WINDOW, steward_quorum=2)
+        for member in ("platform-a", "platform-b", "platform-c"):
+            nodes.open(member)
+        [rid] = nodes.nodes["platform-a"].submit([record()]).record_ids
+        nodes.sync()
+        appeal = nodes.nodes["platform-b"].appeal(rid, "case-44")
+        nodes.sync()
+        nodes.clock.advance(WINDOW)
+        signed = SignedRuling(Ruling(CONSORTIUM, rid, appeal.entry_id, Outcome.OVERTURNED, "silence", nodes.clock.now))
+        for steward in ("steward-1", "steward-2"):
+            signed = signed.sign(signing_key(steward))
+        nodes.nodes["platform-c"].publish_ruling(signed)
+        nodes.sync()
+        bundle = bundle_to_proto(nodes.nodes["platform-a"].provenance(rid))
+    bundle.consortium_policy.steward_quorum = quorum
+    python = verify_bundle(bundle_from_proto(bundle))
+    code, out = node_verify(bundle, tmp_path)
+    assert (code, out["ok"]) == (0, True), out
+    assert out["status"] == python.status == ("overturned" if quorum == 2 else "active")
+    assert [(e["kind"], e["summary"], e.get("ruling", "")) for e in out["history"]] == [
+        (e.kind, e.summary, e.ruling) for e in python.history
+    ]

@@ -111,7 +111,7 @@ EXPECTED = {
         "by_member": {"platform-b": 2, "platform-c": 1},
         "pending": 1,
         "decisions_by_outcome": {"upheld": 1, "overturned": 1},
-        "decisions_by_decided_as": {"contributor": 1, "steward": 1},
+        "decisions_by_decided_as": {"contributor": 1, "steward": 1, "stewards": 0},
         "overturn_rate": 0.5,
     },
     "availability": {
@@ -157,6 +157,7 @@ decisions_by_outcome,upheld,,1
 decisions_by_outcome,overturned,,1
 decisions_by_decided_as,contributor,,1
 decisions_by_decided_as,steward,,1
+decisions_by_decided_as,stewards,,0
 appeals,overturn_rate,,0.5000
 availability_latency,<1s,,2
 availability_latency,1s-10s,,2
@@ -270,7 +271,7 @@ def test_empty_report_renders_with_no_data_charts() -> None:
         "by_member": {},
         "pending": 0,
         "decisions_by_outcome": {"upheld": 0, "overturned": 0},
-        "decisions_by_decided_as": {"contributor": 0, "steward": 0},
+        "decisions_by_decided_as": {"contributor": 0, "steward": 0, "stewards": 0},
         "overturn_rate": None,
     }
     assert "no data" in to_html(report)

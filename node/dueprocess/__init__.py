@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping
 
 from node.core.entry import EntryKind
-from node.dueprocess.items import AppealItem, DecisionItem, OpinionItem
+from node.dueprocess.items import AppealItem, DecidedAs, DecisionItem, OpinionItem
 
 ItemDescriber = Callable[[bytes], tuple[bytes, str]]
 
@@ -36,9 +36,12 @@ def describe_appeal(item: bytes) -> tuple[bytes, str]:
 
 def describe_decision(item: bytes) -> tuple[bytes, str]:
     decision = DecisionItem.decode(item)
+    by = decision.decided_as.label
+    if decision.decided_as is DecidedAs.STEWARDS:
+        by = f"stewards ({len(decision.signatures)} signatures, ruled at {decision.ruled_at_ms})"
     summary = (
         f"appeal {decision.appeal_entry_id.hex()[:16]}… {decision.outcome.label}"
-        f" by the {decision.decided_as.label}: {decision.reason or 'no reason given'}"
+        f" by the {by}: {decision.reason or 'no reason given'}"
     )
     return decision.record_id, summary
 

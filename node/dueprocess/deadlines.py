@@ -15,10 +15,12 @@ from dataclasses import dataclass
 
 from node.core.errors import FailedPrecondition, HashnodeError, InvalidArgument, NotFound, PermissionDenied
 from node.dueprocess.items import AppealItem, AppealKey, DecidedAs, DecisionItem, Outcome, VerifiedItem
+from node.dueprocess.ruling import ruling_of, steward_signers
 
 # The window is a consortium parameter read with the membership; re-exported for callers of this module.
 from node.membership.members import DEFAULT_DECISION_WINDOW_MS as DEFAULT_DECISION_WINDOW_MS
 from node.membership.members import HOUR_MS as HOUR_MS
+from node.membership.members import MemberKey
 
 
 class NotDecisionAuthority(PermissionDenied):
@@ -45,10 +47,17 @@ class DecisionAuthority:
     contributor: str
     stewards: frozenset[str]
     window_ms: int = DEFAULT_DECISION_WINDOW_MS
+    # A stewards' ruling counts when this many distinct stewards signed it; above 1, a single steward's own
+    # decision does not count either (the consortium's policy, docs/due-process.md "Consortium policy").
+    steward_quorum: int = 1
+    consortium_id: str = ""  # what a ruling's signatures sign, with the ruling
+    steward_keys: tuple[tuple[str, MemberKey], ...] = ()  # (steward, key): the keys that sign rulings
 
     def __post_init__(self) -> None:
         if self.window_ms < 0:
             raise InvalidArgument("window_ms", self.window_ms, ">= 0")
+        if self.steward_quorum < 1:
+            raise InvalidArgument("steward_quorum", self.steward_quorum, ">= 1")
 
 
 def appeal_key(appeal: VerifiedItem[AppealItem]) -> AppealKey:
@@ -95,12 +104,39 @@ def check_decision(
     if decided_as is DecidedAs.STEWARD:
         if author not in authority.stewards:
             raise NotDecisionAuthority(f"decision by {author!r} as steward: {author!r} is not a steward")
-        deadline = deadline_ms(appeal, authority)
-        if decision.timestamp_ms < deadline:
-            raise DecisionTooEarly(
-                f"steward decision by {author!r} at {decision.timestamp_ms}: the contributor may decide "
-                f"until {deadline}; stewards from then on"
+        if authority.steward_quorum > 1:
+            raise NotDecisionAuthority(
+                f"decision by {author!r} as steward: the consortium's policy wants rulings signed by "
+                f"{authority.steward_quorum} stewards"
             )
+        _check_deadline(appeal, decision.timestamp_ms, f"steward decision by {author!r}", authority)
+    if decided_as is DecidedAs.STEWARDS:
+        check_ruling(decision.item, authority)
+        _check_deadline(appeal, decision.item.ruled_at_ms, "stewards' ruling", authority)
+
+
+def check_ruling(item: DecisionItem, authority: DecisionAuthority) -> list[str]:
+    """The stewards whose valid signatures a ruling carries; raises if they are fewer than the quorum.
+
+    Raises:
+        NotDecisionAuthority: fewer distinct stewards than `steward_quorum` signed the ruling.
+    """
+    signed = ruling_of(item, authority.consortium_id).encode()
+    signers = steward_signers(signed, item.signatures, authority.steward_keys, item.ruled_at_ms)
+    if len(signers) < authority.steward_quorum:
+        names = ", ".join(signers) or "none"
+        raise NotDecisionAuthority(
+            f"stewards' ruling: signed by {len(signers)} steward(s) ({names}), want {authority.steward_quorum}"
+        )
+    return signers
+
+
+def _check_deadline(appeal: VerifiedItem[AppealItem], at_ms: int, what: str, authority: DecisionAuthority) -> None:
+    deadline = deadline_ms(appeal, authority)
+    if at_ms < deadline:
+        raise DecisionTooEarly(
+            f"{what} at {at_ms}: the contributor may decide until {deadline}; stewards from then on"
+        )
 
 
 class Ruling(enum.StrEnum):

@@ -16,6 +16,7 @@ from typing import Generic, TypeVar
 
 from node.core.canonical import Reader, Writer
 from node.core.errors import EncodingError, InvalidArgument
+from node.membership.roster import Signature
 
 MAX_TEXT = 1024  # bytes of an opinion's text or a decision's reason
 MAX_DISTANCE = 256  # a PDQ hash has 256 bits; exact matches have distance 0
@@ -46,7 +47,8 @@ class Outcome(enum.IntEnum):
 
 class DecidedAs(enum.IntEnum):
     CONTRIBUTOR = 1
-    STEWARD = 2
+    STEWARD = 2  # one steward, signing the entry with its own member key
+    STEWARDS = 3  # a stewards' ruling signed offline, k of n, published by any member (node/dueprocess/ruling.py)
 
     @property
     def label(self) -> str:
@@ -172,19 +174,58 @@ class AppealItem:
         return cls(rid, case_ref, distance)
 
 
+MAX_SIGNATURES = 64  # steward signatures on one ruling
+
+
+def encode_signatures(writer: Writer, signatures: tuple[Signature, ...]) -> Writer:
+    """`u16 n`, then n of (key_id[32], signature[64]) by strictly increasing key id: one encoding per set."""
+    ordered = sorted(signatures, key=lambda s: s.key_id)
+    writer.u16(len(ordered))
+    for sig in ordered:
+        writer.fixed(sig.key_id, 32).fixed(sig.signature, 64)
+    return writer
+
+
+def decode_signatures(reader: Reader, what: str) -> tuple[Signature, ...]:
+    """Raises: EncodingError (more than MAX_SIGNATURES, or key ids not strictly increasing)."""
+    count = reader.u16()
+    if count > MAX_SIGNATURES:
+        raise EncodingError(f"{what}: {count} signatures, want at most {MAX_SIGNATURES}")
+    found: list[Signature] = []
+    for _ in range(count):
+        sig = Signature(reader.fixed(32), reader.fixed(64))
+        if found and sig.key_id <= found[-1].key_id:
+            raise EncodingError(f"{what}: signatures must be ordered by key id, each key once")
+        found.append(sig)
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class DecisionItem:
-    """A decision on one appeal: the appeal entry's item about `record_id`."""
+    """A decision on one appeal: the appeal entry's item about `record_id`.
+
+    A stewards' ruling (`decided_as = STEWARDS`) also carries when the stewards ruled and their signatures over
+    the ruling's bytes (node/dueprocess/ruling.py); the entry's author only published it.
+    """
 
     record_id: bytes
     appeal_entry_id: bytes
     outcome: Outcome
     reason: str
     decided_as: DecidedAs
+    ruled_at_ms: int = 0  # stewards' rulings only
+    signatures: tuple[Signature, ...] = ()  # stewards' rulings only, by key id
 
     @classmethod
     def create(
-        cls, record_id: bytes, appeal_entry_id: bytes, outcome: Outcome, reason: str, decided_as: DecidedAs
+        cls,
+        record_id: bytes,
+        appeal_entry_id: bytes,
+        outcome: Outcome,
+        reason: str,
+        decided_as: DecidedAs,
+        ruled_at_ms: int = 0,
+        signatures: tuple[Signature, ...] = (),
     ) -> DecisionItem:
         _check_record_id("record_id", record_id)
         _check_record_id("appeal_entry_id", appeal_entry_id)
@@ -193,31 +234,42 @@ class DecisionItem:
             _member(Outcome, "outcome", outcome),
             _member(DecidedAs, "decided_as", decided_as),
         )
-        return cls(record_id, appeal_entry_id, outcome, reason, decided_as)
+        ruling = decided_as is DecidedAs.STEWARDS
+        if ruling and (ruled_at_ms <= 0 or not signatures):
+            raise InvalidArgument("signatures", "none", "a stewards' ruling: its time and signatures")
+        if not ruling and (ruled_at_ms or signatures):
+            raise InvalidArgument("signatures", len(signatures), "none (only a stewards' ruling carries them)")
+        if len(signatures) > MAX_SIGNATURES or len({s.key_id for s in signatures}) != len(signatures):
+            raise InvalidArgument("signatures", len(signatures), f"at most {MAX_SIGNATURES}, each key once")
+        ordered = tuple(sorted(signatures, key=lambda s: s.key_id))
+        return cls(record_id, appeal_entry_id, outcome, reason, decided_as, ruled_at_ms, ordered)
 
     def encode(self) -> bytes:
-        return (
+        writer = (
             Writer()
             .fixed(self.record_id, 32)
             .fixed(self.appeal_entry_id, 32)
             .u8(self.outcome)
             .string(self.reason)
             .u8(self.decided_as)
-            .getvalue()
         )
+        if self.decided_as is DecidedAs.STEWARDS:
+            encode_signatures(writer.u64(self.ruled_at_ms), self.signatures)
+        return writer.getvalue()
 
     @classmethod
     def decode(cls, data: bytes) -> DecisionItem:
         reader = Reader(data, "decision item")
-        item = cls(
-            record_id=reader.fixed(32),
-            appeal_entry_id=reader.fixed(32),
-            outcome=_enum(Outcome, reader.u8(), "decision item: outcome"),
-            reason=reader.string(),
-            decided_as=_enum(DecidedAs, reader.u8(), "decision item: decided_as"),
-        )
+        record_id, appeal_entry_id = reader.fixed(32), reader.fixed(32)
+        outcome = _enum(Outcome, reader.u8(), "decision item: outcome")
+        reason = reader.string()
+        decided_as = _enum(DecidedAs, reader.u8(), "decision item: decided_as")
+        ruled_at_ms, signatures = 0, tuple[Signature, ...]()
+        if decided_as is DecidedAs.STEWARDS:
+            ruled_at_ms = reader.u64()
+            signatures = decode_signatures(reader, "decision item: signatures")
         reader.end()
-        return item
+        return cls(record_id, appeal_entry_id, outcome, reason, decided_as, ruled_at_ms, signatures)
 
 
 T = TypeVar("T")

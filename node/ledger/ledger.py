@@ -33,6 +33,7 @@ from node.dueprocess.deadlines import (
     NotDecisionAuthority,
     UnknownAppeal,
     check_decision,
+    check_ruling,
     resolve,
 )
 from node.dueprocess.history import records_concerned
@@ -49,6 +50,7 @@ from node.dueprocess.matchlog import DEFAULT_RETENTION_MS, MatchLogEntry, is_que
 from node.dueprocess.policy import PolicyConfig
 from node.dueprocess.statement import DEFAULT_RETENTION_DAYS as STATEMENT_RETENTION_DAYS
 from node.dueprocess.statement import name_statements, statement_of_case
+from node.dueprocess.ruling import Ruling, SignedRuling, ruling_of
 from node.index.pdq import MAX_THRESHOLD, PdqIndex
 from node.ledger import standing
 from node.membership import authorship
@@ -602,6 +604,57 @@ class Ledger:
         item = DecisionItem.create(
             appeal.item.record_id, appeal_entry_id, outcome, reason, self._decided_as(authority)
         )
+        return self._author(EntryKind.DECISION, [item.encode()], precheck=self._decision_check(appeal, item, authority))
+
+    def publish_ruling(self, signed: SignedRuling) -> tuple[Entry, bool]:
+        """Signs a stewards' ruling into this member's log as a decision item (`decided_as = stewards`), after
+        the checks every node will apply: enough stewards signed it, they ruled after the decision window, the
+        appeal is on this node and not decided yet. Publishing the same ruling again returns the entry that
+        carries it (True: nothing new was signed), whoever published it.
+
+        Raises:
+            InvalidArgument: the ruling is for another consortium.
+            UnknownAppeal: no such appeal on this node.
+            NotDecisionAuthority: fewer stewards than the consortium's quorum signed it.
+            DecisionTooEarly: the stewards ruled before the contributor's window closed.
+            AppealAlreadyDecided: the appeal has an effective decision.
+        """
+        ruling = signed.ruling
+        if ruling.consortium_id != self.settings.consortium_id:
+            raise InvalidArgument("consortium_id", ruling.consortium_id, self.settings.consortium_id)
+        item = DecisionItem.create(
+            ruling.record_id, ruling.appeal_entry_id, ruling.outcome, ruling.reason, DecidedAs.STEWARDS,
+            ruling.ruled_at_ms, tuple(signed.signatures),
+        )
+        with self.store.read() as txn:
+            appeal = self._appeal(txn, ruling.appeal_entry_id, ruling.record_id)
+            row = self._row(txn, ruling.record_id, "record_id")
+            earlier = self._published(txn, ruling)
+        if earlier is not None:
+            return earlier, True
+        authority = standing.authority(row.author, self.membership)
+        check_ruling(item, authority)  # before the write lock: the common refusal costs no transaction
+        precheck = self._decision_check(appeal, item, authority)
+        return self._author(EntryKind.DECISION, [item.encode()], precheck=precheck), False
+
+    def _published(self, txn: Txn, ruling: Ruling) -> Entry | None:
+        """The first decision entry, by anyone, carrying this ruling."""
+        found = []
+        for entry_id in self.store.related(txn, ruling.record_id):
+            entry = self._entry(txn, entry_id)
+            if entry.kind != EntryKind.DECISION:
+                continue
+            for raw in entry.items:
+                item = DecisionItem.decode(raw)
+                if item.decided_as is DecidedAs.STEWARDS and ruling_of(item, ruling.consortium_id) == ruling:
+                    found.append(entry)
+                    break
+        return min(found, key=lambda e: (e.header.timestamp_ms, e.entry_id), default=None)
+
+    def _decision_check(
+        self, appeal: VerifiedItem[AppealItem], item: DecisionItem, authority: DecisionAuthority
+    ) -> Callable[[Txn, int], None]:
+        """The precheck of a decision entry: valid with the timestamp it will carry, and the appeal undecided."""
 
         def precheck(txn: Txn, timestamp_ms: int) -> None:
             me = self.settings.member_id
@@ -613,7 +666,7 @@ class Ledger:
                     f"{decided.effective.item.outcome.label} by {decided.effective.author}"
                 )
 
-        return self._author(EntryKind.DECISION, [item.encode()], precheck=precheck)
+        return precheck
 
     def _appeal(self, txn: Txn, appeal_entry_id: bytes, rid: bytes | None) -> VerifiedItem[AppealItem]:
         entry = self.store.entry(txn, appeal_entry_id)

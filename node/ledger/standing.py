@@ -35,7 +35,14 @@ def row_record_id(row: RecordRow) -> bytes:
 
 def authority(contributor: str, membership: Membership) -> DecisionAuthority:
     """Who decides appeals about a record of `contributor`: it, and after the window the stewards."""
-    return DecisionAuthority(contributor, membership.stewards(), membership.decision_window_ms)
+    return DecisionAuthority(
+        contributor,
+        membership.stewards(),
+        membership.decision_window_ms,
+        membership.policy.steward_quorum,
+        membership.consortium_id,
+        membership.steward_keys(),
+    )
 
 
 def facts(row: RecordRow, membership: Membership, record: HashRecord | None = None) -> RecordFacts:

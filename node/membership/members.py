@@ -130,6 +130,12 @@ class Membership:
     def get(self, member_id: str) -> Member | None:
         return self.members.get(member_id)
 
+    def steward_keys(self) -> tuple[tuple[str, MemberKey], ...]:
+        """(steward, key) for every key of every member with the steward role: the keys that sign rulings."""
+        return tuple(
+            (m.member_id, key) for m in self.members.values() if "steward" in m.roles for key in m.keys
+        )
+
     def stewards(self) -> frozenset[str]:
         """Members holding the steward role (whatever their status: the role, not the status, decides)."""
         return frozenset(m.member_id for m in self.members.values() if "steward" in m.roles)

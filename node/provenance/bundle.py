@@ -412,7 +412,7 @@ def _outcome(
     policy: PolicyConfig | None,
 ) -> VerifiedProvenance:
     author = _shown_member(header.author, bundle.author, trusted)
-    authority = _authority(header.author, assembly, trusted)
+    authority = _authority(bundle, header.author, assembly, trusted)
     standing = _standing(bundle.record_id, header, record, author, [e for e, _ in verified], authority, policy)
     events = [replace(e, ruling=standing.rulings.get(e.entry_id, "")) for _, e in verified]
     notes = [*standing.notes] if author.status == "active" else [*standing.notes, status_note(author)]
@@ -463,11 +463,34 @@ class _Standing:
     rulings: dict[bytes, str]  # decision entry id → its ruling
 
 
-def _authority(contributor: str, assembly: Assembly, trusted: Membership | None) -> DecisionAuthority:
-    """Stewards and window from the anchor; without one, from the assembler's signed statement."""
+def _authority(
+    bundle: ProvenanceBundle, contributor: str, assembly: Assembly, trusted: Membership | None
+) -> DecisionAuthority:
+    """Who decides, and the consortium's due-process policy: from the anchor; without one, from the assembler's
+    signed statement (stewards, policy), the stewards' keys and the trusted flaggers from the bundle's member
+    entries (claims, like every key of an unanchored bundle)."""
     if trusted is not None:
-        return DecisionAuthority(contributor, trusted.stewards(), trusted.decision_window_ms)
-    return DecisionAuthority(contributor, frozenset(assembly.stewards), assembly.policy.decision_window_ms)
+        pinned = trusted.policy
+        return DecisionAuthority(
+            contributor,
+            trusted.stewards(),
+            pinned.decision_window_ms,
+            pinned.steward_quorum,
+            assembly.consortium_id,
+            trusted.steward_keys(),
+        )
+    stewards = frozenset(assembly.stewards)
+    members = [*bundle.stewards, *(r.author for r in bundle.related if r.author is not None)]
+    keys = {(m.member_id, key) for m in members if m.member_id in stewards for key in m.keys}
+    policy = assembly.policy
+    return DecisionAuthority(
+        contributor,
+        stewards,
+        policy.decision_window_ms,
+        policy.steward_quorum,
+        assembly.consortium_id,
+        tuple(sorted(keys, key=lambda k: (k[0], k[1].public_key.key_id))),
+    )
 
 
 def _standing(

@@ -17,7 +17,11 @@ from node.api.gen.hashnode.v1 import admin_pb2
 from node.core.content_ref import check_content_ref
 from node.core.errors import InvalidArgument
 from node.dueprocess import report
+from node.dueprocess.deadlines import check_ruling
+from node.dueprocess.items import DecisionItem
 from node.dueprocess.matchlog import is_query_id
+from node.dueprocess.ruling import SignedRuling
+from node.ledger import standing
 from node.ledger.ledger import Ledger
 from node.ledger.statements import Statements
 from node.ledger.transparency import transparency_report
@@ -71,6 +75,23 @@ class DueProcessAdmin:
             raise InvalidArgument("query_id", query_id, "16 lowercase hex digits (a QueryResult.query_id)")
         explained = self.ledger.explain(content_ref, query_id)
         return convert.explain_response(content_ref, explained, query_id)
+
+    def PublishRuling(
+        self: _HasLedger, request: admin_pb2.PublishRulingRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.PublishRulingResponse:
+        signed = SignedRuling.from_json(request.ruling_file)
+        entry, existing = self.ledger.publish_ruling(signed)
+        item = DecisionItem.decode(entry.items[0])
+        authority = standing.authority(self.ledger.record(item.record_id).author, self.ledger.membership)
+        record = self.ledger.record(item.record_id)
+        return admin_pb2.PublishRulingResponse(
+            entry_id=entry.entry_id.hex(),
+            seq=entry.header.seq,
+            record_id=item.record_id.hex(),
+            status=convert.record_status_to_proto(record.status),
+            existing=existing,
+            signed_by=check_ruling(item, authority),
+        )
 
     def BuildReport(
         self: _HasLedger, request: admin_pb2.ReportRequest, context: grpc.ServicerContext

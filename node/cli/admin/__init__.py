@@ -31,9 +31,14 @@ SUBCOMMANDS: tuple[Command, ...] = (
         "prepare the next roster version changing where a member's node is reached (every node dials it there)",
     ),
     Command(
+        "rule",
+        "node.cli.admin.rule_cmd",
+        "prepare a stewards' ruling on an appeal or dispute case past its decision window (signed offline, k of n)",
+    ),
+    Command(
         "sign",
         "node.cli.admin.sign_cmd",
-        "add your steward signature to a roster file (a draft or a partly signed version)",
+        "add your steward signature to a roster file (a draft or a partly signed version) or a ruling file",
     ),
     Command("merge", "node.cli.admin.merge_cmd", "merge the signatures of several copies of the same roster version"),
     Command(
@@ -45,6 +50,11 @@ SUBCOMMANDS: tuple[Command, ...] = (
         "publish",
         "node.cli.admin.publish_cmd",
         "publish a signed roster version to a node, which verifies it, applies it and passes it to its peers",
+    ),
+    Command(
+        "publish-ruling",
+        "node.cli.admin.publish_ruling_cmd",
+        "publish a stewards' signed ruling through a node: it checks it, signs it into its log, it replicates",
     ),
     Command(
         "roster",

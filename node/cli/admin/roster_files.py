@@ -13,6 +13,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from node.core.errors import AlreadyExists, InvalidArgument
 from node.membership.roster import Roster, RosterDraft, RosterError, SignedRoster, TrustedRoster, valid_signers
@@ -86,8 +87,12 @@ def next_draft(args: argparse.Namespace) -> RosterDraft:
     return RosterDraft.next_version(current, expires_ms=expires)
 
 
-def write(path: Path, signed: SignedRoster, *, replace: bool = False) -> None:
-    """Writes a roster file atomically. Raises: AlreadyExists (unless `replace`)."""
+class _JsonFile(Protocol):
+    def to_json(self) -> str: ...
+
+
+def write(path: Path, signed: _JsonFile, *, replace: bool = False) -> None:
+    """Writes a roster (or ruling) file atomically. Raises: AlreadyExists (unless `replace`)."""
     if path.exists() and not replace:
         raise AlreadyExists(f"{path}: exists; choose another --out (nothing was written)")
     path.parent.mkdir(parents=True, exist_ok=True)

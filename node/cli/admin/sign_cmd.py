@@ -1,11 +1,12 @@
-"""`hashnode admin sign FILE --key STEWARD.key`: add a steward's signature to a roster file."""
+"""`hashnode admin sign FILE --key STEWARD.key`: add a steward's signature to a roster file or to a stewards'
+ruling file (`hashnode admin rule`)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from node.cli.admin import roster_files
+from node.cli.admin import roster_files, ruling_files
 from node.cli.exit_codes import ExitCode
 from node.core.errors import PermissionDenied
 from node.core.keys import SigningKey
@@ -22,7 +23,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _sign_ruling(args: argparse.Namespace, key: SigningKey) -> int:
+    signed = ruling_files.load(args.file)
+    current = roster_files.load(args.roster).roster if args.roster else None
+    if current is not None:
+        stewards = {k.public_key.key_id for _, k in current.membership().steward_keys()}
+        if key.public.key_id not in stewards:
+            raise PermissionDenied(
+                f"--key {args.key}: key {key.public.key_id.hex()[:16]}… is not a steward's key in --roster; "
+                "nothing was written"
+            )
+    signed = signed.sign(key)
+    out = args.out or args.file
+    roster_files.write(out, signed, replace=out == args.file)
+    print(f"signed the stewards' ruling into {out}")
+    for line in ruling_files.describe(signed, current):
+        print(line)
+    return ExitCode.OK
+
+
 def run(args: argparse.Namespace) -> int:
+    if ruling_files.is_ruling_file(args.file):
+        return _sign_ruling(args, SigningKey.load(args.key))
     signed = roster_files.load(args.file)
     key = SigningKey.load(args.key)
     current = roster_files.load(args.roster) if args.roster else None

@@ -9,6 +9,28 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class PublishRulingRequest(_message.Message):
+    __slots__ = ("ruling_file",)
+    RULING_FILE_FIELD_NUMBER: _ClassVar[int]
+    ruling_file: str
+    def __init__(self, ruling_file: _Optional[str] = ...) -> None: ...
+
+class PublishRulingResponse(_message.Message):
+    __slots__ = ("entry_id", "seq", "record_id", "status", "existing", "signed_by")
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    EXISTING_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_BY_FIELD_NUMBER: _ClassVar[int]
+    entry_id: str
+    seq: int
+    record_id: str
+    status: _types_pb2.RecordStatus
+    existing: bool
+    signed_by: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, entry_id: _Optional[str] = ..., seq: _Optional[int] = ..., record_id: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.RecordStatus, str]] = ..., existing: _Optional[bool] = ..., signed_by: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class StatsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

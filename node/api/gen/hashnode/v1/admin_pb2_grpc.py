@@ -134,6 +134,11 @@ class AdminStub:
                 request_serializer=hashnode_dot_v1_dot_admin__pb2.WithdrawStatementRequest.SerializeToString,
                 response_deserializer=hashnode_dot_v1_dot_admin__pb2.StatementOfReasons.FromString,
                 _registered_method=True)
+        self.PublishRuling = channel.unary_unary(
+                '/hashnode.v1.Admin/PublishRuling',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.PublishRulingRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.PublishRulingResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -284,6 +289,14 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PublishRuling(self, request, context):
+        """Publish a stewards' ruling (a file signed offline, k of n): the node checks it as every node will, then
+        signs it into its own log as a decision. The same ruling again returns the entry that carries it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -386,6 +399,11 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.WithdrawStatement,
                     request_deserializer=hashnode_dot_v1_dot_admin__pb2.WithdrawStatementRequest.FromString,
                     response_serializer=hashnode_dot_v1_dot_admin__pb2.StatementOfReasons.SerializeToString,
+            ),
+            'PublishRuling': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishRuling,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.PublishRulingRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.PublishRulingResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -928,6 +946,33 @@ class Admin:
             '/hashnode.v1.Admin/WithdrawStatement',
             hashnode_dot_v1_dot_admin__pb2.WithdrawStatementRequest.SerializeToString,
             hashnode_dot_v1_dot_admin__pb2.StatementOfReasons.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishRuling(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/PublishRuling',
+            hashnode_dot_v1_dot_admin__pb2.PublishRulingRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.PublishRulingResponse.FromString,
             options,
             channel_credentials,
             insecure,

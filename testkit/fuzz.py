@@ -44,6 +44,7 @@ from node.core.keys import SigningKey
 from node.core.records import HashRecord, record_id
 from node.core.retraction import RetractionItem
 from node.dueprocess.items import AppealItem, DecidedAs, DecisionItem, OpinionItem, Outcome, Stance
+from node.dueprocess.ruling import Ruling, SignedRuling
 from node.dueprocess.statement import DecisionRequest
 from node.ledger.ledger import Query
 from node.ledger.statements import IssueRequest
@@ -699,8 +700,24 @@ def rpc_seeds(
         "GetStatement": [admin_pb2.GetStatementRequest(statement_id=statement_id)],
         "ListStatements": [admin_pb2.ListStatementsRequest(after=0, limit=10, documents=True)],
         "WithdrawStatement": [admin_pb2.WithdrawStatementRequest(statement_id=statement_id, reason="fuzz")],
+        "PublishRuling": [admin_pb2.PublishRulingRequest(ruling_file=_ruling_file(roster, other, appeal_entry_id))],
     }
     return seeds
+
+
+def _ruling_file(roster: SignedRoster, record_id: str, appeal_entry_id: str) -> str:
+    """A stewards' ruling on the seeded appeal, signed by no one (the fuzzer mutates it)."""
+    if len(record_id) != 64 or len(appeal_entry_id) != 64:
+        return "{}"
+    ruling = Ruling(
+        roster.roster.consortium_id,
+        bytes.fromhex(record_id),
+        bytes.fromhex(appeal_entry_id),
+        Outcome.OVERTURNED,
+        "fuzz",
+        T0,
+    )
+    return SignedRuling(ruling).to_json()
 
 
 def sandbox(directory: Path) -> dict[str, Callable[[Message], Message]]:

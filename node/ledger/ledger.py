@@ -48,9 +48,9 @@ from node.dueprocess.items import (
 )
 from node.dueprocess.matchlog import DEFAULT_RETENTION_MS, MatchLogEntry, is_query_id
 from node.dueprocess.policy import PolicyConfig
+from node.dueprocess.ruling import Ruling, SignedRuling, ruling_of
 from node.dueprocess.statement import DEFAULT_RETENTION_DAYS as STATEMENT_RETENTION_DAYS
 from node.dueprocess.statement import name_statements, statement_of_case
-from node.dueprocess.ruling import Ruling, SignedRuling, ruling_of
 from node.index.pdq import MAX_THRESHOLD, PdqIndex
 from node.ledger import standing
 from node.membership import authorship

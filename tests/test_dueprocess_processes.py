@@ -111,3 +111,47 @@ def test_a_repeated_appeal_returns_the_first_and_explain_takes_a_query_id(consor
 
     explained = json.loads(consortium.run("explain", query_id, *consortium.admin("platform-b"), "--json"))
     assert [(m["record_id"], m["query_id"]) for m in explained["matches"]] == [(rid, query_id)]
+
+
+def test_disputes_by_k_members_quarantine_a_hash_and_open_a_case(consortium: Consortium, tmp_path: Path) -> None:
+    publish_policy(consortium, tmp_path, dispute_quorum=2, quarantine="mark")
+    rid = contribute(consortium)
+    opinions = []
+    for member in ("platform-b", "platform-c"):
+        done = consortium.run("dispute", rid, "--reason-code", "not_tvec", *consortium.client(member), "--json")
+        opinions.append(json.loads(done)["entry_id"])
+        time.sleep(0.01)  # two reports in a known order
+
+    def marked_everywhere() -> bool:
+        for member in consortium.nodes:
+            found = json.loads(consortium.run("match", *consortium.client(member), PDQ, "--json"))
+            if [(m["record_id"], m["disputed"]) for m in found[0]["matches"]] != [(rid, True)]:
+                return False
+        return True
+
+    eventually(marked_everywhere, "every node to mark the hit disputed")
+    shown = consortium.run("match", *consortium.client("platform-b"), PDQ)
+    assert "DISPUTED: a case is open, review before acting" in shown
+    assert "policy: disputed: reported as a false positive (case opened by" in shown
+
+    # The case is named by the opinion that completed the quorum; the contributor decides it like an appeal.
+    bundle = consortium.bundle("platform-a", rid, tmp_path / "b.json")
+    assert [r["kind"] for r in bundle["related"]] == ["opinion", "opinion"]  # type: ignore[union-attr]
+    assert consortium.verify(tmp_path / "b.json")["status"] == "active"  # the consortium file has no dispute quorum
+    roster = tmp_path / "roster-v2.json"
+    pinned = json.loads(consortium.run("verify", tmp_path / "b.json", "--roster", roster, "--json"))
+    assert pinned["status"] == "disputed"
+    case = opinions[-1]  # the report that completed the quorum opened the case
+    decided = consortium.run(
+        "decide", case, "--outcome", "upheld", "--reason", "propaganda", *consortium.client("platform-a")
+    )
+    assert "is now active on this node" in decided
+
+    def lifted_everywhere() -> bool:
+        for member in consortium.nodes:
+            found = json.loads(consortium.run("match", *consortium.client(member), PDQ, "--json"))
+            if [(m["record_id"], m["disputed"]) for m in found[0]["matches"]] != [(rid, False)]:
+                return False
+        return True
+
+    eventually(lifted_everywhere, "every node to lift the quarantine")

@@ -399,3 +399,36 @@ def test_node_rules_on_a_stewards_ruling_as_python_does(quorum: int, tmp_path: P
     assert [(e["kind"], e["summary"], e.get("ruling", "")) for e in out["history"]] == [
         (e.kind, e.summary, e.ruling) for e in python.history
     ]
+
+
+@pytest.mark.parametrize(
+    ("quarantine", "decided", "status"),
+    [("mark", None, "disputed"), ("withhold", None, "quarantined"), ("mark", Outcome.OVERTURNED, "overturned"),
+     ("mark", Outcome.UPHELD, "active")],
+    ids=["open case, mark", "open case, withhold", "case overturned", "case upheld"],
+)
+def test_node_derives_dispute_cases_as_python_does(
+    quarantine: str, decided: Outcome | None, status: str, tmp_path: Path
+) -> None:
+    with consortium(tmp_path / "ledgers") as nodes:
+        nodes.members.policy = ConsortiumPolicy(
+            decision_window_ms=WINDOW, dispute_quorum=2, quarantine=QuarantineMode.parse(quarantine, "q")
+        )
+        for member in ("platform-a", "platform-b", "platform-c"):
+            nodes.open(member)
+        [rid] = nodes.nodes["platform-a"].submit([record()]).record_ids
+        nodes.sync()
+        case = b""
+        for member in ("platform-b", "platform-c"):
+            nodes.clock.advance(1_000)
+            case = nodes.nodes[member].opine(rid, Stance.FALSE_POSITIVE, "not_tvec").entry_id
+            nodes.sync()
+        if decided is not None:
+            nodes.nodes["platform-a"].decide(case, decided, "reviewed")
+            nodes.sync()
+        bundle = bundle_to_proto(nodes.nodes["platform-a"].provenance(rid))
+    python = verify_bundle(bundle_from_proto(bundle))
+    code, out = node_verify(bundle, tmp_path)
+    assert (code, out["ok"]) == (0, True), out
+    assert out["status"] == python.status == status
+    assert [e.get("ruling", "") for e in out["history"]] == [e.ruling for e in python.history]

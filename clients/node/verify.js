@@ -815,7 +815,12 @@ function deriveStatus(verified, contributor, authority) {
         rule(decision.entry_id, "effective");
       }
     }
-    if (effective && effective.item.outcome === "overturned") status = "overturned";
+  }
+  let open = false;
+  for (const dispute of disputeCases(byKind(KIND_OPINION), decisions, authority, contributor, reviewedUntil)) {
+    const effective = resolveCase(dispute, decisions, authority, rulings);
+    if (effective && effective.item.outcome === "overturned") overturned = true;
+    if (!effective) open = true;
   }
   for (const decision of decisions) rule(decision.entry_id, "pending: its appeal is not in this bundle");
   return { status, rulings };

@@ -185,8 +185,9 @@ Update = dict[str, HashnodeRecord | None]
 def _record_update(
     info: types_pb2.RecordInfo, member_id: str, opinions: Sequence[client_pb2.RecordOpinion]
 ) -> HashnodeRecord | None:
-    """The update a fetched record makes: the record while active, None (delete) once it is not."""
-    if info.status != types_pb2.RECORD_STATUS_ACTIVE:
+    """The update a fetched record makes: the record while it matches (active, or disputed: a case is open and
+    its opinions say so), None (delete) once it does not."""
+    if info.status not in (types_pb2.RECORD_STATUS_ACTIVE, types_pb2.RECORD_STATUS_DISPUTED):
         return None
     record = info.record
     return HashnodeRecord(

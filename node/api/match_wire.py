@@ -12,7 +12,8 @@ message either way. tests/test_match_wire.py checks the bytes against messages b
   MatchResponse  results = 1 (QueryResult, one per query)
   QueryResult    query_index = 1 (varint), matches = 2 (Match), query_id = 3 (string)
   Match          record = 1 (RecordInfo, with `include_records`), distance = 2 (varint),
-                 provenance_ref = 3, policy = 4 (repeated), labels = 5 (repeated), author = 6 (strings)
+                 provenance_ref = 3, policy = 4 (repeated), labels = 5 (repeated), author = 6 (strings),
+                 disputed = 7 (varint, only when true)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from node.ledger.ledger import HitRecord, HitRecords, MatchResults
+from node.storage.store import is_disputed_row
 
 try:  # the same encoding in C (setup.py), where it is built
     from node.api._wire import encode as compiled_encode
@@ -38,6 +40,7 @@ _PROVENANCE_REF = b"\x1a"
 _POLICY = b"\x22"
 _LABELS = b"\x2a"
 _AUTHOR = b"\x32"
+_DISPUTED = b"\x38\x01"  # field 7, varint 1 (true); false is left out
 
 
 def varint(value: int) -> bytes:
@@ -96,14 +99,23 @@ def _empty_result(index: int) -> bytes:
 _EMPTY_RESULTS = [_empty_result(i) for i in range(10_001)]  # up to the largest batch a node may accept
 
 
+def _policy_parts(records: HitRecords) -> list[bytes]:
+    """Per record, its policy notes and, for a record with an open dispute case, `disputed` (read from the
+    stored status once per record): fields are parsed in any order, so both travel where the notes do."""
+    return [
+        _strings(_POLICY, policy) + (_DISPUTED if is_disputed_row(row) else b"")
+        for policy, row in zip(records.policies, records.rows, strict=True)
+    ]
+
+
 def _record_parts(records: HitRecords, record_info: Callable[[HitRecord], bytes] | None) -> list[bytes]:
     """Per record, everything of a `Match` but its distance: the same for every hit of the record."""
     parts = [
         # A record id is 64 hex characters (0x40).
-        b"".join((_PROVENANCE_REF, b"\x40", rid.hex().encode("ascii"), _strings(_POLICY, policy), labels, author))
+        b"".join((_PROVENANCE_REF, b"\x40", rid.hex().encode("ascii"), policy, labels, author))
         for rid, policy, labels, author in zip(
             records.record_ids,
-            records.policies,
+            _policy_parts(records),
             map(_labels, records.labels),
             map(_author, records.authors),
             strict=True,
@@ -131,7 +143,7 @@ def encode(results: MatchResults, record_info: Callable[[HitRecord], bytes] | No
             records.record_ids,
             records.label_sections,
             records.authors_utf8,
-            [_strings(_POLICY, policy) for policy in records.policies],
+            _policy_parts(records),
             infos,
             results.offsets,
             results.slots,

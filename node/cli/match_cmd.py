@@ -106,7 +106,8 @@ def _print_human(queries: list[LocalQuery], response: client_pb2.MatchResponse) 
         matched += bool(count)
         print(f"{query.describe()}: " + (f"{count} match(es)" if count else "no match"))
         for match in result.matches:
-            print(f"  distance {match.distance:>2}  {record_line(match.record)}")
+            mark = "  DISPUTED: a case is open, review before acting" if match.disputed else ""
+            print(f"  distance {match.distance:>2}  {record_line(match.record)}{mark}")
             print("".join(f"    policy: {note}\n" for note in match.policy), end="")
         if result.query_id:
             print(f"  logged as query {result.query_id}")
@@ -126,7 +127,12 @@ def _as_json(queries: list[LocalQuery], response: client_pb2.MatchResponse) -> l
             },
             "query_id": result.query_id,
             "matches": [
-                {"distance": m.distance, **record_info_json(m.record), "policy": list(m.policy)}
+                {
+                    "distance": m.distance,
+                    **record_info_json(m.record),
+                    "policy": list(m.policy),
+                    "disputed": m.disputed,
+                }
                 for m in result.matches
             ],
         }

@@ -14,8 +14,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from node.core.errors import FailedPrecondition, HashnodeError, InvalidArgument, NotFound, PermissionDenied
-from node.dueprocess.items import AppealItem, AppealKey, DecidedAs, DecisionItem, Outcome, VerifiedItem
+from node.dueprocess.items import (
+    DISPUTE_CASE,
+    AppealItem,
+    AppealKey,
+    DecidedAs,
+    DecisionItem,
+    Outcome,
+    VerifiedItem,
+)
 from node.dueprocess.ruling import ruling_of, steward_signers
+from node.membership.consortium_policy import QuarantineMode
 
 # The window is a consortium parameter read with the membership; re-exported for callers of this module.
 from node.membership.members import DEFAULT_DECISION_WINDOW_MS as DEFAULT_DECISION_WINDOW_MS
@@ -52,6 +61,11 @@ class DecisionAuthority:
     steward_quorum: int = 1
     consortium_id: str = ""  # what a ruling's signatures sign, with the ruling
     steward_keys: tuple[tuple[str, MemberKey], ...] = ()  # (steward, key): the keys that sign rulings
+    # When disputes quarantine the record and open a case (node/dueprocess/disputes.py), and what that does.
+    dispute_quorum: int = 0
+    trusted_flagger_disputes: bool = False
+    trusted_flaggers: frozenset[str] = frozenset()
+    quarantine: QuarantineMode = QuarantineMode.MARK
 
     def __post_init__(self) -> None:
         if self.window_ms < 0:
@@ -161,6 +175,12 @@ class AppealResolution:
     outcome: Outcome | None  # None while pending
     effective: VerifiedItem[DecisionItem] | None
     decisions: tuple[RuledDecision, ...]  # every decision about this appeal, in (timestamp, entry id) order
+    case_ref: str = ""  # the appeal's case reference; DISPUTE_CASE for a case opened by disputes
+
+    @property
+    def dispute(self) -> bool:
+        """A case opened by disputes (node/dueprocess/disputes.py), not by an appeal."""
+        return self.case_ref == DISPUTE_CASE
 
     @property
     def pending(self) -> bool:
@@ -204,6 +224,7 @@ def resolve(
         outcome=None if effective is None else effective.item.outcome,
         effective=effective,
         decisions=tuple(ruled),
+        case_ref=appeal.item.case_ref,
     )
 
 

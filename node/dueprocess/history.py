@@ -17,7 +17,8 @@ from node.core.entry import Entry, EntryKind
 from node.core.errors import EncodingError
 from node.core.retraction import RetractionItem
 from node.dueprocess.deadlines import DecisionAuthority, RecordAppeals, resolve_record
-from node.dueprocess.items import AppealItem, DecisionItem, OpinionItem, VerifiedItem
+from node.dueprocess.disputes import dispute_cases
+from node.dueprocess.items import AppealItem, DecisionItem, OpinionItem, Outcome, VerifiedItem
 from node.dueprocess.policy import Evidence, PolicyConfig, RecordFacts, Verdict, evaluate
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,20 @@ class RecordHistory:
             retractions=tuple(by_kind[EntryKind.RETRACTION]),
         )
 
+    def cases(self, authority: DecisionAuthority) -> tuple[VerifiedItem[AppealItem], ...]:
+        """The appeals, then the cases opened by disputes under the consortium's policy (whose reports an upheld
+        appeal reviewed do not count)."""
+        appeals = resolve_record(self.appeals, self.decisions, authority)
+        reviewed = max(
+            (r.effective.timestamp_ms for r in appeals.resolutions if r.effective and r.outcome is Outcome.UPHELD),
+            default=-1,
+        )
+        disputes = dispute_cases(self.record_id, self.opinions, self.decisions, authority, reviewed)
+        return (*self.appeals, *disputes)
+
     def resolve(self, authority: DecisionAuthority) -> RecordAppeals:
-        return resolve_record(self.appeals, self.decisions, authority)
+        """Every appeal and dispute case of the record, resolved."""
+        return resolve_record(self.cases(authority), self.decisions, authority)
 
     def evidence(self, authority: DecisionAuthority) -> Evidence:
         return Evidence(self.opinions, self.resolve(authority).resolutions, self.retractions)
@@ -103,4 +116,4 @@ def derive_verdict(
 ) -> Verdict:
     """The record's standing under `config`. With the default `PolicyConfig()` nothing is withheld: the
     verdict is then the consortium-wide part only (active, retracted or overturned)."""
-    return evaluate(facts, history.evidence(authority), config)
+    return evaluate(facts, history.evidence(authority), config, authority.quarantine)

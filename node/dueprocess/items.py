@@ -24,6 +24,9 @@ _REASON_CODE = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
 # A case reference is an opaque token of the platform's own case system. The token syntax (no spaces, no "@")
 # keeps free text, names and e-mail addresses out of a field that every member replicates.
 _CASE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/#-]{0,127}$")
+# The case reference of a case opened by disputes (node/dueprocess/disputes.py). No appeal can carry it: a case
+# token starts with a letter or digit, so "(" marks a derived case unambiguously.
+DISPUTE_CASE = "(dispute)"
 
 
 class Stance(enum.IntEnum):

@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from node.core.errors import ConfigError
 from node.core.retraction import RetractionItem
 from node.dueprocess.deadlines import AppealResolution
-from node.dueprocess.items import OpinionItem, Outcome, Stance, VerifiedItem
+from node.dueprocess.items import DecidedAs, DecisionItem, OpinionItem, Outcome, Stance, VerifiedItem
+from node.membership.consortium_policy import QuarantineMode
 
 ANY = "*"  # in accept_labels_from: as a member, any member not listed; as a label, every label
 _KEYS = (
@@ -120,6 +121,8 @@ class Evidence:
 
 class Standing(enum.StrEnum):
     ACTIVE = "active"
+    DISPUTED = "disputed"  # a dispute case is open, the consortium quarantines in `mark` mode: matches, marked
+    QUARANTINED = "quarantined"  # a dispute case is open, the consortium quarantines in `withhold` mode
     WITHHELD = "withheld"  # local policy: not matched on this node for now
     RETRACTED = "retracted"  # by its contributor: never matches
     OVERTURNED = "overturned"  # on appeal: never matches
@@ -132,7 +135,7 @@ class Verdict:
 
     @property
     def matchable(self) -> bool:
-        return self.standing is Standing.ACTIVE
+        return self.standing in (Standing.ACTIVE, Standing.DISPUTED)
 
 
 def _plural(count: int, noun: str) -> str:
@@ -161,20 +164,40 @@ def _final(record: RecordFacts, evidence: Evidence) -> Verdict | None:
         return Verdict(Standing.RETRACTED, ("retracted by its contributor",))
     for appeal in evidence.appeals:
         if appeal.outcome is Outcome.OVERTURNED and appeal.effective is not None:
-            by = f"{appeal.effective.item.decided_as.label} {appeal.effective.author}"
-            return Verdict(Standing.OVERTURNED, (f"overturned on appeal by the {by}",))
+            on = "on dispute" if appeal.dispute else "on appeal"
+            return Verdict(Standing.OVERTURNED, (f"overturned {on} by the {_by(appeal.effective)}",))
     return None
+
+
+def _by(decision: VerifiedItem[DecisionItem]) -> str:
+    """Who decided: "contributor platform-a", "steward steward-1", "stewards (published by platform-c)"."""
+    if decision.item.decided_as is DecidedAs.STEWARDS:
+        return f"stewards (published by {decision.author})"
+    return f"{decision.item.decided_as.label} {decision.author}"
 
 
 def _appeal_notes(evidence: Evidence) -> list[str]:
     notes = []
     for appeal in evidence.appeals:
+        what = "dispute case" if appeal.dispute else "appeal"
         if appeal.effective is not None:
-            by = f"{appeal.effective.item.decided_as.label} {appeal.effective.author}"
-            notes.append(f"appeal upheld by the {by}")
+            notes.append(f"{what} upheld by the {_by(appeal.effective)}")
         else:
-            notes.append(f"appeal pending; stewards may decide from {_iso(appeal.deadline_ms)}")
+            notes.append(f"{what} pending; stewards may decide from {_iso(appeal.deadline_ms)}")
     return notes
+
+
+def _quarantine(evidence: Evidence, mode: QuarantineMode) -> Verdict | None:
+    """An open dispute case quarantines the record, as the consortium's policy says."""
+    open_cases = [a for a in evidence.appeals if a.dispute and a.pending]
+    if not open_cases:
+        return None
+    opened = open_cases[0]
+    if mode is QuarantineMode.WITHHOLD:
+        note = f"quarantined: disputed as a false positive (case opened by {opened.appellant}) — withheld until decided"
+        return Verdict(Standing.QUARANTINED, (note,))
+    note = f"disputed: reported as a false positive (case opened by {opened.appellant}), pending a decision"
+    return Verdict(Standing.DISPUTED, (note,))
 
 
 def _reviewed_until(evidence: Evidence) -> int:
@@ -227,8 +250,11 @@ def _label_rule(record: RecordFacts, config: PolicyConfig) -> tuple[bool, list[s
     return True, [f"policy: labels {shown} from {record.author} not accepted by this node — withheld"]
 
 
-def evaluate(record: RecordFacts, evidence: Evidence, config: PolicyConfig) -> Verdict:
-    """Whether the record matches on this node, and the notes a match response carries."""
+def evaluate(
+    record: RecordFacts, evidence: Evidence, config: PolicyConfig, quarantine: QuarantineMode = QuarantineMode.MARK
+) -> Verdict:
+    """Whether the record matches on this node, and the notes a match response carries. `quarantine` is the
+    consortium's mode for records with an open dispute case."""
     final = _final(record, evidence)
     if final is not None:
         return final
@@ -242,4 +268,9 @@ def evaluate(record: RecordFacts, evidence: Evidence, config: PolicyConfig) -> V
         withheld = withheld or rule_withholds
         notes.extend(rule_notes)
     notes.extend(_appeal_notes(evidence))
-    return Verdict(Standing.WITHHELD if withheld else Standing.ACTIVE, tuple(notes))
+    if withheld:
+        return Verdict(Standing.WITHHELD, tuple(notes))
+    quarantined = _quarantine(evidence, quarantine)
+    if quarantined is not None:
+        return Verdict(quarantined.standing, (*quarantined.notes, *notes))
+    return Verdict(Standing.ACTIVE, tuple(notes))

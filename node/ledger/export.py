@@ -27,7 +27,7 @@ from node.dueprocess.items import Stance
 from node.dueprocess.policy import RecordFacts, latest_stances
 from node.ledger import standing
 from node.ledger.ledger import StoredRecord
-from node.storage.store import RecordRow, Status, Store, Txn
+from node.storage.store import MATCHING, RecordRow, Store, Txn
 
 DEFAULT_BATCH = 1000
 MAX_BATCH = 10_000
@@ -49,7 +49,7 @@ class Selection:
     def admits(self, row: RecordRow) -> bool:
         if self.author is not None and row.author != self.author:
             return False
-        if not (self.include_inactive or self.changes) and row.status != Status.ACTIVE:
+        if not (self.include_inactive or self.changes) and row.status not in MATCHING:
             return False
         return not self.signal_types or row.record.signal_type in self.signal_types
 

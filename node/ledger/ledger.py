@@ -38,6 +38,7 @@ from node.dueprocess.deadlines import (
 )
 from node.dueprocess.history import records_concerned
 from node.dueprocess.items import (
+    DISPUTE_CASE,
     AppealItem,
     DecidedAs,
     DecisionItem,
@@ -68,7 +69,16 @@ from node.storage.matchlog import (
     notices_for,
 )
 from node.storage.statements import StatementBook
-from node.storage.store import DEFAULT_MAP_SIZE, NewRecord, RecordRow, Status, Store, Txn
+from node.storage.store import (
+    DEFAULT_MAP_SIZE,
+    MATCHING,
+    NewRecord,
+    RecordRow,
+    Status,
+    Store,
+    Txn,
+    is_disputed_row,
+)
 
 _T = TypeVar("_T")
 SMALL_MATCH = 64  # hits: below, `match` answers in plain Python (numpy costs microseconds per call)
@@ -94,6 +104,7 @@ class LedgerSettings:
 
 class RecordStatus(enum.StrEnum):
     ACTIVE = "active"
+    DISPUTED = "disputed"  # matches, marked: a dispute case is open (consortium quarantine mode `mark`)
     RETRACTED = "retracted"
     OVERTURNED = "overturned"
     SUSPENDED = "suspended"
@@ -104,6 +115,7 @@ _STATUS_NAMES = {
     Status.RETRACTED: RecordStatus.RETRACTED,
     Status.OVERTURNED: RecordStatus.OVERTURNED,
     Status.SUSPENDED: RecordStatus.SUSPENDED,
+    Status.DISPUTED: RecordStatus.DISPUTED,
 }
 
 
@@ -151,6 +163,7 @@ class MatchHit:
     policy: tuple[str, ...] = ()  # the notes of this node's policy verdict on the record
     query_id: str = ""  # the match log's id of the query (empty when the node keeps no match log)
     ordinal: int = -1  # the record's position in this node's store (`HitRecord.stored` reads the row)
+    disputed: bool = False  # the record has an open dispute case (quarantine mode `mark`): act with care
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +176,12 @@ class HitRecord:
     labels: tuple[str, ...]
     policy: tuple[str, ...]
     row: bytes  # the stored row (`RecordRow.encode`): everything else about the record, decoded on request
+
+    @property
+    def disputed(self) -> bool:
+        """The record has an open dispute case: its stored status, derived when the entries applied (not per
+        hit)."""
+        return is_disputed_row(self.row)
 
     def stored(self) -> StoredRecord:
         return StoredRecord.from_row(RecordRow.decode(self.ordinal, self.row))
@@ -264,7 +283,7 @@ class MatchResults(Sequence[list[MatchHit]]):
             hits.append(
                 MatchHit(
                     records.record_ids[s], self.distances[h], records.authors[s], records.labels[s],
-                    records.policies[s], query_id, records.ordinals[s],
+                    records.policies[s], query_id, records.ordinals[s], is_disputed_row(records.rows[s]),
                 )
             )
         return hits
@@ -669,7 +688,15 @@ class Ledger:
         return precheck
 
     def _appeal(self, txn: Txn, appeal_entry_id: bytes, rid: bytes | None) -> VerifiedItem[AppealItem]:
+        """The appeal (or the case opened by disputes) that a decision names.
+
+        Raises:
+            UnknownAppeal: no such appeal or open case on this node.
+            InvalidArgument: `rid` is needed (the entry concerns several records) and was not given.
+        """
         entry = self.store.entry(txn, appeal_entry_id)
+        if entry is not None and entry.kind == EntryKind.OPINION:
+            return self._dispute_case(txn, entry, rid)
         if entry is None or entry.kind != EntryKind.APPEAL:
             raise UnknownAppeal(f"appeal_entry_id: no appeal entry {appeal_entry_id.hex()} on this node")
         items = [AppealItem.decode(i) for i in entry.items]
@@ -680,6 +707,22 @@ class Ledger:
             raise UnknownAppeal(f"record_id: appeal {appeal_entry_id.hex()[:16]}… does not concern {rid!r}")
         header = entry.header
         return VerifiedItem(header.author, header.timestamp_ms, entry.entry_id, chosen)
+
+    def _dispute_case(self, txn: Txn, opinion: Entry, rid: bytes | None) -> VerifiedItem[AppealItem]:
+        """The case the disputes opened with this opinion entry (node/dueprocess/disputes.py)."""
+        concerned = records_concerned(opinion)
+        if rid is None and len(concerned) > 1:
+            raise InvalidArgument("record_id", "nothing", "the record decided: the opinion concerns several")
+        for record in [rid] if rid is not None else concerned:
+            row = self._row(txn, record, "record_id")
+            history = standing.history(self.store, txn, record)
+            authority = standing.authority(row.author, self.membership)
+            for case in history.cases(authority):
+                if case.entry_id == opinion.entry_id and case.item.case_ref == DISPUTE_CASE:
+                    return case
+        raise UnknownAppeal(
+            f"appeal_entry_id: opinion {opinion.entry_id.hex()[:16]}… opened no dispute case on this node"
+        )
 
     def _decided_as(self, authority: DecisionAuthority) -> DecidedAs:
         me = self.settings.member_id
@@ -798,7 +841,7 @@ class Ledger:
             raise StorageError(f"record {rid.hex()} vanished while it was being stored")
         status = standing.STATUS_OF[standing.verdict(self.store, txn, row, self.membership, policy).standing]
         self.store.set_status(txn, row, status)
-        return status == Status.ACTIVE
+        return status in MATCHING
 
     def _apply_retraction(self, txn: Txn, entry: Entry, delta: IndexDelta) -> None:
         for item in entry.items:
@@ -819,10 +862,10 @@ class Ledger:
             return
         self.store.set_status(txn, row, status)
         if row.record.signal_type == "pdq":
-            if status == Status.ACTIVE:
+            if status in MATCHING and row.status not in MATCHING:
                 delta.add_ordinals.append(row.ordinal)
                 delta.add_hashes.append(row.record.value)
-            elif row.status == Status.ACTIVE:
+            elif row.status in MATCHING and status not in MATCHING:
                 delta.remove.append(row.ordinal)
         if status in standing.FINAL and row.status not in standing.FINAL:
             self._issue_notices(txn, rid, standing.STANDING_OF_FINAL[status].value)

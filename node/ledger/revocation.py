@@ -23,7 +23,7 @@ from node.core.records import record_id
 from node.ledger.consortium import Consortium, RosterChange
 from node.ledger.ledger import IndexDelta, Ledger
 from node.membership.roster import MemberStatus
-from node.storage.store import Status, Store, Txn
+from node.storage.store import MATCHING, Status, Store, Txn
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def _suspend_entry(ledger: Ledger, txn: Txn, entry: Entry, delta: IndexDelta) ->
         rid = record_id(entry.entry_id, index)
         ordinal = ledger.store.ordinal(txn, rid)
         row = None if ordinal is None else ledger.store.record(txn, ordinal)
-        if row is not None and row.status == Status.ACTIVE:
+        if row is not None and row.status in MATCHING:
             ledger.set_record_status(txn, rid, Status.SUSPENDED, delta)
             moved += 1
     return moved

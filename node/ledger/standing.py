@@ -20,6 +20,8 @@ from node.storage.store import RecordRow, Status, Store, Txn, row_timestamp_ms
 
 STATUS_OF: dict[Standing, int] = {
     Standing.ACTIVE: Status.ACTIVE,
+    Standing.DISPUTED: Status.DISPUTED,
+    Standing.QUARANTINED: Status.SUSPENDED,
     Standing.WITHHELD: Status.SUSPENDED,
     Standing.RETRACTED: Status.RETRACTED,
     Standing.OVERTURNED: Status.OVERTURNED,
@@ -35,13 +37,18 @@ def row_record_id(row: RecordRow) -> bytes:
 
 def authority(contributor: str, membership: Membership) -> DecisionAuthority:
     """Who decides appeals about a record of `contributor`: it, and after the window the stewards."""
+    policy = membership.policy
     return DecisionAuthority(
         contributor,
         membership.stewards(),
-        membership.decision_window_ms,
-        membership.policy.steward_quorum,
+        policy.decision_window_ms,
+        policy.steward_quorum,
         membership.consortium_id,
         membership.steward_keys(),
+        policy.dispute_quorum,
+        policy.trusted_flagger_disputes,
+        frozenset(m.member_id for m in membership if "trusted_flagger" in m.roles),
+        policy.quarantine,
     )
 
 
@@ -88,7 +95,7 @@ def verdict(
 
 
 def _with_local_withhold(found: Verdict, held: str | None) -> Verdict:
-    if held is None or found.standing not in (Standing.ACTIVE, Standing.WITHHELD):
+    if held is None or found.standing not in (Standing.ACTIVE, Standing.DISPUTED, Standing.WITHHELD):
         return found
     return Verdict(Standing.WITHHELD, (*found.notes, held))
 

@@ -478,10 +478,15 @@ def _authority(
             pinned.steward_quorum,
             assembly.consortium_id,
             trusted.steward_keys(),
+            pinned.dispute_quorum,
+            pinned.trusted_flagger_disputes,
+            frozenset(m.member_id for m in trusted if "trusted_flagger" in m.roles),
+            pinned.quarantine,
         )
     stewards = frozenset(assembly.stewards)
     members = [*bundle.stewards, *(r.author for r in bundle.related if r.author is not None)]
     keys = {(m.member_id, key) for m in members if m.member_id in stewards for key in m.keys}
+    flaggers = frozenset(m.member_id for m in members if "trusted_flagger" in m.roles)
     policy = assembly.policy
     return DecisionAuthority(
         contributor,
@@ -490,6 +495,10 @@ def _authority(
         policy.steward_quorum,
         assembly.consortium_id,
         tuple(sorted(keys, key=lambda k: (k[0], k[1].public_key.key_id))),
+        policy.dispute_quorum,
+        policy.trusted_flagger_disputes,
+        flaggers,
+        policy.quarantine,
     )
 
 

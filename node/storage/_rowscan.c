@@ -9,7 +9,7 @@
  *   item  signal type (u16 len + UTF-8) ‖ value (u32 len + bytes) ‖ quality u8 ‖ labels (u16 count, each
  *         u16 len + UTF-8) ‖ ...
  *
- * A row is active when its status byte is 1. Its record id is SHA-256(tag ‖ entry id ‖ index): the first 36
+ * A row matches when its status byte is 1 (active) or 5 (disputed: an open dispute case, quarantine mode mark). Its record id is SHA-256(tag ‖ entry id ‖ index): the first 36
  * bytes of the row. Integers are big-endian.
  */
 #define PY_SSIZE_T_CLEAN
@@ -23,6 +23,7 @@
 #define AUTHOR_SIZE_AT 53
 #define ID_MATERIAL 36
 #define STATUS_ACTIVE 1
+#define STATUS_DISPUTED 5
 #define MAX_TAG 64
 
 /* --- SHA-256 (FIPS 180-4) ----------------------------------------------------------------------------------- */
@@ -173,7 +174,7 @@ static PyObject *scan(PyObject *self, PyObject *args) {
             PyErr_Format(PyExc_ValueError, "record row: truncated at byte %zd", size);
             goto done;
         }
-        if (data[STATUS_AT] != STATUS_ACTIVE) continue;
+        if (data[STATUS_AT] != STATUS_ACTIVE && data[STATUS_AT] != STATUS_DISPUTED) continue;
         size_t author = u16_at(data + AUTHOR_SIZE_AT);
         const uint8_t *end = data + size, *item = data + ROW_FIXED + author, *start, *stop;
         if (item > end || !labels_section(item, end, &start, &stop)) {

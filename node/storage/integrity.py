@@ -23,7 +23,7 @@ from node.core.entry import ZERO_ID, Entry, EntryKind
 from node.core.errors import HashnodeError
 from node.core.records import record_id
 from node.membership.members import Membership
-from node.storage.store import Status, Store, Txn
+from node.storage.store import MATCHING, Store, Txn
 
 MAX_PROBLEMS = 100  # a badly damaged store would otherwise produce one line per entry
 
@@ -145,7 +145,7 @@ def _check_records(store: Store, txn: Txn, report: IntegrityReport) -> None:
         except HashnodeError as exc:
             report.problem(f"record ordinal {row.ordinal}: does not decode: {exc.diagnostics()}")
             continue
-        active = row.status == Status.ACTIVE
+        active = row.status in MATCHING
         report.active_records += active
         listed = pdq.pop(_key(row.ordinal), None)
         if record.signal_type == "pdq" and active and listed != record.value:

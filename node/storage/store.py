@@ -102,7 +102,7 @@ def _scan_rows(rows: list[bytes | None]) -> ActiveHits:
     found = ActiveHits([], [], [], [], [])
     sha256 = hashlib.sha256
     for at, row in enumerate(rows):
-        if row is None or row[_STATUS_AT] != Status.ACTIVE:
+        if row is None or row[_STATUS_AT] not in MATCHING:
             continue
         if len(row) < _ROW.size:
             raise EncodingError(f"record row: truncated at byte {len(row)}")
@@ -123,6 +123,11 @@ class Status:
     RETRACTED = 2
     OVERTURNED = 3
     SUSPENDED = 4
+    DISPUTED = 5  # an open dispute case, quarantined in `mark` mode: still matches, every hit marked
+
+
+# The statuses of records that match: listed in the `pdq` table and counted as active.
+MATCHING = frozenset({Status.ACTIVE, Status.DISPUTED})
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,16 @@ class RecordRow:
     @property
     def record(self) -> HashRecord:
         return HashRecord.decode(self.item)
+
+
+def row_status(data: bytes) -> int:
+    """The status byte of an encoded row (`RecordRow.encode`), read without decoding the row."""
+    return data[_STATUS_AT]
+
+
+def is_disputed_row(data: bytes) -> bool:
+    """Whether an encoded row's record has an open dispute case (status DISPUTED); False for no row."""
+    return len(data) > _STATUS_AT and data[_STATUS_AT] == Status.DISPUTED
 
 
 def row_timestamp_ms(data: bytes) -> int:
@@ -462,17 +477,18 @@ class Store:
         )
         txn.put(u64(row.ordinal), updated.encode(), db=self._dbs["records"])
         self._append_changes(txn, [u64(row.ordinal)])
-        if row.record.signal_type == "pdq" and Status.ACTIVE in (row.status, status):
-            # The pdq table lists active records only: the index is built from it. The change is logged too, so
+        was, now = row.status in MATCHING, status in MATCHING
+        if row.record.signal_type == "pdq" and was != now:
+            # The pdq table lists matching records only: the index is built from it. The change is logged too, so
             # that a saved index snapshot can be brought up to date without a rebuild.
-            if status == Status.ACTIVE:
+            if now:
                 txn.put(u64(row.ordinal), row.record.value, db=self._dbs["pdq"])
             else:
                 txn.delete(u64(row.ordinal), db=self._dbs["pdq"])
-            self._log_pdq_change(txn, row.ordinal, active=status == Status.ACTIVE)
-        if Status.ACTIVE in (row.status, status):
+            self._log_pdq_change(txn, row.ordinal, active=now)
+        if was != now:
             counts: dict[str, int] = {}
-            _tally(counts, row.record, row.author, +1 if status == Status.ACTIVE else -1)
+            _tally(counts, row.record, row.author, +1 if now else -1)
             for name, delta in counts.items():
                 self.bump(txn, name, delta)
 

@@ -25,17 +25,17 @@ _sym_db = _symbol_database.Default()
 from node.api.gen.hashnode.v1 import types_pb2 as hashnode_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18hashnode/v1/client.proto\x12\x0bhashnode.v1\x1a\x17hashnode/v1/types.proto\"R\n\rSubmitRequest\x12(\n\x07records\x18\x01 \x03(\x0b\x32\x17.hashnode.v1.HashRecord\x12\x17\n\x0fskip_duplicates\x18\x02 \x01(\x08\"W\n\x0eSubmitResponse\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x12\n\nrecord_ids\x18\x03 \x03(\t\x12\x12\n\nduplicates\x18\x04 \x03(\r\"D\n\tHashQuery\x12\x13\n\x0bsignal_type\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x13\n\x0b\x63ontent_ref\x18\x03 \x01(\t\"~\n\x0cMatchRequest\x12\'\n\x07queries\x18\x01 \x03(\x0b\x32\x16.hashnode.v1.HashQuery\x12\x1a\n\rpdq_threshold\x18\x02 \x01(\rH\x00\x88\x01\x01\x12\x17\n\x0finclude_records\x18\x03 \x01(\x08\x42\x10\n\x0e_pdq_threshold\"\x8a\x01\n\x05Match\x12\'\n\x06record\x18\x01 \x01(\x0b\x32\x17.hashnode.v1.RecordInfo\x12\x10\n\x08\x64istance\x18\x02 \x01(\r\x12\x16\n\x0eprovenance_ref\x18\x03 \x01(\t\x12\x0e\n\x06policy\x18\x04 \x03(\t\x12\x0e\n\x06labels\x18\x05 \x03(\t\x12\x0e\n\x06\x61uthor\x18\x06 \x01(\t\"Y\n\x0bQueryResult\x12\x13\n\x0bquery_index\x18\x01 \x01(\r\x12#\n\x07matches\x18\x02 \x03(\x0b\x32\x12.hashnode.v1.Match\x12\x10\n\x08query_id\x18\x03 \x01(\t\":\n\rMatchResponse\x12)\n\x07results\x18\x01 \x03(\x0b\x32\x18.hashnode.v1.QueryResult\"&\n\x11ProvenanceRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\"4\n\x0eRetractRequest\x12\x12\n\nrecord_ids\x18\x01 \x03(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"0\n\x0fRetractResponse\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\"\xa6\x01\n\rExportRequest\x12\x10\n\x08own_only\x18\x01 \x01(\x08\x12\x14\n\x0c\x61\x66ter_cursor\x18\x02 \x01(\x04\x12\x12\n\nbatch_size\x18\x03 \x01(\r\x12\x18\n\x10include_inactive\x18\x04 \x01(\x08\x12\x14\n\x0csignal_types\x18\x05 \x03(\t\x12\x0f\n\x07\x63hanges\x18\x06 \x01(\x08\x12\x18\n\x10include_opinions\x18\x07 \x01(\x08\"\x8d\x01\n\x0b\x45xportBatch\x12(\n\x07records\x18\x01 \x03(\x0b\x32\x17.hashnode.v1.RecordInfo\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\x04\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12,\n\x08opinions\x18\x04 \x03(\x0b\x32\x1a.hashnode.v1.RecordOpinion\"p\n\rRecordOpinion\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12#\n\x06stance\x18\x03 \x01(\x0e\x32\x13.hashnode.v1.Stance\x12\x14\n\x0copined_at_ms\x18\x04 \x01(\x03\"i\n\x0cOpineRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12#\n\x06stance\x18\x02 \x01(\x0e\x32\x13.hashnode.v1.Stance\x12\x13\n\x0breason_code\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\"d\n\rAppealRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61se_ref\x18\x02 \x01(\t\x12\x1b\n\x0ematch_distance\x18\x03 \x01(\rH\x00\x88\x01\x01\x42\x11\n\x0f_match_distance\"r\n\rDecideRequest\x12\x17\n\x0f\x61ppeal_entry_id\x18\x01 \x01(\t\x12%\n\x07outcome\x18\x02 \x01(\x0e\x32\x14.hashnode.v1.Outcome\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x11\n\trecord_id\x18\x04 \x01(\t\"\x97\x01\n\x12\x44ueProcessResponse\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x11\n\trecord_id\x18\x03 \x01(\t\x12)\n\x06status\x18\x04 \x01(\x0e\x32\x19.hashnode.v1.RecordStatus\x12\x12\n\ndecided_as\x18\x05 \x01(\t\x12\x10\n\x08\x65xisting\x18\x06 \x01(\x08*b\n\x06Stance\x12\x16\n\x12STANCE_UNSPECIFIED\x10\x00\x12\x10\n\x0cSTANCE_AGREE\x10\x01\x12\x13\n\x0fSTANCE_DISAGREE\x10\x02\x12\x19\n\x15STANCE_FALSE_POSITIVE\x10\x03*N\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x12\n\x0eOUTCOME_UPHELD\x10\x01\x12\x16\n\x12OUTCOME_OVERTURNED\x10\x02\x32\x89\x05\n\x08HashNode\x12\x41\n\x06Submit\x12\x1a.hashnode.v1.SubmitRequest\x1a\x1b.hashnode.v1.SubmitResponse\x12>\n\x05Match\x12\x19.hashnode.v1.MatchRequest\x1a\x1a.hashnode.v1.MatchResponse\x12H\n\x0bMatchStream\x12\x19.hashnode.v1.MatchRequest\x1a\x1a.hashnode.v1.MatchResponse(\x01\x30\x01\x12N\n\rGetProvenance\x12\x1e.hashnode.v1.ProvenanceRequest\x1a\x1d.hashnode.v1.ProvenanceBundle\x12\x44\n\x07Retract\x12\x1b.hashnode.v1.RetractRequest\x1a\x1c.hashnode.v1.RetractResponse\x12G\n\rExportRecords\x12\x1a.hashnode.v1.ExportRequest\x1a\x18.hashnode.v1.ExportBatch0\x01\x12\x43\n\x05Opine\x12\x19.hashnode.v1.OpineRequest\x1a\x1f.hashnode.v1.DueProcessResponse\x12\x45\n\x06\x41ppeal\x12\x1a.hashnode.v1.AppealRequest\x1a\x1f.hashnode.v1.DueProcessResponse\x12\x45\n\x06\x44\x65\x63ide\x12\x1a.hashnode.v1.DecideRequest\x1a\x1f.hashnode.v1.DueProcessResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18hashnode/v1/client.proto\x12\x0bhashnode.v1\x1a\x17hashnode/v1/types.proto\"R\n\rSubmitRequest\x12(\n\x07records\x18\x01 \x03(\x0b\x32\x17.hashnode.v1.HashRecord\x12\x17\n\x0fskip_duplicates\x18\x02 \x01(\x08\"W\n\x0eSubmitResponse\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x12\n\nrecord_ids\x18\x03 \x03(\t\x12\x12\n\nduplicates\x18\x04 \x03(\r\"D\n\tHashQuery\x12\x13\n\x0bsignal_type\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x13\n\x0b\x63ontent_ref\x18\x03 \x01(\t\"~\n\x0cMatchRequest\x12\'\n\x07queries\x18\x01 \x03(\x0b\x32\x16.hashnode.v1.HashQuery\x12\x1a\n\rpdq_threshold\x18\x02 \x01(\rH\x00\x88\x01\x01\x12\x17\n\x0finclude_records\x18\x03 \x01(\x08\x42\x10\n\x0e_pdq_threshold\"\x9c\x01\n\x05Match\x12\'\n\x06record\x18\x01 \x01(\x0b\x32\x17.hashnode.v1.RecordInfo\x12\x10\n\x08\x64istance\x18\x02 \x01(\r\x12\x16\n\x0eprovenance_ref\x18\x03 \x01(\t\x12\x0e\n\x06policy\x18\x04 \x03(\t\x12\x0e\n\x06labels\x18\x05 \x03(\t\x12\x0e\n\x06\x61uthor\x18\x06 \x01(\t\x12\x10\n\x08\x64isputed\x18\x07 \x01(\x08\"Y\n\x0bQueryResult\x12\x13\n\x0bquery_index\x18\x01 \x01(\r\x12#\n\x07matches\x18\x02 \x03(\x0b\x32\x12.hashnode.v1.Match\x12\x10\n\x08query_id\x18\x03 \x01(\t\":\n\rMatchResponse\x12)\n\x07results\x18\x01 \x03(\x0b\x32\x18.hashnode.v1.QueryResult\"&\n\x11ProvenanceRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\"4\n\x0eRetractRequest\x12\x12\n\nrecord_ids\x18\x01 \x03(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"0\n\x0fRetractResponse\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\"\xa6\x01\n\rExportRequest\x12\x10\n\x08own_only\x18\x01 \x01(\x08\x12\x14\n\x0c\x61\x66ter_cursor\x18\x02 \x01(\x04\x12\x12\n\nbatch_size\x18\x03 \x01(\r\x12\x18\n\x10include_inactive\x18\x04 \x01(\x08\x12\x14\n\x0csignal_types\x18\x05 \x03(\t\x12\x0f\n\x07\x63hanges\x18\x06 \x01(\x08\x12\x18\n\x10include_opinions\x18\x07 \x01(\x08\"\x8d\x01\n\x0b\x45xportBatch\x12(\n\x07records\x18\x01 \x03(\x0b\x32\x17.hashnode.v1.RecordInfo\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\x04\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12,\n\x08opinions\x18\x04 \x03(\x0b\x32\x1a.hashnode.v1.RecordOpinion\"p\n\rRecordOpinion\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12#\n\x06stance\x18\x03 \x01(\x0e\x32\x13.hashnode.v1.Stance\x12\x14\n\x0copined_at_ms\x18\x04 \x01(\x03\"i\n\x0cOpineRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12#\n\x06stance\x18\x02 \x01(\x0e\x32\x13.hashnode.v1.Stance\x12\x13\n\x0breason_code\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\"d\n\rAppealRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61se_ref\x18\x02 \x01(\t\x12\x1b\n\x0ematch_distance\x18\x03 \x01(\rH\x00\x88\x01\x01\x42\x11\n\x0f_match_distance\"r\n\rDecideRequest\x12\x17\n\x0f\x61ppeal_entry_id\x18\x01 \x01(\t\x12%\n\x07outcome\x18\x02 \x01(\x0e\x32\x14.hashnode.v1.Outcome\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x11\n\trecord_id\x18\x04 \x01(\t\"\x97\x01\n\x12\x44ueProcessResponse\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x11\n\trecord_id\x18\x03 \x01(\t\x12)\n\x06status\x18\x04 \x01(\x0e\x32\x19.hashnode.v1.RecordStatus\x12\x12\n\ndecided_as\x18\x05 \x01(\t\x12\x10\n\x08\x65xisting\x18\x06 \x01(\x08*b\n\x06Stance\x12\x16\n\x12STANCE_UNSPECIFIED\x10\x00\x12\x10\n\x0cSTANCE_AGREE\x10\x01\x12\x13\n\x0fSTANCE_DISAGREE\x10\x02\x12\x19\n\x15STANCE_FALSE_POSITIVE\x10\x03*N\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x12\n\x0eOUTCOME_UPHELD\x10\x01\x12\x16\n\x12OUTCOME_OVERTURNED\x10\x02\x32\x89\x05\n\x08HashNode\x12\x41\n\x06Submit\x12\x1a.hashnode.v1.SubmitRequest\x1a\x1b.hashnode.v1.SubmitResponse\x12>\n\x05Match\x12\x19.hashnode.v1.MatchRequest\x1a\x1a.hashnode.v1.MatchResponse\x12H\n\x0bMatchStream\x12\x19.hashnode.v1.MatchRequest\x1a\x1a.hashnode.v1.MatchResponse(\x01\x30\x01\x12N\n\rGetProvenance\x12\x1e.hashnode.v1.ProvenanceRequest\x1a\x1d.hashnode.v1.ProvenanceBundle\x12\x44\n\x07Retract\x12\x1b.hashnode.v1.RetractRequest\x1a\x1c.hashnode.v1.RetractResponse\x12G\n\rExportRecords\x12\x1a.hashnode.v1.ExportRequest\x1a\x18.hashnode.v1.ExportBatch0\x01\x12\x43\n\x05Opine\x12\x19.hashnode.v1.OpineRequest\x1a\x1f.hashnode.v1.DueProcessResponse\x12\x45\n\x06\x41ppeal\x12\x1a.hashnode.v1.AppealRequest\x1a\x1f.hashnode.v1.DueProcessResponse\x12\x45\n\x06\x44\x65\x63ide\x12\x1a.hashnode.v1.DecideRequest\x1a\x1f.hashnode.v1.DueProcessResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hashnode.v1.client_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STANCE']._serialized_start=1779
-  _globals['_STANCE']._serialized_end=1877
-  _globals['_OUTCOME']._serialized_start=1879
-  _globals['_OUTCOME']._serialized_end=1957
+  _globals['_STANCE']._serialized_start=1797
+  _globals['_STANCE']._serialized_end=1895
+  _globals['_OUTCOME']._serialized_start=1897
+  _globals['_OUTCOME']._serialized_end=1975
   _globals['_SUBMITREQUEST']._serialized_start=66
   _globals['_SUBMITREQUEST']._serialized_end=148
   _globals['_SUBMITRESPONSE']._serialized_start=150
@@ -45,31 +45,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MATCHREQUEST']._serialized_start=309
   _globals['_MATCHREQUEST']._serialized_end=435
   _globals['_MATCH']._serialized_start=438
-  _globals['_MATCH']._serialized_end=576
-  _globals['_QUERYRESULT']._serialized_start=578
-  _globals['_QUERYRESULT']._serialized_end=667
-  _globals['_MATCHRESPONSE']._serialized_start=669
-  _globals['_MATCHRESPONSE']._serialized_end=727
-  _globals['_PROVENANCEREQUEST']._serialized_start=729
-  _globals['_PROVENANCEREQUEST']._serialized_end=767
-  _globals['_RETRACTREQUEST']._serialized_start=769
-  _globals['_RETRACTREQUEST']._serialized_end=821
-  _globals['_RETRACTRESPONSE']._serialized_start=823
-  _globals['_RETRACTRESPONSE']._serialized_end=871
-  _globals['_EXPORTREQUEST']._serialized_start=874
-  _globals['_EXPORTREQUEST']._serialized_end=1040
-  _globals['_EXPORTBATCH']._serialized_start=1043
-  _globals['_EXPORTBATCH']._serialized_end=1184
-  _globals['_RECORDOPINION']._serialized_start=1186
-  _globals['_RECORDOPINION']._serialized_end=1298
-  _globals['_OPINEREQUEST']._serialized_start=1300
-  _globals['_OPINEREQUEST']._serialized_end=1405
-  _globals['_APPEALREQUEST']._serialized_start=1407
-  _globals['_APPEALREQUEST']._serialized_end=1507
-  _globals['_DECIDEREQUEST']._serialized_start=1509
-  _globals['_DECIDEREQUEST']._serialized_end=1623
-  _globals['_DUEPROCESSRESPONSE']._serialized_start=1626
-  _globals['_DUEPROCESSRESPONSE']._serialized_end=1777
-  _globals['_HASHNODE']._serialized_start=1960
-  _globals['_HASHNODE']._serialized_end=2609
+  _globals['_MATCH']._serialized_end=594
+  _globals['_QUERYRESULT']._serialized_start=596
+  _globals['_QUERYRESULT']._serialized_end=685
+  _globals['_MATCHRESPONSE']._serialized_start=687
+  _globals['_MATCHRESPONSE']._serialized_end=745
+  _globals['_PROVENANCEREQUEST']._serialized_start=747
+  _globals['_PROVENANCEREQUEST']._serialized_end=785
+  _globals['_RETRACTREQUEST']._serialized_start=787
+  _globals['_RETRACTREQUEST']._serialized_end=839
+  _globals['_RETRACTRESPONSE']._serialized_start=841
+  _globals['_RETRACTRESPONSE']._serialized_end=889
+  _globals['_EXPORTREQUEST']._serialized_start=892
+  _globals['_EXPORTREQUEST']._serialized_end=1058
+  _globals['_EXPORTBATCH']._serialized_start=1061
+  _globals['_EXPORTBATCH']._serialized_end=1202
+  _globals['_RECORDOPINION']._serialized_start=1204
+  _globals['_RECORDOPINION']._serialized_end=1316
+  _globals['_OPINEREQUEST']._serialized_start=1318
+  _globals['_OPINEREQUEST']._serialized_end=1423
+  _globals['_APPEALREQUEST']._serialized_start=1425
+  _globals['_APPEALREQUEST']._serialized_end=1525
+  _globals['_DECIDEREQUEST']._serialized_start=1527
+  _globals['_DECIDEREQUEST']._serialized_end=1641
+  _globals['_DUEPROCESSRESPONSE']._serialized_start=1644
+  _globals['_DUEPROCESSRESPONSE']._serialized_end=1795
+  _globals['_HASHNODE']._serialized_start=1978
+  _globals['_HASHNODE']._serialized_end=2627
 # @@protoc_insertion_point(module_scope)

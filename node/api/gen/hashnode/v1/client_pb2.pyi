@@ -69,20 +69,22 @@ class MatchRequest(_message.Message):
     def __init__(self, queries: _Optional[_Iterable[_Union[HashQuery, _Mapping]]] = ..., pdq_threshold: _Optional[int] = ..., include_records: _Optional[bool] = ...) -> None: ...
 
 class Match(_message.Message):
-    __slots__ = ("record", "distance", "provenance_ref", "policy", "labels", "author")
+    __slots__ = ("record", "distance", "provenance_ref", "policy", "labels", "author", "disputed")
     RECORD_FIELD_NUMBER: _ClassVar[int]
     DISTANCE_FIELD_NUMBER: _ClassVar[int]
     PROVENANCE_REF_FIELD_NUMBER: _ClassVar[int]
     POLICY_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    DISPUTED_FIELD_NUMBER: _ClassVar[int]
     record: _types_pb2.RecordInfo
     distance: int
     provenance_ref: str
     policy: _containers.RepeatedScalarFieldContainer[str]
     labels: _containers.RepeatedScalarFieldContainer[str]
     author: str
-    def __init__(self, record: _Optional[_Union[_types_pb2.RecordInfo, _Mapping]] = ..., distance: _Optional[int] = ..., provenance_ref: _Optional[str] = ..., policy: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[str]] = ..., author: _Optional[str] = ...) -> None: ...
+    disputed: bool
+    def __init__(self, record: _Optional[_Union[_types_pb2.RecordInfo, _Mapping]] = ..., distance: _Optional[int] = ..., provenance_ref: _Optional[str] = ..., policy: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[str]] = ..., author: _Optional[str] = ..., disputed: _Optional[bool] = ...) -> None: ...
 
 class QueryResult(_message.Message):
     __slots__ = ("query_index", "matches", "query_id")

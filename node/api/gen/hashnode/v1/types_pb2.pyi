@@ -14,11 +14,13 @@ class RecordStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RECORD_STATUS_RETRACTED: _ClassVar[RecordStatus]
     RECORD_STATUS_OVERTURNED: _ClassVar[RecordStatus]
     RECORD_STATUS_SUSPENDED: _ClassVar[RecordStatus]
+    RECORD_STATUS_DISPUTED: _ClassVar[RecordStatus]
 RECORD_STATUS_UNSPECIFIED: RecordStatus
 RECORD_STATUS_ACTIVE: RecordStatus
 RECORD_STATUS_RETRACTED: RecordStatus
 RECORD_STATUS_OVERTURNED: RecordStatus
 RECORD_STATUS_SUSPENDED: RecordStatus
+RECORD_STATUS_DISPUTED: RecordStatus
 
 class HashRecord(_message.Message):
     __slots__ = ("signal_type", "value", "quality", "labels", "tags", "reference", "source")

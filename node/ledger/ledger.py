@@ -639,6 +639,7 @@ class Ledger:
             AppealAlreadyDecided: the appeal has an effective decision.
         """
         ruling = signed.ruling
+        self._check_may_author(EntryKind.DECISION)
         if ruling.consortium_id != self.settings.consortium_id:
             raise InvalidArgument("consortium_id", ruling.consortium_id, self.settings.consortium_id)
         item = DecisionItem.create(

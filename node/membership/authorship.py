@@ -19,17 +19,21 @@ from node.membership.members import Member
 
 # The roles that take part in matching and hold records of their own.
 _MATCHING = frozenset({"contributor", "trusted_flagger"})
+# A referrer (an internet referral unit, a hotline) contributes hashes and reports but runs no matching: it holds
+# records of its own (and decides appeals about them) but receives no appeals from users.
+_HOLDING = _MATCHING | {"referrer"}
 
 AUTHOR_ROLES: Mapping[int, frozenset[str]] = {
-    EntryKind.CONTRIBUTION: _MATCHING,
+    EntryKind.CONTRIBUTION: _HOLDING,
     # A retraction only changes records its author contributed; a member without the role has none to retract
     # and nothing to say about others' (use an opinion).
-    EntryKind.RETRACTION: _MATCHING,
-    EntryKind.OPINION: _MATCHING,
+    EntryKind.RETRACTION: _HOLDING,
+    EntryKind.OPINION: _HOLDING,
     EntryKind.APPEAL: _MATCHING,
     # The record's contributor decides first; the stewards once the decision window has passed
     # (docs/due-process.md). Which of the two a decision claims is checked against the record by due process.
-    EntryKind.DECISION: _MATCHING | {"steward"},
+    # Any of these may publish a stewards' ruling (its signatures, not its author, make it count).
+    EntryKind.DECISION: _HOLDING | {"steward"},
 }
 # Kinds this version does not know (reserved): a member that may contribute may sign them, so that a later
 # protocol version's kind does not stop its log on older nodes; observers and stewards may not.

@@ -170,7 +170,7 @@ def test_a_decision_names_an_appeal_this_node_holds(nodes: Consortium) -> None:
     ("member", "action", "error", "message"),
     [
         ("platform-a", "opine", FailedPrecondition, "contributed the record"),
-        ("steward-1", "opine", PermissionDenied, "want one of contributor, referrer, trusted_flagger to author opinion"),
+        ("steward-1", "opine", PermissionDenied, "want one of contributor, referrer, trusted_flagger to author"),
         ("steward-1", "appeal", PermissionDenied, "want one of contributor, trusted_flagger to author appeal"),
     ],
     ids=["own record", "steward opinion", "steward appeal"],

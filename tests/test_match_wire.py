@@ -25,7 +25,8 @@ def match_results(draw: st.DrawFn) -> MatchResults:
             author=draw(TEXT),
             labels=tuple(draw(st.lists(TEXT, max_size=3))),
             policy=tuple(draw(st.lists(TEXT, max_size=2))),
-            row=b"",
+            # Only the status byte matters here: 5 (disputed) or 1 (active), at offset 52 of a stored row.
+            row=bytes(52) + bytes([draw(st.sampled_from([1, 5]))]),
         )
         for i in range(draw(st.integers(0, 6)))
     ]
@@ -52,6 +53,7 @@ def built_with_generated_code(results: MatchResults, with_records: bool = False)
                 policy=hit.policy,
                 labels=hit.labels,
                 author=hit.author,
+                disputed=hit.disputed,
             )
             if with_records:
                 match.record.CopyFrom(record_info(results.records[hit.ordinal]))  # ordinals are slots here

@@ -137,6 +137,8 @@ def test_appeal_overturn_and_reinstatement_across_three_replicating_nodes(
     [rid] = submitted.record_ids
     for member in ("platform-b", "platform-c"):
         wait_for(net.holds(member, submitted.entry.entry_id), DEADLINE_S, f"{member} to hold the record")
+        # The index takes the record just after the commit that stores it: wait for that too.
+        wait_for(lambda m=member: len(net[m].index) == 1, DEADLINE_S, f"{member} to index the record")  # type: ignore[misc]
     assert verified_status(bundle_of(net, "platform-b", rid), members) == "active"
 
     assert net.matches("platform-b", PDQ_NEAR, "upload/2026/0001") == [rid]

@@ -93,7 +93,8 @@ def test_a_stewards_ruling_after_the_window_overturns_on_every_node(
 
     bundle_file = tmp_path / "final.json"
     consortium.bundle("platform-b", rid, bundle_file)
-    verified = json.loads(consortium.run("verify", bundle_file, "--roster", roster, "--json"))
+    chain = ("--roster", EXAMPLE_KEYS / "roster.json", "--roster", roster)  # the root, then version 2
+    verified = json.loads(consortium.run("verify", bundle_file, *chain, "--json"))
     assert verified["status"] == "overturned"
     assert [(e["kind"], e["ruling"]) for e in verified["history"]] == [("appeal", ""), ("decision", "effective")]
 
@@ -139,7 +140,8 @@ def test_disputes_by_k_members_quarantine_a_hash_and_open_a_case(consortium: Con
     assert [r["kind"] for r in bundle["related"]] == ["opinion", "opinion"]  # type: ignore[union-attr]
     assert consortium.verify(tmp_path / "b.json")["status"] == "active"  # the consortium file has no dispute quorum
     roster = tmp_path / "roster-v2.json"
-    pinned = json.loads(consortium.run("verify", tmp_path / "b.json", "--roster", roster, "--json"))
+    chain = ("--roster", EXAMPLE_KEYS / "roster.json", "--roster", roster)  # the root, then version 2
+    pinned = json.loads(consortium.run("verify", tmp_path / "b.json", *chain, "--json"))
     assert pinned["status"] == "disputed"
     case = opinions[-1]  # the report that completed the quorum opened the case
     decided = consortium.run(

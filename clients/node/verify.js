@@ -33,16 +33,25 @@ const MAX_ITEM_BYTES = 4096;
 const HASH_SIZE = 32;
 const HOUR_MS = 3600000n;
 const DEFAULT_DECISION_WINDOW_MS = 72n * HOUR_MS;
+// The consortium's due-process policy when a roster states none (docs/due-process.md, "Consortium policy").
+const DEFAULT_POLICY = {
+  decision_window_ms: DEFAULT_DECISION_WINDOW_MS, steward_quorum: 1, dispute_quorum: 0, trusted_flagger_disputes: false, quarantine: "mark",
+};
 const MAX_DEPTH = 32;
 const MAX_U64 = (1n << 64n) - 1n;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const STANCES = { 1: "agree", 2: "disagree", 3: "false_positive" };
 const OUTCOMES = { 1: "upheld", 2: "overturned" };
-const DECIDED_AS = { 1: "contributor", 2: "steward" };
+const DECIDED_AS = { 1: "contributor", 2: "steward", 3: "stewards" };
+// docs/due-process.md, "Stewards' rulings": the bytes the stewards sign, k of n, and the most signatures an item carries.
+const RULING_TAG = Buffer.from("hashnode.steward-ruling.v1\0", "latin1");
+const MAX_RULING_SIGNATURES = 64;
+// A case opened by disputes (docs/due-process.md, "Disputes and quarantine") is named like an appeal.
+const DISPUTE_CASE = "(dispute)";
 const ROLES = ["contributor", "trusted_flagger", "observer", "steward", "referrer"];
 const STATUSES = ["active", "suspended", "revoked"];
 const RECORD_STATUSES = ["RECORD_STATUS_UNSPECIFIED", "RECORD_STATUS_ACTIVE", "RECORD_STATUS_RETRACTED",
-  "RECORD_STATUS_OVERTURNED", "RECORD_STATUS_SUSPENDED"];
+  "RECORD_STATUS_OVERTURNED", "RECORD_STATUS_SUSPENDED", "RECORD_STATUS_DISPUTED"];
 // docs/protocol.md "Signal types": the one table of record encodings this verifier knows (section 9.3 step 9).
 const SIGNAL_TYPES = { pdq: 32, md5: 16, sha256: 32, video_md5: 16 };
 const MEMBER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -404,7 +413,9 @@ function readBundleDocument(document) {
   };
   top.u64Text("generated_at_ms");
   top.string("generated_by");
-  top.array("stewards").forEach(([path, value]) => readMember(new Obj(value, path, "file")));
+  // Conveniences like the other member entries; an unanchored verifier takes the stewards' keys from them to check
+  // stewards' rulings (claims, as every key of an unanchored bundle).
+  bundle.stewards = top.array("stewards").map(([path, value]) => readMember(new Obj(value, path, "file")));
   top.u64Text("decision_window_ms");
   bundle.assembly = top.base64("assembly", true);
   bundle.assembly_signature = top.base64("assembly_signature", true);
@@ -565,10 +576,24 @@ const ITEM_KINDS = {
       item.outcome = enumValue(r, OUTCOMES, r.u8(), "outcome");
       item.reason = r.string();
       item.decided_as = enumValue(r, DECIDED_AS, r.u8(), "decided_as");
+      if (item.decided_as === "stewards") {
+        item.ruled_at_ms = r.u64();
+        const count = r.u16();
+        if (count > MAX_RULING_SIGNATURES) r.fail(`signatures: ${count}, want at most ${MAX_RULING_SIGNATURES}`);
+        item.signatures = [];
+        for (let i = 0; i < count; i++) {
+          const sig = { key_id: Buffer.from(r.take(32)), signature: Buffer.from(r.take(64)) };
+          const previous = item.signatures[item.signatures.length - 1];
+          if (previous && Buffer.compare(previous.key_id, sig.key_id) >= 0) r.fail("signatures: must be ordered by key id, each key once");
+          item.signatures.push(sig);
+        }
+      }
       r.end();
       return item;
     },
-    summary: (item) => `appeal ${hex(item.appeal_entry_id).slice(0, 16)}… ${item.outcome} by the ${item.decided_as}: ${item.reason || "no reason given"}`,
+    summary: (item) => `appeal ${hex(item.appeal_entry_id).slice(0, 16)}… ${item.outcome} by the ` +
+      (item.decided_as === "stewards" ? `stewards (${item.signatures.length} signatures, ruled at ${item.ruled_at_ms})` : item.decided_as) +
+      `: ${item.reason || "no reason given"}`,
   },
 };
 
@@ -789,7 +814,104 @@ function checkComplete(bundle, a) {
 const compareBigInt = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
 const byTimeThenId = (x, y) => compareBigInt(x.timestamp_ms, y.timestamp_ms) || (x.entry_id < y.entry_id ? -1 : x.entry_id > y.entry_id ? 1 : 0);
 
-// Section 9.7: the status, and each decision entry's ruling.
+// The bytes a stewards' ruling's signatures sign (node/dueprocess/ruling.py Ruling.encode).
+function rulingBytes(consortiumId, item) {
+  const str = (text) => {
+    const raw = Buffer.from(text, "utf8");
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(raw.length);
+    return Buffer.concat([len, raw]);
+  };
+  const at = Buffer.alloc(8);
+  at.writeBigUInt64BE(BigInt(item.ruled_at_ms));
+  const outcome = Buffer.from([Number(Object.keys(OUTCOMES).find((k) => OUTCOMES[k] === item.outcome))]);
+  return Buffer.concat([RULING_TAG, str(consortiumId), item.record_id, item.appeal_entry_id, outcome, str(item.reason), at]);
+}
+
+// The distinct stewards whose key, valid when they ruled, made a valid signature of the ruling.
+function rulingSigners(item, authority) {
+  const message = rulingBytes(authority.consortium_id, item);
+  const signers = new Set();
+  for (const sig of item.signatures) {
+    for (const { member_id, key } of authority.steward_keys) {
+      if (!sha256(key.public_key).equals(sig.key_id)) continue;
+      if (item.ruled_at_ms < key.valid_from_ms || (key.valid_until_ms !== 0n && item.ruled_at_ms > key.valid_until_ms)) continue;
+      if (signatureValid(key.public_key, message, sig.signature)) signers.add(member_id);
+    }
+  }
+  return [...signers].sort();
+}
+
+// Why `decision` is not a valid decision of `appeal` (node/dueprocess/deadlines.py check_decision), or null.
+function refusal(appeal, decision, contributor, authority) {
+  const deadline = appeal.timestamp_ms + authority.window;
+  const item = decision.item;
+  if (decision.timestamp_ms < appeal.timestamp_ms) return "decided before the appeal";
+  if (item.decided_as === "contributor" && decision.author !== contributor) return `${JSON.stringify(decision.author)} is not the contributor`;
+  if (item.decided_as === "steward") {
+    if (!authority.stewards.has(decision.author)) return `${JSON.stringify(decision.author)} is not a steward`;
+    if (authority.quorum > 1) return `the consortium's policy wants rulings signed by ${authority.quorum} stewards`;
+    if (decision.timestamp_ms < deadline) return "a steward decided within the contributor's window";
+  }
+  if (item.decided_as === "stewards") {
+    const signers = rulingSigners(item, authority);
+    if (signers.length < authority.quorum) {
+      return `stewards' ruling: signed by ${signers.length} steward(s) (${signers.join(", ") || "none"}), want ${authority.quorum}`;
+    }
+    if (item.ruled_at_ms < deadline) return "the stewards ruled within the contributor's window";
+  }
+  return null;
+}
+
+// One appeal or dispute case: the first valid decision naming it is effective. `rule` records each ruling.
+function resolveCase(appeal, decisions, contributor, authority, rule) {
+  let effective = null;
+  for (const decision of decisions.filter((d) => hex(d.item.appeal_entry_id) === appeal.entry_id)) {
+    const why = refusal(appeal, decision, contributor, authority);
+    if (why) rule(decision.entry_id, `refused: ${why}`);
+    else if (effective) rule(decision.entry_id, `superseded: decided first by ${JSON.stringify(effective.author)}`);
+    else {
+      effective = decision;
+      rule(decision.entry_id, "effective");
+    }
+  }
+  return effective;
+}
+
+// The cases disputes open (node/dueprocess/disputes.py): each member's latest opinion (not the contributor's); the
+// false-positive reports after the last review, in (time, entry id) order; the one reaching the dispute quorum, or
+// the first by a trusted flagger when the policy says so, opens a case named by its entry id. An upheld case
+// reviews the reports before its decision; a later report may open another.
+function disputeCases(opinions, decisions, contributor, authority, reviewedUntil) {
+  if (!authority.dispute_quorum && !authority.trusted_flagger_disputes) return [];
+  const latest = new Map();
+  for (const opinion of [...opinions].sort(byTimeThenId)) if (opinion.author !== contributor) latest.set(opinion.author, opinion);
+  const reports = [...latest.values()].filter((o) => o.item.stance === "false_positive").sort(byTimeThenId);
+  const cases = [];
+  let since = reviewedUntil;
+  for (;;) {
+    let count = 0;
+    let trigger = null;
+    for (const report of reports) {
+      if (since !== null && report.timestamp_ms <= since) continue;
+      count += 1;
+      const flagger = authority.trusted_flagger_disputes && authority.trusted_flaggers.has(report.author);
+      if (flagger || (authority.dispute_quorum && count >= authority.dispute_quorum)) {
+        trigger = report;
+        break;
+      }
+    }
+    if (!trigger) return cases;
+    const dispute = { ...trigger, item: { ...trigger.item, case_ref: DISPUTE_CASE } };
+    cases.push(dispute);
+    const effective = resolveCase(dispute, decisions, contributor, authority, () => {});
+    if (!effective || effective.item.outcome !== "upheld") return cases;
+    since = effective.timestamp_ms;
+  }
+}
+
+// Section 9.7: the status, and each decision entry's ruling (docs/due-process.md: appeals, stewards' rulings,
+// dispute cases and quarantine).
 function deriveStatus(verified, contributor, authority) {
   const byKind = (kind) => verified.filter((v) => v.header.kind === kind)
     .flatMap((v) => v.items.map((item) => ({ author: v.header.author, timestamp_ms: v.header.timestamp_ms, entry_id: v.entryId, item })));
@@ -798,32 +920,55 @@ function deriveStatus(verified, contributor, authority) {
   const appeals = new Map(); // appeal entry id → its first item about the record
   for (const appeal of byKind(KIND_APPEAL)) if (!appeals.has(appeal.entry_id)) appeals.set(appeal.entry_id, appeal);
   const decisions = byKind(KIND_DECISION).sort(byTimeThenId); // stable: the items of one entry keep their order
-  let status = "active";
   const rule = (id, ruling) => { if (!(id in rulings)) rulings[id] = ruling; };
+  let overturned = false;
+  let reviewedUntil = null;
   for (const appeal of [...appeals.values()].sort(byTimeThenId)) {
-    let effective = null;
-    for (const decision of decisions.filter((d) => hex(d.item.appeal_entry_id) === appeal.entry_id)) {
-      let refusal = null;
-      if (decision.timestamp_ms < appeal.timestamp_ms) refusal = "decided before the appeal";
-      else if (decision.item.decided_as === "contributor" && decision.author !== contributor) refusal = `${JSON.stringify(decision.author)} is not the contributor`;
-      else if (decision.item.decided_as === "steward" && !authority.stewards.has(decision.author)) refusal = `${JSON.stringify(decision.author)} is not a steward`;
-      else if (decision.item.decided_as === "steward" && decision.timestamp_ms < appeal.timestamp_ms + authority.window) refusal = "a steward decided within the contributor's window";
-      if (refusal) rule(decision.entry_id, `refused: ${refusal}`);
-      else if (effective) rule(decision.entry_id, `superseded: decided first by ${JSON.stringify(effective.author)}`);
-      else {
-        effective = decision;
-        rule(decision.entry_id, "effective");
-      }
+    const effective = resolveCase(appeal, decisions, contributor, authority, rule);
+    if (effective && effective.item.outcome === "overturned") overturned = true;
+    if (effective && effective.item.outcome === "upheld" && (reviewedUntil === null || effective.timestamp_ms > reviewedUntil)) {
+      reviewedUntil = effective.timestamp_ms;
     }
   }
   let open = false;
-  for (const dispute of disputeCases(byKind(KIND_OPINION), decisions, authority, contributor, reviewedUntil)) {
-    const effective = resolveCase(dispute, decisions, authority, rulings);
+  for (const dispute of disputeCases(byKind(KIND_OPINION), decisions, contributor, authority, reviewedUntil)) {
+    const effective = resolveCase(dispute, decisions, contributor, authority, rule);
     if (effective && effective.item.outcome === "overturned") overturned = true;
     if (!effective) open = true;
   }
   for (const decision of decisions) rule(decision.entry_id, "pending: its appeal is not in this bundle");
+  const status = overturned ? "overturned" : open ? (authority.quarantine === "withhold" ? "quarantined" : "disputed") : "active";
   return { status, rulings };
+}
+
+// Who decides and the consortium's due-process policy: the anchor's; without one, the assembler's signed statement
+// (stewards, policy) with the stewards' keys and the trusted flaggers from the bundle's member entries (claims).
+function decisionAuthority(bundle, a, anchor) {
+  if (anchor) {
+    const members = [...anchor.members.values()];
+    const policy = anchor.policy;
+    return {
+      stewards: anchor.stewards, window: policy.decision_window_ms, quorum: policy.steward_quorum,
+      consortium_id: a.consortium_id,
+      steward_keys: members.filter((m) => anchor.stewards.has(m.member_id)).flatMap((m) => m.keys.map((key) => ({ member_id: m.member_id, key }))),
+      dispute_quorum: policy.dispute_quorum, trusted_flagger_disputes: policy.trusted_flagger_disputes,
+      trusted_flaggers: new Set(members.filter((m) => m.roles.includes("trusted_flagger")).map((m) => m.member_id)),
+      quarantine: policy.quarantine,
+    };
+  }
+  const stewards = new Set(a.stewards);
+  const members = [...(bundle.stewards || []), ...bundle.related.map((r) => r.author).filter(Boolean)];
+  const keys = new Map();
+  for (const m of members.filter((x) => stewards.has(x.member_id))) {
+    for (const key of m.keys) keys.set(`${m.member_id}/${hex(key.public_key)}`, { member_id: m.member_id, key });
+  }
+  return {
+    stewards, window: a.policy.decision_window_ms, quorum: a.policy.steward_quorum, consortium_id: a.consortium_id,
+    steward_keys: [...keys.values()],
+    dispute_quorum: a.policy.dispute_quorum, trusted_flagger_disputes: a.policy.trusted_flagger_disputes,
+    trusted_flaggers: new Set(members.filter((m) => m.roles.includes("trusted_flagger")).map((m) => m.member_id)),
+    quarantine: a.policy.quarantine,
+  };
 }
 
 /**
@@ -843,9 +988,7 @@ function verifyRead(bundle, anchor = null) {
   checkFrontier("entry_header", a, header, entryId); // 9.6 steps 6-8
   verified.forEach((v, i) => checkFrontier(`related[${i}]`, a, v.header, sha256(bundle.related[i].header)));
   checkComplete(bundle, a);
-  const authority = anchor
-    ? { stewards: anchor.stewards, window: anchor.decision_window_ms }
-    : { stewards: new Set(a.stewards), window: a.policy.decision_window_ms };
+  const authority = decisionAuthority(bundle, a, anchor);
   const { status, rulings } = deriveStatus(verified, header.author, authority); // 9.7
   const history = verified.map(({ event }) => (event.entry_id in rulings ? { ...event, ruling: rulings[event.entry_id] } : event));
   history.sort((x, y) => byTimeThenId({ timestamp_ms: BigInt(x.timestamp_ms), entry_id: x.entry_id }, { timestamp_ms: BigInt(y.timestamp_ms), entry_id: y.entry_id }));
@@ -874,10 +1017,10 @@ function verifyRead(bundle, anchor = null) {
 
 // --- trust anchors (section 9.2) -------------------------------------------------------------------------------
 
-function anchorOf(consortiumId, members, windowMs) {
+function anchorOf(consortiumId, members, policy) {
   const byId = new Map(members.map((m) => [m.member_id, m]));
   const stewards = new Set(members.filter((m) => m.roles.includes("steward")).map((m) => m.member_id));
-  return { consortium_id: consortiumId, members: byId, stewards, decision_window_ms: windowMs };
+  return { consortium_id: consortiumId, members: byId, stewards, decision_window_ms: policy.decision_window_ms, policy };
 }
 
 // A consortium file in its JSON form (the TOML form is the same data model; read it with a TOML library into
@@ -905,9 +1048,9 @@ function consortiumAnchor(document) {
   const window = windowMs !== null ? windowMs : hours !== null ? BigInt(Math.floor(hours * 3600000 + 0.5)) : DEFAULT_DECISION_WINDOW_MS;
   const mode = top.string("quarantine", false, "mark");
   if (mode !== "mark" && mode !== "withhold") top.fail("field_invalid", "quarantine", `got ${JSON.stringify(mode)}, want mark or withhold`);
-  top.integer("steward_quorum", 1n, 1000n);
-  top.integer("dispute_quorum", 0n, 1000n);
-  top.boolean("trusted_flagger_disputes");
+  const stewardQuorum = top.integer("steward_quorum", 1n, 1000n);
+  const disputeQuorum = top.integer("dispute_quorum", 0n, 1000n);
+  const flaggerDisputes = top.boolean("trusted_flagger_disputes");
   const members = [];
   const ids = new Set();
   for (const [path, value] of top.array("member", true)) {
@@ -926,7 +1069,13 @@ function consortiumAnchor(document) {
       holders.set(id, m.member_id);
     }
   }
-  return anchorOf(consortiumId, members, window);
+  return anchorOf(consortiumId, members, {
+    decision_window_ms: window,
+    steward_quorum: stewardQuorum === null ? 1 : Number(stewardQuorum),
+    dispute_quorum: disputeQuorum === null ? 0 : Number(disputeQuorum),
+    trusted_flagger_disputes: Boolean(flaggerDisputes),
+    quarantine: mode,
+  });
 }
 
 function consortiumMember(o) {
@@ -1128,7 +1277,7 @@ function rosterAnchor(files, pinnedId, nowMs) {
   if (trusted.roster.expires_ms < BigInt(nowMs)) fail("anchor.roster_expired", `roster version ${trusted.roster.version} expired at ${trusted.roster.expires_ms}`);
   const r = trusted.roster;
   const members = r.members.map((x) => ({ member_id: x.member_id, keys: x.keys, roles: x.roles, status: STATUSES[x.status_code - 1], revoked_after_ms: x.revoked_after_ms }));
-  return anchorOf(r.consortium_id, members, r.policy ? r.policy.decision_window_ms : DEFAULT_DECISION_WINDOW_MS);
+  return anchorOf(r.consortium_id, members, r.policy || DEFAULT_POLICY);
 }
 
 // --- bundles from @grpc/proto-loader ({keepCase: true, longs: String, bytes: Buffer, defaults: true}) -------------
@@ -1166,6 +1315,7 @@ function fromProtoLoader(input) {
     ["assembly", b64(input.assembly || Buffer.alloc(0))],
     ["assembly_signature", b64(input.assembly_signature || Buffer.alloc(0))],
     ["assembler", member(input.assembler) || undefined],
+    ["stewards", (input.stewards || []).map(member)],
   ]));
 }
 

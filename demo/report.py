@@ -56,7 +56,11 @@ def _key(member: str) -> SigningKey:
 def _membership() -> Membership:
     roles = {**MEMBERS, STEWARD: ("steward",)}
     return Membership.from_members(
-        CONSORTIUM, [Member(m, m, (MemberKey(_key(m).public),), r) for m, r in roles.items()]
+        CONSORTIUM,
+        [
+            Member(m, m, (MemberKey(_key(m).public),), r, contact=f"trust-and-safety@{m}.example")
+            for m, r in roles.items()
+        ],
     )
 
 

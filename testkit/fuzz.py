@@ -700,6 +700,7 @@ def rpc_seeds(
         "GetStatement": [admin_pb2.GetStatementRequest(statement_id=statement_id)],
         "ListStatements": [admin_pb2.ListStatementsRequest(after=0, limit=10, documents=True)],
         "WithdrawStatement": [admin_pb2.WithdrawStatementRequest(statement_id=statement_id, reason="fuzz")],
+        "ListCases": [admin_pb2.ListCasesRequest()],
         "PublishRuling": [admin_pb2.PublishRulingRequest(ruling_file=_ruling_file(roster, other, appeal_entry_id))],
     }
     return seeds

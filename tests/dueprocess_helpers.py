@@ -29,6 +29,7 @@ ROLES = {
     "platform-b": ("contributor",),
     "platform-c": ("contributor",),
     "flagger": ("trusted_flagger",),
+    "hotline": ("referrer",),  # an internet referral unit: contributes and reports, runs no matching
     "steward-1": ("steward",),
     "steward-2": ("steward",),
 }

@@ -121,11 +121,13 @@ def test_build_report_renders_json_csv_and_html(pair: Pair) -> None:
     period = admin_pb2.ReportRequest(from_ms=now - DAY, to_ms=now + DAY)
     report = pair.a.admin.BuildReport(period)
     parsed = json.loads(report.json)
-    assert (parsed["issuer"], parsed["contributions"]["total"]) == ("platform-a", 1)
+    assert (parsed["issuer"], parsed["sections"]["contributions"]["records"]) == ("platform-a", 1)
     assert report.csv.startswith("section,key,subkey,value\n")
     assert "<svg" in report.html and "http" not in report.html.split("</head>")[1]
     b_report = json.loads(pair.b.admin.BuildReport(period).json)
-    assert (b_report["contributions"]["total"], b_report["matches"]["total"]) == (0, 1)
+    sections = b_report["sections"]
+    assert (sections["contributions"]["records"], sections["matches"]["lookup_hits"]) == (0, 1)
+    assert list(sections["availability"]["by_source"]) == ["platform-a"]  # the peer it heard from, not itself
 
 
 # --- refusals -----------------------------------------------------------------------------------------------

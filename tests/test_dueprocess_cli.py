@@ -119,7 +119,18 @@ def test_report_writes_json_csv_and_html(
     )
     assert done.code == 0, done.err
     assert sorted(p.name for p in out.iterdir()) == ["report.csv", "report.html", "report.json"]
-    assert json.loads((out / "report.json").read_text(encoding="utf-8"))["contributions"]["total"] == 1
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["sections"]["contributions"]["records"] == 1
+    pinned = tmp_path / "pinned"
+    argv = ["report", "--from", "2020-01-01", "--to", "2035-12-31", "--at", "2030-01-01", "--target", a.admin_target]
+    assert cli(*argv, "--out", pinned).code == 0
+    assert json.loads((pinned / "report.json").read_text(encoding="utf-8"))["as_of"] == "2030-01-01T00:00:00Z"
+    assert cli(*argv, "--out", tmp_path / "again").code == 0
+    for name in ("report.json", "report.csv", "report.html"):
+        assert (pinned / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
+    early = cli("report", "--from", "2020-01-01", "--to", "2035-12-31", "--at", "2019-01-01", "--out", tmp_path / "x",
+                "--target", a.admin_target)
+    assert (early.code, early.out) == (2, "") and "--at: got 2019-01-01" in early.err
 
 
 def test_match_keeps_the_content_ref_and_shows_the_query_id_and_policy(

@@ -4,7 +4,9 @@
 - the stewards set the consortium's due-process policy in a signed roster version; every node applies it;
 - a stewards' ruling, signed offline by two stewards after the decision window and published through a node
   that is neither the contributor nor a steward, overturns the record on every node;
-- the same appeal filed twice returns the first entry; `explain` takes the query id a notice carries.
+- the same appeal filed twice returns the first entry; `explain` takes the query id a notice carries;
+- false-positive reports by k members quarantine the hash on every node and open a case in the contributor's
+  `hashnode cases`, which its decision closes.
 """
 
 from __future__ import annotations
@@ -144,6 +146,14 @@ def test_disputes_by_k_members_quarantine_a_hash_and_open_a_case(consortium: Con
     pinned = json.loads(consortium.run("verify", tmp_path / "b.json", *chain, "--json"))
     assert pinned["status"] == "disputed"
     case = opinions[-1]  # the report that completed the quorum opened the case
+    queue = json.loads(consortium.run("cases", *consortium.admin("platform-a"), "--json"))["cases"]
+    assert [(c["kind"], c["role"], c["case_id"], c["record_id"], c["opened_by"]) for c in queue] == [
+        ("dispute", "to_decide", case, rid, "platform-c")
+    ]
+    assert queue[0]["opened_by_contact"] == "trust-and-safety@platform-c.example"
+    assert queue[0]["deadline_ms"] == queue[0]["opened_at_ms"] + 72 * 3_600_000 and not queue[0]["overdue"]
+    shown_queue = consortium.run("cases", *consortium.admin("platform-a"))
+    assert shown_queue.startswith("1 open case(s) as of ") and f"case {case}" in shown_queue
     decided = consortium.run(
         "decide", case, "--outcome", "upheld", "--reason", "propaganda", *consortium.client("platform-a")
     )

@@ -27,6 +27,7 @@ from node.core.signals import SignalType, signal_type
 from node.core.taxonomy import Taxonomy
 from node.dueprocess.items import DecisionItem, Outcome, Stance
 from node.index.pdq import MAX_THRESHOLD
+from node.ledger.cases import OpenCase
 from node.ledger.export import DEFAULT_BATCH as DEFAULT_EXPORT_BATCH
 from node.ledger.export import MAX_BATCH as MAX_EXPORT_BATCH
 from node.ledger.export import ExportPage, Selection
@@ -497,3 +498,30 @@ def report_period(request: admin_pb2.ReportRequest) -> tuple[int, int]:
     if request.to_ms <= request.from_ms:
         raise InvalidArgument("to_ms", request.to_ms, f"after from_ms ({request.from_ms})")
     return request.from_ms, request.to_ms
+
+
+def open_case_to_proto(case: OpenCase, now_ms: int) -> admin_pb2.OpenCase:
+    return admin_pb2.OpenCase(
+        kind=case.kind,
+        role=case.role,
+        record_id=case.record_id.hex(),
+        case_id=case.case_id.hex(),
+        case_ref=case.case_ref,
+        contributor=case.contributor,
+        contributor_contact=case.contributor_contact,
+        opened_by=case.opened_by,
+        opened_by_contact=case.opened_by_contact,
+        opened_at_ms=case.opened_at_ms,
+        deadline_ms=case.deadline_ms,
+        overdue=case.overdue(now_ms),
+        priority=case.priority,
+    )
+
+
+def report_time(request: admin_pb2.ReportRequest) -> int | None:
+    """The report's as-of time, if the request pins one."""
+    if not request.HasField("at_ms"):
+        return None
+    if not request.from_ms <= request.at_ms < MAX_REPORT_MS:
+        raise InvalidArgument("at_ms", request.at_ms, f"from_ms ({request.from_ms}) or later (Unix milliseconds)")
+    return request.at_ms

@@ -74,6 +74,7 @@ class Explained:
             "query_id": match.query_id,
             "record_id": info.record_id,
             "author": info.author,
+            "contributor_contact": match.bundle.author.contact,
             "labels": list(info.record.labels),
             "verified": self.verified is not None,
         }
@@ -87,6 +88,7 @@ class Explained:
         return [
             f"  {utc(match.matched_at_ms)}  distance {match.distance}  record {info.record_id}",
             f"    by {info.author} [{', '.join(info.record.labels)}]  {state}",
+            *([f"    contact {match.bundle.author.contact}"] if match.bundle.author.contact else []),
             *(f"    {line}" for line in self.history()),
         ]
 

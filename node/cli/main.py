@@ -78,6 +78,11 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("statements", "node.cli.statements_cmd", "list, show or withdraw the statements of reasons issued"),
     Command("report", "node.cli.report_cmd", "write this member's transparency report (JSON, CSV, HTML)"),
+    Command(
+        "cases",
+        "node.cli.cases_cmd",
+        "list this member's open appeals and dispute cases, the most urgent first, with deadlines and contacts",
+    ),
     Command("hash", "node.cli.hash_cmd", "hash files locally: PDQ (images) with quality, MD5, SHA-256"),
     Command("stats", "node.cli.stats_cmd", "show a node's record counts and storage use"),
     Command("check", "node.cli.check_cmd", "check a stopped node's store, every log and record (offline)"),

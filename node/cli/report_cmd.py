@@ -28,6 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="start", required=True, metavar="DATE", help="first day (UTC)")
     parser.add_argument("--to", dest="end", required=True, metavar="DATE", help="last day, inclusive (UTC)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory to write into")
+    parser.add_argument(
+        "--at",
+        metavar="TIME",
+        help="the report's time (UTC, as --to): later entries and matches are not counted, appeals open then are "
+        "pending; pinned, the report is the same bytes whenever it is built (default: the end of the period)",
+    )
     add_target_options(parser, admin=True)
     add_json_option(parser)
 
@@ -72,9 +78,13 @@ def write_report(directory: Path, report: admin_pb2.Report) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     start, end = period(args)
+    if args.at and parse_bound(args.at, "--at") < start:
+        raise InvalidArgument("--at", args.at, f"a time from --from {args.start} on")
     _check_out(args.out)
     with channel(args) as opened:
         request = admin_pb2.ReportRequest(from_ms=start, to_ms=end)
+        if args.at:
+            request.at_ms = parse_bound(args.at, "--at")
         report = admin_pb2_grpc.AdminStub(opened).BuildReport(request, timeout=args.timeout)
     paths = write_report(args.out, report)
     if args.json:

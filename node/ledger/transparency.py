@@ -1,11 +1,12 @@
 """This member's transparency report, from its node's store and match log (docs/due-process.md, "Transparency
 reports"): the events `node.dueprocess.report` aggregates, gathered from what this member may disclose.
 
-Disclosed, as counts only: the member's own contributions and opinions (its signed log); the appeals it
-received and the appeals about records it contributed, with their effective decisions (signed entries that
-concern it); its own matches (its local match log, counts only); how long other members' contributions took to
-reach this node (local arrival times). Nothing about other members' opinions, matches or contributions.
-Gathering reads every entry in the store once: a report is an occasional operator action.
+Disclosed, as counts and durations only: the member's own contributions, their removals and how long they
+stayed; the opinions it filed and those filed about its records; the appeals it filed and those about its
+records, and the dispute cases about them, each with its effective decision (all from signed entries); its own
+matches and the reinstatement notices its node issued (its local match log, unsigned); how long other members'
+contributions took to reach this node (local arrival times, unsigned). Gathering reads every entry in the store
+once: a report is an occasional operator action.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from collections.abc import Iterator
 
 from node.core.entry import Entry, EntryKind
 from node.core.records import HashRecord
-from node.dueprocess.deadlines import resolve
-from node.dueprocess.items import AppealItem, OpinionItem, VerifiedItem
+from node.dueprocess.history import records_concerned
+from node.dueprocess.items import OpinionItem, Outcome
 from node.dueprocess.report import (
     ArrivalEvent,
     ContributionEvent,
     MatchEvent,
+    NoticeEvent,
     OpinionEvent,
     Period,
+    RemovalEvent,
     ReportEvent,
     TransparencyReport,
     build_report,
@@ -29,15 +32,8 @@ from node.dueprocess.report import (
 )
 from node.ledger import standing
 from node.ledger.ledger import Ledger
-from node.storage.matchlog import LmdbMatchLog
-from node.storage.store import Store, Txn
-
-
-def _arrivals(store: Store, txn: Txn, me: str, period: Period) -> Iterator[ArrivalEvent]:
-    """Other members' contributions reaching this node in the period."""
-    for arrival in store.arrivals(txn):
-        if arrival.author != me and arrival.kind == EntryKind.CONTRIBUTION and arrival.arrived_ms in period:
-            yield ArrivalEvent(me, arrival.signed_ms, arrival.arrived_ms)
+from node.storage.matchlog import LmdbMatchLog, NoticeBook
+from node.storage.store import MAX_U64, RecordRow, Status, Store, Txn
 
 
 def _entries(store: Store, txn: Txn) -> Iterator[Entry]:
@@ -45,51 +41,92 @@ def _entries(store: Store, txn: Txn) -> Iterator[Entry]:
         yield from store.log(txn, author, 1)
 
 
-def _own_events(entry: Entry) -> Iterator[ReportEvent]:
-    header = entry.header
-    if entry.kind == EntryKind.CONTRIBUTION:
-        for item in entry.items:
-            yield ContributionEvent(header.timestamp_ms, header.author, HashRecord.decode(item).labels)
-    elif entry.kind == EntryKind.OPINION:
-        for item in entry.items:
-            yield OpinionEvent(header.timestamp_ms, header.author, OpinionItem.decode(item).stance)
+def _row(store: Store, txn: Txn, rid: bytes) -> RecordRow | None:
+    ordinal = store.ordinal(txn, rid)
+    return None if ordinal is None else store.record(txn, ordinal)
 
 
-def _appeal_events(ledger: Ledger, txn: Txn, entry: Entry) -> Iterator[ReportEvent]:
-    """The appeal and its effective decision, for each item of `entry` this member received or must decide."""
+def _arrivals(store: Store, txn: Txn, me: str) -> Iterator[ArrivalEvent]:
+    """Other members' contributions reaching this node."""
+    for arrival in store.arrivals(txn):
+        if arrival.author != me and arrival.kind == EntryKind.CONTRIBUTION:
+            yield ArrivalEvent(arrival.author, arrival.signed_ms, arrival.arrived_ms)
+
+
+def _opinions(store: Store, txn: Txn, entry: Entry, me: str) -> Iterator[OpinionEvent]:
+    """Opinions this member filed, and opinions about its records."""
+    for raw in entry.items:
+        item = OpinionItem.decode(raw)
+        row = _row(store, txn, item.record_id)
+        about = row.author if row is not None else ""
+        if entry.header.author == me or about == me:
+            yield OpinionEvent(entry.header.timestamp_ms, entry.header.author, item.stance, about)
+
+
+def _record_events(ledger: Ledger, txn: Txn, rid: bytes) -> Iterator[ReportEvent]:
+    """The appeals and dispute cases of one record that concern this member (filed by it, or about its
+    record), each with its effective decision; and the record's removal if it is this member's."""
     me, store = ledger.settings.member_id, ledger.store
-    for item in (AppealItem.decode(i) for i in entry.items):
-        ordinal = store.ordinal(txn, item.record_id)
-        row = None if ordinal is None else store.record(txn, ordinal)
-        if entry.header.author != me and (row is None or row.author != me):
-            continue
-        appeal = VerifiedItem(entry.header.author, entry.header.timestamp_ms, entry.entry_id, item)
-        contributor = row.author if row is not None else ""
-        decisions = standing.history(store, txn, item.record_id).decisions
-        authority = standing.authority(contributor, ledger.membership)
-        yield from resolution_events(resolve(appeal, decisions, authority))
+    row = _row(store, txn, rid)
+    if row is None:
+        return
+    history = standing.history(store, txn, rid)
+    resolved = history.resolve(standing.authority(row.author, ledger.membership))
+    for resolution in resolved.resolutions:
+        if resolution.appellant == me or row.author == me:
+            yield from resolution_events(resolution, about=row.author)
+    if row.author != me or row.status not in standing.FINAL:
+        return
+    if row.status == Status.RETRACTED:
+        times = [r.timestamp_ms for r in history.retractions if r.author == row.author]
+        how = "retracted"
+    else:
+        times = [
+            r.effective.timestamp_ms
+            for r in resolved.resolutions
+            if r.effective is not None and r.outcome is Outcome.OVERTURNED
+        ]
+        how = "overturned"
+    if times:
+        yield RemovalEvent(min(times), row.author, row.timestamp_ms, how)
 
 
 def report_events(ledger: Ledger, period: Period) -> list[ReportEvent]:
-    """Everything this member may disclose, as report events; `build_report` keeps those in the period."""
+    """Everything this member may disclose, as report events; `build_report` keeps those of the period."""
     me, store = ledger.settings.member_id, ledger.store
     ledger.flush_match_log()
     events: list[ReportEvent] = []
     with store.read() as txn:
+        discussed: dict[bytes, None] = {}
         for entry in _entries(store, txn):
-            if entry.header.author == me:
-                events += _own_events(entry)
-            if entry.kind == EntryKind.APPEAL:
-                events += _appeal_events(ledger, txn, entry)
+            header = entry.header
+            if entry.kind == EntryKind.CONTRIBUTION and header.author == me:
+                events += [
+                    ContributionEvent(header.timestamp_ms, me, HashRecord.decode(item).labels) for item in entry.items
+                ]
+            elif entry.kind == EntryKind.OPINION:
+                events += _opinions(store, txn, entry, me)
+            if entry.kind in (EntryKind.OPINION, EntryKind.APPEAL, EntryKind.DECISION, EntryKind.RETRACTION):
+                discussed.update(dict.fromkeys(records_concerned(entry)))
+        for rid in discussed:
+            events += _record_events(ledger, txn, rid)
         events += [MatchEvent.from_log(e) for e in LmdbMatchLog(store, txn).since(period.start_ms)]
-        events += _arrivals(store, txn, me, period)
+        events += [
+            NoticeEvent(n.created_ms, n.notice.cleared) for n in NoticeBook(store, txn).after(0, MAX_U64)
+        ]
+        events += _arrivals(store, txn, me)
     return events
 
 
-def transparency_report(ledger: Ledger, period: Period) -> TransparencyReport:
+def transparency_report(ledger: Ledger, period: Period, as_of_ms: int | None = None) -> TransparencyReport:
+    """The report of `period` as it stood at `as_of_ms` (default: the period's end): the same bytes every time
+    it is built from the same store."""
+    me = ledger.settings.member_id
+    member = ledger.membership.get(me)
     return build_report(
         report_events(ledger, period),
         period,
-        issuer=ledger.settings.member_id,
-        generated_at_ms=ledger.clock(),
+        issuer=me,
+        contact=member.contact if member is not None else "",
+        as_of_ms=as_of_ms,
     )

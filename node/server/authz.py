@@ -104,6 +104,7 @@ RULES: Mapping[str, Mapping[str, frozenset[Caller]]] = {
         "ListStatements": OPERATORS,
         "WithdrawStatement": OPERATORS,
         "PublishRuling": OPERATORS,
+        "ListCases": OPERATORS,
     },
     # Liveness is public: load balancers and peers probe it without credentials; it says SERVING or not.
     "grpc.health.v1.Health": {"Check": PUBLIC, "Watch": PUBLIC, "List": PUBLIC},

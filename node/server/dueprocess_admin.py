@@ -22,6 +22,7 @@ from node.dueprocess.items import DecisionItem
 from node.dueprocess.matchlog import is_query_id
 from node.dueprocess.ruling import SignedRuling
 from node.ledger import standing
+from node.ledger.cases import open_cases
 from node.ledger.ledger import Ledger
 from node.ledger.statements import Statements
 from node.ledger.transparency import transparency_report
@@ -76,6 +77,14 @@ class DueProcessAdmin:
         explained = self.ledger.explain(content_ref, query_id)
         return convert.explain_response(content_ref, explained, query_id)
 
+    def ListCases(
+        self: _HasLedger, request: admin_pb2.ListCasesRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.ListCasesResponse:
+        now = self.ledger.clock()
+        return admin_pb2.ListCasesResponse(
+            cases=[convert.open_case_to_proto(c, now) for c in open_cases(self.ledger, now)], now_ms=now
+        )
+
     def PublishRuling(
         self: _HasLedger, request: admin_pb2.PublishRulingRequest, context: grpc.ServicerContext
     ) -> admin_pb2.PublishRulingResponse:
@@ -97,7 +106,7 @@ class DueProcessAdmin:
         self: _HasLedger, request: admin_pb2.ReportRequest, context: grpc.ServicerContext
     ) -> admin_pb2.Report:
         start, end = convert.report_period(request)
-        built = transparency_report(self.ledger, report.Period(start, end))
+        built = transparency_report(self.ledger, report.Period(start, end), convert.report_time(request))
         return admin_pb2.Report(
             json=report.to_json(built), csv=report.to_csv(built), html=report.to_html(built)
         )

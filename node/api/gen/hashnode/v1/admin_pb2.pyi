@@ -9,6 +9,48 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ListCasesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class OpenCase(_message.Message):
+    __slots__ = ("kind", "role", "record_id", "case_id", "case_ref", "contributor", "contributor_contact", "opened_by", "opened_by_contact", "opened_at_ms", "deadline_ms", "overdue", "priority")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    CASE_ID_FIELD_NUMBER: _ClassVar[int]
+    CASE_REF_FIELD_NUMBER: _ClassVar[int]
+    CONTRIBUTOR_FIELD_NUMBER: _ClassVar[int]
+    CONTRIBUTOR_CONTACT_FIELD_NUMBER: _ClassVar[int]
+    OPENED_BY_FIELD_NUMBER: _ClassVar[int]
+    OPENED_BY_CONTACT_FIELD_NUMBER: _ClassVar[int]
+    OPENED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    role: str
+    record_id: str
+    case_id: str
+    case_ref: str
+    contributor: str
+    contributor_contact: str
+    opened_by: str
+    opened_by_contact: str
+    opened_at_ms: int
+    deadline_ms: int
+    overdue: bool
+    priority: str
+    def __init__(self, kind: _Optional[str] = ..., role: _Optional[str] = ..., record_id: _Optional[str] = ..., case_id: _Optional[str] = ..., case_ref: _Optional[str] = ..., contributor: _Optional[str] = ..., contributor_contact: _Optional[str] = ..., opened_by: _Optional[str] = ..., opened_by_contact: _Optional[str] = ..., opened_at_ms: _Optional[int] = ..., deadline_ms: _Optional[int] = ..., overdue: _Optional[bool] = ..., priority: _Optional[str] = ...) -> None: ...
+
+class ListCasesResponse(_message.Message):
+    __slots__ = ("cases", "now_ms")
+    CASES_FIELD_NUMBER: _ClassVar[int]
+    NOW_MS_FIELD_NUMBER: _ClassVar[int]
+    cases: _containers.RepeatedCompositeFieldContainer[OpenCase]
+    now_ms: int
+    def __init__(self, cases: _Optional[_Iterable[_Union[OpenCase, _Mapping]]] = ..., now_ms: _Optional[int] = ...) -> None: ...
+
 class PublishRulingRequest(_message.Message):
     __slots__ = ("ruling_file",)
     RULING_FILE_FIELD_NUMBER: _ClassVar[int]
@@ -382,12 +424,14 @@ class ExplainMatchResponse(_message.Message):
     def __init__(self, content_ref: _Optional[str] = ..., query_id: _Optional[str] = ..., matches: _Optional[_Iterable[_Union[MatchExplanation, _Mapping]]] = ...) -> None: ...
 
 class ReportRequest(_message.Message):
-    __slots__ = ("from_ms", "to_ms")
+    __slots__ = ("from_ms", "to_ms", "at_ms")
     FROM_MS_FIELD_NUMBER: _ClassVar[int]
     TO_MS_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
     from_ms: int
     to_ms: int
-    def __init__(self, from_ms: _Optional[int] = ..., to_ms: _Optional[int] = ...) -> None: ...
+    at_ms: int
+    def __init__(self, from_ms: _Optional[int] = ..., to_ms: _Optional[int] = ..., at_ms: _Optional[int] = ...) -> None: ...
 
 class Report(_message.Message):
     __slots__ = ("json", "csv", "html")

@@ -139,6 +139,11 @@ class AdminStub:
                 request_serializer=hashnode_dot_v1_dot_admin__pb2.PublishRulingRequest.SerializeToString,
                 response_deserializer=hashnode_dot_v1_dot_admin__pb2.PublishRulingResponse.FromString,
                 _registered_method=True)
+        self.ListCases = channel.unary_unary(
+                '/hashnode.v1.Admin/ListCases',
+                request_serializer=hashnode_dot_v1_dot_admin__pb2.ListCasesRequest.SerializeToString,
+                response_deserializer=hashnode_dot_v1_dot_admin__pb2.ListCasesResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -297,6 +302,13 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCases(self, request, context):
+        """This member's open cases (appeals and dispute cases waiting for a decision), the most urgent first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -404,6 +416,11 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.PublishRuling,
                     request_deserializer=hashnode_dot_v1_dot_admin__pb2.PublishRulingRequest.FromString,
                     response_serializer=hashnode_dot_v1_dot_admin__pb2.PublishRulingResponse.SerializeToString,
+            ),
+            'ListCases': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCases,
+                    request_deserializer=hashnode_dot_v1_dot_admin__pb2.ListCasesRequest.FromString,
+                    response_serializer=hashnode_dot_v1_dot_admin__pb2.ListCasesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -973,6 +990,33 @@ class Admin:
             '/hashnode.v1.Admin/PublishRuling',
             hashnode_dot_v1_dot_admin__pb2.PublishRulingRequest.SerializeToString,
             hashnode_dot_v1_dot_admin__pb2.PublishRulingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hashnode.v1.Admin/ListCases',
+            hashnode_dot_v1_dot_admin__pb2.ListCasesRequest.SerializeToString,
+            hashnode_dot_v1_dot_admin__pb2.ListCasesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -84,8 +84,8 @@ def clustered_collection(count: int, seed: int) -> Any:
 def stored_pdq(contents: Contents, first: int, count: int) -> np.ndarray:
     """The PDQ hashes of stored records first..first+count-1 of `contents`."""
     if contents.collection == "clustered":
-        hashes: npt.NDArray[np.uint8] = clustered_collection(contents.pdq, contents.seed).hashes
-        return hashes[first : first + count]
+        stored: npt.NDArray[np.uint8] = clustered_collection(contents.pdq, contents.seed).hashes
+        return stored[first : first + count]
     return hashes("pdq", first, count, contents.seed)
 
 

@@ -1,26 +1,35 @@
 #!/usr/bin/env python3
-"""Matching over gRPC: what a platform's systems get from a node on this machine, against the ledger in-process.
+"""Matching over gRPC: what a platform's systems get from a node on this machine, against the index and the
+ledger in-process, at realistic match rates.
 
-    python bench/grpc_match.py                      # 1M PDQ + 100k MD5 + 100k SHA-256 records (data dir cached)
-    python bench/grpc_match.py --transports tls     # TLS only (the default measures TLS and plaintext)
+    python bench/grpc_match.py                           # 1M clustered PDQ + 100k MD5 + 100k SHA-256 (data dir cached)
+    python bench/grpc_match.py --collection uniform      # uniform PDQ hashes, half the queries near-duplicates
+    python bench/grpc_match.py --compare /tmp/old        # also serve another checkout, TLS, in the same run
+    PYTHONPATH=/tmp/old python bench/grpc_match.py --serve /tmp/old   # an older version whole
 
 The node is the example platform-a (bench/example_node.py: data dir built once under `--work`), started as
 `hashnode serve` in a child process; this process is the platform client, calling over loopback with the
-client set-up of docs/access-control.md: TLS trusting the node's certificate and the client bearer token. By
-default the node is then run again in insecure loopback mode (plaintext), which shows what TLS costs.
+client set-up of docs/access-control.md: TLS trusting the node's certificate and the client bearer token. With
+`--transports tls,insecure` the node is run again in insecure loopback mode (plaintext), which shows what TLS
+costs.
 
-Workload: PDQ queries half near-duplicates of stored hashes (0..31 bits away), half random; exact MD5 and
-SHA-256 queries half stored, half not. Requests are built before the clock starts. Measured:
+Workloads: on the clustered collection (bench/datasets.py: families of near-duplicates, low-texture hashes, the
+real haystack), the query mix of re-uploads of stored items with edits and fresh uploads, one workload per
+`--reupload` fraction (0.3 and 0.67: ~4 and ~9 matches per query); on a uniform collection, half the queries
+near-duplicates of stored hashes (0..31 bits away), half random. Exact MD5 and SHA-256 queries half stored,
+half not. Requests are built before the clock starts. Measured per workload:
 
-* batched Match: `--batches` requests of 1,000 PDQ hashes, one caller, then `--callers` concurrent callers;
+* batched Match: `--batches` requests of 1,000 PDQ hashes, one caller; the same with `include_records` (each
+  hit's full record); `--callers` concurrent callers;
+* MatchStream: one stream of `--batches` 1,000-hash requests, and one of `--singles` one-hash requests;
 * unary Match of one PDQ hash: latency p50/p99 over `--singles` calls;
-* MatchStream: one stream of `--singles` one-hash requests, and one of `--batches` 1,000-hash requests;
-* exact MD5/SHA-256: unary one-hash Match latency, and in-process the ledger's lookup and the store's.
+* and once: exact MD5/SHA-256 unary one-hash Match latency, in-process the ledger's lookup and the store's.
 
-Baseline in the same run: the same queries through `Ledger.match` in this process (the node opened as `serve`
-opens it), and `PdqIndex.query` alone, so the table shows what the index, the ledger and gRPC each cost. The
-CPU per 1,000 lookups is shown beside each throughput: the node process's (/proc/<pid>/stat) for gRPC, this
-process's in-process; on a shared machine the CPU ratio is the steadier measure of what gRPC adds.
+Baselines: the same queries through `Ledger.match` in this process (the node opened as `serve` opens it), and
+`PdqIndex.query` alone, timed again just before each served run on the same batches, so that the CPU ratio
+`node cpu / index cpu` compares the node with the bare index under the same load. CPU per 1,000 lookups is
+the node process's (/proc/<pid>/stat) for gRPC, this process's in-process; on a shared machine CPU is the
+steadier measure, wall-clock rates follow the load. The match rate of each workload is printed.
 """
 
 from __future__ import annotations
@@ -117,11 +126,17 @@ def _exact_queries(kind: str, stored: int, count: int, seed: int, rng: np.random
     ]
 
 
+# Versions before lean match hits have no `include_records`: their matches always carry the records (--serve).
+LEAN_HITS = "include_records" in client_pb2.MatchRequest.DESCRIPTOR.fields_by_name
+
+
 def request(queries: Sequence[Query], *, include_records: bool = False) -> client_pb2.MatchRequest:
-    return client_pb2.MatchRequest(
-        queries=[client_pb2.HashQuery(signal_type=q.signal_type, value=q.value.hex()) for q in queries],
-        include_records=include_records,
+    asked = client_pb2.MatchRequest(
+        queries=[client_pb2.HashQuery(signal_type=q.signal_type, value=q.value.hex()) for q in queries]
     )
+    if include_records:
+        asked.include_records = True
+    return asked
 
 
 # --- figures ------------------------------------------------------------------------------------------------
@@ -287,18 +302,20 @@ def over_grpc(
             def one_by_one(batches: list[client_pb2.MatchRequest] = batches) -> int:
                 return sum(_response_hits(stub.Match(r, timeout=60)) for r in batches)
 
-            full = [request(b, include_records=True) for b in work.batches]
-            figures[work.name] = {
+            full = [request(b, include_records=True) for b in work.batches] if LEAN_HITS else []
+            measured = {
                 "index adjacent": index_alone(index, work),  # just before, on the same batches: same load
                 "batched": throughput(one_by_one, lookups, pid),
-                "batched records": throughput(lambda f=full: one_by_one(f), lookups, pid),  # type: ignore[misc]
-                "batched concurrent": throughput(
-                    lambda b=batches: _concurrently(stub, b, callers), lookups, pid  # type: ignore[misc]
-                ),
-                "unary": latency([lambda r=r: _response_hits(stub.Match(r, timeout=30)) for r in singles]),
-                "stream singles": throughput(lambda s=singles: _streamed(stub, s), len(singles), pid),
-                "stream batches": throughput(lambda b=batches: _streamed(stub, b), lookups, pid),
             }
+            if full:
+                measured["batched records"] = throughput(lambda f=full: one_by_one(f), lookups, pid)  # type: ignore[misc]
+            measured["batched concurrent"] = throughput(
+                lambda b=batches: _concurrently(stub, b, callers), lookups, pid  # type: ignore[misc]
+            )
+            measured["unary"] = latency([lambda r=r: _response_hits(stub.Match(r, timeout=30)) for r in singles])
+            measured["stream singles"] = throughput(lambda s=singles: _streamed(stub, s), len(singles), pid)
+            measured["stream batches"] = throughput(lambda b=batches: _streamed(stub, b), lookups, pid)
+            figures[work.name] = measured
         for kind, queries in workloads[0].exact.items():
             requests = [request([q]) for q in queries]
             figures[workloads[0].name][f"{kind} grpc"] = latency(
@@ -432,7 +449,7 @@ def main() -> int:
     parser.add_argument("--singles", type=int, default=2_000, help="one-hash PDQ requests (default 2,000)")
     parser.add_argument("--exact", type=int, default=1_000, help="one-hash MD5 and SHA-256 requests each")
     parser.add_argument("--callers", type=int, default=2, help="concurrent callers (default 2)")
-    parser.add_argument("--transports", default="tls,insecure", help="tls, insecure or both (default)")
+    parser.add_argument("--transports", default="tls", help="tls (default), insecure, or tls,insecure")
     parser.add_argument(
         "--compare",
         type=Path,
@@ -440,6 +457,14 @@ def main() -> int:
         default=[],
         metavar="TREE",
         help="also serve the node from this checkout (e.g. the main branch's), TLS, for a before/after",
+    )
+    parser.add_argument(
+        "--serve",
+        type=Path,
+        default=ROOT,
+        metavar="TREE",
+        help="serve the node from this checkout (default this one); run with PYTHONPATH=TREE to measure an older "
+        "version whole (in-process baseline and index included)",
     )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -452,7 +477,7 @@ def main() -> int:
     workloads = [Workload.make(contents, args.batches, args.singles, args.exact, r) for r in reuploads]
     baseline, index = in_process(config, workloads)
     report = Report(contents, baseline)
-    runs = [(f"gRPC {t}", ROOT, t) for t in args.transports.split(",")]
+    runs = [(f"gRPC {t}", args.serve.resolve(), t) for t in args.transports.split(",")]
     runs += [(f"gRPC tls, {tree}", tree.resolve(), "tls") for tree in args.compare]
     for column, tree, transport in runs:
         served = Served.start(

@@ -5,8 +5,12 @@ Everything derives from fixed seeds and constants, so `scripts/gen_vectors.py` w
 One small consortium lives through twelve hours: member-a contributes and decides, member-b appeals, opines and
 retracts what is not its own, steward-1 decides after the window (and once too early), member-x is revoked at
 5 h, member-e's only key expires at 2 h, member-a rotates its key at 9-10 h, and member-c assembles every bundle.
+From 10 h member-d's records go through the decisions every rule of §9.7 is about: one decided before its
+appeal, by someone else as the contributor, by a non-steward as a steward, two decisions at one timestamp, a
+suspended steward (steward-2), a retraction after a decision, a decision entry whose first item names no appeal.
 Each invalid case changes one thing of a genuine bundle, re-signing what must still verify, so that it breaks the
-one rule it is named after and, wherever that rule allows, no other.
+one rule it is named after and, wherever that rule allows, no other; boundary cases (a signature exactly at a
+key's end or a revocation cutoff, a roster used exactly at its expiry, JSON nested exactly 32 deep) verify.
 """
 
 from __future__ import annotations
@@ -49,9 +53,14 @@ def key(name: str) -> SigningKey:
 
 A1, A2, B, C, S, X, E = (key(n) for n in ("member-a", "member-a/rotated", "member-b", "member-c", "steward-1",
                                          "member-x", "member-e"))
+D, S2 = key("member-d"), key("steward-2")
 OBSERVER = key("observer-o")
 STRANGER = key("stranger")
 ROSTER_STEWARDS = [key(f"roster-steward-{i}") for i in (1, 2, 3)]
+NEW_ROSTER_STEWARDS = [key(f"roster-steward-{i}") for i in (4, 5, 6)]  # the stewards who replace them
+ALL_ROSTER_STEWARDS = ROSTER_STEWARDS + NEW_ROSTER_STEWARDS
+STEWARDS = ("steward-1", "steward-2")  # the members with the steward role, as every genuine assembly states them
+B_ENDPOINTS = ("b1.example:50061", "[2001:db8::b]:50061")  # member-b's node in the roster (two: extension 1)
 
 
 def members() -> list[Member]:
@@ -59,13 +68,17 @@ def members() -> list[Member]:
         Member("member-a", "Example Platform A", (MemberKey(A1.public, 0, T0 + 10 * HOUR),
                                                   MemberKey(A2.public, T0 + 9 * HOUR, 0)),
                contact="trust@a.example"),
-        Member("member-b", "Example Platform B", (MemberKey(B.public),), contact="trust@b.example"),
+        Member("member-b", "Example Platform B", (MemberKey(B.public),), contact="trust@b.example",
+               endpoints=B_ENDPOINTS),
         Member("member-c", "Example Platform C", (MemberKey(C.public),), contact="trust@c.example"),
+        Member("member-d", "Example Platform D", (MemberKey(D.public),), contact="trust@d.example"),
         Member("member-e", "Example Platform E", (MemberKey(E.public, 0, T0 + 2 * HOUR),)),
         Member("member-x", "Example Platform X", (MemberKey(X.public),), status="revoked",
                revoked_after_ms=T0 + 5 * HOUR),
         Member("observer-o", "Example Observer", (MemberKey(OBSERVER.public),), roles=("observer",)),
         Member("steward-1", "Example Steward", (MemberKey(S.public),), roles=("steward",)),
+        # Suspended, yet a steward: S is every member with the role, whatever its status (§9.7).
+        Member("steward-2", "Example Steward Two", (MemberKey(S2.public),), roles=("steward",), status="suspended"),
     ]
 
 
@@ -134,6 +147,7 @@ class World:
 def world() -> World:
     a, b, s = Log("member-a", A1), Log("member-b", B), Log("steward-1", S)
     x, e = Log("member-x", X), Log("member-e", E)
+    c, d, s2 = Log("member-c", C), Log("member-d", D), Log("steward-2", S2)
     n: dict[str, Entry] = {}
     n["a1"] = a.add(0, EntryKind.CONTRIBUTION, [
         rec("pdq", "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22", quality=87),
@@ -171,7 +185,51 @@ def world() -> World:
     n["a7"] = a.add(11, EntryKind.DECISION, [DecisionItem(
         rid(n["a6"]), hashlib.sha256(b"no such appeal").digest(), Outcome.UPHELD, "", DecidedAs.CONTRIBUTOR,
     ).encode()], signer=A2)
-    return World({log.author: log for log in (a, b, s, x, e)}, n)
+    _decisions(n, b, c, d, s, s2)
+    return World({log.author: log for log in (a, b, s, x, e, c, d, s2)}, n)
+
+
+def _decisions(n: dict[str, Entry], b: Log, c: Log, d: Log, s: Log, s2: Log) -> None:
+    """From 10 h: member-d's records d1[0..8], one per rule of §9.7 (see the module docstring), with the
+    appeals of member-b at 10 h (one at 10.5 h) and the decisions about them."""
+    n["d1"] = d.add(10, EntryKind.CONTRIBUTION, [rec("md5", f"{0xd0 + i:02x}" * 16) for i in range(9)])
+
+    def r(i: int) -> bytes:
+        return rid(n["d1"], i)
+
+    def appeal(name: str, i: int, hours: float = 10) -> None:
+        n[name] = b.add(hours, EntryKind.APPEAL, [AppealItem(r(i), f"case-{name}", None).encode()])
+
+    def decision(i: int, appeal_name: str, outcome: Outcome, reason: str, decided_as: DecidedAs) -> bytes:
+        return DecisionItem(r(i), n[appeal_name].entry_id, outcome, reason, decided_as).encode()
+
+    for name, i in (("b6", 0), ("b8", 2), ("b9", 3), ("b10", 4), ("b11", 5), ("b12", 6), ("b13", 7)):
+        appeal(name, i)
+    n["b14"] = b.add(10, EntryKind.OPINION, [OpinionItem(r(8), Stance.FALSE_POSITIVE, "not_tvec", "").encode()])
+    appeal("b7", 1, 10.5)
+    n["d2"] = d.add(10.25, EntryKind.DECISION, [decision(1, "b7", Outcome.OVERTURNED, "backdated",
+                                                         DecidedAs.CONTRIBUTOR)])
+    n["d3"] = d.add(10.5, EntryKind.DECISION, [decision(6, "b12", Outcome.UPHELD, "reviewed", DecidedAs.CONTRIBUTOR)])
+    n["d5"] = d.add(10.5, EntryKind.DECISION, [
+        DecisionItem(r(7), hashlib.sha256(b"an appeal nobody holds").digest(), Outcome.OVERTURNED, "",
+                     DecidedAs.CONTRIBUTOR).encode(),
+        decision(7, "b13", Outcome.OVERTURNED, "reviewed", DecidedAs.CONTRIBUTOR),
+    ])
+    n["d6"] = d.add(10.5, EntryKind.DECISION, [DecisionItem(r(8), n["b14"].entry_id, Outcome.OVERTURNED,
+                                                            "an opinion is no appeal", DecidedAs.CONTRIBUTOR).encode()])
+    n["c1"] = c.add(10.75, EntryKind.DECISION, [decision(2, "b8", Outcome.OVERTURNED, "not mine to decide",
+                                                         DecidedAs.CONTRIBUTOR)])
+    n["d4"] = d.add(11, EntryKind.RETRACTION, [RetractionItem(r(6), "withdrawn after review").encode()])
+    n["c2"] = c.add(11.5, EntryKind.DECISION, [decision(3, "b9", Outcome.OVERTURNED, "not a steward",
+                                                        DecidedAs.STEWARD)])
+    n["s4"] = s.add(11.5, EntryKind.DECISION, [decision(0, "b6", Outcome.OVERTURNED, "after the anchor's window",
+                                                        DecidedAs.STEWARD)])
+    # d7 and s5 decide one appeal at one timestamp: the lower entry id is effective.
+    n["d7"] = d.add(11.5, EntryKind.DECISION, [decision(4, "b10", Outcome.UPHELD, "same time", DecidedAs.CONTRIBUTOR)])
+    n["s5"] = s.add(11.5, EntryKind.DECISION, [decision(4, "b10", Outcome.OVERTURNED, "same time",
+                                                        DecidedAs.STEWARD)])
+    n["t1"] = s2.add(11.5, EntryKind.DECISION, [decision(5, "b11", Outcome.OVERTURNED, "a suspended steward",
+                                                         DecidedAs.STEWARD)])
 
 
 # --- bundles ----------------------------------------------------------------------------------------------
@@ -180,9 +238,11 @@ def world() -> World:
 def bundle(
     w: World, entry: Entry, index: int, related: Sequence[Entry], *, heads: Sequence[Head] | None = None,
     listed: Sequence[bytes] | None = None, assembler: SigningKey = C, assembler_id: str = "member-c",
-    assembled_at_ms: int = ASSEMBLED_AT, **changes: Any,
+    assembled_at_ms: int = ASSEMBLED_AT, stewards: Sequence[str] = STEWARDS, policy: ConsortiumPolicy = POLICY,
+    **changes: Any,
 ) -> ProvenanceBundle:
-    """The bundle of record `index` of `entry`, assembled and signed by member-c (unless told otherwise)."""
+    """The bundle of record `index` of `entry`, assembled and signed by member-c (unless told otherwise), whose
+    statement names `stewards` and `policy` (the consortium's, unless a case makes them differ from the anchor)."""
     unsigned = ProvenanceBundle(
         consortium_id=CONSORTIUM,
         record_id=rid(entry, index),
@@ -198,8 +258,8 @@ def bundle(
     unsigned = replace(unsigned, **changes)
     statement = Assembly.create(
         consortium_id=unsigned.consortium_id, assembler=assembler_id, key_id=assembler.public.key_id,
-        assembled_at_ms=assembled_at_ms, record_id=unsigned.record_id, roster_version=0, policy=POLICY,
-        stewards=("steward-1",), heads=w.heads() if heads is None else heads,
+        assembled_at_ms=assembled_at_ms, record_id=unsigned.record_id, roster_version=0, policy=policy,
+        stewards=stewards, heads=w.heads() if heads is None else heads,
         related=[r.entry_id for r in unsigned.related] if listed is None else listed,
     )
     return sign_assembly(unsigned, statement.encode(), assembler, assembler_id)
@@ -243,7 +303,10 @@ def consortium_document(member_list: Sequence[Member], window_ms: int = WINDOW) 
             out["roles"] = list(m.roles)
         if m.status != "active":
             out["status"] = m.status
+        if m.revoked_after_ms:
             out["revoked_after_ms"] = m.revoked_after_ms
+        if m.endpoints:
+            out["endpoint"] = m.endpoints[0]  # informational: a verifier dials no one
         if all(k.valid_from_ms == 0 and k.valid_until_ms == 0 for k in m.keys):
             out["public_keys" if len(m.keys) > 1 else "public_key"] = (
                 [k.public_key.raw.hex() for k in m.keys] if len(m.keys) > 1 else m.keys[0].public_key.raw.hex())
@@ -280,28 +343,44 @@ def toml_text(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+STATUS = {"active": MemberStatus.ACTIVE, "suspended": MemberStatus.SUSPENDED, "revoked": MemberStatus.REVOKED}
+
+
 def roster_members() -> list[RosterMember]:
-    out = []
-    for m in members():
-        revoked = m.status == "revoked"
-        out.append(RosterMember(
-            m.member_id, m.organisation, m.keys, m.roles, m.contact,
-            status=MemberStatus.REVOKED if revoked else MemberStatus.ACTIVE, status_version=1,
-            revoked_after_ms=m.revoked_after_ms,
-        ))
-    return out
+    return [
+        RosterMember(m.member_id, m.organisation, m.keys, m.roles, m.contact, endpoints=m.endpoints,
+                     status=STATUS[m.status], status_version=1, revoked_after_ms=m.revoked_after_ms)
+        for m in members()
+    ]
 
 
-def roster(version: int, *, expires_ms: int = ROSTER_EXPIRES, signers: int = 2) -> SignedRoster:
+def roster(
+    version: int, *, expires_ms: int = ROSTER_EXPIRES, signers: int = 2,
+    member_list: Sequence[RosterMember] | None = None, stewards: Sequence[SigningKey] = ROSTER_STEWARDS,
+    signed_by: Sequence[SigningKey] | None = None,
+    consortium_id: str = CONSORTIUM,
+) -> SignedRoster:
+    """Roster `version` of the example consortium, threshold 2 of its `stewards`, signed by the first `signers`
+    of them (or by exactly `signed_by`)."""
     document_ = Roster(
-        CONSORTIUM, version, expires_ms, 2,
-        tuple(StewardKey(f"roster-steward-{i + 1}", k.public) for i, k in enumerate(ROSTER_STEWARDS)),
-        tuple(roster_members()), POLICY,
+        consortium_id, version, expires_ms, 2,
+        tuple(StewardKey(f"roster-steward-{ALL_ROSTER_STEWARDS.index(k) + 1}", k.public) for k in stewards),
+        tuple(roster_members() if member_list is None else member_list), POLICY,
     )
     signed = SignedRoster.unsigned(document_)
-    for k in ROSTER_STEWARDS[:signers]:
+    for k in stewards[:signers] if signed_by is None else signed_by:
         signed = signed.sign(k)
     return signed
+
+
+def roster_file(roster_bytes: bytes, signed_by: Sequence[SigningKey]) -> dict[str, Any]:
+    """A signed-roster file of any bytes (ones `Roster` would refuse to build, too), as `SignedRoster.to_json`."""
+    return {
+        "format": "hashnode.signed-roster.v1",
+        "roster_id": hashlib.sha256(roster_bytes).hexdigest(),
+        "roster": b64(roster_bytes),
+        "signatures": [{"key_id": k.public.key_id.hex(), "signature": k.sign(roster_bytes).hex()} for k in signed_by],
+    }
 
 
 # --- the suite --------------------------------------------------------------------------------------------
@@ -347,6 +426,8 @@ def build() -> tuple[dict[str, bytes], dict[str, Any]]:
     suite = Suite()
     _anchors(suite)
     _genuine(suite)
+    _decision_cases(suite)
+    _boundary_cases(suite)
     _file_rules(suite)
     _anchor_rules(suite)
     _record_rules(suite)
@@ -407,6 +488,68 @@ def _anchors(suite: Suite) -> None:
     suite.files["anchors/consortium-no-id.json"] = dumps(no_id)
     suite.files["anchors/consortium-not-json.json"] = b'{"consortium_id": "example-consortium",}\n'
     suite.files["anchors/consortium-not-utf8.json"] = dumps(doc).replace(b"Example Platform A", b"Example \xff", 1)
+    suite.files["anchors/consortium-byte-order-mark.json"] = b"\xef\xbb\xbf" + dumps(doc)
+    empty = consortium_document(members())
+    member_c = next(m for m in empty["member"] if m["id"] == "member-c")
+    del member_c["public_key"]
+    member_c["public_keys"] = []
+    suite.files["anchors/consortium-public-keys-empty.json"] = dumps(empty)
+    suite.files["anchors/consortium-window-both-ways.json"] = dumps({"decision_window_hours": 1, **doc})
+    _roster_anchors(suite)
+
+
+def _roster_anchors(suite: Suite) -> None:
+    """Signed-roster files that break the file format, the roster bytes' rules, or a rule of the chain."""
+    files = suite.files
+
+    def put(name: str, document_: dict[str, Any] | bytes) -> None:
+        files[f"anchors/{name}.json"] = document_ if isinstance(document_, bytes) else dumps(document_)
+
+    v1 = json.loads(roster(1).to_json())
+    put("roster-v1-id-of-another-roster", {**v1, "roster_id": roster(2).roster_id.hex()})
+    put("roster-v1-unknown-field", {**v1, "comment": "a wrapper is read as strictly as a bundle file"})
+    put("roster-v1-signature-of-63-bytes", {**v1, "signatures": [
+        {**v1["signatures"][0], "signature": v1["signatures"][0]["signature"][:126]}, v1["signatures"][1]]})
+    put("roster-v1-upper-case-key-id", {**v1, "signatures": [
+        {**v1["signatures"][0], "key_id": v1["signatures"][0]["key_id"].upper()}, v1["signatures"][1]]})
+    put("roster-v1-duplicate-name", dumps(v1).replace(
+        b'"format": "hashnode.signed-roster.v1",',
+        b'"format": "hashnode.signed-roster.v1",\n  "format": "hashnode.signed-roster.v1",', 1))
+    good = roster(1).roster_bytes
+    no_port = good.replace(B_ENDPOINTS[0].encode(), B_ENDPOINTS[0].replace(":", "-").encode())
+    put("roster-v1-endpoint-without-a-port", roster_file(no_port, ROSTER_STEWARDS[:2]))
+    assert good.count(C.public.raw) == 1
+    shared = good.replace(C.public.raw, D.public.raw)
+    put("roster-v1-two-members-share-a-key", roster_file(shared, ROSTER_STEWARDS[:2]))
+    put("roster-v1-other-expiry", json.loads(roster(1, expires_ms=ROSTER_EXPIRES - 1).to_json()))
+
+    def v2_with(**changes: RosterMember | None) -> dict[str, Any]:
+        """Version 2 with members replaced (None: removed), signed by a threshold of both steward sets."""
+        by_id = {m.member_id: m for m in roster_members()}
+        for member_id, member in changes.items():
+            if member is None:
+                by_id.pop(member_id.replace("_", "-"))
+            else:
+                by_id[member.member_id] = member
+        document_: dict[str, Any] = json.loads(roster(2, member_list=list(by_id.values())).to_json())
+        return document_
+
+    x = next(m for m in roster_members() if m.member_id == "member-x")
+    b = next(m for m in roster_members() if m.member_id == "member-b")
+    put("roster-v2-member-removed", v2_with(member_e=None))
+    put("roster-v2-cutoff-moved", v2_with(member_x=replace(x, revoked_after_ms=x.revoked_after_ms + HOUR)))
+    put("roster-v2-revocation-undone", v2_with(member_x=replace(
+        x, status=MemberStatus.ACTIVE, revoked_after_ms=0, status_version=2)))
+    put("roster-v2-status-changed-same-status-version", v2_with(member_b=replace(b, status=MemberStatus.SUSPENDED)))
+    put("roster-v2-status-version-bumped-without-a-change", v2_with(member_b=replace(b, status_version=2)))
+    newcomer = RosterMember("member-n", "Example Newcomer", (MemberKey(key("member-n").public),), status_version=1)
+    put("roster-v2-new-member-with-an-old-status-version", v2_with(member_n=newcomer))
+    put("roster-v2-another-consortium", json.loads(roster(2, consortium_id="other").to_json()))
+    both = [*ROSTER_STEWARDS[:2], *NEW_ROSTER_STEWARDS[:2]]
+    for name, signers in (("roster-v2-new-stewards", both),
+                          ("roster-v2-new-stewards-signed-by-them-alone", NEW_ROSTER_STEWARDS[:2]),
+                          ("roster-v2-new-stewards-signed-by-the-old-alone", ROSTER_STEWARDS[:2])):
+        put(name, json.loads(roster(2, stewards=NEW_ROSTER_STEWARDS, signed_by=signers).to_json()))
 
 
 def _genuine(suite: Suite) -> None:
@@ -451,11 +594,77 @@ def _genuine(suite: Suite) -> None:
         doc["generated_by"] = "member-b"
         doc["author"]["keys"][0]["key_id"] = "00" * 32
         doc["author"]["status"] = "suspended"
+        doc["author"]["roles"] = ["contributor", "contributor", "observer"]  # claims: repeats are not refused
         doc["record"] = {"record_id": "11" * 32, "record": {"signal_type": "md5", "labels": ["tvec.manifesto"]},
                          "author": "member-b", "status": "RECORD_STATUS_ACTIVE"}
 
     suite.ok("convenience-fields-changed", suite.edited(convenient, conveniences), "overturned",
              {n["a2"].entry_id.hex(): "effective"}, note="record view, kinds, summaries, key ids, stewards, window")
+
+
+ROSTER_V1 = {"roster": ["anchors/roster-v1.json"], "roster_id": None}
+
+
+def _decision_cases(suite: Suite) -> None:
+    """§9.7, one rule per case: where stewards and window come from, and each reason a decision is refused."""
+    w, n = suite.w, suite.w.named
+    d1 = n["d1"]
+
+    def ids(*names: str, ruling: str) -> dict[str, str]:
+        return {n[name].entry_id.hex(): ruling for name in names}
+
+    # The assembler states other stewards (member-b) and a 72 h window: the anchor's (steward-1, 1 h) count.
+    claimed = bundle(w, d1, 0, [n["b6"], n["s4"]], stewards=("member-b",),
+                     policy=ConsortiumPolicy(decision_window_ms=72 * HOUR))
+    suite.ok("stewards-and-window-from-the-consortium-anchor-not-the-assembly", claimed, "overturned",
+             ids("s4", ruling="effective"),
+             note="the assembly states stewards [member-b] and a 72 h window; the anchor steward-1 and 1 h")
+    suite.ok("stewards-and-window-from-the-roster-anchor-not-the-assembly", claimed, "overturned",
+             ids("s4", ruling="effective"), anchor=ROSTER_V1,
+             note="the roster's due-process policy (extension 1) says 1 h, not the default 72 h")
+    suite.ok("without-an-anchor-stewards-and-window-from-the-assembly", claimed, "active",
+             ids("s4", ruling="refused"), anchor=None,
+             note="the same bundle: without an anchor the signed statement's stewards [member-b] and 72 h count")
+    suite.ok("decided-before-the-appeal-is-refused", bundle(w, d1, 1, [n["b7"], n["d2"]]), "active",
+             ids("d2", ruling="refused"), note="the contributor's decision is timestamped 15 minutes before the appeal")
+    suite.ok("contributor-decision-by-another-member-is-refused", bundle(w, d1, 2, [n["b8"], n["c1"]]), "active",
+             ids("c1", ruling="refused"), note="member-c decides as the contributor of member-d's record")
+    suite.ok("steward-decision-by-a-non-steward-is-refused", bundle(w, d1, 3, [n["b9"], n["c2"]]), "active",
+             ids("c2", ruling="refused"), note="member-c decides as a steward after the window")
+    first, second = sorted((n["d7"], n["s5"]), key=lambda e: e.entry_id)
+    tied = bundle(w, d1, 4, [n["b10"], second, first])
+    suite.ok("equal-timestamps-the-lower-entry-id-is-effective", tied,
+             "active" if first is n["d7"] else "overturned",
+             {first.entry_id.hex(): "effective", second.entry_id.hex(): "superseded"},
+             note="two valid decisions at 11.5 h; the bundle carries the higher entry id first")
+    suite.ok("a-suspended-steward-decides", bundle(w, d1, 5, [n["b11"], n["t1"]]), "overturned",
+             ids("t1", ruling="effective"), note="steward-2 is suspended: its role makes it a steward all the same")
+    suite.ok("retracted-after-a-decision-rulings-still-derived", bundle(w, d1, 6, [n["b12"], n["d3"], n["d4"]]),
+             "retracted", ids("d3", ruling="effective"), note="every decision entry has a ruling, whatever the status")
+    suite.ok("ruling-of-a-decision-entry-is-its-first-items", bundle(w, d1, 7, [n["b13"], n["d5"]]), "overturned",
+             ids("d5", ruling="pending"),
+             note="d5's first item names an appeal nobody holds (pending); its second decides b13 (effective)")
+    suite.ok("decision-naming-an-opinion-is-pending", bundle(w, d1, 8, [n["b14"], n["d6"]]), "active",
+             ids("d6", ruling="pending"), note="the entry it names is in the bundle, but it is no appeal")
+
+
+def _boundary_cases(suite: Suite) -> None:
+    """Each bound counts its end: a key valid until t signs at t, a cutoff t allows t, a roster expiring at T
+    is used at T."""
+    w, n = suite.w, suite.w.named
+    at_cutoff = raw_entry(X, "member-x", 2, n["x1"].entry_id, T0 + 5 * HOUR, EntryKind.CONTRIBUTION,
+                          [rec("md5", "5a" * 16)])
+    suite.ok("signed-exactly-at-the-revocation-cutoff", bundle(w, at_cutoff, 0, [], heads=_with_head(w, at_cutoff)),
+             "active", note="member-x's cutoff is 5 h: an entry signed at 5 h is before nothing")
+    at_end = raw_entry(E, "member-e", 2, n["e1"].entry_id, T0 + 2 * HOUR, EntryKind.CONTRIBUTION,
+                       [rec("md5", "5b" * 16)])
+    suite.ok("signed-exactly-at-the-end-of-the-key-window", bundle(w, at_end, 0, [], heads=_with_head(w, at_end)),
+             "active", note="member-e's key is valid until 2 h, inclusive")
+    at_start = raw_entry(A2, "member-a", 1, ZERO_ID, T0 + 9 * HOUR, EntryKind.CONTRIBUTION, [rec("md5", "5c" * 16)])
+    suite.ok("signed-exactly-at-the-start-of-the-key-window", bundle(w, at_start, 0, []), "active",
+             note="member-a's rotated key is valid from 9 h, inclusive")
+    suite.ok("roster-used-exactly-at-its-expiry", bundle(w, n["e1"], 0, []), "active", anchor=ROSTER_V1,
+             time_ms=ROSTER_EXPIRES, note="expires_ms = T: still valid")
 
 
 def _file_rules(suite: Suite) -> None:
@@ -471,6 +680,26 @@ def _file_rules(suite: Suite) -> None:
     suite.bad("file.json", "lone-surrogate", text.replace(b'"generated_by": "member-c"',
                                                           b'"generated_by": "\\ud800"', 1))
     suite.bad("file.json", "nested-too-deep", b'{"x": ' + b"[" * 40 + b"]" * 40 + b"}")
+
+    def nested(levels: int) -> Callable[[dict[str, Any]], None]:
+        """A member `x` of the top-level object (depth 1) holding arrays nested to depth `levels` in all."""
+        def edit(d: dict[str, Any]) -> None:
+            value: list[Any] = []
+            for _ in range(levels - 2):
+                value = [value]
+            d["x"] = value
+        return edit
+
+    suite.bad("file.json", "nested-33-levels", suite.edited(g, nested(33)),
+              note="the top-level object is depth 1; a value at depth 33 is refused")
+    suite.bad("file.field_unknown", "nested-32-levels", suite.edited(g, nested(32)),
+              note="depth 32 is strict JSON: the unknown member x is what is refused")
+    suite.bad("file.json", "minus-zero-with-a-fraction", text.replace(b'"leaf_index": 1', b'"leaf_index": -0.0', 1),
+              note="a negative zero in any spelling: -0, -0.0, -0e5")
+    suite.bad("file.json", "not-a-number", text.replace(b'"leaf_count": 3', b'"leaf_count": NaN', 1))
+    suite.bad("file.json", "duplicate-name-after-unescaping", text.replace(
+        b'"format_version": 1,', b'"format_version": 1,\n  "format_versio\\u006e": 1,', 1),
+        note="member names are compared after unescaping")
     suite.bad("file.json", "not-an-object", b"[]\n")
     suite.bad("file.field_unknown", "camel-case-name", suite.edited(g, lambda d: d.update(
         recordId=d["record_id"])), note="names are the proto names; recordId is not record_id")
@@ -503,6 +732,13 @@ def _file_rules(suite: Suite) -> None:
     suite.bad("file.field_invalid", "member-key-of-31-bytes", suite.edited(
         g, lambda d: d["author"]["keys"][0].update(public_key=b64(A1.public.raw[:31]))))
     suite.bad("file.field_invalid", "unknown-role", suite.edited(g, lambda d: d["author"].update(roles=["admin"])))
+
+    def key_twice(d: dict[str, Any]) -> None:
+        first = d["author"]["keys"][0]
+        d["author"]["keys"].append({**first, "valid_from_ms": "1", "valid_until_ms": "2"})
+
+    suite.bad("file.field_invalid", "member-entry-lists-a-key-twice", suite.edited(g, key_twice),
+              note="one public key with two windows: refused, as in consortium files and rosters")
     suite.bad("file.format_version", "version-2", suite.edited(g, lambda d: d.update(format_version=2)))
 
 
@@ -532,8 +768,52 @@ def _anchor_rules(suite: Suite) -> None:
         ("no-consortium-id", "consortium-no-id", "consortium.field_missing"),
         ("trailing-comma", "consortium-not-json", "consortium.syntax"),
         ("invalid-utf8", "consortium-not-utf8", "consortium.utf8"),
+        ("byte-order-mark", "consortium-byte-order-mark", "consortium.utf8"),
+        ("public-keys-empty", "consortium-public-keys-empty", "consortium.field_invalid"),
+        ("window-given-both-ways", "consortium-window-both-ways", "consortium.field_invalid"),
     ):
         suite.bad(rule, name, g, anchor={"consortium": f"anchors/{file}.json"})
+    suite.bad("consortium.syntax", "reported-before-the-bundle-file", b"not a bundle file\n",
+              anchor={"consortium": "anchors/consortium-not-json.json"},
+              note="the anchor is established before the bundle file is read (section 9, step 1)")
+
+    def chain(*files: str, pin: str | None = None) -> dict[str, Any]:
+        return {"roster": [f"anchors/{f}.json" for f in files], "roster_id": pin}
+
+    for rule, name, files in (
+        ("anchor.roster_malformed", "roster-id-of-another-roster", ["roster-v1-id-of-another-roster"]),
+        ("anchor.roster_malformed", "unknown-field-in-the-file", ["roster-v1-unknown-field"]),
+        ("anchor.roster_malformed", "signature-of-63-bytes", ["roster-v1-signature-of-63-bytes"]),
+        ("anchor.roster_malformed", "upper-case-key-id", ["roster-v1-upper-case-key-id"]),
+        ("anchor.roster_malformed", "duplicate-name-in-the-file", ["roster-v1-duplicate-name"]),
+        ("anchor.roster_malformed", "endpoint-without-a-port", ["roster-v1-endpoint-without-a-port"]),
+        ("anchor.roster_malformed", "two-members-share-a-key", ["roster-v1-two-members-share-a-key"]),
+        ("anchor.roster_malformed", "a-later-file-malformed", ["roster-v1", "roster-v1-unknown-field"]),
+        ("anchor.roster_chain", "member-removed", ["roster-v1", "roster-v2-member-removed"]),
+        ("anchor.roster_chain", "revocation-cutoff-moved", ["roster-v1", "roster-v2-cutoff-moved"]),
+        ("anchor.roster_chain", "revocation-undone", ["roster-v1", "roster-v2-revocation-undone"]),
+        ("anchor.roster_chain", "status-changed-without-a-new-status-version",
+         ["roster-v1", "roster-v2-status-changed-same-status-version"]),
+        ("anchor.roster_chain", "status-version-bumped-without-a-change",
+         ["roster-v1", "roster-v2-status-version-bumped-without-a-change"]),
+        ("anchor.roster_chain", "new-member-with-an-old-status-version",
+         ["roster-v1", "roster-v2-new-member-with-an-old-status-version"]),
+        ("anchor.roster_chain", "another-consortium", ["roster-v1", "roster-v2-another-consortium"]),
+        ("anchor.roster_chain", "rollback", ["roster-v1", "roster-v2", "roster-v1"]),
+        ("anchor.roster_chain", "same-version-other-bytes", ["roster-v1", "roster-v1-other-expiry"]),
+        ("anchor.roster_threshold", "later-version-not-signed-by-the-previous-stewards",
+         ["roster-v1", "roster-v2-new-stewards-signed-by-them-alone"]),
+        ("anchor.roster_threshold", "later-version-not-signed-by-its-own-stewards",
+         ["roster-v1", "roster-v2-new-stewards-signed-by-the-old-alone"]),
+    ):
+        suite.bad(rule, name, g, anchor=chain(*files))
+    suite.ok("roster-chain-repeats-a-version", g, "active", anchor=chain("roster-v1", "roster-v1", "roster-v2"),
+             note="the same version with the same bytes again changes nothing")
+    suite.ok("roster-stewards-replaced", g, "active", anchor=chain("roster-v1", "roster-v2-new-stewards"),
+             note="version 2 has new stewards: signed by 2 of the old and 2 of the new")
+    suite.ok("roster-pinned-in-upper-case", g, "active",
+             anchor=chain("roster-v2", pin=roster(2).roster_id.hex().upper()),
+             note="a pin is 64 hex digits in either case")
 
 
 def _record_rules(suite: Suite) -> None:
@@ -553,6 +833,23 @@ def _record_rules(suite: Suite) -> None:
     suite.bad("record.consortium", "consistent-but-not-the-anchors", bundle(w, foreign, 1, [], consortium_id="other"),
               note="header, bundle and assembly say 'other'; the anchor's consortium decides")
     suite.bad("record.signature", "flipped-bit", replace(g, entry_signature=flip(g.entry_signature, 10)))
+    suite.bad("record.signature", "63-bytes", replace(g, entry_signature=g.entry_signature[:63]),
+              note="a signature of another length is well-formed base64 that does not verify")
+    one = [rec("md5", "6f" * 16)]
+    for name, shaped in (
+        ("seq-0", raw_entry(A1, "member-a", 0, ZERO_ID, T0, EntryKind.CONTRIBUTION, one)),
+        ("prev-not-zero-at-seq-1", raw_entry(A1, "member-a", 1, a1.entry_id, T0, EntryKind.CONTRIBUTION, one)),
+        ("prev-zero-at-seq-2", raw_entry(A1, "member-a", 2, ZERO_ID, T0, EntryKind.CONTRIBUTION, one)),
+    ):
+        suite.bad("record.shape", name, bundle(w, shaped, 0, [], heads=_with_head(w, shaped)))
+    empty = raw_entry(A1, "member-a", 1, ZERO_ID, T0, EntryKind.CONTRIBUTION, one, item_count=0)
+    suite.bad("record.shape", "item-count-0", suite.edited(bundle(w, empty, 0, [], leaf_count=0),
+                                                         lambda d: d.update(leaf_count=0)),
+              note="the header signs 0 items; leaf_count says so too (written out: it is a required field)")
+    long_item = rec("md5", "70" * 16, reference="r" * 4100)
+    big = raw_entry(A1, "member-a", 1, ZERO_ID, T0, EntryKind.CONTRIBUTION, [long_item])
+    suite.bad("record.shape", "record-item-over-4096-bytes", bundle(w, big, 0, []),
+              note="a canonical hash record, but longer than any item a node holds")
     suite.bad("record.leaf_count", "one-more", bundle(w, a1, 1, [n["b1"], n["a2"]], leaf_count=4))
     suite.bad("record.proof", "flipped-sibling", bundle(w, a1, 1, [n["b1"], n["a2"]], inclusion_proof=(
         flip(g.inclusion_proof[0], 0), *g.inclusion_proof[1:])))
@@ -591,6 +888,12 @@ def _key_rules(suite: Suite) -> None:
     suite.bad("key.revoked", "contribution-after-the-cutoff", bundle(w, x2, 0, [], heads=_with_head(w, x2)))
     e2 = raw_entry(E, "member-e", 2, n["e1"].entry_id, T0 + 3 * HOUR, EntryKind.CONTRIBUTION, [rec("md5", "33" * 16)])
     suite.bad("key.not_valid", "expired-key", bundle(w, e2, 0, [], heads=_with_head(w, e2)))
+    suite.bad("key.not_valid", "without-an-anchor-the-member-entrys-window",
+              bundle(w, e2, 0, [], heads=_with_head(w, e2)), anchor=None,
+              note="without an anchor the member entry's key windows count")
+    suite.bad("key.revoked", "without-an-anchor-the-member-entrys-cutoff",
+              bundle(w, x2, 0, [], heads=_with_head(w, x2)), anchor=None,
+              note="without an anchor the member entry's revoked_after_ms counts")
     a_last = w.logs["member-a"].entries[-1]
     old = raw_entry(A1, "member-a", a_last.header.seq + 1, a_last.entry_id, T0 + 11 * HOUR,
                     EntryKind.CONTRIBUTION, [rec("md5", "44" * 16)])
@@ -722,6 +1025,13 @@ def _assembly_rules(suite: Suite) -> None:
                 for h in heads]
     suite.bad("assembly.frontier", "same-seq-another-entry", bundle(w, a1, 1, base, heads=other_id),
               note="the head at seq 2 is another entry: the log forked, or the bundle's entry is not the one held")
+    e1 = n["e1"]
+    suite.bad("assembly.frontier", "contribution-author-without-a-head", bundle(
+        w, e1, 0, [], heads=[h for h in heads if h.author != "member-e"]),
+        note="the contribution entry itself must lie at or below its author's head")
+    suite.bad("assembly.frontier", "contribution-same-seq-another-entry", bundle(
+        w, e1, 0, [], heads=[h if h.author != "member-e" else Head("member-e", 1, hashlib.sha256(b"e").digest())
+                             for h in heads]))
     suite.bad("assembly.omitted", "decision-removed", bundle(w, a1, 1, [n["b1"]], listed=ids),
               note="issue 16: a bundle with an entry removed below the signed frontier fails")
     suite.bad("assembly.omitted", "every-entry-removed", bundle(w, a1, 1, [], listed=ids))

@@ -55,6 +55,8 @@ const RECORD_STATUSES = ["RECORD_STATUS_UNSPECIFIED", "RECORD_STATUS_ACTIVE", "R
 // docs/protocol.md "Signal types": the one table of record encodings this verifier knows (section 9.3 step 9).
 const SIGNAL_TYPES = { pdq: 32, md5: 16, sha256: 32, video_md5: 16 };
 const MEMBER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+// docs/membership.md "Roster bytes": a DNS name or IPv4 address, or an IPv6 address in brackets; a port of 1-5 digits.
+const ENDPOINT = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5})$/;
 // Who may author what (docs/protocol.md, receipt rule R5): kind → roles, any one of which suffices; other kinds
 // (reserved) as a contribution.
 const MATCHING = ["contributor", "trusted_flagger"];
@@ -65,6 +67,14 @@ class VerificationError extends Error {
     super(message);
     this.name = "VerificationError";
     this.rule = rule;
+  }
+}
+
+// Not a verdict on the inputs but on how the verifier was called (exit 2).
+class UsageError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "UsageError";
   }
 }
 
@@ -96,7 +106,8 @@ function parseJson(text, family) {
     const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?/.exec(text.slice(pos, pos + 400));
     if (!m || m[0].length === 0) bad("unexpected character");
     pos += m[0].length;
-    if (m[0] === "-0") fail(`${family}.json`, "-0 is not an integer value");
+    // A negative zero in any spelling (-0, -0.0, -0e5): readers disagree on whether it is 0.
+    if (/^-0(\.0+)?([eE][-+]?[0-9]+)?$/.test(m[0])) fail(`${family}.json`, `${m[0]} (a negative zero) is not a number a document may hold`);
     return { number: m[0] };
   }
   function object(depth) {
@@ -337,7 +348,7 @@ function readMember(o) {
   const member = {
     member_id: o.string("member_id", true),
     organisation: o.string("organisation"),
-    keys: o.array("keys").map(([path, value]) => readMemberKey(new Obj(value, path, "file"))),
+    keys: readMemberKeys(o),
     roles: o.strings("roles"),
     contact: o.string("contact"),
     status: o.string("status", false, "active"),
@@ -349,6 +360,17 @@ function readMember(o) {
   if (!STATUSES.includes(member.status)) o.fail("field_invalid", o.at("status"), `got ${JSON.stringify(member.status)}, want one of ${STATUSES.join(", ")}`);
   o.done();
   return member;
+}
+
+// Each public key once: a key listed with two validity windows would leave "the key's window" to the reader.
+function readMemberKeys(o) {
+  const keys = [];
+  for (const [path, value] of o.array("keys")) {
+    const key = readMemberKey(new Obj(value, path, "file"));
+    if (keys.some((k) => k.public_key.equals(key.public_key))) o.fail("field_invalid", `${path}.public_key`, "got a key this member entry already lists, want each key once");
+    keys.push(key);
+  }
+  return keys;
 }
 
 function readMemberKey(o) {
@@ -737,19 +759,25 @@ function recordId(entryId, leafIndex) {
 
 function verifyRecord(bundle, anchor) {
   const header = decodeHeader(bundle.entry_header, "record.header"); // 9.3.1
-  if (header.kind !== KIND_CONTRIBUTION) fail("record.kind", `entry_header: kind ${header.kind} holds no records`); // 9.3.2
+  let problem = null; // 9.3.2: the structure a node would check, as far as one header and one item show it
+  if (header.seq < 1n) problem = "entry_header: seq must be >= 1";
+  else if ((header.seq === 1n) !== header.prev.equals(Buffer.alloc(32))) problem = "entry_header: prev must be all zeros exactly when seq is 1";
+  else if (header.item_count < 1 || header.item_count > MAX_ITEMS) problem = `entry_header: item_count: got ${header.item_count}, want 1..${MAX_ITEMS}`;
+  else if (bundle.record_item.length > MAX_ITEM_BYTES) problem = `record_item: got ${bundle.record_item.length} bytes, want at most ${MAX_ITEM_BYTES}`;
+  if (problem) fail("record.shape", problem);
+  if (header.kind !== KIND_CONTRIBUTION) fail("record.kind", `entry_header: kind ${header.kind} holds no records`); // 9.3.3
   const anchorId = anchor ? anchor.consortium_id : bundle.consortium_id;
-  if (header.consortium_id !== bundle.consortium_id || header.consortium_id !== anchorId) { // 9.3.3
+  if (header.consortium_id !== bundle.consortium_id || header.consortium_id !== anchorId) { // 9.3.4
     fail("record.consortium", `entry is of consortium ${JSON.stringify(header.consortium_id)}`);
   }
-  const key = signingKey("entry_header", header.author, header.key_id, header.timestamp_ms, bundle.author, anchor, header.kind); // 9.3.4
-  if (!signatureValid(key, bundle.entry_header, bundle.entry_signature)) fail("record.signature", "entry_signature does not verify"); // 9.3.5
-  if (bundle.leaf_count !== header.item_count) fail("record.leaf_count", `leaf_count: got ${bundle.leaf_count}, the header signs ${header.item_count}`); // 9.3.6
-  const root = rootFromProof(bundle.record_item, bundle.leaf_index, bundle.leaf_count, bundle.inclusion_proof); // 9.3.7
+  const key = signingKey("entry_header", header.author, header.key_id, header.timestamp_ms, bundle.author, anchor, header.kind); // 9.3.5
+  if (!signatureValid(key, bundle.entry_header, bundle.entry_signature)) fail("record.signature", "entry_signature does not verify"); // 9.3.6
+  if (bundle.leaf_count !== header.item_count) fail("record.leaf_count", `leaf_count: got ${bundle.leaf_count}, the header signs ${header.item_count}`); // 9.3.7
+  const root = rootFromProof(bundle.record_item, bundle.leaf_index, bundle.leaf_count, bundle.inclusion_proof); // 9.3.8
   if (!root.equals(header.body_root)) fail("record.proof", "inclusion proof does not lead to the signed body root: record bytes changed");
   const entryId = sha256(bundle.entry_header);
-  if (hex(recordId(entryId, bundle.leaf_index)) !== bundle.record_id) fail("record.id", "record_id does not derive from the entry id and leaf_index"); // 9.3.8
-  return { header, entryId, record: decodeRecord(bundle.record_item) }; // 9.3.9
+  if (hex(recordId(entryId, bundle.leaf_index)) !== bundle.record_id) fail("record.id", "record_id does not derive from the entry id and leaf_index"); // 9.3.9
+  return { header, entryId, record: decodeRecord(bundle.record_item) }; // 9.3.10
 }
 
 function verifyAssembly(bundle, anchor) {
@@ -863,16 +891,17 @@ function refusal(appeal, decision, contributor, authority) {
   return null;
 }
 
-// One appeal or dispute case: the first valid decision naming it is effective. `rule` records each ruling.
+// One appeal or dispute case: the first valid decision naming it is effective. `rule` records each decision item's
+// ruling (the first it is given).
 function resolveCase(appeal, decisions, contributor, authority, rule) {
   let effective = null;
   for (const decision of decisions.filter((d) => hex(d.item.appeal_entry_id) === appeal.entry_id)) {
     const why = refusal(appeal, decision, contributor, authority);
-    if (why) rule(decision.entry_id, `refused: ${why}`);
-    else if (effective) rule(decision.entry_id, `superseded: decided first by ${JSON.stringify(effective.author)}`);
+    if (why) rule(decision, `refused: ${why}`);
+    else if (effective) rule(decision, `superseded: decided first by ${JSON.stringify(effective.author)}`);
     else {
       effective = decision;
-      rule(decision.entry_id, "effective");
+      rule(decision, "effective");
     }
   }
   return effective;
@@ -911,16 +940,17 @@ function disputeCases(opinions, decisions, contributor, authority, reviewedUntil
 }
 
 // Section 9.7: the status, and each decision entry's ruling (docs/due-process.md: appeals, stewards' rulings,
-// dispute cases and quarantine).
+// dispute cases and quarantine), derived whatever the status: a retracted record's decisions have rulings too.
 function deriveStatus(verified, contributor, authority) {
   const byKind = (kind) => verified.filter((v) => v.header.kind === kind)
     .flatMap((v) => v.items.map((item) => ({ author: v.header.author, timestamp_ms: v.header.timestamp_ms, entry_id: v.entryId, item })));
-  const rulings = {};
-  if (byKind(KIND_RETRACTION).some((r) => r.author === contributor)) return { status: "retracted", rulings };
+  const retracted = byKind(KIND_RETRACTION).some((r) => r.author === contributor);
   const appeals = new Map(); // appeal entry id → its first item about the record
   for (const appeal of byKind(KIND_APPEAL)) if (!appeals.has(appeal.entry_id)) appeals.set(appeal.entry_id, appeal);
   const decisions = byKind(KIND_DECISION).sort(byTimeThenId); // stable: the items of one entry keep their order
-  const rule = (id, ruling) => { if (!(id in rulings)) rulings[id] = ruling; };
+  // Each decision item's ruling (an item object is one item of one entry); an entry's is its first item's.
+  const itemRulings = new Map();
+  const rule = (decision, ruling) => { if (!itemRulings.has(decision.item)) itemRulings.set(decision.item, ruling); };
   let overturned = false;
   let reviewedUntil = null;
   for (const appeal of [...appeals.values()].sort(byTimeThenId)) {
@@ -936,8 +966,10 @@ function deriveStatus(verified, contributor, authority) {
     if (effective && effective.item.outcome === "overturned") overturned = true;
     if (!effective) open = true;
   }
-  for (const decision of decisions) rule(decision.entry_id, "pending: its appeal is not in this bundle");
-  const status = overturned ? "overturned" : open ? (authority.quarantine === "withhold" ? "quarantined" : "disputed") : "active";
+  for (const decision of decisions) rule(decision, "pending: its appeal is not in this bundle");
+  const rulings = {};
+  for (const v of verified) if (v.header.kind === KIND_DECISION) rulings[v.entryId] = itemRulings.get(v.items[0]);
+  const status = retracted ? "retracted" : overturned ? "overturned" : open ? (authority.quarantine === "withhold" ? "quarantined" : "disputed") : "active";
   return { status, rulings };
 }
 
@@ -1024,9 +1056,11 @@ function anchorOf(consortiumId, members, policy) {
 }
 
 // A consortium file in its JSON form (the TOML form is the same data model; read it with a TOML library into
-// the same object and pass that to `consortiumAnchor`).
+// the same object and pass that to `consortiumAnchor`). A file whose first byte that is not JSON whitespace is not
+// "{" is TOML (section 9.2): this reader, without dependencies, does not read it and says so (a usage error).
 function readConsortiumFile(bytes) {
   const text = decodeDocument(bytes, "consortium");
+  if (!/^[ \t\n\r]*\{/.test(text)) throw new UsageError("a TOML consortium file: this verifier reads the JSON form only (same fields)");
   let document;
   try {
     document = parseJson(text, "consortium");
@@ -1101,6 +1135,7 @@ function consortiumMember(o) {
   if (forms[0] === "public_key") keys = [{ public_key: keyHex(o.string("public_key"), o.at("public_key")), valid_from_ms: 0n, valid_until_ms: 0n }];
   else if (forms[0] === "public_keys") {
     const items = o.array("public_keys");
+    if (items.length === 0) o.fail("field_invalid", o.at("public_keys"), "got an empty array, want at least one key");
     items.forEach(([path, v]) => { if (typeof v !== "string") o.fail("field_invalid", path, `got ${typeName(v)}, want a string`); });
     keys = items.map(([path, v]) => ({ public_key: keyHex(v, path), valid_from_ms: 0n, valid_until_ms: 0n }));
   } else {
@@ -1122,25 +1157,37 @@ function consortiumMember(o) {
   return { member_id: memberId, keys, roles, status, revoked_after_ms: cutoff };
 }
 
-// A signed-roster file (docs/membership.md): its roster bytes decoded exactly, its signatures.
+// A signed-roster file (docs/membership.md, "Signatures, roster id and the roster file"), read as strictly as a
+// bundle file: strict JSON, `format`, `roster` in canonical base64, optional `roster_id` (lowercase hex, the
+// SHA-256 of the roster bytes), optional `signatures` ({key_id: 64 lowercase hex, signature: 128}), nothing
+// else. Every breach, like roster bytes that do not decode, is rule anchor.roster_malformed.
 function readRosterFile(bytes) {
   const malformed = (why) => fail("anchor.roster_malformed", `roster anchor: ${why}`);
-  let document;
+  let file;
   try {
-    document = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    const top = new Obj(parseJson(decodeDocument(bytes, "roster"), "roster"), "", "roster");
+    const format = top.string("format", true);
+    if (format !== "hashnode.signed-roster.v1") top.fail("field_invalid", "format", `got ${JSON.stringify(format)}, want "hashnode.signed-roster.v1"`);
+    const rosterBytes = top.base64("roster", true);
+    const claimed = top.has("roster_id") ? top.hexId("roster_id", true) : null;
+    const signatures = top.array("signatures").map(([path, value]) => {
+      const o = new Obj(value, path, "roster");
+      const keyId = o.hexId("key_id", true);
+      const signature = o.string("signature", true);
+      if (!/^[0-9a-f]{128}$/.test(signature)) o.fail("field_invalid", o.at("signature"), "want 128 lowercase hex digits (a 64-byte signature)");
+      o.done();
+      return { key_id: Buffer.from(keyId, "hex"), signature: Buffer.from(signature, "hex") };
+    });
+    top.done();
+    file = { bytes: rosterBytes, claimed, signatures };
   } catch (err) {
-    return malformed("not a signed-roster file (not JSON)");
+    if (err instanceof VerificationError) malformed(`signed roster file: ${err.message}`);
+    throw err;
   }
-  if (!document || document.format !== "hashnode.signed-roster.v1" || typeof document.roster !== "string") malformed("not a signed-roster file");
-  const rosterBytes = Buffer.from(document.roster, "base64");
-  if (rosterBytes.toString("base64") !== document.roster) malformed("roster: not base64");
-  const id = hex(sha256(rosterBytes));
-  if ("roster_id" in document && document.roster_id !== id) malformed(`roster_id: got ${document.roster_id}, want ${id}`);
-  const signatures = (document.signatures || []).map((s) => {
-    if (!s || !/^[0-9a-f]{64}$/.test(s.key_id) || !/^([0-9a-f]{2})*$/.test(s.signature)) malformed("a signature is not hex");
-    return { key_id: Buffer.from(s.key_id, "hex"), signature: Buffer.from(s.signature, "hex") };
-  });
-  return { bytes: rosterBytes, id, signatures, roster: decodeRoster(rosterBytes) };
+  const id = hex(sha256(file.bytes));
+  const roster = decodeRoster(file.bytes);
+  if (file.claimed !== null && file.claimed !== id) malformed(`roster_id: got ${file.claimed}, want ${id}`);
+  return { bytes: file.bytes, id, signatures: file.signatures, roster };
 }
 
 function decodeRoster(bytes) {
@@ -1170,7 +1217,8 @@ function decodeRoster(bytes) {
   };
   for (let n = r.u32(); n > 0; n--) {
     const m = { member_id: r.string() };
-    r.string(); r.string(); r.string(); // organisation, contact, endpoint
+    r.string(); r.string(); // organisation, contact
+    const endpoint = r.string();
     const roles = r.stringsRaw().map((s) => s.text);
     m.roles = roles;
     m.status_code = r.u8();
@@ -1180,7 +1228,15 @@ function decodeRoster(bytes) {
     for (let k = r.u16(); k > 0; k--) m.keys.push({ public_key: Buffer.from(r.take(32)), valid_from_ms: r.u64(), valid_until_ms: r.u64() });
     m.tls = [];
     for (let c = r.u16(); c > 0; c--) m.tls.push({ der: Buffer.from(r.blob()), from: r.u64(), until: r.u64() });
-    if (extended) extensions(`member ${JSON.stringify(m.member_id)}`, []);
+    m.endpoints = endpoint ? [endpoint] : [];
+    const further = extended ? extensions(`member ${JSON.stringify(m.member_id)}`, [1]).get(1) : undefined;
+    if (further !== undefined) { // member extension 1: the endpoints after the first
+      const er = new Reader(further, `member ${JSON.stringify(m.member_id)} further endpoints`, "anchor.roster_malformed");
+      const more = er.stringsRaw().map((e) => e.text);
+      er.end();
+      if (!endpoint || more.length === 0) er.fail("want at least one, after a first endpoint");
+      m.endpoints.push(...more);
+    }
     roster.members.push(m);
   }
   if (extended) {
@@ -1206,6 +1262,11 @@ function decodeRoster(bytes) {
   for (const x of m) {
     if (!MEMBER_ID.test(x.member_id)) r.fail("a member id breaks the syntax");
     if (x.keys.length === 0) r.fail(`member ${x.member_id}: no keys`);
+    if (x.endpoints.length > 8 || new Set(x.endpoints).size !== x.endpoints.length) r.fail(`member ${x.member_id}: at most 8 distinct endpoints`);
+    for (const e of x.endpoints) {
+      const found = ENDPOINT.exec(e);
+      if (!found || Buffer.byteLength(e, "utf8") > 255 || Number(found[1]) < 1 || Number(found[1]) > 65535) r.fail(`member ${x.member_id}: endpoint ${JSON.stringify(e)}: want host:port`);
+    }
     if (!ascending(x.keys.map((k) => sha256(k.public_key)))) r.fail(`member ${x.member_id}: keys not in key id order`);
     if (!ascending(x.tls.map((c) => sha256(c.der)))) r.fail(`member ${x.member_id}: certificates not in fingerprint order`);
     if (x.roles.length === 0 || x.roles.some((role) => rank(role) < 0)) r.fail(`member ${x.member_id}: roles`);
@@ -1245,6 +1306,7 @@ function signedBy(file, roster) {
 // later version following from the one before, the newest not expired.
 function rosterAnchor(files, pinnedId, nowMs) {
   if (files.length === 0) fail("anchor.roster_root", "no roster given");
+  if (pinnedId != null) pinnedId = pinnedId.toLowerCase(); // hex digits in either case; ids are shown in lowercase
   const [root, ...later] = files;
   if (pinnedId == null && root.roster.version !== 1n) fail("anchor.roster_root", `root roster is version ${root.roster.version}; want version 1 or a pinned roster id`);
   if (pinnedId != null && root.id !== pinnedId) fail("anchor.roster_root", `root roster: id ${root.id}, want ${pinnedId}`);
@@ -1343,23 +1405,30 @@ function parseArgs(argv) {
 
 function main(argv) {
   const args = parseArgs(argv);
-  if (args.files.length !== 1 || (args.consortium && args.rosters.length) || (args.timeMs !== null && !/^[0-9]+$/.test(args.timeMs))) {
+  // A pinned roster id is 64 hex digits, compared without regard to case (section 9.2).
+  const badPin = args.rosterId !== null && (!/^[0-9a-fA-F]{64}$/.test(args.rosterId) || !args.rosters.length);
+  if (args.files.length !== 1 || (args.consortium && args.rosters.length) || (args.timeMs !== null && !/^[0-9]+$/.test(args.timeMs)) || badPin) {
     process.stderr.write("usage: node verify.js BUNDLE.json|- [--consortium FILE.json | --roster FILE... [--roster-id HEX]] [--time-ms MS] [--key-id HEX]... [--consortium-id ID]\n");
     return 2;
   }
+  // Every file is read first: one that cannot be read is a usage error, never a verdict.
+  const read = (file) => fs.readFileSync(file === "-" ? 0 : file);
   let input;
+  let anchorFiles;
   try {
-    input = fs.readFileSync(args.files[0] === "-" ? 0 : args.files[0]);
+    anchorFiles = args.consortium ? [read(args.consortium)] : args.rosters.map(read);
+    input = read(args.files[0]);
   } catch (err) {
-    process.stderr.write(`cannot read ${args.files[0]}: ${err.message}\n`);
+    process.stderr.write(`cannot read ${err.path || args.files[0]}: ${err.message}\n`);
     return 2;
   }
   try {
+    // Section 9: the anchor is established first, then the bundle file is read and verified.
     let anchor = null;
-    if (args.consortium) anchor = readConsortiumFile(fs.readFileSync(args.consortium));
+    if (args.consortium) anchor = readConsortiumFile(anchorFiles[0]);
     else if (args.rosters.length) {
       const now = args.timeMs === null ? BigInt(Date.now()) : BigInt(args.timeMs);
-      anchor = rosterAnchor(args.rosters.map((f) => readRosterFile(fs.readFileSync(f))), args.rosterId, now);
+      anchor = rosterAnchor(anchorFiles.map(readRosterFile), args.rosterId, now);
     }
     const result = verifyRead(readBundleFile(input), anchor);
     // Without an anchor the bundle's own keys prove only "signed by this key id"; pinning says which are trusted.
@@ -1372,6 +1441,10 @@ function main(argv) {
     process.stdout.write(JSON.stringify({ ok: true, ...result }) + "\n");
     return 0;
   } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
     if (!(err instanceof VerificationError)) throw err;
     process.stdout.write(JSON.stringify({ ok: false, rule: err.rule, error: err.message }) + "\n");
     return 1;
@@ -1380,7 +1453,7 @@ function main(argv) {
 
 module.exports = {
   verifyBundle, verifyRead, readBundleFile, readConsortiumFile, consortiumAnchor, readRosterFile, rosterAnchor,
-  decodeHeader, decodeRecord, rootFromProof, VerificationError,
+  decodeHeader, decodeRecord, rootFromProof, VerificationError, UsageError,
 };
 
 if (require.main === module) {

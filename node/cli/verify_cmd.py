@@ -6,8 +6,8 @@ The bundle file is read by the one strict reader (`node.provenance.bundle_file`)
 inclusion proof from the record's bytes to the signed body root, the record id, every related entry, and the
 assembling node's signed statement of the history it held. Without an anchor the keys come from the bundle itself
 (integrity and authorship by those keys); with `--consortium` or `--roster`, every key must be the anchor's. Any
-input gives VERIFIED (exit 0) or one line naming the broken rule (exit 1); a missing or malformed anchor or
-bundle path is a usage error (exit 2).
+input gives VERIFIED (exit 0) or one line naming the broken rule (exit 1), whether the rule is the bundle's or
+the anchor's; bad options and a file that cannot be read are usage errors (exit 2).
 """
 
 from __future__ import annotations
@@ -190,13 +190,19 @@ def pinned_membership(args: argparse.Namespace) -> Membership | None:
     """The anchor: a consortium file, or a roster chain from version 1 or a pinned id.
 
     Raises:
-        InvalidArgument, ConfigError: the options or files are unusable (a usage error).
-        Rejected: the roster chain does not verify (an `anchor.*` rule).
+        InvalidArgument, ConfigError: the options are unusable or a file cannot be read (a usage error).
+        Rejected: the consortium file breaks a `consortium.*` rule, or the roster chain an `anchor.*` rule.
     """
     if args.roster_id and not args.roster:
         raise InvalidArgument("--roster-id", args.roster_id, "given with --roster")
     if not args.roster:
-        return consortium_file.load(args.consortium) if args.consortium else None
+        if args.consortium is None:
+            return None
+        try:
+            return consortium_file.load(args.consortium)  # unreadable: ConfigError, a usage error
+        except consortium_file.ConsortiumFileError as exc:
+            # A file that breaks a rule is judged like any input of the verification: exit 1, with its rule.
+            raise Rejected(exc.rule, exc.message) from None
     if args.consortium:
         raise InvalidArgument("--roster", str(args.roster[0]), "either --roster or --consortium, not both")
     pinned_id = convert.parse_id(args.roster_id, "--roster-id") if args.roster_id else None
@@ -215,8 +221,9 @@ def anchor_name(args: argparse.Namespace) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    data = read_bundle_file(args.bundle)  # a file that cannot be read is a usage error, never a verdict
     try:
-        trusted = pinned_membership(args)
+        trusted = pinned_membership(args)  # §9: the anchor is established before the bundle file is read
     except Rejected as exc:
         return _failed(exc, args.json)
-    return report(read_bundle_file(args.bundle), trusted, anchor_name(args), args.json)
+    return report(data, trusted, anchor_name(args), args.json)

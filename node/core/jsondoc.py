@@ -55,14 +55,26 @@ class _Float(float):
     """A JSON number written with a fraction or an exponent: accepted only where a field allows fractions."""
 
 
+# A number token whose value is zero and that carries a minus sign, in any spelling (-0, -0.0, -0e5): refused,
+# because readers disagree on whether it is 0 or a distinct negative zero. Decided on the text, so that a
+# negative number too small for a float (-1e-400, which rounds to -0.0) is not mistaken for one.
+_NEGATIVE_ZERO = re.compile(r"-0(?:\.0+)?(?:[eE][-+]?[0-9]+)?")
+
+
 def _constant(name: str) -> NoReturn:
     fail("json", "", f"{name} is not JSON")
 
 
 def _int(text: str) -> int:
     if text == "-0":
-        fail("json", "", "-0 is not an integer value")
+        fail("json", "", "-0 is not a number a document may hold")
     return int(text)
+
+
+def _float(text: str) -> _Float:
+    if _NEGATIVE_ZERO.fullmatch(text):
+        fail("json", "", f"{text} (a negative zero) is not a number a document may hold")
+    return _Float(text)
 
 
 def _depth(value: object, depth: int = 1) -> int:
@@ -94,8 +106,9 @@ def loads(data: bytes) -> dict[str, object]:
 
     Raises:
         DocumentError: `utf8` when the bytes are not UTF-8 or start with a BOM; `json` for anything RFC 8259
-            does not allow, a duplicate member name, NaN or Infinity, -0, a lone surrogate, nesting deeper than
-            MAX_DEPTH, or a top level that is not an object.
+            does not allow, a member name twice in one object (compared after unescaping: "a" and "\\u0061"
+            are one name), NaN or Infinity, a negative zero (-0, -0.0, -0e5), a lone surrogate, nesting deeper
+            than MAX_DEPTH (the top-level object is at depth 1), or a top level that is not an object.
     """
     if data.startswith(b"\xef\xbb\xbf"):
         fail("utf8", "", "starts with a byte order mark")
@@ -107,7 +120,7 @@ def loads(data: bytes) -> dict[str, object]:
         fail("json", "", f"nested deeper than {MAX_DEPTH} levels")
     try:
         value = json.loads(
-            text, object_pairs_hook=_pairs, parse_constant=_constant, parse_int=_int, parse_float=_Float
+            text, object_pairs_hook=_pairs, parse_constant=_constant, parse_int=_int, parse_float=_float
         )
     except DocumentError:
         raise

@@ -72,7 +72,12 @@ def load(path: Path) -> Membership:
 
 
 def _document(data: bytes) -> dict[str, object]:
-    if data.lstrip()[:1] == b"{":
+    """JSON when the first byte that is not JSON whitespace (space, tab, LF, CR) is `{`, else TOML. A byte order
+    mark is refused in either form, before the form is chosen: it is not whitespace, and it would otherwise
+    make a JSON file TOML."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        fail("utf8", "", "starts with a byte order mark")
+    if data.lstrip(b" \t\n\r")[:1] == b"{":
         return loads(data)
     try:
         text = data.decode("utf-8")
@@ -169,6 +174,8 @@ def _keys(entry: Obj) -> tuple[MemberKey, ...]:
         return (MemberKey(_public_key(entry.string("public_key"), f"{entry.path}.public_key")),)
     if forms == ["public_keys"]:
         items = entry.array("public_keys")
+        if not items:
+            fail("field_invalid", f"{entry.path}.public_keys", "got an empty array, want at least one key")
         texts = strings(items)
         return tuple(MemberKey(_public_key(text, path)) for (path, _), text in zip(items, texts, strict=True))
     keys = []

@@ -14,14 +14,14 @@ before verification.
 from __future__ import annotations
 
 import base64
-import binascii
 import enum
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from node.core.canonical import Reader, Writer
 from node.core.errors import (
@@ -33,6 +33,7 @@ from node.core.errors import (
     NotFound,
     VerificationError,
 )
+from node.core.jsondoc import DocumentError, Obj, fail, loads
 from node.core.keys import PUBLIC_KEY_SIZE, SIGNATURE_SIZE, PublicKey, SigningKey
 from node.membership.certificates import check_member_certificate
 from node.membership.consortium_policy import ConsortiumPolicy
@@ -61,6 +62,7 @@ EXT_DUE_PROCESS_POLICY = 1
 EXT_MEMBER_FURTHER_ENDPOINTS = 1
 MEMBER_EXTENSIONS: dict[int, str] = {EXT_MEMBER_FURTHER_ENDPOINTS: "further endpoints"}
 FILE_FORMAT = "hashnode.signed-roster.v1"
+_SIGNATURE_HEX = re.compile(f"[0-9a-f]{{{2 * SIGNATURE_SIZE}}}")
 MAX_U64 = 2**64 - 1
 
 
@@ -560,22 +562,38 @@ class SignedRoster:
 
     @classmethod
     def from_json(cls, text: str) -> SignedRoster:
-        """Reads the file format of `to_json`. `roster_id`, when present, must match the bytes.
+        """Reads the file format of `to_json` from text (see `from_bytes`).
+
+        Raises:
+            MalformedRosterError: as `from_bytes`.
+        """
+        return cls.from_bytes(text.encode("utf-8", errors="surrogatepass"))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SignedRoster:
+        """Reads a signed-roster file (docs/membership.md, "Signatures, roster id and the roster file") strictly:
+        UTF-8 strict JSON (the rules of bundle files), `format`, `roster` in canonical base64, optional
+        `roster_id` (lowercase hex, equal to SHA-256 of the roster bytes), optional `signatures` (each a
+        lowercase-hex 32-byte key id and 64-byte signature), nothing else. A file one reader accepts, every
+        reader accepts: the offline verifiers read rosters by the same rules.
 
         Raises:
             MalformedRosterError: not a signed-roster file, or the roster inside does not decode.
         """
-        data = _json_object(text)
-        if data.get("format") != FILE_FORMAT:
-            raise _malformed("format", data.get("format"), FILE_FORMAT)
         try:
-            roster_bytes = base64.b64decode(str(data["roster"]), validate=True)
-            signatures = [_signature_from_json(s) for s in data.get("signatures", [])]
-        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
-            raise MalformedRosterError(f"signed roster file: {exc}") from exc
+            top = Obj(loads(data), "")
+            file_format = top.string("format", required=True)
+            if file_format != FILE_FORMAT:
+                fail("field_invalid", "format", f"got {file_format[:40]!r}, want {FILE_FORMAT!r}")
+            roster_bytes = top.base64("roster", required=True)
+            claimed_id = top.hex_id("roster_id") if top.has("roster_id") else None
+            signatures = [_signature_from_json(Obj(value, path)) for path, value in top.array("signatures")]
+            top.done()
+        except DocumentError as exc:
+            raise MalformedRosterError(f"signed roster file: {exc.message}") from None
         signed = cls.parse(roster_bytes, signatures)
-        if "roster_id" in data and data["roster_id"] != signed.roster_id.hex():
-            raise _malformed("roster_id", data["roster_id"], f"{signed.roster_id.hex()} (SHA-256 of roster)")
+        if claimed_id is not None and claimed_id != signed.roster_id.hex():
+            raise _malformed("roster_id", claimed_id, f"{signed.roster_id.hex()} (SHA-256 of roster)")
         return signed
 
     def save(self, path: Path) -> None:
@@ -585,24 +603,20 @@ class SignedRoster:
     def load(cls, path: Path) -> SignedRoster:
         """Raises: ConfigError if the file cannot be read; MalformedRosterError if not a signed roster."""
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"roster file {path}: {exc}") from exc
-        return cls.from_json(text)
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"roster file {path}: {exc.strerror or exc}") from exc
+        return cls.from_bytes(data)
 
 
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MalformedRosterError(f"signed roster file: not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise MalformedRosterError("signed roster file: want a JSON object")
-    return data
-
-
-def _signature_from_json(item: Mapping[str, Any]) -> Signature:
-    return Signature(bytes.fromhex(str(item["key_id"])), bytes.fromhex(str(item["signature"])))
+def _signature_from_json(item: Obj) -> Signature:
+    key_id = item.hex_id("key_id", required=True)
+    signature = item.string("signature", required=True)
+    if not _SIGNATURE_HEX.fullmatch(signature):
+        fail("field_invalid", f"{item.path}.signature", f"got {signature[:40]!r}, want {2 * SIGNATURE_SIZE} lowercase "
+             "hex digits (a 64-byte Ed25519 signature)")
+    item.done()
+    return Signature(bytes.fromhex(key_id), bytes.fromhex(signature))
 
 
 # --- verification -------------------------------------------------------------------------------------------

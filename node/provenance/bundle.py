@@ -22,6 +22,7 @@ from node.core.records import HashRecord, decode_item, record_id
 from node.core.retraction import RetractionItem
 from node.dueprocess.deadlines import DecisionAuthority
 from node.dueprocess.history import RecordHistory, derive_verdict
+from node.dueprocess.items import DecisionItem, VerifiedItem
 from node.dueprocess.policy import PolicyConfig, RecordFacts
 from node.membership import authorship
 from node.membership.consortium_policy import ConsortiumPolicy
@@ -238,6 +239,7 @@ def _verify_record(bundle: ProvenanceBundle, trusted: Membership | None) -> tupl
         header = EntryHeader.decode(bundle.entry_header)
     except EncodingError as exc:
         raise Rejected("record.header", exc.message) from None
+    _check_record_shape(header, bundle.record_item)
     if header.kind not in RECORD_KINDS:
         raise Rejected("record.kind", f"entry_header: kind {header.kind} ({kind_label(header.kind)}) holds no records")
     anchor_id = bundle.consortium_id if trusted is None else trusted.consortium_id
@@ -267,6 +269,22 @@ def _verify_record(bundle: ProvenanceBundle, trusted: Membership | None) -> tupl
     except EncodingError as exc:
         raise Rejected("record.item", exc.message) from None
     return header, record
+
+
+def _check_record_shape(header: EntryHeader, record_item: bytes) -> None:
+    """§9.3 step 2: the structure of "Verifying an entry" steps 2-3 that a header and one item can show, so that a
+    bundle verifies only for an entry a node could hold (the other items are not in the bundle)."""
+    problem = ""
+    if header.seq < 1:
+        problem = "entry_header: seq must be >= 1"
+    elif (header.seq == 1) != (header.prev == ZERO_ID):
+        problem = "entry_header: prev must be all zeros exactly when seq is 1"
+    elif not 1 <= header.item_count <= MAX_ITEMS:
+        problem = f"entry_header: item_count: got {header.item_count}, want 1..{MAX_ITEMS}"
+    elif len(record_item) > MAX_ITEM_BYTES:
+        problem = f"record_item: got {len(record_item)} bytes, want at most {MAX_ITEM_BYTES}"
+    if problem:
+        raise Rejected("record.shape", problem)
 
 
 # --- the assembly (§9.6) -------------------------------------------------------------------------------------
@@ -515,15 +533,23 @@ def _standing(
     history = RecordHistory.from_entries(rid, entries)
     facts = RecordFacts(rid, header.author, author.roles, record.labels)
     verdict = derive_verdict(facts, history, authority, policy or PolicyConfig())
-    appeals = history.resolve(authority)
-    rulings: dict[bytes, str] = {}
-    for resolution in appeals.resolutions:
+    return _Standing(verdict.standing.value, verdict.notes, _rulings(history, authority))
+
+
+def _rulings(history: RecordHistory, authority: DecisionAuthority) -> dict[bytes, str]:
+    """Each decision entry's ruling: the ruling of its first decision item about the record, in item order
+    (§9.7). Derived whatever the status: a retracted record's decisions are shown with theirs too."""
+    by_item: dict[VerifiedItem[DecisionItem], str] = {}
+    for resolution in history.resolve(authority).resolutions:
         for ruled in resolution.decisions:
             why = f": {ruled.why}" if ruled.why else ""
-            rulings.setdefault(ruled.decision.entry_id, ruled.ruling.value + why)
-    for orphan in appeals.orphans:
-        rulings.setdefault(orphan.entry_id, "pending: its appeal is not in this bundle")
-    return _Standing(verdict.standing.value, verdict.notes, rulings)
+            # An item listed twice in one entry: the first in item order is also first here (a stable order).
+            by_item.setdefault(ruled.decision, ruled.ruling.value + why)
+    rulings: dict[bytes, str] = {}
+    for decision in history.decisions:  # entries in bundle order, each entry's items in item order
+        if decision.entry_id not in rulings:
+            rulings[decision.entry_id] = by_item.get(decision, "pending: its appeal is not in this bundle")
+    return rulings
 
 
 def _register_extensions() -> None:

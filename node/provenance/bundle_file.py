@@ -90,10 +90,11 @@ def _member(obj: Obj) -> Member:
     status = obj.string("status", default="active")
     if status not in STATUSES:
         fail("field_invalid", f"{obj.path}.status", f"got {status!r}, want one of {', '.join(STATUSES)}")
+    keys = _keys(obj)
     member = Member(
         member_id=member_id,
         organisation=obj.string("organisation"),
-        keys=tuple(_key(Obj(value, path)) for path, value in obj.array("keys")),
+        keys=keys,
         roles=roles,
         contact=obj.string("contact"),
         status=status,
@@ -102,6 +103,18 @@ def _member(obj: Obj) -> Member:
     )
     obj.done()
     return member
+
+
+def _keys(obj: Obj) -> tuple[MemberKey, ...]:
+    """A member entry's keys, each public key once: a key with two validity windows would leave "the key's
+    window" to the reader's choice, so the entry is refused instead (as consortium files and rosters are)."""
+    keys: list[MemberKey] = []
+    for path, value in obj.array("keys"):
+        key = _key(Obj(value, path))
+        if any(k.public_key == key.public_key for k in keys):
+            fail("field_invalid", f"{path}.public_key", "got a key this member entry already lists, want each key once")
+        keys.append(key)
+    return tuple(keys)
 
 
 def _key(obj: Obj) -> MemberKey:

@@ -34,6 +34,7 @@ RULES: dict[str, str] = {
     "anchor.roster_expired": "the newest roster had expired at the verification time",
     # the contribution entry and the record (§9.3)
     "record.header": "the entry header does not decode",
+    "record.shape": "the entry header breaks seq/prev or item count rules, or the record item is too long",
     "record.kind": "the entry is not a contribution",
     "record.consortium": "the entry is of another consortium than the bundle or the anchor",
     "record.signature": "the entry signature does not verify",

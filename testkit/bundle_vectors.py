@@ -682,9 +682,10 @@ def _file_rules(suite: Suite) -> None:
     suite.bad("file.json", "nested-too-deep", b'{"x": ' + b"[" * 40 + b"]" * 40 + b"}")
 
     def nested(levels: int) -> Callable[[dict[str, Any]], None]:
-        """A member `x` of the top-level object (depth 1) holding arrays nested to depth `levels` in all."""
+        """A member `x` of the top-level object (depth 1) holding arrays nested to depth `levels` in all, the
+        innermost holding a number (which does not count as a level)."""
         def edit(d: dict[str, Any]) -> None:
-            value: list[Any] = []
+            value: list[Any] = [7]
             for _ in range(levels - 2):
                 value = [value]
             d["x"] = value

@@ -521,6 +521,29 @@ def test_missing_bundle_file_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
     assert_clean_cli_failure(cli("verify", tmp_path / "nope.json"), names="BUNDLE: got", code=2)
 
 
+VECTOR_BUNDLE = Path(__file__).parent / "vectors/bundles/cases/verified/no-history.json"
+
+
+def test_a_consortium_file_that_breaks_a_rule_is_a_verdict(cli: Cli, tmp_path: Path) -> None:
+    """docs/protocol.md §9: every rule, the anchor's too, is exit 1 with its id; exit 2 is for usage errors."""
+    anchor = tmp_path / "consortium.json"
+    anchor.write_text('{"consortium_id": "example-consortium", "colour": "red", "member": []}')
+    result = cli("verify", VECTOR_BUNDLE, "--consortium", anchor)
+    assert_clean_cli_failure(result, names="VERIFICATION FAILED: ", code=1)
+    assert result.err.rstrip().endswith("[rule consortium.field_unknown]")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--consortium", "absent.json"), ("--roster", "absent.json"),
+     ("--roster", str(Path(__file__).parent / "vectors/bundles/anchors/roster-v1.json"), "--roster-id", "zz")],
+    ids=["consortium file missing", "roster file missing", "roster id not hex"],
+)
+def test_an_anchor_that_cannot_be_used_is_a_usage_error(cli: Cli, tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = cli("verify", VECTOR_BUNDLE, *[str(tmp_path / a) if a == "absent.json" else a for a in args])
+    assert_clean_cli_failure(result, names="hashnode: error: ", code=2)
+
+
 def test_a_forgery_under_a_foreign_key_is_caught_by_pinning_the_consortium(
     retracted_bundle: types_pb2.ProvenanceBundle, example_membership: Membership, cli: Cli, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ one. clients/node/verify.js runs the same manifest in tests/test_node_client.py.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -19,6 +20,9 @@ import jsonschema
 import pytest
 
 from node.cli.main import main
+from node.core.entry import EntryHeader
+from node.provenance import bundle_file
+from node.provenance.assembly import Assembly
 from node.provenance.rules import RULES
 from scripts.gen_vectors import main as gen_vectors
 from testkit.bundle_vectors import build as build_suite
@@ -51,11 +55,9 @@ def outcome(case: dict[str, Any], anchor: dict[str, Any] | None) -> dict[str, An
         shown = json.loads(out.getvalue())
         rulings = {e["entry_id"]: e["ruling"].split(":")[0] for e in shown["history"] if e["kind"] == "decision"}
         return {"expect": "verified", "status": shown["status"], "rulings": rulings}
-    if code == 1:
-        return {"expect": "rejected", "rule": json.loads(out.getvalue())["rule"]}
-    found = re.search(r"\[rule ([a-z_.0-9]+)\]$", err.getvalue().strip())  # a refused anchor file: exit 2
-    assert code == 2 and found, (code, out.getvalue(), err.getvalue())
-    return {"expect": "rejected", "rule": found.group(1)}
+    # Every refusal is a verdict, the anchor's as the bundle's: exit 1 with the rule (2 is for usage errors).
+    assert code == 1, (code, out.getvalue(), err.getvalue())
+    return {"expect": "rejected", "rule": json.loads(out.getvalue())["rule"]}
 
 
 def expected(case: dict[str, Any]) -> dict[str, Any]:
@@ -124,6 +126,82 @@ def test_the_suite_covers_what_the_issue_names() -> None:
     assert statuses == {"active", "retracted", "overturned"}
     rulings = {r for c in CASES if c["expect"] == "verified" for r in c["rulings"].values()}
     assert rulings == {"effective", "superseded", "refused", "pending"}
+
+
+# Readings of §9 that an implementation written from the document might choose, each with the vectors that
+# refuse it (the clean-room verifier's report listed every one of these as passing the first 115 cases).
+WRONG_READINGS: dict[str, tuple[str, ...]] = {
+    "stewards and window from the assembly even with an anchor": (
+        "verified/stewards-and-window-from-the-consortium-anchor-not-the-assembly",
+        "verified/stewards-and-window-from-the-roster-anchor-not-the-assembly"),
+    "stewards and window from the anchor's defaults without an anchor": (
+        "verified/without-an-anchor-stewards-and-window-from-the-assembly",),
+    "a roster anchor's window is always 72 hours": (
+        "verified/stewards-and-window-from-the-roster-anchor-not-the-assembly",),
+    "no refusal of a decision before its appeal": ("verified/decided-before-the-appeal-is-refused",),
+    "no refusal of a contributor decision by another member": (
+        "verified/contributor-decision-by-another-member-is-refused",),
+    "no refusal of a steward decision by a non-steward": ("verified/steward-decision-by-a-non-steward-is-refused",),
+    "decisions at one timestamp in bundle order": ("verified/equal-timestamps-the-lower-entry-id-is-effective",),
+    "only active members are stewards": ("verified/a-suspended-steward-decides",),
+    "no rulings once retracted": ("verified/retracted-after-a-decision-rulings-still-derived",),
+    "an entry's ruling from the first appeal it decides": ("verified/ruling-of-a-decision-entry-is-its-first-items",),
+    "any entry a decision names is an appeal": ("verified/decision-naming-an-opinion-is-pending",),
+    "no frontier check of the contribution entry": ("assembly.frontier/contribution-author-without-a-head",
+                                                    "assembly.frontier/contribution-same-seq-another-entry"),
+    "refused at the revocation cutoff (t >= cutoff)": ("verified/signed-exactly-at-the-revocation-cutoff",),
+    "a key window that excludes its end": ("verified/signed-exactly-at-the-end-of-the-key-window",),
+    "a key window that excludes its start": ("verified/signed-exactly-at-the-start-of-the-key-window",),
+    "a roster expired at T = expires_ms": ("verified/roster-used-exactly-at-its-expiry",),
+    "nesting limit 31": ("file.field_unknown/nested-32-levels",),
+    "nesting limit above 32": ("file.json/nested-33-levels",),
+    "no roster transition rules": ("anchor.roster_chain/member-removed", "anchor.roster_chain/revocation-cutoff-moved",
+                                   "anchor.roster_chain/revocation-undone",
+                                   "anchor.roster_chain/status-changed-without-a-new-status-version",
+                                   "anchor.roster_chain/status-version-bumped-without-a-change",
+                                   "anchor.roster_chain/new-member-with-an-old-status-version"),
+    "a later roster checked against its own stewards only": (
+        "anchor.roster_threshold/later-version-not-signed-by-the-previous-stewards",),
+    "no roster_id check": ("anchor.roster_malformed/roster-id-of-another-roster",),
+    "a lenient signed-roster file": ("anchor.roster_malformed/unknown-field-in-the-file",
+                                     "anchor.roster_malformed/signature-of-63-bytes",
+                                     "anchor.roster_malformed/upper-case-key-id"),
+    "the bundle file read before the anchor": ("consortium.syntax/reported-before-the-bundle-file",),
+    "no structure check of the contribution header": ("record.shape/seq-0", "record.shape/item-count-0"),
+}
+
+
+@pytest.mark.parametrize("reading", WRONG_READINGS, ids=list(WRONG_READINGS))
+def test_each_wrong_reading_has_a_vector_that_refuses_it(reading: str) -> None:
+    names = {c["name"] for c in CASES}
+    assert [n for n in WRONG_READINGS[reading] if n not in names] == []
+
+
+def _case(name: str) -> dict[str, Any]:
+    return next(c for c in CASES if c["name"] == name)
+
+
+def _decoded(name: str) -> tuple[Any, list[Any]]:
+    """The assembly statement and the related entries' headers of a case's bundle."""
+    b = bundle_file.parse((SUITE / _case(name)["bundle"]).read_bytes())
+    return Assembly.decode(b.assembly), [EntryHeader.decode(r.header) for r in b.related]
+
+
+def test_the_assembly_states_other_stewards_and_window_than_the_anchor() -> None:
+    """Else a verifier taking them from the assembly with an anchor would pass."""
+    statement, _ = _decoded("verified/stewards-and-window-from-the-consortium-anchor-not-the-assembly")
+    anchor = json.loads((SUITE / "anchors/consortium.json").read_text(encoding="utf-8"))
+    stewards = sorted(m["id"] for m in anchor["member"] if "steward" in m.get("roles", []))
+    assert list(statement.stewards) != stewards
+    assert statement.policy.decision_window_ms != anchor["decision_window_ms"]
+
+
+def test_the_tied_decisions_share_a_timestamp_and_come_higher_id_first() -> None:
+    """Else a verifier ordering by timestamp alone (bundle order on ties) would pass."""
+    _, headers = _decoded("verified/equal-timestamps-the-lower-entry-id-is-effective")
+    carried_first, carried_second = headers[1], headers[2]
+    assert carried_first.timestamp_ms == carried_second.timestamp_ms
+    assert hashlib.sha256(carried_first.encode()).digest() > hashlib.sha256(carried_second.encode()).digest()
 
 
 # --- the published schemas, checked by the reference JSON Schema implementation -----------------------------

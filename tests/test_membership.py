@@ -115,7 +115,7 @@ def test_the_json_form_reads_as_the_toml_form(tmp_path: Path) -> None:
         ],
     })
     path = tmp_path / "consortium.json"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(" \t\r\n" + text, encoding="utf-8")  # JSON whitespace before the brace: still JSON
     membership = consortium_file.load(path)
     assert membership.decision_window_ms == 1_800_000
     assert membership.stewards() == {"alpha"}
@@ -199,6 +199,14 @@ BAD_FILES = [
     BadFile("revocation cutoff not a number",
             with_second_member(f'id = "b"\npublic_key = "{NEW_HEX}"\nrevoked_after_ms = "soon"'),
             'member[1].revoked_after_ms: got "soon"'),
+    BadFile("public keys empty", with_second_member('id = "b"\npublic_keys = []'),
+            "member[1].public_keys: got an empty array, want at least one key"),
+    BadFile("byte order mark before JSON", '\ufeff{"consortium_id": "c", "member": []}', "byte order mark",
+            "consortium.utf8"),
+    BadFile("byte order mark before TOML", '\ufeff' + with_second_member(f'id = "b"\npublic_key = "{NEW_HEX}"'),
+            "byte order mark", "consortium.utf8"),
+    BadFile("a form feed is no JSON whitespace: the file is TOML", '\f{"consortium_id": "c"}', "consortium file",
+            "consortium.syntax"),
     BadFile("window in hours and milliseconds",
             with_second_member(f'id = "b"\npublic_key = "{NEW_HEX}"',
                                consortium='consortium_id = "c"\ndecision_window_hours = 1\ndecision_window_ms = 5'),

@@ -130,9 +130,30 @@ def test_the_command_line_pins_key_ids_and_the_consortium_without_an_anchor() ->
 
 def test_the_command_line_usage_errors_exit_2(tmp_path: Path) -> None:
     assert NODE is not None
-    for args in ([], [str(tmp_path / "absent.json")], ["a.json", "--consortium", "c.json", "--roster", "r.json"]):
+    bundle = str(case_path("verified/no-history"))
+    roster = str(SUITE / "anchors/roster-v1.json")
+    toml = str(SUITE / "anchors/consortium.toml")
+    for args in ([], [str(tmp_path / "absent.json")], ["a.json", "--consortium", "c.json", "--roster", "r.json"],
+                 [bundle, "--consortium", str(tmp_path / "absent.json")],
+                 [bundle, "--roster", roster, "--roster-id", "zz"], [bundle, "--roster-id", "00" * 32],
+                 [bundle, "--consortium", toml]):
         done = subprocess.run([NODE, "verify.js", *args], cwd=CLIENT, capture_output=True, text=True, timeout=30)
-        assert done.returncode == 2 and done.stdout == "", args
+        assert done.returncode == 2 and done.stdout == "" and "Error" not in done.stderr, args
+
+
+def test_the_command_line_takes_a_roster_pin_in_either_case() -> None:
+    pinned = next(c for c in CASES if c["name"] == "verified/overturned-roster-pinned-later-version")
+    pin = pinned["anchor"]["roster_id"]
+    for shown in (pin, pin.upper()):
+        code, out = node_verify(case_path("verified/no-history"), "--roster", str(SUITE / "anchors/roster-v2.json"),
+                                "--roster-id", shown, "--time-ms", "1700043200000")
+        assert (code, out["ok"]) == (0, True)
+
+
+def test_the_command_line_refuses_a_broken_anchor_with_its_rule() -> None:
+    code, out = node_verify(case_path("verified/no-history"), "--consortium",
+                            str(SUITE / "anchors/consortium-unknown-field.json"))
+    assert (code, out["ok"], out["rule"]) == (1, False, "consortium.field_unknown")
 
 
 # --- bundles of live nodes: verify.js and the Python verifier derive the same status ----------------------------

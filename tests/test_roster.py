@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
+import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -609,6 +613,51 @@ def test_file_with_a_wrong_roster_id_is_refused() -> None:
     text = version_chain(1).to_json().replace(version_chain(1).roster_id.hex(), "00" * 32)
     with pytest.raises(MalformedRosterError, match="roster_id"):
         SignedRoster.from_json(text)
+
+
+def _file_edited(edit: Callable[[dict[str, Any]], None]) -> bytes:
+    document = json.loads(version_chain(1).to_json())
+    edit(document)
+    return json.dumps(document).encode()
+
+
+MALFORMED_FILES = [
+        ("an unknown field", _file_edited(lambda d: d.update(comment="x")), "comment: unknown field"),
+        ("no format", _file_edited(lambda d: d.pop("format")), "format: missing"),
+        ("another format", _file_edited(lambda d: d.update(format="hashnode.signed-roster.v2")), "format: got"),
+        ("roster not canonical base64", _file_edited(lambda d: d.update(roster=d["roster"].rstrip("="))),
+         "roster:"),
+        ("an upper-case roster id", _file_edited(lambda d: d.update(roster_id=d["roster_id"].upper())),
+         "roster_id: got"),
+        ("an upper-case key id", _file_edited(lambda d: d["signatures"][0].update(
+            key_id=d["signatures"][0]["key_id"].upper())), "signatures[0].key_id"),
+        ("a signature of 63 bytes", _file_edited(lambda d: d["signatures"][0].update(
+            signature=d["signatures"][0]["signature"][:126])), "signatures[0].signature"),
+        ("a field in a signature", _file_edited(lambda d: d["signatures"][0].update(by="me")),
+         "signatures[0].by: unknown field"),
+        ("a name twice", version_chain(1).to_json().replace('"format"', '"format": "x", "format"', 1).encode(),
+         "appears twice"),
+        ("a byte order mark", b"\xef\xbb\xbf" + version_chain(1).to_json().encode(), "byte order mark"),
+        ("not UTF-8", version_chain(1).to_json().encode().replace(b'"roster_id"', b'"roster_id\xff"', 1),
+         "not UTF-8"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "data", "names"), MALFORMED_FILES, ids=[c[0] for c in MALFORMED_FILES])
+def test_a_signed_roster_file_is_read_strictly(name: str, data: bytes, names: str, tmp_path: Path) -> None:
+    """Nodes and both offline verifiers read one file format alike (docs/membership.md, "the roster file")."""
+    with pytest.raises(MalformedRosterError, match=re.escape(names)):
+        SignedRoster.from_bytes(data)
+    path = tmp_path / "roster.json"
+    path.write_bytes(data)
+    with pytest.raises(MalformedRosterError):  # load too: a file that is not UTF-8 is malformed, not unreadable
+        SignedRoster.load(path)
+
+
+def test_a_signed_roster_file_without_roster_id_or_signatures_is_read() -> None:
+    document = json.loads(version_chain(1).to_json())
+    del document["roster_id"], document["signatures"]
+    assert SignedRoster.from_bytes(json.dumps(document).encode()).signatures == ()
 
 
 def test_file_round_trip_keeps_the_bytes() -> None:

@@ -10,7 +10,8 @@
 //                  [--time-ms MS] [--key-id HEX]... [--consortium-id ID]
 //
 // Prints one JSON line: {"ok": true, ...} and exit 0 when the bundle verifies; {"ok": false, "rule": ..., "error":
-// ...} and exit 1 when it does not (a refused anchor file too); exit 2 on a usage error.
+// ...} and exit 1 when it does not (a refused anchor file too); exit 2 on a usage error (options, a file that
+// cannot be read, a malformed --roster-id, a TOML consortium file).
 "use strict";
 
 const crypto = require("node:crypto");
@@ -94,9 +95,10 @@ function parseJson(text, family) {
   const bad = (why) => fail(`${family}.json`, `not JSON: ${why} at character ${pos}`);
   const ws = () => { while (pos < text.length && " \t\n\r".includes(text[pos])) pos++; };
   function value(depth) {
-    if (depth > MAX_DEPTH) fail(`${family}.json`, `nested deeper than ${MAX_DEPTH} levels`);
     ws();
     const c = text[pos];
+    // Objects and arrays count (the top-level object is depth 1); what they hold at the innermost level does not.
+    if (depth > MAX_DEPTH && (c === "{" || c === "[")) fail(`${family}.json`, `nested deeper than ${MAX_DEPTH} levels`);
     if (c === "{") return object(depth);
     if (c === "[") return array(depth);
     if (c === '"') return string();

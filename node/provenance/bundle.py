@@ -106,11 +106,11 @@ class VerifiedProvenance:
 
 # --- the kinds a bundle knows ----------------------------------------------------------------------------------
 
-# Entry kinds whose items are records (§9.3 step 2): kind → the one decoder of its items. A new record encoding
+# Entry kinds whose items are records (§9.3 step 3): kind → the one decoder of its items. A new record encoding
 # (a new signal type, or a new contribution kind) is registered here and nowhere else.
 RECORD_KINDS: dict[int, Callable[[bytes], HashRecord]] = {EntryKind.CONTRIBUTION: decode_item}
 
-# Entry kinds that concern records (§9.5 step 7): kind → (item → (record id it concerns, one-line summary)).
+# Entry kinds that concern records (§9.5 step 8): kind → (item → (record id it concerns, one-line summary)).
 # Extensions register their kinds (node.dueprocess.register); every other kind is refused as related.
 ItemDescriber = Callable[[bytes], tuple[bytes, str]]
 

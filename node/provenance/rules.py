@@ -20,7 +20,7 @@ RULES: dict[str, str] = {
     "file.field_invalid": "a field has the wrong type, range, encoding or case",
     "file.format_version": "format_version is not 1",
     # the trust anchor (§9.2)
-    "consortium.utf8": "the consortium file is not UTF-8",
+    "consortium.utf8": "the consortium file is not UTF-8, or starts with a byte order mark",
     "consortium.syntax": "the consortium file is neither strict JSON nor TOML",
     "consortium.field_unknown": "a consortium file field the schema does not define",
     "consortium.field_missing": "a required consortium file field is absent",
@@ -34,7 +34,7 @@ RULES: dict[str, str] = {
     "anchor.roster_expired": "the newest roster had expired at the verification time",
     # the contribution entry and the record (§9.3)
     "record.header": "the entry header does not decode",
-    "record.shape": "the entry header breaks seq/prev or item count rules, or the record item is too long",
+    "record.shape": "the header breaks seq/prev or item count rules, or the record item is over 4096 bytes",
     "record.kind": "the entry is not a contribution",
     "record.consortium": "the entry is of another consortium than the bundle or the anchor",
     "record.signature": "the entry signature does not verify",

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
@@ -157,3 +159,44 @@ def test_errors_say_what_was_given_and_what_is_wanted() -> None:
     statement = example()
     statement["territorial_scope"] = ["EL"]
     assert tdb.check(statement) == ["territorial_scope: got EL, want one of " + str(tdb.COUNTRY)]
+
+
+# --- the node's check and the published schema agree on any statement -------------------------------------------
+
+_TEXT_VALUES = ["ok", "", None, 5, "x" * 501, "x" * 2001, "x" * 5001]
+_DATE_VALUES = ["2025-09-14", "2025-02-30", "2019-12-31", "1999-12-31", "2038-01-01", "2038-01-02", "20250914", None]
+_CANDIDATES: dict[str, list[object]] = {
+    **{name: _TEXT_VALUES for name in tdb._TEXTS},
+    **{name: _DATE_VALUES for name in tdb._DATES},
+    **{name: [values[0], values[-1], "NOT_A_VALUE", "", None, 1] for name, values in tdb._ENUMS.items()},
+    **{
+        name: [[values[0]], [values[0], values[-1]], [], ["NOT_A_VALUE"], values[0], None]
+        for name, values in tdb._ARRAYS.items()
+    },
+    "puid": ["hn_1", "a b", "", "a" * 501, None],
+    "decision_ground_reference_url": ["https://eur-lex.europa.eu", "ftp://x", "", None],
+    "content_id": [{}, {"EAN-13": "1234567890123"}, {"EAN-13": "123"}, {"PDQ": "f" * 64}, None, []],
+    "decision_ground": [tdb.GROUND_ILLEGAL, tdb.GROUND_INCOMPATIBLE, None, "x"],
+    "decision_visibility": [["DECISION_VISIBILITY_OTHER"], ["DECISION_VISIBILITY_CONTENT_REMOVED"], [], None],
+    "decision_monetary": ["DECISION_MONETARY_OTHER", "DECISION_MONETARY_SUSPENSION", "", None],
+    "content_type": [["CONTENT_TYPE_OTHER"], ["CONTENT_TYPE_IMAGE"], [], None],
+    "surplus": [1],
+}
+
+
+@st.composite
+def _statements(draw: st.DrawFn) -> dict[str, Any]:
+    statement = example(draw(st.integers(0, len(EXAMPLES) - 1)))
+    for name in draw(st.lists(st.sampled_from(sorted(_CANDIDATES)), max_size=4)):
+        if draw(st.integers(0, 5)) == 0:
+            statement.pop(name, None)
+        else:
+            statement[name] = draw(st.sampled_from(_CANDIDATES[name]))
+    return statement
+
+
+@settings(max_examples=400, deadline=None)
+@given(statement=_statements())
+def test_the_nodes_check_and_the_published_schema_agree(statement: dict[str, Any]) -> None:
+    ours = [e for e in tdb.check(statement) if "want a date on or after application_date" not in e]
+    assert bool(ours) == bool(schema_errors(statement)), (ours, schema_errors(statement))

@@ -2,12 +2,12 @@
 of reasons").
 
 A pack is a TOML file `statement.<code>.toml`: its sections hold the page's sentences (`text`), one sentence per
-decision value of the Transparency Database (`visibility`, `monetary`, `provision`, `account`), the noun for
-each content type (`content`), the names of the EU/EEA countries (`countries`) and, optionally, the taxonomy's
-labels in the language (`labels`). English and
-German ship in node/data/; an operator adds languages, or rewords a shipped one, in the directory
-`[statements] languages_dir` names. English is the reference: every pack must have exactly its keys, and a
-value may use only the {placeholders} its English value uses, so a pack that loads renders every page.
+decision value of the Transparency Database (`visibility`, `monetary`, `provision`, `account`) and per source
+type (`source`: what led to the decision), the noun for each content type (`content`), the names of the EU/EEA
+countries (`countries`) and, optionally, the taxonomy's labels in the language (`labels`). English and German
+ship in node/data/; an operator adds languages, or rewords a shipped one, in the directory `[statements]
+languages_dir` names. English is the reference: every pack must have exactly its keys, and a value may use only
+the {placeholders} its English value uses, so a pack that loads renders every page.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from node.core.errors import ConfigError
 
 REFERENCE = "en"
 BUILTIN_LANGUAGES = ("de", "en")  # the packs in node/data
-SECTIONS = ("text", "visibility", "monetary", "provision", "account", "content", "countries")
+SECTIONS = ("text", "visibility", "monetary", "provision", "account", "source", "content", "countries")
 _CODE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
 _FILE = re.compile(r"statement\.(.+)\.toml")
 _DIRECTIONS = ("ltr", "rtl")

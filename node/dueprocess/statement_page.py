@@ -192,7 +192,7 @@ def render_page(
         "AUTOMATED_DECISION_PARTIALLY": "decided_partially",
         "AUTOMATED_DECISION_NOT_AUTOMATED": "decided_by_person",
     }[decision.automated_decision]
-    w.paragraph(w.t("detected"), w.t(automated))
+    w.paragraph(_fill(pack.text("source", decision.source)), w.t("detected"), w.t(automated))
     _appeal(w, page, settings)
     w.heading("contact_heading")
     w.paragraph(w.t("contact", contact=contact_markup(page.contact)))

@@ -2,9 +2,11 @@
 and a headless-browser screenshot of its HTML page when Chromium is installed.
 
 Three in-process nodes over real LMDB live through 60 days of a made-up consortium on a simulated clock:
-they contribute hashes under several labels, match content, dispute and endorse each other's records, file
-appeals and decide them (some overturned, some upheld, one by a steward after the window), and replicate with
-a random delay. Everything is seeded, so the report is the same on every run. The report is platform-b's,
+they contribute hashes under several labels, match content, dispute and endorse each other's records, and
+replicate with a random delay. platform-b acts on most content it matches and issues a statement of reasons for
+each decision; some of its users appeal from their statements, the appeals are decided (some overturned, some
+upheld, one by a steward after the window), and platform-b withdraws the statements whose appeal was overturned
+(it reinstates the content). Everything is seeded, so the report is the same on every run. The report is platform-b's,
 built by the same code as `Admin.BuildReport`. EXAMPLE KEYS derived from fixed seeds: never for production.
 """
 
@@ -25,7 +27,10 @@ from node.core.records import HashRecord
 from node.core.taxonomy import Taxonomy
 from node.dueprocess import report
 from node.dueprocess.items import AppealItem, Outcome, Stance
+from node.dueprocess.statement import DecisionRequest, StatementSettings
+from node.dueprocess.statement_language import load_packs
 from node.ledger.ledger import Ledger, LedgerSettings, Query
+from node.ledger.statements import IssueRequest, Statements
 from node.ledger.transparency import transparency_report
 from node.membership.members import Member, MemberKey, Membership
 
@@ -35,7 +40,7 @@ DAY_MS = 86_400_000
 DAYS = 60
 MEMBERS = {"platform-a": ("contributor",), "platform-b": ("contributor",), "platform-c": ("trusted_flagger",)}
 STEWARD = "steward-1"
-LABELS = ("tvec.attack_livestream", "tvec.manifesto", "tvec.propaganda", "tvec.recruitment")
+LABELS = ("tvec.attack_livestream", "tvec.manifesto", "tvec.propaganda", "tvec.recruitment_instruction")
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -79,6 +84,9 @@ class DemoConsortium:
     clock: Clock = field(default_factory=Clock)
     nodes: dict[str, Ledger] = field(default_factory=dict)
     records: list[tuple[str, bytes, bytes]] = field(default_factory=list)  # (author, record id, hash)
+    statements: Statements | None = None  # platform-b's statements of reasons
+    ids: random.Random = field(default_factory=lambda: random.Random(7))  # statement ids, apart from `rng`
+    appealed_from: dict[bytes, str] = field(default_factory=dict)  # appeal entry id -> statement id
 
     def open(self) -> None:
         membership = _membership()
@@ -91,6 +99,21 @@ class DemoConsortium:
                 taxonomy=Taxonomy.default(),
                 clock=self.clock,
             )
+        self.statements = Statements(
+            self.nodes["platform-b"],
+            StatementSettings(),
+            load_packs(),
+            new_id=lambda: f"sor-{self.ids.randbytes(8).hex()}",
+        )
+
+    def act(self, upload: int) -> str:
+        """platform-b removes the content and issues the statement of its decision; returns its id."""
+        assert self.statements is not None
+        how = self.rng.choice(("fully", "fully", "partially", "not_automated"))
+        request = IssueRequest(
+            content_ref=f"upload/{upload}", decision=DecisionRequest(automated_decision=how, visibility=("removed",))
+        )
+        return self.statements.issue(request).view.statement.statement_id
 
     def close(self) -> None:
         for ledger in self.nodes.values():
@@ -134,9 +157,15 @@ def _day(demo: DemoConsortium, day: int, appeals: list[bytes]) -> None:
             demo.contribute(member)
     demo.replicate()
     for upload in range(demo.rng.randint(0, 12)):
-        for rid in demo.match("platform-b", day * 100 + upload):
-            if demo.rng.random() < 0.15:
-                appeals.append(demo.nodes["platform-b"].appeal(rid, f"CASE-{day}-{upload}").entry_id)
+        hits = demo.match("platform-b", day * 100 + upload)
+        if not hits or demo.rng.random() < 0.2:  # no match, or matched and not acted on: no statement, no appeal
+            continue
+        statement_id = demo.act(day * 100 + upload)
+        for rid in hits:
+            if demo.rng.random() < 0.15:  # the user appeals from the statement: its id is the case reference
+                appeal = demo.nodes["platform-b"].appeal(rid, statement_id).entry_id
+                appeals.append(appeal)
+                demo.appealed_from[appeal] = statement_id
     _opinions(demo)
     demo.replicate()
 
@@ -154,6 +183,7 @@ def _decide(demo: DemoConsortium, appeals: list[bytes]) -> None:
     instead, as if its contributor had stayed silent."""
     window = demo.nodes[STEWARD].membership.decision_window_ms
     steward_decided = False
+    overturned: list[bytes] = []
     for appeal_id in appeals:
         with demo.nodes[STEWARD].store.read() as txn:
             entry = demo.nodes[STEWARD].store.entry(txn, appeal_id)
@@ -165,7 +195,14 @@ def _decide(demo: DemoConsortium, appeals: list[bytes]) -> None:
             decider, steward_decided = STEWARD, True
         outcome = Outcome.OVERTURNED if demo.rng.random() < 0.35 else Outcome.UPHELD
         demo.nodes[decider].decide(appeal_id, outcome, "demo decision")
+        if outcome is Outcome.OVERTURNED:
+            overturned.append(appeal_id)
     demo.replicate()
+    assert demo.statements is not None
+    for appeal_id in overturned:  # platform-b reinstates the content and withdraws the statement
+        statement_id = demo.appealed_from[appeal_id]
+        if demo.statements.get(statement_id).statement.status == "issued":
+            demo.statements.withdraw(statement_id, "content reinstated after the appeal succeeded")
 
 
 def build(out: Path) -> list[Path]:

@@ -28,8 +28,10 @@ from node.dueprocess.report import (
     ARRIVALS,
     MATCH_LOG,
     SIGNED,
+    STATEMENTS,
     AppealEvent,
     ArrivalEvent,
+    ComplaintEvent,
     ContributionEvent,
     DecisionEvent,
     DuplicateDecision,
@@ -41,6 +43,7 @@ from node.dueprocess.report import (
     ReportEvent,
     ReportInput,
     Section,
+    StatementEvent,
     TransparencyReport,
     build_report,
     resolution_events,
@@ -105,6 +108,16 @@ EVENTS: list[ReportEvent] = [
     ArrivalEvent(C, START, START + 5_000),
     ArrivalEvent(C, START + 200, START),  # the contributor's clock is ahead: negative latency, counted as 0
     ArrivalEvent(C, START, START + 2 * DAY),
+    # statements of reasons: three on terrorist content in force (two removals), one on other content, one
+    # superseded by an update, one before the period; the appeal K1 was filed from the first, which the platform
+    # withdrew (reinstated the content) after the overturn
+    StatementEvent(START + 10, "sor-00000000000000a1", True, True, "fully", "voluntary", START + DAY + 10),
+    StatementEvent(START + 20, "sor-00000000000000a2", True, True, "partially", "trusted_flagger"),
+    StatementEvent(START + 30, "sor-00000000000000a4", True, False, "not_automated", "voluntary"),
+    StatementEvent(START + 40, "sor-00000000000000a3", False, True, "fully", "voluntary"),
+    StatementEvent(START + 50, "sor-00000000000000a5", True, True, "fully", "voluntary", superseded=True),
+    StatementEvent(START - 1, "sor-00000000000000a6", True, True, "fully", "voluntary"),
+    ComplaintEvent(START + 1_000, K1, "sor-00000000000000a1"),
 ]
 
 
@@ -191,6 +204,26 @@ EXPECTED = {
                 C: {"count": 3, "median_ms": 5_000, "p90_ms": 172_800_000, "max_ms": 172_800_000},
             },
         },
+        "tco": {
+            "title": "Terrorist content online (Regulation (EU) 2021/784, Art. 7)",
+            "source": STATEMENTS,
+            "decisions": 3,
+            "decisions_by_automation": {"fully": 1, "partially": 1, "not_automated": 1},
+            "removed_or_disabled": 2,
+            "removed_or_disabled_by_source": {
+                "voluntary": 1, "article_16": 0, "trusted_flagger": 1, "other_notification": 0,
+            },
+            "removal_orders": None,
+            "removal_orders_not_executed": None,
+            "complaints": {
+                "received": 1, "upheld": 0, "overturned": 1, "pending": 0, "decided_within_two_weeks": 1,
+                "time_to_decision": _dist([86_399_000], h1_1d=1),
+            },
+            "reinstated_after_complaint": 1,
+            "overturned_not_yet_reinstated": 0,
+            "review_proceedings": None,
+            "reinstated_after_review": None,
+        },
     },
 }
 
@@ -217,6 +250,59 @@ def test_outcomes_are_as_of_the_pinned_time() -> None:
     assert earlier["sections"]["matches"]["lookup_hits"] == 2  # events after the as-of time are not counted
     with pytest.raises(InvalidArgument, match="as_of"):
         _report(as_of_ms=START - 1)
+
+
+def _tco(events: list[ReportEvent], as_of_ms: int | None = None) -> dict[str, object]:
+    report = build_report(events, PERIOD, issuer=ME, as_of_ms=as_of_ms)
+    return dict(to_dict(report)["sections"]["tco"])  # type: ignore[index]
+
+
+def test_the_tco_section_counts_complaints_by_outcome_and_reinstatements() -> None:
+    def statement(n: int, terrorist: bool = True, withdrawn_ms: int = 0) -> StatementEvent:
+        return StatementEvent(START + n, f"sor-{n:016x}", terrorist, True, "fully", "voluntary", withdrawn_ms)
+
+    keys = [AppealKey(bytes([i]) * 32, RID_SECRET) for i in range(10, 16)]
+    events: list[ReportEvent] = [
+        *(statement(n) for n in range(1, 5)),
+        statement(5, terrorist=False),
+        statement(6, withdrawn_ms=START + 2 * DAY + 1),
+        # upheld in a day; overturned after 20 days (and not reinstated); pending; decided after the report's time
+        ComplaintEvent(START + 100, keys[0], f"sor-{1:016x}"),
+        DecisionEvent(START + 100 + DAY, keys[0], Outcome.UPHELD, DecidedAs.CONTRIBUTOR),
+        ComplaintEvent(START + 200, keys[1], f"sor-{2:016x}"),
+        DecisionEvent(START + 200 + 20 * DAY, keys[1], Outcome.OVERTURNED, DecidedAs.STEWARD),
+        ComplaintEvent(START + 300, keys[2], f"sor-{3:016x}"),
+        ComplaintEvent(START + 400, keys[3], f"sor-{4:016x}"),
+        DecisionEvent(START + 2 * DAY, keys[3], Outcome.OVERTURNED, DecidedAs.CONTRIBUTOR),
+        # a complaint about other content is no TCO complaint; one about an unknown statement neither
+        ComplaintEvent(START + 500, keys[4], f"sor-{5:016x}"),
+        ComplaintEvent(START + 600, keys[5], "sor-00000000000000ff"),
+        # reinstated after its overturn: withdrawn a day after it
+        ComplaintEvent(START + 700, AppealKey(bytes([20]) * 32, RID_SECRET), f"sor-{6:016x}"),
+        DecisionEvent(START + DAY, AppealKey(bytes([20]) * 32, RID_SECRET), Outcome.OVERTURNED, DecidedAs.CONTRIBUTOR),
+    ]
+    tco = _tco(events, as_of_ms=START + 30 * DAY)
+    complaints = tco["complaints"]
+    assert isinstance(complaints, dict)
+    assert {k: complaints[k] for k in ("received", "upheld", "overturned", "pending")} == {
+        "received": 5, "upheld": 1, "overturned": 3, "pending": 1,
+    }
+    assert complaints["decided_within_two_weeks"] == 3
+    assert (tco["decisions"], tco["removed_or_disabled"]) == (5, 5)
+    assert (tco["reinstated_after_complaint"], tco["overturned_not_yet_reinstated"]) == (1, 2)
+    earlier = _tco(events, as_of_ms=START + 2 * DAY)  # before the withdrawal and the 20-day decision
+    assert (earlier["reinstated_after_complaint"], earlier["overturned_not_yet_reinstated"]) == (0, 2)
+    assert earlier["complaints"]["pending"] == 2  # type: ignore[index]
+
+
+def test_the_tco_section_says_what_hashnode_does_not_record() -> None:
+    page = _html()
+    assert "Removal orders (Art. 3) and those not executed are not recorded here" in page
+    assert "tco,removal_orders,," in to_csv(_report())
+    assert _tco([])["complaints"] == {  # an empty year: zeros, no median
+        "received": 0, "upheld": 0, "overturned": 0, "pending": 0, "decided_within_two_weeks": 0,
+        "time_to_decision": NONE,
+    }
 
 
 def test_csv_has_one_figure_per_row() -> None:
@@ -315,6 +401,7 @@ CHART_IDS = (
     "chart-appeals-about",
     "chart-time-to-decision",
     "chart-latency",
+    "chart-tco-complaints",
 )
 
 
@@ -370,7 +457,8 @@ def test_no_output_carries_record_ids_or_content_references(
     render: Callable[[TransparencyReport], str],
 ) -> None:
     text = render(_report())
-    for secret in (RID_SECRET.hex(), RID_SECRET.hex()[:12], "post/secret-content", "0123456789abcdef", "0101010101"):
+    secrets = (RID_SECRET.hex(), RID_SECRET.hex()[:12], "post/secret-content", "0123456789abcdef", "0101010101", "sor-")
+    for secret in secrets:
         assert secret not in text
 
 

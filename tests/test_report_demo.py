@@ -25,7 +25,7 @@ def test_the_demo_report_covers_every_section(built: Path) -> None:
     data = json.loads((built / "report.json").read_text(encoding="utf-8"))
     assert (data["issuer"], data["contact"]) == ("platform-b", "trust-and-safety@platform-b.example")
     sections = data["sections"]
-    assert sorted(sections) == ["appeals", "availability", "contributions", "disputes", "matches"]
+    assert sorted(sections) == ["appeals", "availability", "contributions", "disputes", "matches", "tco"]
     assert sections["contributions"]["records"] > 0 and sections["matches"]["lookup_hits"] > 0
     assert 0 < sections["matches"]["distinct_contents"] <= sections["matches"]["lookup_hits"]
     assert all(count > 0 for count in sections["disputes"]["filed_by_me"].values())
@@ -33,6 +33,13 @@ def test_the_demo_report_covers_every_section(built: Path) -> None:
     assert filed["received"] > 0 and filed["overturned"] > 0 and filed["time_to_decision"]["count"] > 0
     assert sections["availability"]["entries"] > 0
     assert set(sections["availability"]["by_source"]) == {"platform-a", "platform-c"}  # not the node itself
+    tco = sections["tco"]
+    assert 0 < tco["removed_or_disabled"] <= tco["decisions"]
+    assert all(count > 0 for count in tco["decisions_by_automation"].values())
+    complaints = tco["complaints"]
+    assert complaints["received"] == filed["received"]  # every appeal platform-b filed was from a statement
+    assert complaints["upheld"] > 0 and complaints["overturned"] > 0
+    assert tco["reinstated_after_complaint"] > 0
 
 
 def test_the_demo_report_is_the_same_on_every_run(built: Path, tmp_path: Path) -> None:

@@ -6,7 +6,9 @@ platform-b is the issuer. Its day (2026-03-01, UTC), hour by hour:
 01:00 b contributes b1, b2 (propaganda); a contributes a1 (manifesto); they reach b at 01:00:05 (5 s)
 02:00 c contributes c1 (propaganda); it reaches b at 02:00:30 (30 s)
 03:00 b matches a1 (content up/1); 03:10 again (up/1); 03:20 matches c1 (no content reference)
-04:00 b appeals a1 (CASE-1); 04:30 a overturns it (30 min): b is told to reinstate up/1 (nothing else matched)
+03:30 b removes up/1 by automated means and issues its statement of reasons (sor-00000000000000a1)
+04:00 b appeals a1 from the statement; 04:30 a overturns it (30 min): b is told to reinstate up/1 (nothing else
+      matched); 04:45 b reinstates it and withdraws the statement
 05:00 c appeals b1 (CASE-2); 06:30 steward-1 overturns it after the 1-hour window (1 h 30 min)
 07:00 a appeals b2 (CASE-3); 07:10 b upholds it (10 min)
 08:00 b retracts b2
@@ -30,13 +32,27 @@ import pytest
 from demo.report import screenshot
 from node.core.records import HashRecord
 from node.dueprocess.items import Outcome, Stance
-from node.dueprocess.report import _PALETTE, ARRIVALS, MATCH_LOG, SIGNED, Period, to_csv, to_html, to_json
+from node.dueprocess.report import (
+    _PALETTE,
+    ARRIVALS,
+    MATCH_LOG,
+    SIGNED,
+    STATEMENTS,
+    Period,
+    to_csv,
+    to_html,
+    to_json,
+)
+from node.dueprocess.statement import DecisionRequest, StatementSettings
+from node.dueprocess.statement_language import load_packs
 from node.ledger.ledger import Query
+from node.ledger.statements import IssueRequest, Statements
 from node.ledger.transparency import transparency_report
 from node.membership.consortium_policy import ConsortiumPolicy
 from tests.dueprocess_helpers import Clock, Consortium, consortium
 
 DAY_START = 1_772_323_200_000  # 2026-03-01T00:00:00Z
+STATEMENT = "sor-00000000000000a1"
 MINUTE, HOUR = 60_000, 3_600_000
 PERIOD = Period(DAY_START, DAY_START + 24 * HOUR)
 
@@ -72,9 +88,14 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Consortium]:
         for when, name, ref in ((3, "a1", "up/1"), (3 + 10 / 60, "a1", "up/1"), (3 + 20 / 60, "c1", "")):
             at(nodes, when)
             assert [len(hits) for hits in b.match([Query("pdq", pdq(name), ref)])] == [1]
+        at(nodes, 3.5)
+        statements = Statements(b, StatementSettings(), load_packs(), new_id=lambda: STATEMENT)
+        removed = DecisionRequest(automated_decision="fully", visibility=("removed",))
+        statements.issue(IssueRequest(content_ref="up/1", decision=removed))
         steps = [
-            (4, lambda: b.appeal(a1, "CASE-1")),
+            (4, lambda: b.appeal(a1, STATEMENT)),
             (4.5, lambda: a.decide(case_1(), Outcome.OVERTURNED, "a news photo")),
+            (4.75, lambda: statements.withdraw(STATEMENT, "reinstated")),
             (5, lambda: c.appeal(b1, "CASE-2")),
             (6.5, lambda: steward.decide(case_2(), Outcome.OVERTURNED, "no answer")),
             (7, lambda: a.appeal(b2, "CASE-3")),
@@ -103,7 +124,7 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Consortium]:
         for i, (hours, step) in enumerate(steps):
             at(nodes, hours)
             result = step()
-            key = {0: "CASE-1", 2: "CASE-2", 4: "CASE-3", 7: "b3"}.get(i)
+            key = {0: "CASE-1", 3: "CASE-2", 5: "CASE-3", 8: "b3"}.get(i)
             if key:
                 done[key] = result
             nodes.sync()
@@ -188,6 +209,30 @@ EXPECTED = {
                 "platform-c": {"count": 1, "median_ms": 30_000, "p90_ms": 30_000, "max_ms": 30_000},
             },
         },
+        "tco": {
+            "title": "Terrorist content online (Regulation (EU) 2021/784, Art. 7)",
+            "source": STATEMENTS,
+            "decisions": 1,
+            "decisions_by_automation": {"fully": 1, "partially": 0, "not_automated": 0},
+            "removed_or_disabled": 1,
+            "removed_or_disabled_by_source": {
+                "voluntary": 1, "article_16": 0, "trusted_flagger": 0, "other_notification": 0,
+            },
+            "removal_orders": None,
+            "removal_orders_not_executed": None,
+            # the appeal from the statement, overturned after 30 min; the statement withdrawn 15 min later
+            "complaints": {
+                "received": 1, "upheld": 0, "overturned": 1, "pending": 0, "decided_within_two_weeks": 1,
+                "time_to_decision": {
+                    "count": 1, "median_ms": 30 * MINUTE, "p90_ms": 30 * MINUTE, "max_ms": 30 * MINUTE,
+                    "buckets": _buckets(DURATIONS, **{"<1h": 1}),
+                },
+            },
+            "reinstated_after_complaint": 1,
+            "overturned_not_yet_reinstated": 0,
+            "review_proceedings": None,
+            "reinstated_after_review": None,
+        },
     },
 }
 
@@ -223,7 +268,7 @@ def test_every_chart_of_the_page_is_legible_in_a_headless_browser(day: Consortiu
     (tmp_path / "report.html").write_text(page, encoding="utf-8")
     head = page.split("<body>")[0] + "<body>"
     charts = page.split('<figure>')[1:]
-    assert len(charts) == 10
+    assert len(charts) == 11
     for i, chunk in enumerate(charts):
         figure = "<figure>" + chunk.split("</figure>")[0] + "</figure>"
         single = tmp_path / f"chart-{i}.html"

@@ -2,9 +2,11 @@
 
 The node builds it from what this member may disclose (docs/due-process.md, "Transparency reports"): its own
 contributions and opinions, the appeals it received and those about its records with their outcomes, counts of
-its matches, and how fast other members' contributions reached it. Counts only: no record ids, hashes, case
-references or content references. Writes `report.json`, `report.csv` and `report.html` (one self-contained
-page with inline SVG charts) into DIR.
+its matches, and how fast other members' contributions reached it; and the TCO Regulation's (Art. 7) items:
+decisions on terrorist content with a statement of reasons, removals, complaints and their outcomes,
+reinstatements (for the yearly TCO report: `--from YYYY-01-01 --to YYYY-12-31`). Counts only: no record ids,
+hashes, case references, statement ids or content references. Writes `report.json`, `report.csv` and
+`report.html` (one self-contained page with inline SVG charts) into DIR.
 
 Dates are UTC, `YYYY-MM-DD` (a whole day; `--to` is inclusive) or `YYYY-MM-DDTHH:MM[:SS]` (an instant;
 `--to` is exclusive).

@@ -38,6 +38,11 @@ MAX_DAILY_DAYS = 92  # up to 92 days per day; longer periods per month
 SIGNED = "signed logs: anyone holding the consortium's entries derives these figures"
 MATCH_LOG = "this node's local match log: not signed, kept for a bounded time; only its operator can check it"
 ARRIVALS = "this node's local arrival times: not signed; only its operator can check them"
+STATEMENTS = (
+    "this node's statements of reasons (local, not signed; only its operator can check them) and the appeals filed "
+    "from them with their decisions (signed logs)"
+)
+TWO_WEEKS_MS = 14 * DAY_MS  # TCO Art. 10(2): the complainant hears the outcome within two weeks
 # Upper bounds (exclusive) of the availability latency buckets, in ms, and their names; the last is open.
 LATENCY_BUCKETS: tuple[tuple[int | None, str], ...] = (
     (1_000, "<1s"),
@@ -145,6 +150,32 @@ class ArrivalEvent:
         return self.arrived_ms
 
 
+@dataclass(frozen=True)
+class StatementEvent:
+    """A statement of reasons this node issued for a decision its platform took (node/dueprocess/statement.py).
+
+    `statement` ties the appeals filed from it (`ComplaintEvent`) to it and is never reported, only counted."""
+
+    time_ms: int  # issued
+    statement: str
+    terrorist: bool  # about terrorist content (keyword KEYWORD_TERRORIST_CONTENT): within Regulation 2021/784
+    removal: bool  # the content was removed or access to it disabled (TCO Art. 7(3)(c))
+    automated: str  # how the decision was taken: fully, partially or not_automated
+    source: str  # what led to it: voluntary, article_16, trusted_flagger, other_notification
+    withdrawn_ms: int = 0  # when the platform recorded reversing it (the content reinstated); 0: it stands
+    superseded: bool = False  # replaced by an updated statement of the same decision: counted once, as that one
+
+
+@dataclass(frozen=True)
+class ComplaintEvent:
+    """An appeal this member filed from one of its statements (the statement's id leads its case reference): a
+    complaint of the content provider (TCO Art. 10), signed; its outcome is the appeal's decision."""
+
+    time_ms: int
+    key: AppealKey
+    statement: str
+
+
 ReportEvent = (
     ContributionEvent
     | RemovalEvent
@@ -154,6 +185,8 @@ ReportEvent = (
     | DecisionEvent
     | NoticeEvent
     | ArrivalEvent
+    | StatementEvent
+    | ComplaintEvent
 )
 
 
@@ -533,6 +566,92 @@ def availability_section(data: ReportInput) -> Section:
     )
 
 
+_AUTOMATION = ("fully", "partially", "not_automated")
+_SOURCES = ("voluntary", "article_16", "trusted_flagger", "other_notification")
+
+
+def tco_section(data: ReportInput) -> Section:
+    """Regulation (EU) 2021/784 Art. 7(3): measures, removals, complaints and their outcomes, reinstatements,
+    for the platform's decisions on terrorist content. What hashnode does not record (removal orders and their
+    execution, review proceedings) is null, and the section says so."""
+    statements = [
+        e for e in data.of(StatementEvent) if isinstance(e, StatementEvent) and e.terrorist and not e.superseded
+    ]
+    every = {e.statement: e for e in data.of(StatementEvent, in_period=False) if isinstance(e, StatementEvent)}
+    removals = [e for e in statements if e.removal]
+    complaints = [
+        e
+        for e in data.of(ComplaintEvent)
+        if isinstance(e, ComplaintEvent) and e.statement in every and every[e.statement].terrorist
+    ]
+    decided = _decisions(data.of(DecisionEvent, in_period=False))
+    answered = [decided[c.key].time_ms - c.time_ms for c in complaints if c.key in decided]
+    outcomes = Counter(decided[c.key].outcome.label for c in complaints if c.key in decided)
+    overturned = {c.statement for c in complaints if c.key in decided and decided[c.key].outcome is Outcome.OVERTURNED}
+    reinstated = {s for s in overturned if 0 < every[s].withdrawn_ms <= data.as_of_ms}
+    automation = Counter(e.automated for e in statements)
+    source = Counter(e.source for e in removals)
+    within = sum(1 for ms in answered if ms <= TWO_WEEKS_MS)
+    figures: dict[str, object] = {
+        "decisions": len(statements),
+        "decisions_by_automation": {a: automation[a] for a in _AUTOMATION},
+        "removed_or_disabled": len(removals),
+        "removed_or_disabled_by_source": {s: source[s] for s in _SOURCES},
+        "removal_orders": None,
+        "removal_orders_not_executed": None,
+        "complaints": {
+            "received": len(complaints),
+            "upheld": outcomes["upheld"],
+            "overturned": outcomes["overturned"],
+            "pending": len(complaints) - len(answered),
+            "decided_within_two_weeks": within,
+            "time_to_decision": distribution(answered),
+        },
+        "reinstated_after_complaint": len(reinstated),
+        "overturned_not_yet_reinstated": len(overturned - reinstated),
+        "review_proceedings": None,
+        "reinstated_after_review": None,
+    }
+    return Section(
+        "tco",
+        "Terrorist content online (Regulation (EU) 2021/784, Art. 7)",
+        STATEMENTS,
+        figures,
+        (
+            "(a), (b) Measures: uploads are checked by automated hash matching (perceptual and file hashes) "
+            "against the consortium's shared database of terrorist content, which also finds material that "
+            f"reappears after its removal. Decisions on terrorist content with a statement of reasons: "
+            f"{len(statements)} ({automation['fully']} fully automated, {automation['partially']} automated and "
+            f"reviewed by a person, {automation['not_automated']} taken by a person).",
+            f"(c) Items removed or disabled: {len(removals)}. Removal orders (Art. 3) and those not executed are "
+            "not recorded here: take them from the platform's own records.",
+            f"(d) Complaints (appeals filed from a statement): {len(complaints)}; upheld {outcomes['upheld']}, "
+            f"overturned {outcomes['overturned']}, pending {len(complaints) - len(answered)}; decided within two "
+            f"weeks: {within}.",
+            "(e), (f) Administrative or judicial review proceedings, and reinstatements they ordered, are not "
+            "recorded here.",
+            f"(g) Reinstated after a complaint: {len(reinstated)}; overturned but not yet reinstated: "
+            f"{len(overturned - reinstated)}. A TCO report covers a calendar year (Art. 7(2)): build it for "
+            "1 January to 31 December and publish it before 1 March.",
+        ),
+        (
+            Chart(
+                "chart-tco-complaints",
+                "Complaints about removals of terrorist content, by outcome",
+                (
+                    ("upheld", outcomes["upheld"]),
+                    ("overturned", outcomes["overturned"]),
+                    ("pending", len(complaints) - len(answered)),
+                ),
+            ),
+        ),
+        (
+            Table(("decisions taken", "statements"), tuple((a, automation[a]) for a in _AUTOMATION)),
+            Table(("removals led by", "items"), tuple((s, source[s]) for s in _SOURCES)),
+        ),
+    )
+
+
 # The sections of a report, in order. A new section is a function here (and the events it needs).
 SECTIONS: list[SectionBuilder] = [
     contributions_section,
@@ -540,6 +659,7 @@ SECTIONS: list[SectionBuilder] = [
     disputes_section,
     appeals_section,
     availability_section,
+    tco_section,
 ]
 
 

@@ -39,7 +39,7 @@ from node.storage.statements import StatementBook
 from node.storage.store import Txn
 
 # Records a decision may rest on: those that match on this node now.
-STANDING = frozenset({RecordStatus.ACTIVE})
+STANDING = frozenset({RecordStatus.ACTIVE, RecordStatus.DISPUTED})  # disputed records still match
 MAX_REASON = 500
 
 

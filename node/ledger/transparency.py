@@ -5,8 +5,9 @@ Disclosed, as counts and durations only: the member's own contributions, their r
 stayed; the opinions it filed and those filed about its records; the appeals it filed and those about its
 records, and the dispute cases about them, each with its effective decision (all from signed entries); its own
 matches and the reinstatement notices its node issued (its local match log, unsigned); how long other members'
-contributions took to reach this node (local arrival times, unsigned). Gathering reads every entry in the store
-once: a report is an occasional operator action.
+contributions took to reach this node (local arrival times, unsigned); the statements of reasons its node issued
+(local, unsigned) and the appeals it filed from them (signed), for the TCO section. Gathering reads every entry in
+the store once: a report is an occasional operator action.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from collections.abc import Iterator
 from node.core.entry import Entry, EntryKind
 from node.core.records import HashRecord
 from node.dueprocess.history import records_concerned
-from node.dueprocess.items import OpinionItem, Outcome
+from node.dueprocess.items import AppealItem, AppealKey, OpinionItem, Outcome
 from node.dueprocess.report import (
     ArrivalEvent,
+    ComplaintEvent,
     ContributionEvent,
     MatchEvent,
     NoticeEvent,
@@ -26,13 +28,16 @@ from node.dueprocess.report import (
     Period,
     RemovalEvent,
     ReportEvent,
+    StatementEvent,
     TransparencyReport,
     build_report,
     resolution_events,
 )
+from node.dueprocess.statement import AUTOMATED, SOURCE, Statement, statement_of_case
 from node.ledger import standing
 from node.ledger.ledger import Ledger
 from node.storage.matchlog import LmdbMatchLog, NoticeBook
+from node.storage.statements import StatementBook
 from node.storage.store import MAX_U64, RecordRow, Status, Store, Txn
 
 
@@ -91,6 +96,35 @@ def _record_events(ledger: Ledger, txn: Txn, rid: bytes) -> Iterator[ReportEvent
         yield RemovalEvent(min(times), row.author, row.timestamp_ms, how)
 
 
+_AUTOMATED = {value: name for name, value in AUTOMATED.items()}
+_SOURCE = {value: name for name, value in SOURCE.items()}
+
+
+def _statement_event(statement: Statement) -> StatementEvent:
+    decision = statement.decision
+    return StatementEvent(
+        statement.issued_ms,
+        statement.statement_id,
+        "KEYWORD_TERRORIST_CONTENT" in statement.keywords,
+        decision.restricts_visibility,
+        _AUTOMATED[decision.automated_decision],
+        _SOURCE[decision.source],
+        statement.withdrawn_ms,
+        statement.status == "superseded",
+    )
+
+
+def _complaints(entry: Entry) -> Iterator[ComplaintEvent]:
+    """This member's appeals filed from a statement of reasons: its id leads the case reference."""
+    seen: set[bytes] = set()
+    for raw in entry.items:
+        item = AppealItem.decode(raw)
+        statement = statement_of_case(item.case_ref)
+        if statement is not None and item.record_id not in seen:  # an entry's first item about a record counts
+            seen.add(item.record_id)
+            yield ComplaintEvent(entry.header.timestamp_ms, AppealKey(entry.entry_id, item.record_id), statement)
+
+
 def report_events(ledger: Ledger, period: Period) -> list[ReportEvent]:
     """Everything this member may disclose, as report events; `build_report` keeps those of the period."""
     me, store = ledger.settings.member_id, ledger.store
@@ -106,6 +140,8 @@ def report_events(ledger: Ledger, period: Period) -> list[ReportEvent]:
                 ]
             elif entry.kind == EntryKind.OPINION:
                 events += _opinions(store, txn, entry, me)
+            elif entry.kind == EntryKind.APPEAL and header.author == me:
+                events += _complaints(entry)
             if entry.kind in (EntryKind.OPINION, EntryKind.APPEAL, EntryKind.DECISION, EntryKind.RETRACTION):
                 discussed.update(dict.fromkeys(records_concerned(entry)))
         for rid in discussed:
@@ -115,6 +151,7 @@ def report_events(ledger: Ledger, period: Period) -> list[ReportEvent]:
             NoticeEvent(n.created_ms, n.notice.cleared) for n in NoticeBook(store, txn).after(0, MAX_U64)
         ]
         events += _arrivals(store, txn, me)
+        events += [_statement_event(s) for s in StatementBook(store, txn)]
     return events
 
 

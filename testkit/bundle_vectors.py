@@ -30,9 +30,10 @@ from node.core.keys import SigningKey
 from node.core.records import HashRecord, record_id
 from node.core.retraction import RetractionItem
 from node.dueprocess.items import AppealItem, DecidedAs, DecisionItem, OpinionItem, Outcome, Stance
-from node.membership.consortium_policy import ConsortiumPolicy
+from node.dueprocess.ruling import ruling_bytes
+from node.membership.consortium_policy import ConsortiumPolicy, QuarantineMode
 from node.membership.members import Member, MemberKey, Membership
-from node.membership.roster import MemberStatus, Roster, RosterMember, SignedRoster, StewardKey
+from node.membership.roster import MemberStatus, Roster, RosterMember, Signature, SignedRoster, StewardKey
 from node.provenance.assembly import Assembly, Head
 from node.provenance.bundle import ProvenanceBundle, RelatedEntry
 
@@ -239,7 +240,7 @@ def bundle(
     w: World, entry: Entry, index: int, related: Sequence[Entry], *, heads: Sequence[Head] | None = None,
     listed: Sequence[bytes] | None = None, assembler: SigningKey = C, assembler_id: str = "member-c",
     assembled_at_ms: int = ASSEMBLED_AT, stewards: Sequence[str] = STEWARDS, policy: ConsortiumPolicy = POLICY,
-    **changes: Any,
+    known: dict[str, Member] | None = None, **changes: Any,
 ) -> ProvenanceBundle:
     """The bundle of record `index` of `entry`, assembled and signed by member-c (unless told otherwise), whose
     statement names `stewards` and `policy` (the consortium's, unless a case makes them differ from the anchor)."""
@@ -252,8 +253,8 @@ def bundle(
         inclusion_proof=tuple(merkle.inclusion_proof(list(entry.items), index)),
         entry_header=entry.header_bytes,
         entry_signature=entry.signature,
-        author=MEMBERS.get(entry.header.author),
-        related=tuple(RelatedEntry.of(r, MEMBERS.get(r.header.author)) for r in related),
+        author=(known or MEMBERS).get(entry.header.author),
+        related=tuple(RelatedEntry.of(r, (known or MEMBERS).get(r.header.author)) for r in related),
     )
     unsigned = replace(unsigned, **changes)
     statement = Assembly.create(
@@ -262,13 +263,14 @@ def bundle(
         stewards=stewards, heads=w.heads() if heads is None else heads,
         related=[r.entry_id for r in unsigned.related] if listed is None else listed,
     )
-    return sign_assembly(unsigned, statement.encode(), assembler, assembler_id)
+    return sign_assembly(unsigned, statement.encode(), assembler, assembler_id, known)
 
 
 def sign_assembly(unsigned: ProvenanceBundle, statement: bytes, signer: SigningKey, assembler_id: str,
-                  ) -> ProvenanceBundle:
+                  known: dict[str, Member] | None = None) -> ProvenanceBundle:
     return replace(unsigned, assembly=statement, assembly_signature=signer.sign(statement),
-                   assembler=MEMBERS.get(assembler_id), generated_at_ms=ASSEMBLED_AT, generated_by=assembler_id)
+                   assembler=(known or MEMBERS).get(assembler_id), generated_at_ms=ASSEMBLED_AT,
+                   generated_by=assembler_id)
 
 
 def file_text(b: ProvenanceBundle) -> str:
@@ -294,7 +296,9 @@ def flip(data: bytes, i: int) -> bytes:
 # --- anchors ----------------------------------------------------------------------------------------------
 
 
-def consortium_document(member_list: Sequence[Member], window_ms: int = WINDOW) -> dict[str, Any]:
+def consortium_document(member_list: Sequence[Member], window_ms: int = WINDOW,
+                        policy: ConsortiumPolicy | None = None) -> dict[str, Any]:
+    """The consortium file of `member_list`: the window alone, or (`policy`) every field of the policy."""
     def table(m: Member) -> dict[str, Any]:
         out: dict[str, Any] = {"id": m.member_id, "organisation": m.organisation}
         if m.contact:
@@ -319,7 +323,13 @@ def consortium_document(member_list: Sequence[Member], window_ms: int = WINDOW) 
             ]
         return out
 
-    return {"consortium_id": CONSORTIUM, "decision_window_ms": window_ms, "member": [table(m) for m in member_list]}
+    stated: dict[str, Any] = {"decision_window_ms": window_ms}
+    if policy is not None:
+        stated = {"decision_window_ms": policy.decision_window_ms, "steward_quorum": policy.steward_quorum,
+                  "dispute_quorum": policy.dispute_quorum,
+                  "trusted_flagger_disputes": policy.trusted_flagger_disputes,
+                  "quarantine": QuarantineMode(policy.quarantine).label}
+    return {"consortium_id": CONSORTIUM, **stated, "member": [table(m) for m in member_list]}
 
 
 def toml_text(doc: dict[str, Any]) -> str:
@@ -394,6 +404,7 @@ class Case:
     rule: str = ""
     status: str = ""
     rulings: dict[str, str] = field(default_factory=dict)
+    ruling_rules: dict[str, str] = field(default_factory=dict)
     anchor: dict[str, Any] | None = field(default_factory=lambda: {"consortium": "anchors/consortium.json"})
     time_ms: int = NOW
     note: str = ""
@@ -407,9 +418,15 @@ class Suite:
 
     def ok(self, name: str, b: ProvenanceBundle | bytes, status: str, rulings: dict[str, str] | None = None,
            note: str = "", **more: Any) -> None:
+        """A verified case. `rulings` maps each decision entry id to its ruling; a refused or pending one also
+        names its rule of §9.7 after a space ("refused decision.too_early"), which the manifest lists apart."""
         data = b if isinstance(b, bytes) else file_text(b).encode("utf-8")
-        self.cases.append(Case(f"verified/{name}", data, "verified", status=status, rulings=rulings or {},
-                               note=note, **more))
+        words = {entry_id: ruling.split(" ") for entry_id, ruling in (rulings or {}).items()}
+        for ruling, *rule in words.values():
+            assert (ruling in ("refused", "pending")) == bool(rule), (name, ruling, rule)
+        self.cases.append(Case(f"verified/{name}", data, "verified", status=status,
+                               rulings={k: v[0] for k, v in words.items()},
+                               ruling_rules={k: v[1] for k, v in words.items() if len(v) > 1}, note=note, **more))
 
     def bad(self, rule: str, name: str, b: ProvenanceBundle | bytes, note: str = "", **more: Any) -> None:
         data = b if isinstance(b, bytes) else file_text(b).encode("utf-8")
@@ -424,16 +441,8 @@ class Suite:
 def build() -> tuple[dict[str, bytes], dict[str, Any]]:
     """Every file of the suite (path relative to tests/vectors/bundles → bytes) and the manifest."""
     suite = Suite()
-    _anchors(suite)
-    _genuine(suite)
-    _decision_cases(suite)
-    _boundary_cases(suite)
-    _file_rules(suite)
-    _anchor_rules(suite)
-    _record_rules(suite)
-    _key_rules(suite)
-    _related_rules(suite)
-    _assembly_rules(suite)
+    for section in SECTIONS:
+        section(suite)
     manifest_cases = []
     for case in suite.cases:
         path = f"cases/{case.name}.json"
@@ -443,6 +452,7 @@ def build() -> tuple[dict[str, bytes], dict[str, Any]]:
         if case.expect == "verified":
             entry["status"] = case.status
             entry["rulings"] = case.rulings
+            entry["ruling_rules"] = case.ruling_rules
         else:
             entry["rule"] = case.rule
         if case.note:
@@ -560,15 +570,16 @@ def _genuine(suite: Suite) -> None:
     suite.ok("overturned-by-the-contributor", bundle(w, n["a1"], 1, [n["b1"], n["a2"], n["b3"]]), "overturned",
              {n["a2"].entry_id.hex(): "effective"})
     suite.ok("upheld-steward-too-early-then-superseded", bundle(w, n["a1"], 2, [n["b2"], n["s1"], n["a3"], n["s2"]]),
-             "active", {n["s1"].entry_id.hex(): "refused", n["a3"].entry_id.hex(): "effective",
+             "active", {n["s1"].entry_id.hex(): "refused decision.too_early", n["a3"].entry_id.hex(): "effective",
                         n["s2"].entry_id.hex(): "superseded"})
     suite.ok("overturned-by-a-steward-after-the-window", bundle(w, n["a4"], 0, [n["b4"], n["s3"]]), "overturned",
              {n["s3"].entry_id.hex(): "effective"}, note="video_md5 with non-ASCII reference and source")
     suite.ok("retraction-by-another-member-and-an-orphan-decision", bundle(w, n["a6"], 0, [n["b5"], n["a7"]]),
-             "active", {n["a7"].entry_id.hex(): "pending"}, note="signed by member-a's rotated key in the overlap")
+             "active", {n["a7"].entry_id.hex(): "pending decision.no_case"},
+             note="signed by member-a's rotated key in the overlap")
     suite.ok("revoked-member-before-its-cutoff", bundle(w, n["x1"], 0, []), "active")
     suite.ok("related-in-any-order", bundle(w, n["a1"], 2, [n["s2"], n["a3"], n["s1"], n["b2"]]), "active",
-             {n["s1"].entry_id.hex(): "refused", n["a3"].entry_id.hex(): "effective",
+             {n["s1"].entry_id.hex(): "refused decision.too_early", n["a3"].entry_id.hex(): "effective",
               n["s2"].entry_id.hex(): "superseded"})
     for where in ("no-anchor", "roster-anchor", "roster-chain", "roster-pinned-later-version"):
         anchor: dict[str, Any] | None = {
@@ -623,14 +634,16 @@ def _decision_cases(suite: Suite) -> None:
              ids("s4", ruling="effective"), anchor=ROSTER_V1,
              note="the roster's due-process policy (extension 1) says 1 h, not the default 72 h")
     suite.ok("without-an-anchor-stewards-and-window-from-the-assembly", claimed, "active",
-             ids("s4", ruling="refused"), anchor=None,
+             ids("s4", ruling="refused decision.not_steward"), anchor=None,
              note="the same bundle: without an anchor the signed statement's stewards [member-b] and 72 h count")
     suite.ok("decided-before-the-appeal-is-refused", bundle(w, d1, 1, [n["b7"], n["d2"]]), "active",
-             ids("d2", ruling="refused"), note="the contributor's decision is timestamped 15 minutes before the appeal")
+             ids("d2", ruling="refused decision.before_appeal"),
+             note="the contributor's decision is timestamped 15 minutes before the appeal")
     suite.ok("contributor-decision-by-another-member-is-refused", bundle(w, d1, 2, [n["b8"], n["c1"]]), "active",
-             ids("c1", ruling="refused"), note="member-c decides as the contributor of member-d's record")
+             ids("c1", ruling="refused decision.not_contributor"),
+             note="member-c decides as the contributor of member-d's record")
     suite.ok("steward-decision-by-a-non-steward-is-refused", bundle(w, d1, 3, [n["b9"], n["c2"]]), "active",
-             ids("c2", ruling="refused"), note="member-c decides as a steward after the window")
+             ids("c2", ruling="refused decision.not_steward"), note="member-c decides as a steward after the window")
     first, second = sorted((n["d7"], n["s5"]), key=lambda e: e.entry_id)
     tied = bundle(w, d1, 4, [n["b10"], second, first])
     suite.ok("equal-timestamps-the-lower-entry-id-is-effective", tied,
@@ -642,10 +655,11 @@ def _decision_cases(suite: Suite) -> None:
     suite.ok("retracted-after-a-decision-rulings-still-derived", bundle(w, d1, 6, [n["b12"], n["d3"], n["d4"]]),
              "retracted", ids("d3", ruling="effective"), note="every decision entry has a ruling, whatever the status")
     suite.ok("ruling-of-a-decision-entry-is-its-first-items", bundle(w, d1, 7, [n["b13"], n["d5"]]), "overturned",
-             ids("d5", ruling="pending"),
+             ids("d5", ruling="pending decision.no_case"),
              note="d5's first item names an appeal nobody holds (pending); its second decides b13 (effective)")
     suite.ok("decision-naming-an-opinion-is-pending", bundle(w, d1, 8, [n["b14"], n["d6"]]), "active",
-             ids("d6", ruling="pending"), note="the entry it names is in the bundle, but it is no appeal")
+             ids("d6", ruling="pending decision.no_case"),
+             note="the entry it names is in the bundle, but it is no appeal")
 
 
 def _boundary_cases(suite: Suite) -> None:
@@ -1039,6 +1053,222 @@ def _assembly_rules(suite: Suite) -> None:
     suite.bad("assembly.unlisted", "genuine-entry-added", bundle(w, a1, 1, [*base, n["b3"]], listed=ids))
 
 
+# --- due process: stewards' rulings, dispute cases, quarantine, the referrer role (§9.7, §9.4 step 5) -----------
+
+# A second consortium file over the same consortium: the members above and those below, and a policy that uses
+# every part of §9.7: stewards' rulings need 2 stewards, 2 false-positive reports (or 1 by a trusted flagger)
+# open a dispute case, and quarantine marks. Two more files change one policy field each.
+F, G, H = key("member-f"), key("member-g"), key("member-h")
+FLAGGER, REFERRER = key("flagger-t"), key("referrer-r")
+S3_OLD, S3_NEW, S4 = key("steward-3"), key("steward-3/rotated"), key("steward-4")
+DP_POLICY = ConsortiumPolicy(decision_window_ms=WINDOW, steward_quorum=2, dispute_quorum=2,
+                             trusted_flagger_disputes=True, quarantine=QuarantineMode.MARK)
+DP_STEWARDS = ("steward-1", "steward-2", "steward-3", "steward-4")
+DP_ANCHOR = {"consortium": "anchors/consortium-due-process.json"}
+DP_WITHHOLD = {"consortium": "anchors/consortium-due-process-withhold.json"}
+DP_NO_FLAGGERS = {"consortium": "anchors/consortium-due-process-no-trusted-flaggers.json"}
+
+
+def dp_members() -> list[Member]:
+    return [*members(),
+            Member("member-f", "Example Platform F", (MemberKey(F.public),), contact="trust@f.example"),
+            Member("member-g", "Example Platform G", (MemberKey(G.public),)),
+            Member("member-h", "Example Platform H", (MemberKey(H.public),)),
+            Member("flagger-t", "Example Hotline", (MemberKey(FLAGGER.public),), roles=("trusted_flagger",)),
+            Member("referrer-r", "Example Referral Unit", (MemberKey(REFERRER.public),), roles=("referrer",),
+                   contact="iru@r.example"),
+            # steward-3 rotates its key at 7-8 h; steward-4 is revoked with a cutoff at 5 h.
+            Member("steward-3", "Example Steward Three", (MemberKey(S3_OLD.public, 0, T0 + 8 * HOUR),
+                                                          MemberKey(S3_NEW.public, T0 + 7 * HOUR, 0)),
+                   roles=("steward",)),
+            Member("steward-4", "Example Steward Four", (MemberKey(S4.public),), roles=("steward",),
+                   status="revoked", revoked_after_ms=T0 + 5 * HOUR)]
+
+
+DP_MEMBERS = {m.member_id: m for m in dp_members()}
+
+
+def ruling_item(record: bytes, case: bytes, outcome: Outcome, ruled_at_hours: float,
+                signers: Sequence[SigningKey], reason: str = "the stewards' ruling") -> bytes:
+    """A decision item `decided_as = stewards` carrying the signatures of `signers` over the ruling bytes."""
+    at = T0 + round(ruled_at_hours * HOUR)
+    signed = ruling_bytes(CONSORTIUM, record, case, outcome, reason, at)
+    signatures = tuple(Signature(k.public.key_id, k.sign(signed)) for k in signers)
+    return DecisionItem(record, case, outcome, reason, DecidedAs.STEWARDS, at, signatures).encode()
+
+
+def _due_process(suite: Suite) -> None:
+    """One case per rule of §9.7 that the due-process policy adds, against DP_ANCHOR unless said otherwise. From
+    0 h member-f's record f1[i] is appealed by member-g at 1 h (the window closes at 2 h) or reported as a false
+    positive; member-g publishes the stewards' rulings."""
+    docs = {"consortium-due-process": DP_POLICY,
+            "consortium-due-process-withhold": replace(DP_POLICY, quarantine=QuarantineMode.WITHHOLD),
+            "consortium-due-process-no-trusted-flaggers": replace(DP_POLICY, trusted_flagger_disputes=False)}
+    for name, policy in docs.items():
+        suite.files[f"anchors/{name}.json"] = dumps(consortium_document(dp_members(), policy=policy))
+    logs = {m: Log(m, k) for m, k in (("member-f", F), ("member-g", G), ("member-h", H), ("flagger-t", FLAGGER),
+                                       ("referrer-r", REFERRER), ("steward-1", S))}
+    f, g, h, t, r, s = logs.values()
+    w = World(logs, {})
+    f1 = f.add(0, EntryKind.CONTRIBUTION, [rec("md5", f"{0xa0 + i:02x}" * 16) for i in range(24)])
+
+    def rec_id(i: int) -> bytes:
+        return rid(f1, i)
+
+    def appeal(i: int, hours: float = 1) -> Entry:
+        return g.add(hours, EntryKind.APPEAL, [AppealItem(rec_id(i), f"case-f{i}", None).encode()])
+
+    def ruling(i: int, case: Entry, hours: float, signers: Sequence[SigningKey], *, outcome: Outcome =
+               Outcome.OVERTURNED, ruled_at: float | None = None, by: Log = g) -> Entry:
+        item = ruling_item(rec_id(i), case.entry_id, outcome, hours if ruled_at is None else ruled_at, signers)
+        return by.add(hours, EntryKind.DECISION, [item])
+
+    def opinion(log: Log, i: int, hours: float, stance: Stance = Stance.FALSE_POSITIVE) -> Entry:
+        return log.add(hours, EntryKind.OPINION, [OpinionItem(rec_id(i), stance, "not_tvec", "").encode()])
+
+    def contributor_decides(i: int, case: Entry, hours: float, outcome: Outcome) -> Entry:
+        return f.add(hours, EntryKind.DECISION, [DecisionItem(rec_id(i), case.entry_id, outcome, "reviewed",
+                                                               DecidedAs.CONTRIBUTOR).encode()])
+
+    # Every entry is made first, each log in time order (the assembler's frontier is the world's), then bundled.
+    # Disputes: f1[10] is reported by member-g (1 h) and member-h (2 h); f1[11] by member-g alone; f1[12] by the
+    # trusted flagger; f1[13] by the contributor itself and member-g; f1[14] by member-g and member-h, who then
+    # changes its mind; f1[15] by two, upheld by member-f at 3 h, then reported by the flagger at 5 h; f1[16] by
+    # two, overturned by the stewards after the window. The referrer contributes r1, decides the appeal of r1[0],
+    # retracts r1[1], publishes a stewards' ruling and opines.
+    r1 = r.add(0.5, EntryKind.CONTRIBUTION, [rec("md5", "b0" * 16), rec("md5", "b1" * 16)])
+    ap = {i: appeal(i) for i in (*range(10), 18)}
+    r_appealed = g.add(1, EntryKind.APPEAL, [AppealItem(rid(r1, 0), "case-r0", None).encode()])
+    first_reports = {i: opinion(g, i, 1) for i in (10, 14, 15, 16)}
+    alone = opinion(g, 11, 1)
+    flagged = opinion(t, 12, 1)
+    own = (opinion(f, 13, 1), opinion(g, 13, 2))
+    gh = {i: (first_reports[i], opinion(h, i, 2)) for i in (10, 14, 15, 16)}
+    r_decides = r.add(2, EntryKind.DECISION, [DecisionItem(rid(r1, 0), r_appealed.entry_id, Outcome.OVERTURNED,
+                                                           "our mistake", DecidedAs.CONTRIBUTOR).encode()])
+    early_case = contributor_decides(10, gh[10][0], 2.5, Outcome.OVERTURNED)  # names member-g's report: no case
+    rulings = {
+        "quorum": ruling(0, ap[0], 3, [S, S3_OLD]),
+        "short": ruling(1, ap[1], 3, [S]),
+        "stranger": ruling(2, ap[2], 3, [S, H]),
+        "at-the-deadline": ruling(4, ap[4], 3, [S, S3_OLD], ruled_at=2),
+        "within-the-window": ruling(5, ap[5], 3, [S, S3_OLD], ruled_at=1.5),
+    }
+    single = s.add(3, EntryKind.DECISION, [DecisionItem(rec_id(0), ap[0].entry_id, Outcome.UPHELD, "alone",
+                                                        DecidedAs.STEWARD).encode()])
+    upheld_case = contributor_decides(15, gh[15][1], 3, Outcome.UPHELD)
+    mind_changed = opinion(h, 14, 3, Stance.AGREE)
+    r_retracts = r.add(3, EntryKind.RETRACTION, [RetractionItem(rid(r1, 1), "withdrawn").encode()])
+    r_publishes = ruling(18, ap[18], 3.5, [S, S3_OLD], by=r)
+    r_opines = r.add(4, EntryKind.OPINION, [OpinionItem(rec_id(17), Stance.DISAGREE, "", "").encode()])
+    rulings["revoked-before"] = ruling(9, ap[9], 4, [S, S4])
+    ruled_case = ruling(16, gh[16][1], 4, [S, S3_OLD])
+    late = contributor_decides(1, ap[1], 5, Outcome.UPHELD)
+    flagged_again = opinion(t, 15, 5)
+    rulings["revoked-after"] = ruling(8, ap[8], 6, [S, S4])
+    rulings["one-steward-two-keys"] = ruling(3, ap[3], 7.5, [S3_OLD, S3_NEW])
+    rulings["expired-key"] = ruling(6, ap[6], 9, [S, S3_OLD])
+    rulings["rotated-key"] = ruling(7, ap[7], 9, [S, S3_NEW])
+    r_appeals = raw_entry(REFERRER, "referrer-r", len(r.entries) + 1, r.entries[-1].entry_id, T0 + 5 * HOUR,
+                          EntryKind.APPEAL, [AppealItem(rec_id(19), "case-from-a-referrer", None).encode()])
+    r_reserved = raw_entry(REFERRER, "referrer-r", len(r.entries) + 1, r.entries[-1].entry_id, T0 + 5 * HOUR, 6,
+                           [rec_id(19) + b"\x00\x00"])
+
+    def dp(entry: Entry, index: int, related: Sequence[Entry], *, steward_entries: bool = False,
+           **more: Any) -> ProvenanceBundle:
+        made = bundle(w, entry, index, related, policy=DP_POLICY, stewards=DP_STEWARDS, known=DP_MEMBERS, **more)
+        # Member entries are unsigned key hints: the stewards' carry their keys for a verifier without an anchor.
+        return replace(made, stewards=tuple(DP_MEMBERS[m] for m in DP_STEWARDS)) if steward_entries else made
+
+    def ok(name: str, b: ProvenanceBundle, status: str, rulings_: dict[Entry, str] | None = None, note: str = "",
+           anchor: dict[str, Any] | None = DP_ANCHOR) -> None:
+        suite.ok(name, b, status, {e.entry_id.hex(): v for e, v in (rulings_ or {}).items()}, note=note,
+                 anchor=anchor)
+
+    # Stewards' rulings (decided_as = stewards): k of n distinct stewards, keys valid when they ruled, after W.
+    q = rulings
+    ok("stewards-ruling-meeting-the-quorum", dp(f1, 0, [ap[0], q["quorum"]]), "overturned",
+       {q["quorum"]: "effective"}, "signed by steward-1 and steward-3 at 3 h; the quorum is 2")
+    ok("stewards-ruling-one-signature-short", dp(f1, 1, [ap[1], q["short"]]), "active",
+       {q["short"]: "refused decision.ruling_quorum"}, "signed by steward-1 alone")
+    ok("stewards-ruling-signed-by-a-non-steward-key", dp(f1, 2, [ap[2], q["stranger"]]), "active",
+       {q["stranger"]: "refused decision.ruling_quorum"}, "steward-1 and member-h: member-h's valid signature counts "
+       "for nothing")
+    ok("stewards-ruling-one-steward-with-two-keys", dp(f1, 3, [ap[3], q["one-steward-two-keys"]]), "active",
+       {q["one-steward-two-keys"]: "refused decision.ruling_quorum"},
+       "steward-3 signs with its old and its new key in their overlap: one steward, counted once")
+    ok("stewards-ruling-exactly-at-the-end-of-the-window", dp(f1, 4, [ap[4], q["at-the-deadline"]]), "overturned",
+       {q["at-the-deadline"]: "effective"}, "ruled_at_ms = appeal + W: the stewards may rule from then on")
+    ok("stewards-ruling-within-the-window", dp(f1, 5, [ap[5], q["within-the-window"]]), "active",
+       {q["within-the-window"]: "refused decision.ruling_too_early"},
+       "ruled at 1.5 h (the appeal at 1 h, W = 1 h), published at 3 h: ruled_at_ms counts")
+    ok("stewards-ruling-signed-with-an-expired-key", dp(f1, 6, [ap[6], q["expired-key"]]), "active",
+       {q["expired-key"]: "refused decision.ruling_quorum"}, "steward-3's old key ended at 8 h; ruled at 9 h")
+    ok("stewards-ruling-signed-with-a-rotated-key", dp(f1, 7, [ap[7], q["rotated-key"]]), "overturned",
+       {q["rotated-key"]: "effective"}, "steward-3's new key, valid from 7 h; ruled at 9 h")
+    ok("stewards-ruling-by-a-revoked-steward-after-its-cutoff", dp(f1, 8, [ap[8], q["revoked-after"]]), "active",
+       {q["revoked-after"]: "refused decision.ruling_quorum"},
+       "steward-4's cutoff is 5 h, ruled at 6 h: its signature counts for nothing")
+    ok("stewards-ruling-by-a-revoked-steward-before-its-cutoff", dp(f1, 9, [ap[9], q["revoked-before"]]),
+       "overturned", {q["revoked-before"]: "effective"}, "ruled at 4 h, before steward-4's cutoff at 5 h")
+    ok("single-steward-decision-above-quorum-1", dp(f1, 0, [ap[0], single, q["quorum"]]), "overturned",
+       {single: "refused decision.single_steward", q["quorum"]: "effective"},
+       "steward-1 decides alone (decided_as = steward) at 3 h, after the window: with a quorum of 2 it does not count")
+    ok("contributor-decides-after-the-window", dp(f1, 1, [ap[1], q["short"], late]), "active",
+       {q["short"]: "refused decision.ruling_quorum", late: "effective"},
+       "the window lets stewards in; it does not shut the contributor out")
+    ok("stewards-ruling-meeting-the-quorum-without-an-anchor",
+       dp(f1, 0, [ap[0], q["quorum"]], steward_entries=True), "overturned", {q["quorum"]: "effective"},
+       "the assembly's policy (quorum 2) and stewards, the stewards' keys from the bundle's stewards entries",
+       anchor=None)
+    ok("stewards-ruling-without-an-anchor-and-without-steward-entries", dp(f1, 0, [ap[0], q["quorum"]]), "active",
+       {q["quorum"]: "refused decision.ruling_quorum"},
+       "no member entry carries a steward's key: no signature can be checked", anchor=None)
+    # Dispute cases: k = 2 false-positive reports, or one by a trusted flagger; each member's latest opinion.
+    ok("dispute-case-opens-at-the-quorum", dp(f1, 10, [*gh[10]]), "disputed", {},
+       "member-g and member-h report a false positive: the case is named by member-h's report, the second")
+    ok("dispute-case-quarantine-withhold", dp(f1, 10, [*gh[10]]), "quarantined", {},
+       "the same bundle; the policy's quarantine mode is withhold", anchor=DP_WITHHOLD)
+    ok("dispute-one-report-below-the-quorum", dp(f1, 11, [alone]), "active", {}, "member-g alone")
+    ok("dispute-case-opened-by-a-trusted-flagger", dp(f1, 12, [flagged]), "disputed", {},
+       "one report by flagger-t: the policy lets a trusted flagger's report open a case")
+    ok("dispute-trusted-flagger-when-the-policy-says-no", dp(f1, 12, [flagged]), "active", {},
+       "the same bundle; trusted_flagger_disputes is false: one report of two", anchor=DP_NO_FLAGGERS)
+    ok("dispute-the-contributors-own-report-does-not-count", dp(f1, 13, [*own]), "active", {},
+       "member-f (the contributor) and member-g report: one report counts")
+    ok("dispute-a-members-latest-opinion-counts", dp(f1, 14, [*gh[14], mind_changed]), "active", {},
+       "member-h reports, then agrees: its latest opinion is no report")
+    ok("dispute-case-upheld-then-a-new-report-opens-another", dp(f1, 15, [*gh[15], upheld_case, flagged_again]),
+       "disputed", {upheld_case: "effective"},
+       "member-f upholds the first case at 3 h (reviewing the reports before it); flagger-t's at 5 h opens another")
+    ok("dispute-case-upheld", dp(f1, 15, [*gh[15], upheld_case]), "active", {upheld_case: "effective"},
+       "the contributor decides the case named by the second report")
+    ok("dispute-case-overturned-by-a-stewards-ruling", dp(f1, 16, [*gh[16], ruled_case]), "overturned",
+       {ruled_case: "effective"}, "the stewards rule on the case after the window")
+    ok("decision-naming-a-report-that-opened-no-case", dp(f1, 10, [*gh[10], early_case]), "disputed",
+       {early_case: "pending decision.no_case"},
+       "the decision names member-g's report, the first: the case is named by the second, so it stays open")
+    # The referrer role (§9.4 step 5, Who may author what): contributes, retracts, opines, decides about its own
+    # records, publishes a stewards' ruling; appeals and reserved kinds are not its to author.
+    ok("referrer-contributes-and-decides-its-own-appeal", dp(r1, 0, [r_appealed, r_decides]), "overturned",
+       {r_decides: "effective"})
+    ok("referrer-retracts-its-own-record", dp(r1, 1, [r_retracts]), "retracted")
+    ok("referrer-opines", dp(f1, 17, [r_opines]), "active")
+    ok("referrer-publishes-a-stewards-ruling", dp(f1, 18, [ap[18], r_publishes]), "overturned",
+       {r_publishes: "effective"}, "the ruling's signatures count, not its publisher")
+    suite.bad("key.role", "a-referrer-appeals", dp(f1, 19, [r_appeals], heads=_with_head(w, r_appeals)),
+              anchor=DP_ANCHOR, note="a referrer runs no matching: it files no appeals")
+    suite.bad("key.role", "a-referrer-signs-a-reserved-kind", dp(f1, 19, [r_reserved], heads=_with_head(w, r_reserved)),
+              anchor=DP_ANCHOR, note="reserved kinds need contributor or trusted_flagger")
+    dup = ruling_item(rec_id(0), ap[0].entry_id, Outcome.OVERTURNED, 3, [S])
+    twice = dup[:-2 - 96] + b"\x00\x02" + dup[-96:] + dup[-96:]
+    again = raw_entry(G, "member-g", len(g.entries) + 1, g.entries[-1].entry_id, T0 + 11 * HOUR,
+                      EntryKind.DECISION, [twice])
+    suite.bad("related.item", "stewards-ruling-lists-a-key-twice", dp(f1, 0, [ap[0], again],
+                                                                      heads=_with_head(w, again)),
+              anchor=DP_ANCHOR, note="signatures are in strictly increasing key id order: one key once")
+
+
 def _policy_bytes(statement: bytes, **fields: int) -> bytes:
     """The statement with its 14 policy bytes rewritten raw (a decoder must refuse them)."""
     decoded = Assembly.decode(statement)
@@ -1050,4 +1280,11 @@ def _policy_bytes(statement: bytes, **fields: int) -> bytes:
     return statement[:start] + bytes(policy) + statement[start + 14:]
 
 
-__all__ = ["ENTRY_TAG", "build"]
+# The sections of the suite, in manifest order. A new record form or rule adds its own function here (e.g. a
+# signal type's genuine and invalid records: `bundle()` takes any contribution entry, `raw_entry` any item).
+SECTIONS: tuple[Callable[[Suite], None], ...] = (
+    _anchors, _genuine, _decision_cases, _boundary_cases, _file_rules, _anchor_rules, _record_rules, _key_rules,
+    _related_rules, _assembly_rules, _due_process,
+)
+
+__all__ = ["ENTRY_TAG", "SECTIONS", "build"]

@@ -23,7 +23,7 @@ from node.cli.main import main
 from node.core.entry import EntryHeader
 from node.provenance import bundle_file
 from node.provenance.assembly import Assembly
-from node.provenance.rules import RULES
+from node.provenance.rules import DECISION_RULES, RULES
 from scripts.gen_vectors import main as gen_vectors
 from testkit.bundle_vectors import build as build_suite
 
@@ -53,15 +53,17 @@ def outcome(case: dict[str, Any], anchor: dict[str, Any] | None) -> dict[str, An
         code = main(argv)
     if code == 0:
         shown = json.loads(out.getvalue())
-        rulings = {e["entry_id"]: e["ruling"].split(":")[0] for e in shown["history"] if e["kind"] == "decision"}
-        return {"expect": "verified", "status": shown["status"], "rulings": rulings}
+        decisions = [e for e in shown["history"] if e["kind"] == "decision"]
+        rulings = {e["entry_id"]: e["ruling"].split(":")[0] for e in decisions}
+        rules = {e["entry_id"]: e["ruling_rule"] for e in decisions if "ruling_rule" in e}
+        return {"expect": "verified", "status": shown["status"], "rulings": rulings, "ruling_rules": rules}
     # Every refusal is a verdict, the anchor's as the bundle's: exit 1 with the rule (2 is for usage errors).
     assert code == 1, (code, out.getvalue(), err.getvalue())
     return {"expect": "rejected", "rule": json.loads(out.getvalue())["rule"]}
 
 
 def expected(case: dict[str, Any]) -> dict[str, Any]:
-    keys = ("expect", "status", "rulings") if case["expect"] == "verified" else ("expect", "rule")
+    keys = ("expect", "status", "rulings", "ruling_rules") if case["expect"] == "verified" else ("expect", "rule")
     return {k: case[k] for k in keys}
 
 
@@ -90,19 +92,22 @@ def test_the_generator_is_deterministic() -> None:
 
 
 def documented_rules() -> dict[str, str]:
-    """The rule index of docs/protocol.md §9.8: rule id → the text of its row."""
+    """The rule index of docs/protocol.md §9.8 (both of its tables): rule id → the text of its row."""
     index = PROTOCOL.split("### 9.8 Rule index", 1)[1].split("### 9.9", 1)[0]
     return {m.group(1): m.group(0) for m in re.finditer(r"^\| `([a-z_0-9]+\.[a-z_0-9]+)` \|.*$", index, re.M)}
 
 
 def test_every_rule_of_the_verifier_has_a_row_in_the_rule_index_and_no_row_is_stale() -> None:
-    assert set(documented_rules()) == set(RULES)
+    assert set(documented_rules()) == set(RULES) | set(DECISION_RULES)
+    assert not set(RULES) & set(DECISION_RULES)
 
 
 def test_every_rule_is_stated_in_its_step_of_section_9() -> None:
     section = PROTOCOL.split("## Verifying a provenance bundle", 1)[1].split("### 9.8 Rule index", 1)[0]
     missing = [rule for rule in RULES if f"`{rule}`" not in section]
     assert missing == []
+    status = section.split("### 9.7 Status", 1)[1]
+    assert [rule for rule in DECISION_RULES if f"`{rule}`" not in status] == []
 
 
 def test_every_rule_has_a_vector_and_every_vector_a_rule() -> None:
@@ -110,6 +115,43 @@ def test_every_rule_has_a_vector_and_every_vector_a_rule() -> None:
     assert exercised <= set(RULES)
     assert sorted(set(RULES) - exercised) == []
     assert all(c["name"].startswith(c["rule"] + "/") for c in CASES if c["expect"] == "rejected")
+
+
+def test_every_decision_rule_has_a_vector_and_every_ruling_that_does_not_count_a_rule() -> None:
+    verified = [c for c in CASES if c["expect"] == "verified"]
+    named = {rule for c in verified for rule in c["ruling_rules"].values()}
+    assert named <= set(DECISION_RULES)
+    assert sorted(set(DECISION_RULES) - named) == []
+    for case in verified:
+        uncounted = {e for e, ruling in case["rulings"].items() if ruling in ("refused", "pending")}
+        assert set(case["ruling_rules"]) == uncounted, case["name"]
+        for entry_id, rule in case["ruling_rules"].items():
+            assert (case["rulings"][entry_id] == "pending") == (rule == "decision.no_case"), case["name"]
+
+
+# Where the verifiers' code names a rule: every string literal shaped like a rule id (family.name) in the Python
+# verifier's modules and in verify.js. A new refusal, or a new reason a decision does not count, written in either
+# verifier is found here whether or not a vector reaches it, and must then be in the tables above, so in §9.8 and
+# in the vectors.
+RULE_FAMILIES = ("file", "consortium", "anchor", "record", "key", "related", "assembly", "decision")
+RULE_LITERAL = re.compile(r"""["'`]((?:""" + "|".join(RULE_FAMILIES) + r""")\.[a-z_0-9]+)["'`]""")
+VERIFIER_SOURCES = [*sorted((ROOT / "node/provenance").glob("*.py")), ROOT / "node/dueprocess/deadlines.py",
+                    ROOT / "node/membership/consortium_file.py", ROOT / "node/cli/verify_cmd.py",
+                    ROOT / "clients/node/verify.js"]
+
+
+def test_every_rule_id_the_verifiers_code_names_is_in_the_tables() -> None:
+    named = {m.group(1): path.name for path in VERIFIER_SOURCES
+             for m in RULE_LITERAL.finditer(path.read_text(encoding="utf-8"))}
+    assert {rule: where for rule, where in named.items() if rule not in RULES and rule not in DECISION_RULES} == {}
+    assert set(DECISION_RULES) <= set(named)  # the scan sees the decision rules where they are raised
+
+
+def test_a_decision_rule_outside_the_table_cannot_be_raised() -> None:
+    from node.dueprocess.deadlines import UnknownAppeal, _refused
+
+    with pytest.raises(KeyError, match="undocumented decision rule"):
+        _refused(UnknownAppeal, "decision.something_new", "x")
 
 
 def test_the_suite_covers_what_the_issue_names() -> None:
@@ -123,9 +165,35 @@ def test_the_suite_covers_what_the_issue_names() -> None:
                    "anchor.roster_expired/expired-at-the-verification-time", "assembly.omitted/decision-removed"):
         assert needed in names
     statuses = {c["status"] for c in CASES if c["expect"] == "verified"}
-    assert statuses == {"active", "retracted", "overturned"}
+    assert statuses == {"active", "retracted", "overturned", "disputed", "quarantined"}
     rulings = {r for c in CASES if c["expect"] == "verified" for r in c["rulings"].values()}
     assert rulings == {"effective", "superseded", "refused", "pending"}
+
+
+def test_the_suite_covers_the_due_process_policy_and_the_referrer() -> None:
+    """Stewards' rulings (quorum met, one short, a non-steward's key, one steward twice, a single steward above
+    quorum 1, the window, expired/rotated/revoked keys), dispute cases (at the quorum, by a trusted flagger when the
+    policy says so), quarantine in both modes, and the referrer role (each kind it may or may not author)."""
+    names = {c["name"] for c in CASES}
+    needed = [f"verified/{n}" for n in (
+        "stewards-ruling-meeting-the-quorum", "stewards-ruling-one-signature-short",
+        "stewards-ruling-signed-by-a-non-steward-key", "stewards-ruling-one-steward-with-two-keys",
+        "single-steward-decision-above-quorum-1", "stewards-ruling-within-the-window",
+        "stewards-ruling-exactly-at-the-end-of-the-window", "contributor-decides-after-the-window",
+        "stewards-ruling-signed-with-an-expired-key", "stewards-ruling-signed-with-a-rotated-key",
+        "stewards-ruling-by-a-revoked-steward-after-its-cutoff",
+        "stewards-ruling-by-a-revoked-steward-before-its-cutoff",
+        "stewards-ruling-meeting-the-quorum-without-an-anchor", "dispute-case-opens-at-the-quorum",
+        "dispute-one-report-below-the-quorum", "dispute-case-opened-by-a-trusted-flagger",
+        "dispute-trusted-flagger-when-the-policy-says-no", "dispute-case-quarantine-withhold",
+        "referrer-contributes-and-decides-its-own-appeal", "referrer-retracts-its-own-record", "referrer-opines",
+        "referrer-publishes-a-stewards-ruling")]
+    needed += ["key.role/a-referrer-appeals", "key.role/a-referrer-signs-a-reserved-kind",
+               "related.item/stewards-ruling-lists-a-key-twice"]
+    assert [n for n in needed if n not in names] == []
+    files = {c["anchor"]["consortium"] for c in CASES if c["name"] in needed and c["anchor"]}
+    modes = {json.loads((SUITE / f).read_text(encoding="utf-8"))["quarantine"] for f in files}
+    assert modes == {"mark", "withhold"}
 
 
 # Readings of §9 that an implementation written from the document might choose, each with the vectors that
@@ -168,6 +236,23 @@ WRONG_READINGS: dict[str, tuple[str, ...]] = {
                                      "anchor.roster_malformed/upper-case-key-id"),
     "the bundle file read before the anchor": ("consortium.syntax/reported-before-the-bundle-file",),
     "no structure check of the contribution header": ("record.shape/seq-0", "record.shape/item-count-0"),
+    "a ruling counts its signatures, not its stewards": ("verified/stewards-ruling-one-steward-with-two-keys",),
+    "any member's key signs a ruling": ("verified/stewards-ruling-signed-by-a-non-steward-key",),
+    "a ruling's signatures checked without key windows": ("verified/stewards-ruling-signed-with-an-expired-key",),
+    "a revoked steward's signatures count whenever they ruled": (
+        "verified/stewards-ruling-by-a-revoked-steward-after-its-cutoff",),
+    "a ruling's window from the publishing entry's time": ("verified/stewards-ruling-within-the-window",),
+    "a single steward decides whatever the quorum": ("verified/single-steward-decision-above-quorum-1",),
+    "the window shuts the contributor out": ("verified/contributor-decides-after-the-window",),
+    "a trusted flagger opens a case whatever the policy": ("verified/dispute-trusted-flagger-when-the-policy-says-no",),
+    "the contributor's own report counts": ("verified/dispute-the-contributors-own-report-does-not-count",),
+    "every report counts, not each member's latest opinion": ("verified/dispute-a-members-latest-opinion-counts",),
+    "reports reviewed by an upheld decision count again, or none after it": (
+        "verified/dispute-case-upheld", "verified/dispute-case-upheld-then-a-new-report-opens-another"),
+    "a case named by the first report": ("verified/decision-naming-a-report-that-opened-no-case",),
+    "withhold mode shown as disputed": ("verified/dispute-case-quarantine-withhold",),
+    "a referrer authors as a contributor": ("key.role/a-referrer-appeals", "key.role/a-referrer-signs-a-reserved-kind"),
+    "a referrer authors as an observer": ("verified/referrer-contributes-and-decides-its-own-appeal",),
 }
 
 

@@ -1,9 +1,13 @@
-"""`hashnode verify` on any bundle file: VERIFIED (exit 0) or one line naming a documented rule (exit 1), never a
-traceback (issue 12 item 6; docs/protocol.md §9).
+"""`hashnode verify` on any bundle file and any consortium file: VERIFIED (exit 0) or one line naming a documented
+rule (exit 1), never a traceback (issue 12 item 6; docs/protocol.md §9).
 
-Hypothesis mutates a genuine bundle file at every level: the raw bytes, the JSON values (types, numbers, strings,
-base64 text, deleted and added fields), and the signed bytes inside the base64 fields. Each mutated file goes
-through the command's own entry point (`node.cli.main.main`), as a user's would.
+Hypothesis mutates genuine files at every level: the raw bytes, the JSON values (types, numbers, strings, base64
+text, deleted and added fields), and the signed bytes inside the base64 fields. The genuine bundles are a sample
+one and conformance vectors that carry every part of due process (stewards' rulings with their signatures, dispute
+reports, the referrer role, the stewards' member entries, the assembly's policy); the consortium file is the
+vectors' due-process anchor (steward and dispute quorums, trusted flaggers' disputes, quarantine mode, rotated keys,
+a revoked steward). Each mutated file goes through the command's own entry point (`node.cli.main.main`), as a
+user's would.
 """
 
 from __future__ import annotations
@@ -30,6 +34,28 @@ JsonValue = Any
 @functools.cache
 def genuine() -> dict[str, JsonValue]:
     return json.loads(convert.bundle_to_json(sample_bundle()))  # type: ignore[no-any-return]
+
+
+VECTORS = Path(__file__).resolve().parent / "vectors/bundles"
+DUE_PROCESS_ANCHOR = VECTORS / "anchors/consortium-due-process.json"
+# Vectors whose bundles carry the due-process fields: rulings (decided_as 3, signatures), reports that open a case,
+# a referrer's entries, stewards' member entries; verified against the due-process anchor, or without one.
+DUE_PROCESS_BUNDLES = (
+    "verified/stewards-ruling-meeting-the-quorum",
+    "verified/stewards-ruling-meeting-the-quorum-without-an-anchor",
+    "verified/dispute-case-upheld-then-a-new-report-opens-another",
+    "verified/referrer-contributes-and-decides-its-own-appeal",
+)
+
+
+@functools.cache
+def vector_document(name: str) -> dict[str, JsonValue]:
+    return json.loads((VECTORS / "cases" / f"{name}.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+@functools.cache
+def anchor_document() -> dict[str, JsonValue]:
+    return json.loads(DUE_PROCESS_ANCHOR.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 def paths(value: JsonValue, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -88,9 +114,8 @@ def _flip_base64(text: str, position: int) -> str:
     return base64.b64encode(bytes(data)).decode("ascii")
 
 
-@st.composite
-def mutated_document(draw: st.DrawFn) -> bytes:
-    document = genuine()
+def mutate(draw: st.DrawFn, document: JsonValue) -> JsonValue:
+    """One to three mutations anywhere in a JSON document."""
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         where = draw(st.sampled_from(paths(document)))
         action = draw(st.sampled_from(["replace", "delete", "add", "flip", "wrap"]))
@@ -115,7 +140,39 @@ def mutated_document(draw: st.DrawFn) -> bytes:
             for step in where:
                 target = target[step]
             document = replaced(document, where, draw(st.sampled_from([[target], {"x": target}, str(target)])))
-    return json.dumps(document).encode("utf-8")
+    return document
+
+
+@st.composite
+def mutated_document(draw: st.DrawFn) -> bytes:
+    return json.dumps(mutate(draw, genuine())).encode("utf-8")
+
+
+@st.composite
+def mutated_due_process_bundle(draw: st.DrawFn) -> tuple[bytes, bool]:
+    """A due-process vector's bundle, mutated; and whether to verify it against the due-process anchor."""
+    document = mutate(draw, vector_document(draw(st.sampled_from(DUE_PROCESS_BUNDLES))))
+    return json.dumps(document, ensure_ascii=False).encode("utf-8"), draw(st.booleans())
+
+
+POLICY_VALUES = st.one_of(SCALARS, st.sampled_from(["mark", "withhold", "MARK", "quarantine"]),
+                          st.integers(min_value=-2, max_value=1002), st.sampled_from(
+                              [["referrer"], ["trusted_flagger", "steward"], ["steward", "steward"], [], ["admin"]]))
+
+
+@st.composite
+def mutated_consortium_file(draw: st.DrawFn) -> bytes:
+    """The due-process anchor with its policy fields, roles, keys and cutoffs (and anything else) mutated."""
+    document = anchor_document()
+    for _ in range(draw(st.integers(min_value=0, max_value=2))):
+        field = draw(st.sampled_from(["steward_quorum", "dispute_quorum", "trusted_flagger_disputes", "quarantine",
+                                      "decision_window_ms", "decision_window_hours"]))
+        document = replaced(document, (field,), draw(POLICY_VALUES))
+    member = draw(st.integers(0, len(document["member"]) - 1))
+    field = draw(st.sampled_from(["roles", "status", "revoked_after_ms", "keys", "public_key", "public_keys"]))
+    if draw(st.booleans()):
+        document = replaced(document, ("member", member, field), draw(POLICY_VALUES))
+    return json.dumps(mutate(draw, document)).encode("utf-8")
 
 
 @st.composite
@@ -164,6 +221,31 @@ def test_a_bundle_file_with_mutated_bytes_verifies_or_fails_in_one_line(
     data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run_verify(tmp_path, data, capsys)
+
+
+DUE_PROCESS_FUZZ = settings(max_examples=150, deadline=None,
+                            suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@DUE_PROCESS_FUZZ
+@given(case=mutated_due_process_bundle())
+def test_a_mutated_due_process_bundle_verifies_or_fails_in_one_line(
+    case: tuple[bytes, bool], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, anchored = case
+    anchor = ("--consortium", str(DUE_PROCESS_ANCHOR)) if anchored else ()
+    run_verify(tmp_path, data, capsys, *anchor, "--time-ms", "1700043200000")
+
+
+@DUE_PROCESS_FUZZ
+@given(data=mutated_consortium_file())
+def test_a_mutated_consortium_file_verifies_or_fails_in_one_line(
+    data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    anchor = tmp_path / "consortium.json"
+    anchor.write_bytes(data)
+    bundle = (VECTORS / "cases/verified/stewards-ruling-meeting-the-quorum.json").read_bytes()
+    run_verify(tmp_path, bundle, capsys, "--consortium", str(anchor), "--time-ms", "1700043200000")
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -20,8 +20,12 @@ function outcome(dir, c) {
     }
     const result = verifyRead(readBundleFile(fs.readFileSync(path.join(dir, c.bundle))), anchor);
     const rulings = {};
-    for (const e of result.history) if (e.kind === "decision") rulings[e.entry_id] = e.ruling.split(":")[0];
-    return { expect: "verified", status: result.status, rulings };
+    const ruling_rules = {};
+    for (const e of result.history.filter((x) => x.kind === "decision")) {
+      rulings[e.entry_id] = e.ruling.split(":")[0];
+      if (e.ruling_rule) ruling_rules[e.entry_id] = e.ruling_rule;
+    }
+    return { expect: "verified", status: result.status, rulings, ruling_rules };
   } catch (err) {
     if (!(err instanceof VerificationError)) throw err;
     return { expect: "rejected", rule: err.rule, error: err.message };
@@ -31,7 +35,8 @@ function outcome(dir, c) {
 function same(found, c) {
   if (found.expect !== c.expect) return false;
   if (c.expect === "rejected") return found.rule === c.rule;
-  return found.status === c.status && JSON.stringify(Object.entries(found.rulings).sort()) === JSON.stringify(Object.entries(c.rulings).sort());
+  const same = (x, y) => JSON.stringify(Object.entries(x).sort()) === JSON.stringify(Object.entries(y).sort());
+  return found.status === c.status && same(found.rulings, c.rulings) && same(found.ruling_rules, c.ruling_rules);
 }
 
 function main(argv) {

@@ -60,8 +60,11 @@ const MEMBER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const ENDPOINT = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5})$/;
 // Who may author what (docs/protocol.md, receipt rule R5): kind → roles, any one of which suffices; other kinds
 // (reserved) as a contribution.
+// A referrer holds records of its own (contributes, retracts, opines, decides about them) but runs no matching,
+// so it receives no appeals and files none.
 const MATCHING = ["contributor", "trusted_flagger"];
-const AUTHOR_ROLES = { 1: MATCHING, 2: MATCHING, 3: MATCHING, 4: MATCHING, 5: [...MATCHING, "steward"] };
+const HOLDING = [...MATCHING, "referrer"];
+const AUTHOR_ROLES = { 1: HOLDING, 2: HOLDING, 3: HOLDING, 4: MATCHING, 5: [...HOLDING, "steward"] };
 
 class VerificationError extends Error {
   constructor(rule, message) {
@@ -90,15 +93,15 @@ const hex = (buffer) => buffer.toString("hex");
 
 // Numbers are kept as their source text ({number: "12"}), so that integers of any size stay exact and a fraction
 // or an exponent stays visible; strings are checked for lone surrogates; member names must be unique.
-function parseJson(text, family) {
+function parseJson(text, family, jsonRule = `${family}.json`) {
   let pos = 0;
-  const bad = (why) => fail(`${family}.json`, `not JSON: ${why} at character ${pos}`);
+  const bad = (why) => fail(jsonRule, `not JSON: ${why} at character ${pos}`);
   const ws = () => { while (pos < text.length && " \t\n\r".includes(text[pos])) pos++; };
   function value(depth) {
     ws();
     const c = text[pos];
     // Objects and arrays count (the top-level object is depth 1); what they hold at the innermost level does not.
-    if (depth > MAX_DEPTH && (c === "{" || c === "[")) fail(`${family}.json`, `nested deeper than ${MAX_DEPTH} levels`);
+    if (depth > MAX_DEPTH && (c === "{" || c === "[")) fail(jsonRule, `nested deeper than ${MAX_DEPTH} levels`);
     if (c === "{") return object(depth);
     if (c === "[") return array(depth);
     if (c === '"') return string();
@@ -109,7 +112,7 @@ function parseJson(text, family) {
     if (!m || m[0].length === 0) bad("unexpected character");
     pos += m[0].length;
     // A negative zero in any spelling (-0, -0.0, -0e5): readers disagree on whether it is 0.
-    if (/^-0(\.0+)?([eE][-+]?[0-9]+)?$/.test(m[0])) fail(`${family}.json`, `${m[0]} (a negative zero) is not a number a document may hold`);
+    if (/^-0(\.0+)?([eE][-+]?[0-9]+)?$/.test(m[0])) fail(jsonRule, `${m[0]} (a negative zero) is not a number a document may hold`);
     return { number: m[0] };
   }
   function object(depth) {
@@ -121,7 +124,7 @@ function parseJson(text, family) {
       ws();
       if (text[pos] !== '"') bad("expected a member name");
       const name = string();
-      if (Object.prototype.hasOwnProperty.call(out, name)) fail(`${family}.json`, `member name ${JSON.stringify(name)} appears twice in one object`);
+      if (Object.prototype.hasOwnProperty.call(out, name)) fail(jsonRule, `member name ${JSON.stringify(name)} appears twice in one object`);
       ws();
       if (text[pos] !== ":") bad("expected ':'");
       pos++;
@@ -168,7 +171,7 @@ function parseJson(text, family) {
       pos++;
     }
     if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(out)) {
-      fail(`${family}.json`, "a string holds a lone surrogate (\\ud800-\\udfff escape)");
+      fail(jsonRule, "a string holds a lone surrogate (\\ud800-\\udfff escape)");
     }
     return out;
   }
@@ -185,13 +188,13 @@ function parseJson(text, family) {
     else if (c === "[" || c === "{") deepest = Math.max(deepest, ++depth);
     else if (c === "]" || c === "}") depth--;
   }
-  if (deepest > MAX_DEPTH) fail(`${family}.json`, `nested deeper than ${MAX_DEPTH} levels`);
+  if (deepest > MAX_DEPTH) fail(jsonRule, `nested deeper than ${MAX_DEPTH} levels`);
   const result = value(1);
   ws();
   if (pos !== text.length) bad("text after the value");
   // Parsed objects have no prototype; numbers ({number}) and arrays do.
   if (result === null || typeof result !== "object" || Array.isArray(result) || Object.getPrototypeOf(result) !== null) {
-    fail(`${family}.json`, "want a JSON object at the top level");
+    fail(jsonRule, "want a JSON object at the top level");
   }
   return result;
 }
@@ -872,23 +875,30 @@ function rulingSigners(item, authority) {
   return [...signers].sort();
 }
 
-// Why `decision` is not a valid decision of `appeal` (node/dueprocess/deadlines.py check_decision), or null.
+// Why `decision` is not a valid decision of `appeal` (node/dueprocess/deadlines.py check_decision), or null: the
+// rule of section 9.7 step 4 (the rule index, section 9.8) and the words.
 function refusal(appeal, decision, contributor, authority) {
   const deadline = appeal.timestamp_ms + authority.window;
   const item = decision.item;
-  if (decision.timestamp_ms < appeal.timestamp_ms) return "decided before the appeal";
-  if (item.decided_as === "contributor" && decision.author !== contributor) return `${JSON.stringify(decision.author)} is not the contributor`;
+  const refuse = (rule, why) => ({ rule, why });
+  if (decision.timestamp_ms < appeal.timestamp_ms) return refuse("decision.before_appeal", "decided before the appeal");
+  if (item.decided_as === "contributor" && decision.author !== contributor) {
+    return refuse("decision.not_contributor", `${JSON.stringify(decision.author)} is not the contributor`);
+  }
   if (item.decided_as === "steward") {
-    if (!authority.stewards.has(decision.author)) return `${JSON.stringify(decision.author)} is not a steward`;
-    if (authority.quorum > 1) return `the consortium's policy wants rulings signed by ${authority.quorum} stewards`;
-    if (decision.timestamp_ms < deadline) return "a steward decided within the contributor's window";
+    if (!authority.stewards.has(decision.author)) return refuse("decision.not_steward", `${JSON.stringify(decision.author)} is not a steward`);
+    if (authority.quorum > 1) {
+      return refuse("decision.single_steward", `the consortium's policy wants rulings signed by ${authority.quorum} stewards`);
+    }
+    if (decision.timestamp_ms < deadline) return refuse("decision.too_early", "a steward decided within the contributor's window");
   }
   if (item.decided_as === "stewards") {
     const signers = rulingSigners(item, authority);
     if (signers.length < authority.quorum) {
-      return `stewards' ruling: signed by ${signers.length} steward(s) (${signers.join(", ") || "none"}), want ${authority.quorum}`;
+      return refuse("decision.ruling_quorum",
+        `stewards' ruling: signed by ${signers.length} steward(s) (${signers.join(", ") || "none"}), want ${authority.quorum}`);
     }
-    if (item.ruled_at_ms < deadline) return "the stewards ruled within the contributor's window";
+    if (item.ruled_at_ms < deadline) return refuse("decision.ruling_too_early", "the stewards ruled within the contributor's window");
   }
   return null;
 }
@@ -898,8 +908,8 @@ function refusal(appeal, decision, contributor, authority) {
 function resolveCase(appeal, decisions, contributor, authority, rule) {
   let effective = null;
   for (const decision of decisions.filter((d) => hex(d.item.appeal_entry_id) === appeal.entry_id)) {
-    const why = refusal(appeal, decision, contributor, authority);
-    if (why) rule(decision, `refused: ${why}`);
+    const refused = refusal(appeal, decision, contributor, authority);
+    if (refused) rule(decision, `refused: ${refused.why}`, refused.rule);
     else if (effective) rule(decision, `superseded: decided first by ${JSON.stringify(effective.author)}`);
     else {
       effective = decision;
@@ -952,7 +962,9 @@ function deriveStatus(verified, contributor, authority) {
   const decisions = byKind(KIND_DECISION).sort(byTimeThenId); // stable: the items of one entry keep their order
   // Each decision item's ruling (an item object is one item of one entry); an entry's is its first item's.
   const itemRulings = new Map();
-  const rule = (decision, ruling) => { if (!itemRulings.has(decision.item)) itemRulings.set(decision.item, ruling); };
+  const rule = (decision, ruling, ruleId = "") => {
+    if (!itemRulings.has(decision.item)) itemRulings.set(decision.item, { ruling, rule: ruleId });
+  };
   let overturned = false;
   let reviewedUntil = null;
   for (const appeal of [...appeals.values()].sort(byTimeThenId)) {
@@ -968,11 +980,20 @@ function deriveStatus(verified, contributor, authority) {
     if (effective && effective.item.outcome === "overturned") overturned = true;
     if (!effective) open = true;
   }
-  for (const decision of decisions) rule(decision, "pending: its appeal is not in this bundle");
+  for (const decision of decisions) rule(decision, "pending: it names no appeal or dispute case of the record in this bundle", "decision.no_case");
   const rulings = {};
   for (const v of verified) if (v.header.kind === KIND_DECISION) rulings[v.entryId] = itemRulings.get(v.items[0]);
   const status = retracted ? "retracted" : overturned ? "overturned" : open ? (authority.quarantine === "withhold" ? "quarantined" : "disputed") : "active";
   return { status, rulings };
+}
+
+// A steward's keys for checking ruling signatures: each window ends at the steward's revocation cutoff, if any (a key
+// whose window starts after the cutoff is left out), as an entry signed after the cutoff is refused (section 9.4).
+function rulingKeys(member) {
+  const cutoff = member.revoked_after_ms || 0n;
+  const keys = cutoff === 0n ? member.keys : member.keys.filter((k) => k.valid_from_ms <= cutoff)
+    .map((k) => ({ ...k, valid_until_ms: k.valid_until_ms === 0n || k.valid_until_ms > cutoff ? cutoff : k.valid_until_ms }));
+  return keys.map((key) => ({ member_id: member.member_id, key }));
 }
 
 // Who decides and the consortium's due-process policy: the anchor's; without one, the assembler's signed statement
@@ -984,7 +1005,7 @@ function decisionAuthority(bundle, a, anchor) {
     return {
       stewards: anchor.stewards, window: policy.decision_window_ms, quorum: policy.steward_quorum,
       consortium_id: a.consortium_id,
-      steward_keys: members.filter((m) => anchor.stewards.has(m.member_id)).flatMap((m) => m.keys.map((key) => ({ member_id: m.member_id, key }))),
+      steward_keys: members.filter((m) => anchor.stewards.has(m.member_id)).flatMap(rulingKeys),
       dispute_quorum: policy.dispute_quorum, trusted_flagger_disputes: policy.trusted_flagger_disputes,
       trusted_flaggers: new Set(members.filter((m) => m.roles.includes("trusted_flagger")).map((m) => m.member_id)),
       quarantine: policy.quarantine,
@@ -994,7 +1015,7 @@ function decisionAuthority(bundle, a, anchor) {
   const members = [...(bundle.stewards || []), ...bundle.related.map((r) => r.author).filter(Boolean)];
   const keys = new Map();
   for (const m of members.filter((x) => stewards.has(x.member_id))) {
-    for (const key of m.keys) keys.set(`${m.member_id}/${hex(key.public_key)}`, { member_id: m.member_id, key });
+    for (const entry of rulingKeys(m)) keys.set(`${m.member_id}/${hex(entry.key.public_key)}`, entry);
   }
   return {
     stewards, window: a.policy.decision_window_ms, quorum: a.policy.steward_quorum, consortium_id: a.consortium_id,
@@ -1024,7 +1045,11 @@ function verifyRead(bundle, anchor = null) {
   checkComplete(bundle, a);
   const authority = decisionAuthority(bundle, a, anchor);
   const { status, rulings } = deriveStatus(verified, header.author, authority); // 9.7
-  const history = verified.map(({ event }) => (event.entry_id in rulings ? { ...event, ruling: rulings[event.entry_id] } : event));
+  const history = verified.map(({ event }) => {
+    if (!(event.entry_id in rulings)) return event;
+    const { ruling, rule } = rulings[event.entry_id];
+    return rule ? { ...event, ruling, ruling_rule: rule } : { ...event, ruling };
+  });
   history.sort((x, y) => byTimeThenId({ timestamp_ms: BigInt(x.timestamp_ms), entry_id: x.entry_id }, { timestamp_ms: BigInt(y.timestamp_ms), entry_id: y.entry_id }));
   return {
     consortium_id: header.consortium_id,
@@ -1063,14 +1088,8 @@ function anchorOf(consortiumId, members, policy) {
 function readConsortiumFile(bytes) {
   const text = decodeDocument(bytes, "consortium");
   if (!/^[ \t\n\r]*\{/.test(text)) throw new UsageError("a TOML consortium file: this verifier reads the JSON form only (same fields)");
-  let document;
-  try {
-    document = parseJson(text, "consortium");
-  } catch (err) {
-    if (err instanceof VerificationError && err.rule === "consortium.json") fail("consortium.syntax", err.message);
-    throw err;
-  }
-  return consortiumAnchor(document);
+  // A JSON consortium file that breaks the rules of file.json breaks consortium.syntax (section 9.2).
+  return consortiumAnchor(parseJson(text, "consortium", "consortium.syntax"));
 }
 
 function consortiumAnchor(document) {

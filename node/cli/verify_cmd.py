@@ -115,7 +115,9 @@ def event_line(event: VerifiedEvent) -> str:
     """One history line; a decision says whether it counts (effective), came too late (superseded) or was
     refused, and why."""
     line = f"{utc(event.timestamp_ms)} {event.kind} by {event.author}: {event.summary}"
-    return f"{line} [{event.ruling}]" if event.ruling else line
+    if not event.ruling:
+        return line
+    return f"{line} [{event.ruling} (rule {event.ruling_rule})]" if event.ruling_rule else f"{line} [{event.ruling}]"
 
 
 def verified_json(verified: VerifiedProvenance, pinned: str | None) -> dict[str, object]:
@@ -143,6 +145,7 @@ def verified_json(verified: VerifiedProvenance, pinned: str | None) -> dict[str,
                 "entry_id": e.entry_id.hex(),
                 "summary": e.summary,
                 "ruling": e.ruling,
+                **({"ruling_rule": e.ruling_rule} if e.ruling_rule else {}),
             }
             for e in verified.history
         ],

@@ -23,7 +23,7 @@ from node.dueprocess.items import (
     Outcome,
     VerifiedItem,
 )
-from node.dueprocess.ruling import ruling_of, steward_signers
+from node.dueprocess.ruling import signed_bytes, steward_signers
 from node.membership.consortium_policy import QuarantineMode
 
 # The window is a consortium parameter read with the membership; re-exported for callers of this module.
@@ -31,20 +31,48 @@ from node.membership.members import DEFAULT_DECISION_WINDOW_MS as DEFAULT_DECISI
 from node.membership.members import HOUR_MS as HOUR_MS
 from node.membership.members import MemberKey
 
+# Why a decision does not count (docs/protocol.md §9.7, step 4): rule id → what it refuses. Every ruling that is
+# not effective or superseded names one of these, in both verifiers; tests/test_bundle_vectors.py keeps this table,
+# the document's rule index (§9.8) and the conformance vectors equal, and finds every id the verifiers' code names.
+DECISION_RULES: dict[str, str] = {
+    "decision.before_appeal": "the decision is timestamped before the appeal or case it decides",
+    "decision.not_contributor": "decided as the contributor by another member",
+    "decision.not_steward": "decided as a steward by a member without the steward role",
+    "decision.single_steward": "decided as a steward alone while the steward quorum is above 1",
+    "decision.too_early": "decided as a steward before the decision window closed",
+    "decision.ruling_quorum": "a stewards' ruling carries valid signatures of fewer distinct stewards than the quorum",
+    "decision.ruling_too_early": "a stewards' ruling ruled before the decision window closed",
+    "decision.no_case": "pending: the decision names no appeal or dispute case of the record in the bundle",
+}
 
-class NotDecisionAuthority(PermissionDenied):
+
+class _Refusal(HashnodeError):
+    """A refusal of due process; from `check_decision` it names its rule (one of DECISION_RULES)."""
+
+    rule: str = ""
+
+
+def _refused(cls: type[_Refusal], rule: str, message: str) -> _Refusal:
+    if rule not in DECISION_RULES:
+        raise KeyError(f"undocumented decision rule {rule!r}")
+    error = cls(message)
+    error.rule = rule
+    return error
+
+
+class NotDecisionAuthority(_Refusal, PermissionDenied):
     """The decision's author is not who `decided_as` says (the contributor, or a steward)."""
 
 
-class DecisionTooEarly(FailedPrecondition):
+class DecisionTooEarly(_Refusal, FailedPrecondition):
     """A steward decided while the contributor's decision window was still open."""
 
 
-class DecisionBeforeAppeal(FailedPrecondition):
+class DecisionBeforeAppeal(_Refusal, FailedPrecondition):
     """The decision is timestamped before the appeal it decides."""
 
 
-class UnknownAppeal(NotFound):
+class UnknownAppeal(_Refusal, NotFound):
     """The decision names an appeal this node does not hold (yet: replication may deliver it later)."""
 
 
@@ -104,29 +132,35 @@ def check_decision(
     """
     key = decision_key(decision)
     if appeal is None or appeal_key(appeal) != key:
-        raise UnknownAppeal(f"decision {decision.entry_id.hex()[:16]}…: no appeal {key.short()} on this node")
+        raise _refused(UnknownAppeal, "decision.no_case",
+                       f"decision {decision.entry_id.hex()[:16]}…: no appeal {key.short()} on this node")
     if decision.timestamp_ms < appeal.timestamp_ms:
-        raise DecisionBeforeAppeal(
+        raise _refused(
+            DecisionBeforeAppeal, "decision.before_appeal",
             f"decision {decision.entry_id.hex()[:16]}…: timestamped {decision.timestamp_ms}, "
-            f"before the appeal at {appeal.timestamp_ms}"
+            f"before the appeal at {appeal.timestamp_ms}",
         )
     author, decided_as = decision.author, decision.item.decided_as
     if decided_as is DecidedAs.CONTRIBUTOR and author != authority.contributor:
-        raise NotDecisionAuthority(
-            f"decision by {author!r} as contributor: the record's contributor is {authority.contributor!r}"
+        raise _refused(
+            NotDecisionAuthority, "decision.not_contributor",
+            f"decision by {author!r} as contributor: the record's contributor is {authority.contributor!r}",
         )
     if decided_as is DecidedAs.STEWARD:
         if author not in authority.stewards:
-            raise NotDecisionAuthority(f"decision by {author!r} as steward: {author!r} is not a steward")
+            raise _refused(NotDecisionAuthority, "decision.not_steward",
+                           f"decision by {author!r} as steward: {author!r} is not a steward")
         if authority.steward_quorum > 1:
-            raise NotDecisionAuthority(
+            raise _refused(
+                NotDecisionAuthority, "decision.single_steward",
                 f"decision by {author!r} as steward: the consortium's policy wants rulings signed by "
-                f"{authority.steward_quorum} stewards"
+                f"{authority.steward_quorum} stewards",
             )
-        _check_deadline(appeal, decision.timestamp_ms, f"steward decision by {author!r}", authority)
+        _check_deadline(appeal, decision.timestamp_ms, f"steward decision by {author!r}", authority,
+                        "decision.too_early")
     if decided_as is DecidedAs.STEWARDS:
         check_ruling(decision.item, authority)
-        _check_deadline(appeal, decision.item.ruled_at_ms, "stewards' ruling", authority)
+        _check_deadline(appeal, decision.item.ruled_at_ms, "stewards' ruling", authority, "decision.ruling_too_early")
 
 
 def check_ruling(item: DecisionItem, authority: DecisionAuthority) -> list[str]:
@@ -135,21 +169,25 @@ def check_ruling(item: DecisionItem, authority: DecisionAuthority) -> list[str]:
     Raises:
         NotDecisionAuthority: fewer distinct stewards than `steward_quorum` signed the ruling.
     """
-    signed = ruling_of(item, authority.consortium_id).encode()
+    signed = signed_bytes(item, authority.consortium_id)
     signers = steward_signers(signed, item.signatures, authority.steward_keys, item.ruled_at_ms)
     if len(signers) < authority.steward_quorum:
         names = ", ".join(signers) or "none"
-        raise NotDecisionAuthority(
-            f"stewards' ruling: signed by {len(signers)} steward(s) ({names}), want {authority.steward_quorum}"
+        raise _refused(
+            NotDecisionAuthority, "decision.ruling_quorum",
+            f"stewards' ruling: signed by {len(signers)} steward(s) ({names}), want {authority.steward_quorum}",
         )
     return signers
 
 
-def _check_deadline(appeal: VerifiedItem[AppealItem], at_ms: int, what: str, authority: DecisionAuthority) -> None:
+def _check_deadline(
+    appeal: VerifiedItem[AppealItem], at_ms: int, what: str, authority: DecisionAuthority, rule: str
+) -> None:
     deadline = deadline_ms(appeal, authority)
     if at_ms < deadline:
-        raise DecisionTooEarly(
-            f"{what} at {at_ms}: the contributor may decide until {deadline}; stewards from then on"
+        raise _refused(
+            DecisionTooEarly, rule,
+            f"{what} at {at_ms}: the contributor may decide until {deadline}; stewards from then on",
         )
 
 
@@ -164,6 +202,7 @@ class RuledDecision:
     decision: VerifiedItem[DecisionItem]
     ruling: Ruling
     why: str  # empty for the effective decision
+    rule: str = ""  # refused: the rule of DECISION_RULES it breaks
 
 
 @dataclass(frozen=True)
@@ -207,8 +246,8 @@ def resolve(
     for decision in sorted((d for d in decisions if decision_key(d) == key), key=_order):
         try:
             check_decision(appeal, decision, authority)
-        except HashnodeError as exc:
-            ruled.append(RuledDecision(decision, Ruling.REFUSED, exc.message))
+        except _Refusal as exc:
+            ruled.append(RuledDecision(decision, Ruling.REFUSED, exc.message, exc.rule))
             continue
         if effective is None:
             effective = decision

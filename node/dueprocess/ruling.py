@@ -51,22 +51,39 @@ class Ruling:
 
     def encode(self) -> bytes:
         """The signed bytes (docs/due-process.md, "Stewards' rulings")."""
-        return (
-            Writer()
-            .raw(RULING_TAG)
-            .string(self.consortium_id)
-            .fixed(self.record_id, 32)
-            .fixed(self.appeal_entry_id, 32)
-            .u8(self.outcome)
-            .string(self.reason)
-            .u64(self.ruled_at_ms)
-            .getvalue()
+        return ruling_bytes(
+            self.consortium_id, self.record_id, self.appeal_entry_id, self.outcome, self.reason, self.ruled_at_ms
         )
+
+
+def ruling_bytes(
+    consortium_id: str, record_id: bytes, appeal_entry_id: bytes, outcome: Outcome, reason: str, ruled_at_ms: int
+) -> bytes:
+    """The ruling bytes of any fields, without the limits an author must keep (`Ruling` checks those): a verifier
+    checks the signatures of whatever a decision item carries (docs/protocol.md §9.7)."""
+    return (
+        Writer()
+        .raw(RULING_TAG)
+        .string(consortium_id)
+        .fixed(record_id, 32)
+        .fixed(appeal_entry_id, 32)
+        .u8(outcome)
+        .string(reason)
+        .u64(ruled_at_ms)
+        .getvalue()
+    )
 
 
 def ruling_of(item: DecisionItem, consortium_id: str) -> Ruling:
     """The ruling a stewards' decision item carries: what its signatures must sign."""
     return Ruling(
+        consortium_id, item.record_id, item.appeal_entry_id, item.outcome, item.reason, item.ruled_at_ms
+    )
+
+
+def signed_bytes(item: DecisionItem, consortium_id: str) -> bytes:
+    """What the signatures of a stewards' decision item must sign, whatever its fields hold."""
+    return ruling_bytes(
         consortium_id, item.record_id, item.appeal_entry_id, item.outcome, item.reason, item.ruled_at_ms
     )
 

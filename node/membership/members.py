@@ -101,6 +101,18 @@ class Member:
     def key(self, key_id: bytes) -> MemberKey | None:
         return next((k for k in self.keys if k.public_key.key_id == key_id), None)
 
+    def signing_keys(self) -> tuple[MemberKey, ...]:
+        """Its keys with each window ending at its revocation cutoff, if any: what its signatures that carry no
+        entry (a stewards' ruling's) may be checked with. A key whose window starts after the cutoff is left out."""
+        cutoff = self.revoked_after_ms
+        if not cutoff:
+            return self.keys
+        return tuple(
+            replace(k, valid_until_ms=min(k.valid_until_ms or cutoff, cutoff))
+            for k in self.keys
+            if k.valid_from_ms <= cutoff
+        )
+
     def may_author(self) -> bool:
         return self.status == "active" and ("contributor" in self.roles or "trusted_flagger" in self.roles)
 
@@ -131,9 +143,10 @@ class Membership:
         return self.members.get(member_id)
 
     def steward_keys(self) -> tuple[tuple[str, MemberKey], ...]:
-        """(steward, key) for every key of every member with the steward role: the keys that sign rulings."""
+        """(steward, key) for every key of every member with the steward role: the keys that sign rulings, each
+        valid until the steward's revocation cutoff at the latest (`Member.signing_keys`)."""
         return tuple(
-            (m.member_id, key) for m in self.members.values() if "steward" in m.roles for key in m.keys
+            (m.member_id, key) for m in self.members.values() if "steward" in m.roles for key in m.signing_keys()
         )
 
     def stewards(self) -> frozenset[str]:

@@ -84,7 +84,8 @@ class VerifiedEvent:
     timestamp_ms: int
     entry_id: bytes
     summary: str
-    ruling: str = ""  # decisions only: effective, superseded or refused, and why (deadlines.resolve)
+    ruling: str = ""  # decisions only: effective, superseded, refused or pending, and why (deadlines.resolve)
+    ruling_rule: str = ""  # refused or pending: the rule of §9.7 (deadlines.DECISION_RULES) that says so
 
 
 @dataclass(frozen=True)
@@ -432,7 +433,11 @@ def _outcome(
     author = _shown_member(header.author, bundle.author, trusted)
     authority = _authority(bundle, header.author, assembly, trusted)
     standing = _standing(bundle.record_id, header, record, author, [e for e, _ in verified], authority, policy)
-    events = [replace(e, ruling=standing.rulings.get(e.entry_id, "")) for _, e in verified]
+    events = [
+        replace(e, ruling=ruling, ruling_rule=rule)
+        for _, e in verified
+        for ruling, rule in [standing.rulings.get(e.entry_id, ("", ""))]
+    ]
     notes = [*standing.notes] if author.status == "active" else [*standing.notes, status_note(author)]
     return VerifiedProvenance(
         record_id=bundle.record_id,
@@ -478,7 +483,7 @@ def status_note(member: Member) -> str:
 class _Standing:
     status: str
     notes: tuple[str, ...]
-    rulings: dict[bytes, str]  # decision entry id → its ruling
+    rulings: dict[bytes, tuple[str, str]]  # decision entry id → its ruling, and the rule when not counted
 
 
 def _authority(
@@ -503,7 +508,7 @@ def _authority(
         )
     stewards = frozenset(assembly.stewards)
     members = [*bundle.stewards, *(r.author for r in bundle.related if r.author is not None)]
-    keys = {(m.member_id, key) for m in members if m.member_id in stewards for key in m.keys}
+    keys = {(m.member_id, key) for m in members if m.member_id in stewards for key in m.signing_keys()}
     flaggers = frozenset(m.member_id for m in members if "trusted_flagger" in m.roles)
     policy = assembly.policy
     return DecisionAuthority(
@@ -536,19 +541,21 @@ def _standing(
     return _Standing(verdict.standing.value, verdict.notes, _rulings(history, authority))
 
 
-def _rulings(history: RecordHistory, authority: DecisionAuthority) -> dict[bytes, str]:
-    """Each decision entry's ruling: the ruling of its first decision item about the record, in item order
-    (§9.7). Derived whatever the status: a retracted record's decisions are shown with theirs too."""
-    by_item: dict[VerifiedItem[DecisionItem], str] = {}
+def _rulings(history: RecordHistory, authority: DecisionAuthority) -> dict[bytes, tuple[str, str]]:
+    """Each decision entry's ruling and, when it does not count, its rule (deadlines.DECISION_RULES): the ruling
+    of its first decision item about the record, in item order (§9.7). Derived whatever the status: a retracted
+    record's decisions are shown with theirs too."""
+    by_item: dict[VerifiedItem[DecisionItem], tuple[str, str]] = {}
     for resolution in history.resolve(authority).resolutions:
         for ruled in resolution.decisions:
             why = f": {ruled.why}" if ruled.why else ""
             # An item listed twice in one entry: the first in item order is also first here (a stable order).
-            by_item.setdefault(ruled.decision, ruled.ruling.value + why)
-    rulings: dict[bytes, str] = {}
+            by_item.setdefault(ruled.decision, (ruled.ruling.value + why, ruled.rule))
+    pending = ("pending: it names no appeal or dispute case of the record in this bundle", "decision.no_case")
+    rulings: dict[bytes, tuple[str, str]] = {}
     for decision in history.decisions:  # entries in bundle order, each entry's items in item order
         if decision.entry_id not in rulings:
-            rulings[decision.entry_id] = by_item.get(decision, "pending: its appeal is not in this bundle")
+            rulings[decision.entry_id] = by_item.get(decision, pending)
     return rulings
 
 

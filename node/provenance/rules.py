@@ -1,14 +1,19 @@
 """The rules a provenance bundle, its file and its trust anchor must satisfy, by id (docs/protocol.md §9).
 
 Every refusal by `hashnode verify` names one of these ids, and so does every invalid conformance vector
-(tests/vectors/bundles/manifest.json). tests/test_bundle_vectors.py fails when a rule has no documented row in
-§9 or no vector, and the fuzz test when a refusal names no rule here: the table below, the document and the
-vectors are kept equal.
+(tests/vectors/bundles/manifest.json); so does every decision a verified bundle carries that does not count
+(DECISION_RULES, §9.7). tests/test_bundle_vectors.py fails when a rule has no documented row in §9.8 or no vector,
+or when either verifier's code names a rule id that is not here; the fuzz test fails when a refusal names no
+rule here: the tables, the document and the vectors are kept equal.
 """
 
 from __future__ import annotations
 
 from node.core.errors import VerificationError
+
+# The rules of §9.7 by which a verified decision does not count (refused, or pending): they refuse no bundle, and
+# name the ruling of a decision entry. Kept with RULES in the document's rule index and the vectors.
+from node.dueprocess.deadlines import DECISION_RULES as DECISION_RULES
 
 # id → what it refuses (the §9 rule table says the same in full)
 RULES: dict[str, str] = {

@@ -29,6 +29,7 @@ from node.core.entry import ENTRY_TAG, ZERO_ID, Entry, EntryHeader, EntryKind
 from node.core.keys import SigningKey
 from node.core.records import HashRecord, record_id
 from node.core.retraction import RetractionItem
+from node.core.vpdq import MAX_FRAMES, VpdqFeatures, VpdqFrame
 from node.dueprocess.items import AppealItem, DecidedAs, DecisionItem, OpinionItem, Outcome, Stance
 from node.dueprocess.ruling import ruling_bytes
 from node.membership.consortium_policy import ConsortiumPolicy, QuarantineMode
@@ -861,10 +862,11 @@ def _record_rules(suite: Suite) -> None:
     suite.bad("record.shape", "item-count-0", suite.edited(bundle(w, empty, 0, [], leaf_count=0),
                                                          lambda d: d.update(leaf_count=0)),
               note="the header signs 0 items; leaf_count says so too (written out: it is a required field)")
-    long_item = rec("md5", "70" * 16, reference="r" * 4100)
+    largest = VpdqFeatures.create([VpdqFrame(bytes(32), 90, i, i * 1000) for i in range(MAX_FRAMES)], 1000)
+    long_item = HashRecord("vpdq", largest.encode(), 100, ("tvec.propaganda",), reference="r" * 20_000).encode()
     big = raw_entry(A1, "member-a", 1, ZERO_ID, T0, EntryKind.CONTRIBUTION, [long_item])
-    suite.bad("record.shape", "record-item-over-4096-bytes", bundle(w, big, 0, []),
-              note="a canonical hash record, but longer than any item a node holds")
+    suite.bad("record.shape", "record-item-over-262144-bytes", bundle(w, big, 0, []),
+              note="a canonical vpdq record of 6000 frames with a long reference: longer than any item a node holds")
     suite.bad("record.leaf_count", "one-more", bundle(w, a1, 1, [n["b1"], n["a2"]], leaf_count=4))
     suite.bad("record.proof", "flipped-sibling", bundle(w, a1, 1, [n["b1"], n["a2"]], inclusion_proof=(
         flip(g.inclusion_proof[0], 0), *g.inclusion_proof[1:])))
@@ -881,9 +883,55 @@ def _record_rules(suite: Suite) -> None:
         ("value-of-the-wrong-size", rec("md5", "00" * 20)),
         ("labels-not-sorted", HashRecord("md5", bytes(16), 0, ("tvec.manifesto", "tvec.glorification")).encode()),
         ("trailing-byte", rec("md5", "00" * 16) + b"\x00"),
+        ("md5-record-over-4096-bytes", rec("md5", "70" * 16, reference="r" * 4100)),
+        *_bad_videos(),
     ):
         odd = raw_entry(A1, "member-a", 1, ZERO_ID, T0, EntryKind.CONTRIBUTION, [item])
         suite.bad("record.item", name, bundle(w, odd, 0, [], heads=_with_head(w, odd)))
+
+
+def _video(*frames: tuple[int, int, int], interval_ms: int = 1000) -> VpdqFeatures:
+    """Features of frames given as (quality, frame_number, timestamp_ms), each with its own PDQ hash."""
+    return VpdqFeatures.create(
+        [VpdqFrame(hashlib.sha256(b"frame %d" % n).digest(), q, n, t) for q, n, t in frames], interval_ms
+    )
+
+
+def _video_record(features: VpdqFeatures, quality: int | None = None) -> bytes:
+    derived = features.record_quality if quality is None else quality
+    return HashRecord("vpdq", features.encode(), derived, ("tvec.attack_livestream",)).encode()
+
+
+def _bad_videos() -> list[tuple[str, bytes]]:
+    """vpdq records that break the features' canonical rules or the derived quality (docs/protocol.md)."""
+    good = _video((90, 0, 0), (40, 25, 1000)).encode()
+    swapped = good[:9] + good[9 + 41 :] + good[9 : 9 + 41]  # the two frames in the wrong order
+
+    def raw(value: bytes, quality: int) -> bytes:
+        return HashRecord("vpdq", value, quality, ("tvec.propaganda",)).encode()
+
+    over_100 = bytearray(good)
+    over_100[9 + 32] = 101
+    return [
+        ("vpdq-frames-out-of-order", raw(swapped, 50)),
+        ("vpdq-timestamps-going-back", raw(_video((90, 0, 1000), (90, 1, 2000)).encode()[:-4] + bytes(4), 100)),
+        ("vpdq-quality-of-a-frame-over-100", raw(bytes(over_100), 50)),
+        ("vpdq-quality-not-the-derived-one", raw(good, 100)),
+        ("vpdq-features-truncated", raw(good[:-1], 50)),
+        ("vpdq-no-frames", raw(good[:5] + bytes(4), 0)),
+        ("vpdq-unknown-features-version", raw(b"\x02" + good[1:], 50)),
+        ("vpdq-hex-value-instead-of-features", rec("vpdq", "f8" * 32, quality=90)),
+    ]
+
+
+def _video_cases(suite: Suite) -> None:
+    """vpdq records (issue 13): a video's frame features in a contribution item, verified like any record."""
+    w = suite.w
+    video = _video((100, 0, 0), (30, 25, 1000), (80, 50, 2000), (80, 75, 3000), interval_ms=1000)
+    entry = raw_entry(X, "member-x", 2, w.named["x1"].entry_id, T0 + 3 * HOUR, EntryKind.CONTRIBUTION,
+                      [rec("md5", "5d" * 16), _video_record(video)])  # fmt: skip
+    suite.ok("vpdq-video-record", bundle(w, entry, 1, [], heads=_with_head(w, entry)), "active",
+             note="a vpdq record of 4 frames, one below the quality floor: quality 75")
 
 
 def _with_head(w: World, *entries: Entry) -> list[Head]:
@@ -1283,8 +1331,8 @@ def _policy_bytes(statement: bytes, **fields: int) -> bytes:
 # The sections of the suite, in manifest order. A new record form or rule adds its own function here (e.g. a
 # signal type's genuine and invalid records: `bundle()` takes any contribution entry, `raw_entry` any item).
 SECTIONS: tuple[Callable[[Suite], None], ...] = (
-    _anchors, _genuine, _decision_cases, _boundary_cases, _file_rules, _anchor_rules, _record_rules, _key_rules,
-    _related_rules, _assembly_rules, _due_process,
+    _anchors, _genuine, _decision_cases, _boundary_cases, _video_cases, _file_rules, _anchor_rules, _record_rules,
+    _key_rules, _related_rules, _assembly_rules, _due_process,
 )
 
 __all__ = ["ENTRY_TAG", "SECTIONS", "build"]

@@ -150,8 +150,10 @@ def test_entry_of_max_items_is_accepted() -> None:
     ],
 )
 def test_item_limits_are_enforced(items: list[bytes], message: str) -> None:
+    # A retraction: contribution items have a larger limit of their own (tests/test_vpdq.py).
     header = dataclasses.replace(
-        signed().header, item_count=len(items), body_root=merkle.root(items) if items else bytes(32)
+        signed(kind=EntryKind.RETRACTION).header, item_count=len(items),
+        body_root=merkle.root(items) if items else bytes(32),
     )
     with pytest.raises(EncodingError, match=message):
         Entry.parse(*resigned(header), items)

@@ -72,7 +72,7 @@ TEXT = st.text(
 
 @st.composite
 def hash_records(draw: st.DrawFn) -> HashRecord:
-    kind = REGISTRY[draw(st.sampled_from(sorted(REGISTRY)))]
+    kind = REGISTRY[draw(st.sampled_from(sorted(n for n, k in REGISTRY.items() if k.size)))]
     return HashRecord.create(
         signal_type_name=kind.name,
         value_hex=draw(st.binary(min_size=kind.size, max_size=kind.size)).hex(),

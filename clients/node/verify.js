@@ -31,6 +31,9 @@ const KIND_DECISION = 5;
 const KIND_NAMES = { 1: "contribution", 2: "retraction", 3: "opinion", 4: "appeal", 5: "decision" };
 const MAX_ITEMS = 10000;
 const MAX_ITEM_BYTES = 4096;
+const MAX_CONTRIBUTION_ITEM_BYTES = 262144; // a contribution item: a vpdq record holds a video's frame features
+const MAX_ENTRY_BYTES = 8388608; // the items of one entry in all
+const maxItemBytes = (kind) => (kind === KIND_CONTRIBUTION ? MAX_CONTRIBUTION_ITEM_BYTES : MAX_ITEM_BYTES);
 const HASH_SIZE = 32;
 const HOUR_MS = 3600000n;
 const DEFAULT_DECISION_WINDOW_MS = 72n * HOUR_MS;
@@ -54,7 +57,9 @@ const STATUSES = ["active", "suspended", "revoked"];
 const RECORD_STATUSES = ["RECORD_STATUS_UNSPECIFIED", "RECORD_STATUS_ACTIVE", "RECORD_STATUS_RETRACTED",
   "RECORD_STATUS_OVERTURNED", "RECORD_STATUS_SUSPENDED", "RECORD_STATUS_DISPUTED"];
 // docs/protocol.md "Signal types": the one table of record encodings this verifier knows (section 9.3 step 9).
-const SIGNAL_TYPES = { pdq: 32, md5: 16, sha256: 32, video_md5: 16 };
+const SIGNAL_TYPES = { pdq: 32, md5: 16, sha256: 32, video_md5: 16, vpdq: 0 }; // vpdq: frame features (below)
+const VPDQ_MAX_FRAMES = 6000;
+const VPDQ_QUALITY_FLOOR = 50;
 const MEMBER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 // docs/membership.md "Roster bytes": a DNS name or IPv4 address, or an IPv6 address in brackets; a port of 1-5 digits.
 const ENDPOINT = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5})$/;
@@ -395,6 +400,19 @@ function readRecordView(o) {
     record.u32("quality");
     record.strings("labels");
     record.strings("tags");
+    const video = record.obj("video");
+    if (video) {
+      video.u32("interval_ms");
+      for (const [path, value] of video.array("frames")) {
+        const frame = new Obj(value, path, "file");
+        frame.base64("pdq");
+        frame.u32("quality");
+        frame.u32("frame_number");
+        frame.u64Text("timestamp_ms");
+        frame.done();
+      }
+      video.done();
+    }
     record.done();
   }
   o.string("author");
@@ -544,16 +562,51 @@ function decodeRecord(bytes) {
   if (!Object.prototype.hasOwnProperty.call(SIGNAL_TYPES, record.signal_type)) {
     r.fail(`signal_type: got ${JSON.stringify(record.signal_type)}, want one of ${Object.keys(SIGNAL_TYPES).sort().join(", ")}`);
   }
-  if (record.value.length !== size) r.fail(`value: got ${record.value.length} bytes, want ${size} for ${record.signal_type}`);
+  let video = null;
+  if (record.signal_type === "vpdq") {
+    if (bytes.length > MAX_CONTRIBUTION_ITEM_BYTES) r.fail(`got ${bytes.length} bytes, want at most ${MAX_CONTRIBUTION_ITEM_BYTES}`);
+    video = decodeVpdqFeatures(record.value);
+    const matchable = video.frames.filter((f) => f.quality >= VPDQ_QUALITY_FLOOR).length;
+    const derived = Math.ceil((100 * matchable) / video.frames.length);
+    if (record.quality !== derived) r.fail(`quality: got ${record.quality}, want ${derived} for vpdq (the percentage of frames of quality >= 50, rounded up)`);
+  } else {
+    if (bytes.length > MAX_ITEM_BYTES) r.fail(`got ${bytes.length} bytes, want at most ${MAX_ITEM_BYTES} for ${record.signal_type}`);
+    if (record.value.length !== size) r.fail(`value: got ${record.value.length} bytes, want ${size} for ${record.signal_type}`);
+  }
   return {
     signal_type: record.signal_type,
-    value: hex(record.value),
+    ...(video ? { video } : { value: hex(record.value) }),
     quality: record.quality,
     labels: labels.map((l) => l.text),
     tags: tags.map((t) => t.text),
     reference: record.reference,
     source: record.source,
   };
+}
+
+// A vpdq record's value (docs/protocol.md "vPDQ features"): u8 version 1, u32 interval_ms, u32 frame count
+// 1..6000, then per frame 32 bytes of PDQ, u8 quality 0..100, u32 frame_number strictly ascending, u32
+// timestamp_ms non-decreasing; nothing else.
+function decodeVpdqFeatures(value) {
+  const r = new Reader(value, "record item: vpdq features", "record.item");
+  if (value.length < 9) r.fail(`got ${value.length} bytes, want at least 9`);
+  const version = r.u8();
+  if (version !== 1) r.fail(`version: got ${version}, want 1`);
+  const interval_ms = r.u32();
+  const count = r.u32();
+  if (count < 1 || count > VPDQ_MAX_FRAMES) r.fail(`frame count: got ${count}, want 1..${VPDQ_MAX_FRAMES}`);
+  if (value.length !== 9 + 41 * count) r.fail(`got ${value.length} bytes, want ${9 + 41 * count} for ${count} frames`);
+  const frames = [];
+  for (let i = 0; i < count; i++) {
+    const frame = { pdq: hex(r.take(32)), quality: r.u8(), frame_number: r.u32(), timestamp_ms: r.u32() };
+    if (frame.quality > 100) r.fail(`frames[${i}].quality: got ${frame.quality}, want 0..100`);
+    const prev = frames[i - 1];
+    if (prev && frame.frame_number <= prev.frame_number) r.fail(`frames[${i}].frame_number: got ${frame.frame_number}, want > ${prev.frame_number}`);
+    if (prev && frame.timestamp_ms < prev.timestamp_ms) r.fail(`frames[${i}].timestamp_ms: got ${frame.timestamp_ms}, want >= ${prev.timestamp_ms}`);
+    frames.push(frame);
+  }
+  r.end();
+  return { interval_ms, frames };
 }
 
 function enumValue(r, names, value, what) {
@@ -768,7 +821,7 @@ function verifyRecord(bundle, anchor) {
   if (header.seq < 1n) problem = "entry_header: seq must be >= 1";
   else if ((header.seq === 1n) !== header.prev.equals(Buffer.alloc(32))) problem = "entry_header: prev must be all zeros exactly when seq is 1";
   else if (header.item_count < 1 || header.item_count > MAX_ITEMS) problem = `entry_header: item_count: got ${header.item_count}, want 1..${MAX_ITEMS}`;
-  else if (bundle.record_item.length > MAX_ITEM_BYTES) problem = `record_item: got ${bundle.record_item.length} bytes, want at most ${MAX_ITEM_BYTES}`;
+  else if (bundle.record_item.length > maxItemBytes(header.kind)) problem = `record_item: got ${bundle.record_item.length} bytes, want at most ${maxItemBytes(header.kind)}`;
   if (problem) fail("record.shape", problem);
   if (header.kind !== KIND_CONTRIBUTION) fail("record.kind", `entry_header: kind ${header.kind} holds no records`); // 9.3.3
   const anchorId = anchor ? anchor.consortium_id : bundle.consortium_id;
@@ -803,7 +856,8 @@ function verifyRelated(bundle, i, related, anchor) {
   else if ((header.seq === 1n) !== header.prev.equals(Buffer.alloc(32))) problem = "prev must be all zeros exactly when seq is 1";
   else if (header.item_count !== items.length) problem = `header counts ${header.item_count} items, got ${items.length}`;
   else if (items.length < 1 || items.length > MAX_ITEMS) problem = `got ${items.length} items, want 1..${MAX_ITEMS}`;
-  else if (items.some((item) => item.length > MAX_ITEM_BYTES)) problem = `an item exceeds ${MAX_ITEM_BYTES} bytes`;
+  else if (items.some((item) => item.length > maxItemBytes(header.kind))) problem = `an item exceeds ${maxItemBytes(header.kind)} bytes`;
+  else if (items.reduce((n, item) => n + item.length, 0) > MAX_ENTRY_BYTES) problem = `items total ${items.reduce((n, item) => n + item.length, 0)} bytes, want at most ${MAX_ENTRY_BYTES}`;
   if (problem) fail("related.shape", `${where}: ${problem}`);
   if (!merkleRoot(items.map(leafHash)).equals(header.body_root)) fail("related.body_root", `${where}: items do not match the signed body root`); // 9.5.4
   if (header.consortium_id !== bundle.consortium_id) fail("related.consortium", `${where}: entry is of consortium ${JSON.stringify(header.consortium_id)}`); // 9.5.5

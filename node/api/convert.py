@@ -23,8 +23,9 @@ from node.core.entry import Entry, EntryKind, MalformedEntry
 from node.core.errors import InvalidArgument, VerificationError
 from node.core.records import HashRecord
 from node.core.signals import REGISTRY as SIGNAL_TYPES
-from node.core.signals import SignalType, signal_type
+from node.core.signals import VPDQ, SignalType, signal_type
 from node.core.taxonomy import Taxonomy
+from node.core.vpdq import VpdqFeatures, VpdqFrame
 from node.dueprocess.items import DecisionItem, Outcome, Stance
 from node.index.pdq import MAX_THRESHOLD
 from node.ledger.cases import OpenCase
@@ -59,9 +60,25 @@ def parse_id(text: str, field: str) -> bytes:
 # --- hash records -------------------------------------------------------------------------------------------
 
 
+def features_from_proto(msg: types_pb2.VideoFeatures, field: str) -> VpdqFeatures:
+    """A video's frame features as a request gives them, validated (`VpdqFeatures.create`); errors name the
+    field, e.g. `records[0].video.frames[3].timestamp_ms`."""
+    frames = [VpdqFrame(f.pdq, f.quality, f.frame_number, f.timestamp_ms) for f in msg.frames]
+    return VpdqFeatures.create(frames, msg.interval_ms, field)
+
+
+def fill_features(msg: types_pb2.VideoFeatures, features: VpdqFeatures) -> None:
+    """Sets `msg` (a field of its parent) to `features`."""
+    msg.interval_ms = features.interval_ms
+    add = msg.frames.add
+    for frame in features.frames:
+        add(pdq=frame.pdq, quality=frame.quality, frame_number=frame.frame_number, timestamp_ms=frame.timestamp_ms)
+
+
 def record_from_proto(
     msg: types_pb2.HashRecord, *, taxonomy: Taxonomy, min_pdq_quality: int, field: str
 ) -> HashRecord:
+    video = features_from_proto(msg.video, f"{field}.video") if msg.HasField("video") else None
     return HashRecord.create(
         signal_type_name=msg.signal_type,
         value_hex=msg.value,
@@ -72,6 +89,7 @@ def record_from_proto(
         source=msg.source,
         taxonomy=taxonomy,
         min_pdq_quality=min_pdq_quality,
+        video=video,
         field=field,
     )
 
@@ -99,7 +117,10 @@ def record_to_proto(record: HashRecord) -> types_pb2.HashRecord:
 
 def _fill_record(msg: types_pb2.HashRecord, record: HashRecord) -> None:
     msg.signal_type = record.signal_type
-    msg.value = record.value.hex()
+    if record.signal_type == VPDQ.name:
+        fill_features(msg.video, record.features)
+    else:
+        msg.value = record.value.hex()
     msg.quality = record.quality
     msg.labels.extend(record.labels)
     msg.tags.extend(record.tags)
@@ -143,6 +164,8 @@ def queries_from_request(
         raw = _quick_value(known, value) if len(content_ref) <= MAX_CONTENT_REF_BYTES // 4 else None
         if known is None or raw is None:
             known = signal_type(msg.signal_type, f"{prefix}queries[{i}].signal_type")
+            if known is VPDQ:  # matching videos is wired by the match path (issue 13); until then, said plainly
+                raise InvalidArgument(f"{prefix}queries[{i}].signal_type", known.name, "a type this node matches")
             raw = known.parse(value, f"{prefix}queries[{i}].value")
             content_ref = check_content_ref(content_ref, f"{prefix}queries[{i}].content_ref")
         queries.append(Query(known.name, raw, content_ref))
@@ -151,7 +174,7 @@ def queries_from_request(
 
 def _quick_value(kind: SignalType | None, value: str) -> bytes | None:
     """`value` parsed if it is exactly the type's hex digits (the common case), else None."""
-    if kind is None or len(value) != 2 * kind.size:
+    if kind is None or not kind.size or len(value) != 2 * kind.size:
         return None
     try:
         raw = bytes.fromhex(value)

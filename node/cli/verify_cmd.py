@@ -86,7 +86,7 @@ def summary_lines(verified: VerifiedProvenance, bundle: ProvenanceBundle, pinned
     )
     lines = [
         f"VERIFIED  record {verified.record_id.hex()}",
-        f"  hash          {record.signal_type} {record.value_hex}"
+        f"  hash          {record.describe_hash()}"
         + (f" (quality {record.quality})" if record.quality else ""),
         f"  labels        {', '.join(record.labels)}",
         f"  tags          {', '.join(record.tags) or '-'}",

@@ -21,6 +21,12 @@ ENTRY_TAG = b"hashnode.entry.v1\x00"
 ZERO_ID = bytes(32)
 MAX_ITEMS = 10_000
 MAX_ITEM_BYTES = 4096
+# A contribution item may be larger: a vpdq record holds a video's frame features (docs/protocol.md, "Entries").
+# Its signal type's own limit (records.decode_item) keeps every other record at MAX_ITEM_BYTES.
+MAX_CONTRIBUTION_ITEM_BYTES = 262_144
+# The items of one entry together: a replication batch carries at least one whole entry, and it must fit the
+# 16 MiB gRPC message limit of every node (node.api.MAX_MESSAGE_BYTES) with room for the envelope.
+MAX_ENTRY_BYTES = 8 * 1024 * 1024
 
 
 class DecodeFailure(enum.StrEnum):
@@ -131,7 +137,7 @@ class Entry:
                 f"entry: header counts {header.item_count} items, got {len(items)}", DecodeFailure.ITEM_COUNT
             )
         try:
-            _check_shape(header.seq, header.prev, items)
+            _check_shape(header.seq, header.prev, header.kind, items)
         except EncodingError as exc:
             raise MalformedEntry(exc.message, DecodeFailure.SHAPE) from None
         if merkle.root(items) != header.body_root:
@@ -149,16 +155,35 @@ class Entry:
         public_key.verify(self.signature, self.header_bytes)
 
 
-def _check_shape(seq: int, prev: bytes, items: Sequence[bytes]) -> None:
+def max_item_bytes(kind: int) -> int:
+    """The largest item an entry of `kind` may hold."""
+    return MAX_CONTRIBUTION_ITEM_BYTES if kind == EntryKind.CONTRIBUTION else MAX_ITEM_BYTES
+
+
+def check_items(kind: int, items: Sequence[bytes]) -> None:
+    """The item rules of an entry: 1..MAX_ITEMS items, each within its kind's limit, MAX_ENTRY_BYTES in all.
+
+    Raises:
+        EncodingError: one does not hold; the message says which.
+    """
+    if not 1 <= len(items) <= MAX_ITEMS:
+        raise EncodingError(f"entry: got {len(items)} items, want 1..{MAX_ITEMS}")
+    limit, total = max_item_bytes(kind), 0
+    for item in items:
+        if len(item) > limit:
+            raise EncodingError(f"entry: an item exceeds {limit} bytes")
+        total += len(item)
+    if total > MAX_ENTRY_BYTES:
+        raise EncodingError(f"entry: items total {total} bytes, want at most {MAX_ENTRY_BYTES}")
+
+
+def _check_shape(seq: int, prev: bytes, kind: int, items: Sequence[bytes]) -> None:
     """The structural rules every entry obeys, whether received or about to be signed."""
     if seq < 1:
         raise EncodingError("entry header: seq must be >= 1")
     if (seq == 1) != (prev == ZERO_ID):
         raise EncodingError("entry header: prev must be all zeros exactly when seq is 1")
-    if not 1 <= len(items) <= MAX_ITEMS:
-        raise EncodingError(f"entry: got {len(items)} items, want 1..{MAX_ITEMS}")
-    if any(len(item) > MAX_ITEM_BYTES for item in items):
-        raise EncodingError(f"entry: an item exceeds {MAX_ITEM_BYTES} bytes")
+    check_items(kind, items)
 
 
 def sign_entry(
@@ -172,7 +197,7 @@ def sign_entry(
     kind: EntryKind,
     items: Sequence[bytes],
 ) -> Entry:
-    _check_shape(seq, prev, items)
+    _check_shape(seq, prev, int(kind), items)
     header = EntryHeader(
         consortium_id=consortium_id,
         author=author,

@@ -7,9 +7,11 @@ import itertools
 import struct
 from dataclasses import dataclass
 
+from node.core.entry import MAX_CONTRIBUTION_ITEM_BYTES, MAX_ITEM_BYTES
 from node.core.errors import EncodingError, InvalidArgument
-from node.core.signals import REGISTRY, check_quality, signal_type
+from node.core.signals import REGISTRY, VPDQ, check_quality, signal_type
 from node.core.taxonomy import Taxonomy, check_tags
+from node.core.vpdq import VpdqFeatures, check_matchable
 
 RECORD_ID_TAG = b"hashnode.record.v1\x00"
 MAX_TEXT = 256  # bytes of `reference` and `source`
@@ -45,12 +47,22 @@ class HashRecord:
         source: str = "",
         taxonomy: Taxonomy,
         min_pdq_quality: int,
+        video: VpdqFeatures | None = None,
         field: str = "record",
     ) -> HashRecord:
-        """Validates a contribution as a member submits it; every error names the field."""
+        """Validates a contribution as a member submits it; every error names the field.
+
+        A `vpdq` record takes its frame features in `video` (already validated by `VpdqFeatures.create`) and no
+        hex value; its quality is derived from the frames (`VpdqFeatures.record_quality`): 0 or that value.
+        """
         kind = signal_type(signal_type_name, f"{field}.signal_type")
-        value = kind.parse(value_hex, f"{field}.value")
-        check_quality(kind, quality, min_pdq_quality, f"{field}.quality")
+        if kind is VPDQ:
+            value, quality = _video_value(value_hex, quality, video, field)
+        else:
+            if video is not None:
+                raise InvalidArgument(f"{field}.video", "frame features", f"none for {kind.name} (vpdq only)")
+            value = kind.parse(value_hex, f"{field}.value")
+            check_quality(kind, quality, min_pdq_quality, f"{field}.quality")
         for name, text in (("reference", reference), ("source", source)):
             if len(text.encode("utf-8")) > MAX_TEXT:
                 raise InvalidArgument(f"{field}.{name}", f"{len(text)} characters", f"at most {MAX_TEXT} bytes")
@@ -65,20 +77,42 @@ class HashRecord:
         )
 
     @property
+    def features(self) -> VpdqFeatures:
+        """A vpdq record's frame features, decoded from its value.
+
+        Raises:
+            EncodingError: the record is not a vpdq record, or its value does not decode.
+        """
+        if self.signal_type != VPDQ.name:
+            raise EncodingError(f"record item: {self.signal_type} records have no frame features")
+        return VpdqFeatures.decode(self.value)
+
+    @property
     def value_hex(self) -> str:
         return self.value.hex()
 
-    def as_json(self) -> dict[str, str | int | list[str]]:
-        """The record's fields as JSON-ready values (hex hash, lists), the shape exports and `--json` output use."""
-        return {
+    def as_json(self) -> dict[str, object]:
+        """The record's fields as JSON-ready values (hex hash, lists), the shape exports and `--json` output use.
+        A vpdq record's `value` is empty and its features are `video` (`VpdqFeatures.as_json`)."""
+        video = self.signal_type == VPDQ.name
+        doc: dict[str, object] = {
             "signal_type": self.signal_type,
-            "value": self.value_hex,
+            "value": "" if video else self.value_hex,
             "quality": self.quality,
             "labels": list(self.labels),
             "tags": list(self.tags),
             "reference": self.reference,
             "source": self.source,
         }
+        if video:
+            doc["video"] = self.features.as_json()
+        return doc
+
+    def describe_hash(self) -> str:
+        """The hash for people: `pdq f8f8…` (hex), or for vpdq a summary of the frames."""
+        if self.signal_type == VPDQ.name:
+            return f"vpdq {self.features.summary()}"
+        return f"{self.signal_type} {self.value_hex}"
 
     def encode(self) -> bytes:
         # Hand-inlined form of the canonical Writer calls (string, blob, u8, strings, strings, string, string):
@@ -120,9 +154,36 @@ def decode_item(item: bytes) -> HashRecord:
         raise EncodingError(
             f"record item: signal_type: got {record.signal_type[:40]!r}, want one of {', '.join(sorted(REGISTRY))}"
         )
+    if kind is VPDQ:
+        if len(item) > MAX_CONTRIBUTION_ITEM_BYTES:
+            raise EncodingError(f"record item: got {len(item)} bytes, want at most {MAX_CONTRIBUTION_ITEM_BYTES}")
+        features = VpdqFeatures.decode(record.value)
+        if record.quality != features.record_quality:
+            raise EncodingError(
+                f"record item: quality: got {record.quality}, want {features.record_quality} for vpdq (the "
+                "percentage of frames of quality >= 50, rounded up)"
+            )
+        return record
+    if len(item) > MAX_ITEM_BYTES:
+        raise EncodingError(f"record item: got {len(item)} bytes, want at most {MAX_ITEM_BYTES} for {kind.name}")
     if len(record.value) != kind.size:
         raise EncodingError(f"record item: value: got {len(record.value)} bytes, want {kind.size} for {kind.name}")
     return record
+
+
+def _video_value(value_hex: str, quality: int, video: VpdqFeatures | None, field: str) -> tuple[bytes, int]:
+    """A vpdq contribution's value (the encoded features) and quality byte."""
+    if value_hex.strip():
+        raise InvalidArgument(f"{field}.value", value_hex, "empty for vpdq: the frame features go in video")
+    if video is None:
+        raise InvalidArgument(f"{field}.video", "nothing", "the video's frame features for vpdq")
+    check_matchable(video, f"{field}.video")
+    if quality not in (0, video.record_quality):
+        raise InvalidArgument(
+            f"{field}.quality", quality,
+            f"0 or {video.record_quality} for vpdq (derived: the percentage of frames of quality >= 50, rounded up)",
+        )
+    return video.encode(), video.record_quality
 
 
 _U8 = struct.Struct(">B")

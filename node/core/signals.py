@@ -19,18 +19,21 @@ _HEX_DIGITS = frozenset("0123456789abcdef")
 class MatchKind(enum.Enum):
     EXACT = "exact"        # byte equality (cryptographic hashes)
     HAMMING = "hamming"    # near-duplicate by Hamming distance (perceptual hashes)
+    FRAMES = "frames"      # a video's frame hashes, near-duplicate frame by frame, aggregated per video (vpdq)
 
 
 @dataclass(frozen=True)
 class SignalType:
     name: str
-    size: int            # bytes of the raw hash
+    size: int            # bytes of the raw hash; 0: variable (vpdq: the encoded feature list, node.core.vpdq)
     match: MatchKind
     has_quality: bool
     description: str
 
     def parse(self, value: str, field: str = "value") -> bytes:
         """Parses a hex hash; accepts upper case and surrounding space, returns raw bytes."""
+        if self.match is MatchKind.FRAMES:
+            raise InvalidArgument(field, value or '""', f"no hex value for {self.name}: its frame features are given")
         text = value.strip().lower()
         if len(text) != self.size * 2:
             raise InvalidArgument(field, value, f"{self.size * 2} hex characters for {self.name}")
@@ -44,8 +47,9 @@ PDQ = SignalType("pdq", 32, MatchKind.HAMMING, True, "PDQ 256-bit perceptual ima
 MD5 = SignalType("md5", 16, MatchKind.EXACT, False, "MD5 of the file bytes")
 SHA256 = SignalType("sha256", 32, MatchKind.EXACT, False, "SHA-256 of the file bytes")
 VIDEO_MD5 = SignalType("video_md5", 16, MatchKind.EXACT, False, "MD5 of a video file's bytes")
+VPDQ = SignalType("vpdq", 0, MatchKind.FRAMES, True, "vPDQ video hash: PDQ hashes of a video's sampled frames")
 
-REGISTRY: dict[str, SignalType] = {t.name: t for t in (PDQ, MD5, SHA256, VIDEO_MD5)}
+REGISTRY: dict[str, SignalType] = {t.name: t for t in (PDQ, MD5, SHA256, VIDEO_MD5, VPDQ)}
 
 
 def signal_type(name: str, field: str = "signal_type") -> SignalType:

@@ -498,6 +498,8 @@ def _write(stream: TextIO, records: Iterable[ProvenancedRecord | HashRecord], fm
         writer.writerow(RECORD_COLUMNS + PROVENANCE_COLUMNS)
         for item in records:
             row = _export_row(item)
+            if row.pop("video", None) is not None:  # a vpdq record: its canonical features in hex, in one cell
+                row["value"] = (item if isinstance(item, HashRecord) else item.record).value_hex
             for name in _TEXT_COLUMNS:
                 row[name] = _escape_cell(str(row[name]))
             writer.writerow(["|".join(v) if isinstance(v, list) else v for v in row.values()])
@@ -515,7 +517,7 @@ def _write(stream: TextIO, records: Iterable[ProvenancedRecord | HashRecord], fm
     return count
 
 
-def _export_row(item: ProvenancedRecord | HashRecord) -> dict[str, str | int | list[str]]:
+def _export_row(item: ProvenancedRecord | HashRecord) -> dict[str, object]:
     record = item if isinstance(item, HashRecord) else item.record
     row = record.as_json()
     if isinstance(item, HashRecord):

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from node.core import merkle
-from node.core.entry import ZERO_ID, Entry, EntryKind, sign_entry
+from node.core.entry import MAX_ENTRY_BYTES, ZERO_ID, Entry, EntryKind, sign_entry
 from node.core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, StorageError
 from node.core.keys import SigningKey
 from node.core.records import HashRecord, decode_labels, encode_labels, record_id
@@ -463,8 +463,12 @@ class Ledger:
         sign it once.
         """
         self._check_batch("records", len(records))
+        items = [r.encode() for r in records]
+        total = sum(map(len, items))
+        if total > MAX_ENTRY_BYTES:  # one entry must fit every peer's message limit (docs/protocol.md "Entries")
+            raise InvalidArgument("records", f"{total} bytes encoded", f"at most {MAX_ENTRY_BYTES}: split the batch")
         if not skip_duplicates:
-            entry = self._author(EntryKind.CONTRIBUTION, [r.encode() for r in records], records)
+            entry = self._author(EntryKind.CONTRIBUTION, items, records)
             return SubmitResult(entry, [record_id(entry.entry_id, i) for i in range(len(records))])
         with self._author_lock:
             with self.store.read() as txn:
@@ -473,7 +477,7 @@ class Ledger:
             signed: Entry | None = None
             if fresh:
                 chosen = [records[i] for i in fresh]
-                signed = self._author(EntryKind.CONTRIBUTION, [r.encode() for r in chosen], chosen)
+                signed = self._author(EntryKind.CONTRIBUTION, [items[i] for i in fresh], chosen)
         # Every record's id: a duplicate's is the earlier contribution's, or its batch's first copy's.
         ids_by_key = {_duplicate_key(records[i]): rid for i, rid in earlier.items()}
         if signed is not None:

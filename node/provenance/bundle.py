@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from node.core import merkle
-from node.core.entry import MAX_ITEM_BYTES, MAX_ITEMS, ZERO_ID, Entry, EntryHeader, EntryKind
+from node.core.entry import MAX_ITEMS, ZERO_ID, Entry, EntryHeader, EntryKind, check_items, max_item_bytes
 from node.core.errors import EncodingError, VerificationError
 from node.core.keys import PublicKey, SigningKey
 from node.core.records import HashRecord, decode_item, record_id
@@ -282,8 +282,8 @@ def _check_record_shape(header: EntryHeader, record_item: bytes) -> None:
         problem = "entry_header: prev must be all zeros exactly when seq is 1"
     elif not 1 <= header.item_count <= MAX_ITEMS:
         problem = f"entry_header: item_count: got {header.item_count}, want 1..{MAX_ITEMS}"
-    elif len(record_item) > MAX_ITEM_BYTES:
-        problem = f"record_item: got {len(record_item)} bytes, want at most {MAX_ITEM_BYTES}"
+    elif len(record_item) > max_item_bytes(header.kind):
+        problem = f"record_item: got {len(record_item)} bytes, want at most {max_item_bytes(header.kind)}"
     if problem:
         raise Rejected("record.shape", problem)
 
@@ -374,10 +374,11 @@ def _check_shape(where: str, header: EntryHeader, items: Sequence[bytes]) -> Non
         problem = "prev must be all zeros exactly when seq is 1"
     elif header.item_count != len(items):
         problem = f"header counts {header.item_count} items, got {len(items)}"
-    elif not 1 <= len(items) <= MAX_ITEMS:
-        problem = f"got {len(items)} items, want 1..{MAX_ITEMS}"
-    elif any(len(item) > MAX_ITEM_BYTES for item in items):
-        problem = f"an item exceeds {MAX_ITEM_BYTES} bytes"
+    else:
+        try:
+            check_items(header.kind, items)
+        except EncodingError as exc:
+            problem = exc.message.removeprefix("entry: ")
     if problem:
         raise Rejected("related.shape", f"{where}: {problem}")
 

@@ -143,6 +143,19 @@ def _related(obj: Obj) -> RelatedEntry:
     return related
 
 
+def _video_view(video: Obj) -> None:
+    """A vpdq record's features in the view (VideoFeatures): shape-checked like the rest of the view."""
+    video.u32("interval_ms")
+    for path, value in video.array("frames"):
+        frame = Obj(value, path)
+        frame.base64("pdq")
+        frame.u32("quality")
+        frame.u32("frame_number")
+        frame.u64_text("timestamp_ms")
+        frame.done()
+    video.done()
+
+
 def _record_view(view: Obj) -> None:
     """The decoded `record` view (RecordInfo): shape-checked, then dropped. Verifiers show what they derive."""
     view.hex_id("record_id")
@@ -153,6 +166,9 @@ def _record_view(view: Obj) -> None:
         record.u32("quality")
         strings(record.array("labels"))
         strings(record.array("tags"))
+        video = record.obj("video")
+        if video is not None:
+            _video_view(video)
         record.done()
     view.string("author")
     view.hex_id("entry_id")

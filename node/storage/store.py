@@ -11,7 +11,8 @@ Layout (keys → values; integers big-endian):
   heads     author UTF-8 → seq u64 ‖ entry id (32) ‖ timestamp_ms u64
   records   ordinal u64 → entry id (32) ‖ index u32 ‖ seq u64 ‖ timestamp_ms u64 ‖ status u8 ‖ author ‖ record item
   rids      record id (32) → ordinal u64
-  exact     signal type ‖ raw hash → ordinal u64 (dupsort)
+  exact     signal type ‖ raw hash → ordinal u64 (dupsort); for vpdq the raw hash is SHA-256 of the record's
+            encoded features (the features themselves are too long for an LMDB key)
   pdq       ordinal u64 → raw PDQ hash (32) of every active PDQ record: what the index is built from
   related   record id (32) → entry id (32) (dupsort): retractions, opinions, appeals, decisions about the record
   counts    name → u64 (records, entries, type:<t>, label:<l>, author:<a>)
@@ -223,6 +224,8 @@ def log_key(author: str, seq: int) -> bytes:
 
 def exact_key(signal_type: str, value: bytes) -> bytes:
     name = signal_type.encode()
+    if signal_type == "vpdq":
+        value = hashlib.sha256(value).digest()
     return len(name).to_bytes(2, "big") + name + value
 
 

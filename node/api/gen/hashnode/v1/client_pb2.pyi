@@ -49,27 +49,53 @@ class SubmitResponse(_message.Message):
     def __init__(self, entry_id: _Optional[str] = ..., seq: _Optional[int] = ..., record_ids: _Optional[_Iterable[str]] = ..., duplicates: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class HashQuery(_message.Message):
-    __slots__ = ("signal_type", "value", "content_ref")
+    __slots__ = ("signal_type", "value", "content_ref", "video")
     SIGNAL_TYPE_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_REF_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
     signal_type: str
     value: str
     content_ref: str
-    def __init__(self, signal_type: _Optional[str] = ..., value: _Optional[str] = ..., content_ref: _Optional[str] = ...) -> None: ...
+    video: _types_pb2.VideoFeatures
+    def __init__(self, signal_type: _Optional[str] = ..., value: _Optional[str] = ..., content_ref: _Optional[str] = ..., video: _Optional[_Union[_types_pb2.VideoFeatures, _Mapping]] = ...) -> None: ...
 
 class MatchRequest(_message.Message):
-    __slots__ = ("queries", "pdq_threshold", "include_records")
+    __slots__ = ("queries", "pdq_threshold", "include_records", "vpdq_query_match_percent", "vpdq_compared_match_percent")
     QUERIES_FIELD_NUMBER: _ClassVar[int]
     PDQ_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    VPDQ_QUERY_MATCH_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    VPDQ_COMPARED_MATCH_PERCENT_FIELD_NUMBER: _ClassVar[int]
     queries: _containers.RepeatedCompositeFieldContainer[HashQuery]
     pdq_threshold: int
     include_records: bool
-    def __init__(self, queries: _Optional[_Iterable[_Union[HashQuery, _Mapping]]] = ..., pdq_threshold: _Optional[int] = ..., include_records: _Optional[bool] = ...) -> None: ...
+    vpdq_query_match_percent: float
+    vpdq_compared_match_percent: float
+    def __init__(self, queries: _Optional[_Iterable[_Union[HashQuery, _Mapping]]] = ..., pdq_threshold: _Optional[int] = ..., include_records: _Optional[bool] = ..., vpdq_query_match_percent: _Optional[float] = ..., vpdq_compared_match_percent: _Optional[float] = ...) -> None: ...
+
+class TimeRange(_message.Message):
+    __slots__ = ("start_ms", "end_ms")
+    START_MS_FIELD_NUMBER: _ClassVar[int]
+    END_MS_FIELD_NUMBER: _ClassVar[int]
+    start_ms: int
+    end_ms: int
+    def __init__(self, start_ms: _Optional[int] = ..., end_ms: _Optional[int] = ...) -> None: ...
+
+class VideoMatch(_message.Message):
+    __slots__ = ("query_match_percent", "compared_match_percent", "query_ranges", "stored_ranges")
+    QUERY_MATCH_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    COMPARED_MATCH_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    QUERY_RANGES_FIELD_NUMBER: _ClassVar[int]
+    STORED_RANGES_FIELD_NUMBER: _ClassVar[int]
+    query_match_percent: float
+    compared_match_percent: float
+    query_ranges: _containers.RepeatedCompositeFieldContainer[TimeRange]
+    stored_ranges: _containers.RepeatedCompositeFieldContainer[TimeRange]
+    def __init__(self, query_match_percent: _Optional[float] = ..., compared_match_percent: _Optional[float] = ..., query_ranges: _Optional[_Iterable[_Union[TimeRange, _Mapping]]] = ..., stored_ranges: _Optional[_Iterable[_Union[TimeRange, _Mapping]]] = ...) -> None: ...
 
 class Match(_message.Message):
-    __slots__ = ("record", "distance", "provenance_ref", "policy", "labels", "author", "disputed")
+    __slots__ = ("record", "distance", "provenance_ref", "policy", "labels", "author", "disputed", "video")
     RECORD_FIELD_NUMBER: _ClassVar[int]
     DISTANCE_FIELD_NUMBER: _ClassVar[int]
     PROVENANCE_REF_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +103,7 @@ class Match(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     DISPUTED_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
     record: _types_pb2.RecordInfo
     distance: int
     provenance_ref: str
@@ -84,7 +111,8 @@ class Match(_message.Message):
     labels: _containers.RepeatedScalarFieldContainer[str]
     author: str
     disputed: bool
-    def __init__(self, record: _Optional[_Union[_types_pb2.RecordInfo, _Mapping]] = ..., distance: _Optional[int] = ..., provenance_ref: _Optional[str] = ..., policy: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[str]] = ..., author: _Optional[str] = ..., disputed: _Optional[bool] = ...) -> None: ...
+    video: VideoMatch
+    def __init__(self, record: _Optional[_Union[_types_pb2.RecordInfo, _Mapping]] = ..., distance: _Optional[int] = ..., provenance_ref: _Optional[str] = ..., policy: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[str]] = ..., author: _Optional[str] = ..., disputed: _Optional[bool] = ..., video: _Optional[_Union[VideoMatch, _Mapping]] = ...) -> None: ...
 
 class QueryResult(_message.Message):
     __slots__ = ("query_index", "matches", "query_id")

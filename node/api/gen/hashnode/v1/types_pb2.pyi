@@ -23,7 +23,7 @@ RECORD_STATUS_SUSPENDED: RecordStatus
 RECORD_STATUS_DISPUTED: RecordStatus
 
 class HashRecord(_message.Message):
-    __slots__ = ("signal_type", "value", "quality", "labels", "tags", "reference", "source")
+    __slots__ = ("signal_type", "value", "quality", "labels", "tags", "reference", "source", "video")
     SIGNAL_TYPE_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     QUALITY_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +31,7 @@ class HashRecord(_message.Message):
     TAGS_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
     signal_type: str
     value: str
     quality: int
@@ -38,7 +39,28 @@ class HashRecord(_message.Message):
     tags: _containers.RepeatedScalarFieldContainer[str]
     reference: str
     source: str
-    def __init__(self, signal_type: _Optional[str] = ..., value: _Optional[str] = ..., quality: _Optional[int] = ..., labels: _Optional[_Iterable[str]] = ..., tags: _Optional[_Iterable[str]] = ..., reference: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+    video: VideoFeatures
+    def __init__(self, signal_type: _Optional[str] = ..., value: _Optional[str] = ..., quality: _Optional[int] = ..., labels: _Optional[_Iterable[str]] = ..., tags: _Optional[_Iterable[str]] = ..., reference: _Optional[str] = ..., source: _Optional[str] = ..., video: _Optional[_Union[VideoFeatures, _Mapping]] = ...) -> None: ...
+
+class VideoFrame(_message.Message):
+    __slots__ = ("pdq", "quality", "frame_number", "timestamp_ms")
+    PDQ_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
+    FRAME_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    pdq: bytes
+    quality: int
+    frame_number: int
+    timestamp_ms: int
+    def __init__(self, pdq: _Optional[bytes] = ..., quality: _Optional[int] = ..., frame_number: _Optional[int] = ..., timestamp_ms: _Optional[int] = ...) -> None: ...
+
+class VideoFeatures(_message.Message):
+    __slots__ = ("frames", "interval_ms")
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    frames: _containers.RepeatedCompositeFieldContainer[VideoFrame]
+    interval_ms: int
+    def __init__(self, frames: _Optional[_Iterable[_Union[VideoFrame, _Mapping]]] = ..., interval_ms: _Optional[int] = ...) -> None: ...
 
 class SignedEntry(_message.Message):
     __slots__ = ("header", "signature", "items")

@@ -10,7 +10,7 @@ from conftest import EXAMPLE_KEYS, Cli, write_config
 
 from node.core.errors import ConfigError
 from node.dueprocess import tdb
-from node.runtime.config import load_config
+from node.runtime.config import MaxCalls, load_config
 from node.runtime.runtime import open_node
 
 MINIMAL = """[node]
@@ -54,6 +54,12 @@ def test_defaults_and_relative_paths(tmp_path: Path) -> None:
     assert (config.tls_certificate, config.client_token_file, config.admin_token_file) == (None, None, None)
     assert (config.pdq_threshold, config.min_pdq_quality, config.max_batch) == (31, 50, 10_000)
     assert (config.taxonomy_file, config.peers) == (None, ())
+    assert config.max_calls == MaxCalls(0, 0, 0)  # the server's defaults (node/server/admission.py)
+
+
+def test_each_listener_takes_its_own_max_calls(tmp_path: Path) -> None:
+    text = MINIMAL.replace("[node]\n", "[node]\nmax_calls = 4\n") + "[peer]\nmax_calls = 20\n[admin]\nmax_calls = 2\n"
+    assert load_config(write(tmp_path, text)).max_calls == MaxCalls(client=4, peer=20, admin=2)
 
 
 def test_every_section(tmp_path: Path) -> None:
@@ -294,6 +300,7 @@ BAD_FIELDS = [
     ),
     ("peer rate zero", MINIMAL + "[peer]\nrate = 0\n", "peer.rate: got 0, want a number in 0.01..1e+06"),
     ("peer burst a string", MINIMAL + '[peer]\nburst = "9"\n', "peer.burst: got '9', want 1..1000000"),
+    ("admin max_calls negative", MINIMAL + "[admin]\nmax_calls = -1\n", "admin.max_calls: got -1, want 0..100000"),
     (
         "client certificates not a list",
         MINIMAL + '[clients]\ncertificates = "a.crt"\n',

@@ -105,6 +105,21 @@ def records_from_request(
     ]
 
 
+MAX_REQUEST_ID = 128
+
+
+def request_id_from(request: client_pb2.SubmitRequest) -> str | None:
+    """The client's request id of a submission (None: none sent). Raises: InvalidArgument."""
+    request_id = request.request_id
+    if not request_id:
+        return None
+    if len(request_id) > MAX_REQUEST_ID or not all(" " < c <= "~" for c in request_id):
+        raise InvalidArgument(
+            "request_id", request_id, f"1..{MAX_REQUEST_ID} printable ASCII characters without spaces (a UUID)"
+        )
+    return request_id
+
+
 def record_to_proto(record: HashRecord) -> types_pb2.HashRecord:
     msg = types_pb2.HashRecord()
     _fill_record(msg, record)

@@ -6,7 +6,10 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-from collections.abc import Iterator
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,14 +17,18 @@ from typing import Any
 import grpc
 
 from node.api import MAX_MESSAGE_BYTES
+from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc
 from node.core.errors import ConfigError
 from node.membership.tls_names import PEER_TLS_NAME
 
 AUTHORIZATION = "authorization"
 # Calls that read only are sent again when they fail with UNAVAILABLE: a load balancer in front of several
 # followers answers so for a call in flight on a follower that died, which it cannot resend itself
-# (docs/scale-out.md). Calls that sign something (Submit, Retract, Opine, Appeal, Decide) are never retried:
-# the node may have signed before the failure, and a second call would sign again.
+# (docs/scale-out.md); and with RESOURCE_EXHAUSTED, a busy node's refusal, after the wait its
+# `grpc-retry-pushback-ms` asks for (gRPC's retries honour it). Submit is sent again by `submit_with_retries`
+# under the same request id, which the node answers with the first attempt's result. Other calls that sign
+# something (Retract, Opine, Appeal, Decide) are never retried: the node may have signed before the failure,
+# and a second call would sign again.
 RETRIED_READS = (
     ("hashnode.v1.HashNode", "Match"),
     ("hashnode.v1.HashNode", "GetProvenance"),
@@ -33,16 +40,65 @@ RETRY_SERVICE_CONFIG = json.dumps(
             {
                 "name": [{"service": service, "method": method} for service, method in RETRIED_READS],
                 "retryPolicy": {
-                    "maxAttempts": 3,
+                    "maxAttempts": 5,
                     "initialBackoff": "0.05s",
                     "maxBackoff": "0.5s",
                     "backoffMultiplier": 2,
-                    "retryableStatusCodes": ["UNAVAILABLE"],
+                    "retryableStatusCodes": ["UNAVAILABLE", "RESOURCE_EXHAUSTED"],
                 },
             }
         ]
     }
 )
+
+
+# A submission is sent again, under its request id, after these: the node was busy or unreachable, or the
+# answer did not come in time (the first attempt may or may not have been committed; the id makes that safe).
+RETRIED_SUBMIT_CODES = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.DEADLINE_EXCEEDED}
+)
+SUBMIT_ATTEMPTS = 6
+RETRY_AFTER_KEY = "retry-after-ms"
+MAX_RETRY_WAIT_S = 10.0
+
+
+def new_request_id() -> str:
+    """A fresh request id for one submission (sent again unchanged with each retry of it)."""
+    return uuid.uuid4().hex
+
+
+def retry_wait_s(exc: grpc.RpcError, attempt: int) -> float:
+    """How long to wait before attempt `attempt + 1`: the node's hint (`retry-after-ms`) if it gave one, else an
+    exponential backoff from 100 ms; with up to 50% jitter, so that refused clients do not return together."""
+    hint = None
+    for key, value in exc.trailing_metadata() or ():
+        if key == RETRY_AFTER_KEY and str(value).isdigit():
+            hint = int(value) / 1000
+    base = hint if hint is not None else 0.1 * 2**attempt
+    return float(min(MAX_RETRY_WAIT_S, base * (1 + random.random() / 2)))
+
+
+def submit_with_retries(
+    stub: client_pb2_grpc.HashNodeStub,
+    request: client_pb2.SubmitRequest,
+    timeout: float | None,
+    *,
+    attempts: int = SUBMIT_ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> client_pb2.SubmitResponse:
+    """Submit, sent again on UNAVAILABLE, RESOURCE_EXHAUSTED or DEADLINE_EXCEEDED (up to `attempts` in all) with
+    the same request id, which it sets if the request has none. Raises: grpc.RpcError (the last failure)."""
+    if not request.request_id:
+        request.request_id = new_request_id()
+    for attempt in range(attempts):
+        try:
+            response: client_pb2.SubmitResponse = stub.Submit(request, timeout=timeout)
+            return response
+        except grpc.RpcError as exc:
+            if exc.code() not in RETRIED_SUBMIT_CODES or attempt == attempts - 1:
+                raise
+            sleep(retry_wait_s(exc, attempt))
+    raise AssertionError("unreachable")
 
 
 def read_token(path: Path) -> str:

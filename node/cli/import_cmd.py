@@ -33,6 +33,7 @@ from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
 from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.contribution_file import CLIENT_TAXONOMY, record_to_proto
 from node.cli.exit_codes import ExitCode
+from node.cli.grpc_channel import submit_with_retries
 from node.cli.progress import Progress, count_lines
 from node.core.errors import InvalidArgument
 from node.interchange.formats import Format, Refusal, read_numbered_records
@@ -180,7 +181,8 @@ def submit_batch(
             records=[line.record for line in pending], skip_duplicates=not args.force
         )
         try:
-            response = stub.Submit(request, timeout=args.timeout)
+            # A new id per distinct batch; its retries (busy node, lost answer) keep it: never signed twice.
+            response = submit_with_retries(stub, request, args.timeout)
         except grpc.RpcError as exc:
             found = node_refusal(exc, pending)
             if found is None:

@@ -17,6 +17,7 @@ from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
 from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.contribution_file import read_contribution_file, record_from_fields
 from node.cli.exit_codes import ExitCode
+from node.cli.grpc_channel import submit_with_retries
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         records = records_from_args(args)
     with channel(args) as opened:
         stub = client_pb2_grpc.HashNodeStub(opened)
-        response = stub.Submit(client_pb2.SubmitRequest(records=records), timeout=args.timeout)
+        # Sent again with the same request id if the node is busy or slow: never signed twice (grpc_channel.py).
+        response = submit_with_retries(stub, client_pb2.SubmitRequest(records=records), args.timeout)
     if args.json:
         print_json(
             {"entry_id": response.entry_id, "seq": response.seq, "record_ids": list(response.record_ids)}

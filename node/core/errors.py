@@ -63,6 +63,10 @@ class Unavailable(HashnodeError):
     pass
 
 
+class DeadlineExceeded(HashnodeError):
+    """The caller's deadline passed (or is too near) before the work was done: nothing was done."""
+
+
 class ConfigError(HashnodeError):
     """A configuration file is missing, malformed, or has an invalid field."""
 

@@ -7,6 +7,7 @@ member's signing key. It speaks domain types only; the gRPC edge converts.
 from __future__ import annotations
 
 import enum
+import hashlib
 import itertools
 import secrets
 import threading
@@ -79,6 +80,7 @@ from node.storage.store import (
     Txn,
     is_disputed_row,
 )
+from node.storage.submissions import StoredSubmission, SubmissionBook
 
 _T = TypeVar("_T")
 SMALL_MATCH = 64  # hits: below, `match` answers in plain Python (numpy costs microseconds per call)
@@ -454,41 +456,107 @@ class Ledger:
 
     # --- authoring --------------------------------------------------------------------------------------------
 
-    def submit(self, records: Sequence[HashRecord], *, skip_duplicates: bool = False) -> SubmitResult:
+    def submit(
+        self,
+        records: Sequence[HashRecord],
+        *,
+        skip_duplicates: bool = False,
+        request_id: str | None = None,
+        still_wanted: Callable[[], None] | None = None,
+    ) -> SubmitResult:
         """Signs `records` as one contribution entry of this member and commits it.
 
         With `skip_duplicates`, a record this member already contributed with the same signal type, value and
         labels (and did not retract), or that repeats an earlier record of the same batch, is not signed again.
         The lookup and the signing happen under the authoring lock, so two concurrent submissions of one record
         sign it once.
+
+        With `request_id` (the client's), a submission made before with the same id returns that first result
+        and signs nothing; the result is stored with the entry, in its transaction. `still_wanted()` runs under
+        the authoring lock just before signing, and raises (e.g. DeadlineExceeded) when the caller can no longer
+        receive the result: nothing is then signed or committed.
+
+        Raises:
+            InvalidArgument: `request_id` was used before for other records or another `skip_duplicates`.
         """
         self._check_batch("records", len(records))
         items = [r.encode() for r in records]
         total = sum(map(len, items))
         if total > MAX_ENTRY_BYTES:  # one entry must fit every peer's message limit (docs/protocol.md "Entries")
             raise InvalidArgument("records", f"{total} bytes encoded", f"at most {MAX_ENTRY_BYTES}: split the batch")
-        if not skip_duplicates:
-            entry = self._author(EntryKind.CONTRIBUTION, items, records)
-            return SubmitResult(entry, [record_id(entry.entry_id, i) for i in range(len(records))])
+        digest = _submission_digest(items, skip_duplicates) if request_id is not None else b""
         with self._author_lock:
-            with self.store.read() as txn:
-                earlier = self._contributed(txn, records)
-            fresh = _first_of_each(records, earlier)
-            signed: Entry | None = None
-            if fresh:
-                chosen = [records[i] for i in fresh]
-                signed = self._author(EntryKind.CONTRIBUTION, [items[i] for i in fresh], chosen)
-        # Every record's id: a duplicate's is the earlier contribution's, or its batch's first copy's.
-        ids_by_key = {_duplicate_key(records[i]): rid for i, rid in earlier.items()}
-        if signed is not None:
-            entry_id = signed.entry_id
-            ids_by_key.update((_duplicate_key(records[i]), record_id(entry_id, n)) for n, i in enumerate(fresh))
-        kept = set(fresh)
-        return SubmitResult(
-            signed,
-            [ids_by_key[_duplicate_key(record)] for record in records],
-            tuple(i for i in range(len(records)) if i not in kept),
-        )
+            if request_id is not None:
+                first = self._first_submission(request_id, digest)
+                if first is not None:
+                    return first
+            result = self._submit(records, items, skip_duplicates, still_wanted, request_id, digest)
+        return result
+
+    def _first_submission(self, request_id: str, digest: bytes) -> SubmitResult | None:
+        """The result of the earlier submission with `request_id`, if there was one. Raises: InvalidArgument."""
+        with self.store.read() as txn:
+            stored = SubmissionBook(self.store, txn).get(self.settings.member_id, request_id)
+            if stored is None:
+                return None
+            if stored.digest != digest:
+                raise InvalidArgument(
+                    "request_id",
+                    request_id,
+                    "a new id: this one was sent before with other records (or skip_duplicates); a retry sends "
+                    "the same request",
+                )
+            entry = None if stored.entry_id is None else self.store.entry(txn, stored.entry_id)
+        return SubmitResult(entry, list(stored.record_ids), stored.duplicates)
+
+    def _submit(
+        self,
+        records: Sequence[HashRecord],
+        items: list[bytes],
+        skip_duplicates: bool,
+        still_wanted: Callable[[], None] | None,
+        request_id: str | None,
+        digest: bytes,
+    ) -> SubmitResult:
+        """`submit` under the authoring lock, once no earlier submission with `request_id` was found."""
+
+        def precheck(txn: Txn, timestamp_ms: int) -> None:
+            if still_wanted is not None:
+                still_wanted()
+
+        def remember(txn: Txn, result: SubmitResult) -> None:
+            if request_id is not None:
+                stored = StoredSubmission(
+                    digest,
+                    None if result.entry is None else result.entry.entry_id,
+                    tuple(result.record_ids),
+                    tuple(result.duplicates),
+                )
+                SubmissionBook(self.store, txn).add(self.settings.member_id, request_id, stored, self.clock())
+
+        if not skip_duplicates:
+            def ids_of(entry: Entry) -> SubmitResult:
+                return SubmitResult(entry, [record_id(entry.entry_id, i) for i in range(len(records))])
+
+            entry = self._author(
+                EntryKind.CONTRIBUTION, items, records, precheck,
+                then=lambda txn, entry: remember(txn, ids_of(entry)),
+            )
+            return ids_of(entry)
+        with self.store.read() as txn:
+            earlier = self._contributed(txn, records)
+        fresh = _first_of_each(records, earlier)
+        signed: Entry | None = None
+        if fresh:
+            chosen = [records[i] for i in fresh]
+            signed = self._author(
+                EntryKind.CONTRIBUTION, [items[i] for i in fresh], chosen, precheck,
+                then=lambda txn, entry: remember(txn, _with_duplicates(records, earlier, fresh, entry)),
+            )
+        elif request_id is not None:
+            with self.store.write() as txn:
+                remember(txn, _with_duplicates(records, earlier, fresh, None))
+        return _with_duplicates(records, earlier, fresh, signed)
 
     def _contributed(self, txn: Txn, records: Sequence[HashRecord]) -> dict[int, bytes]:
         """Which of `records` this member already contributed (same type, value and labels, not retracted): the
@@ -768,9 +836,12 @@ class Ledger:
         items: list[bytes],
         decoded: Sequence[HashRecord] | None = None,
         precheck: Callable[[Txn, int], None] | None = None,
+        *,
+        then: Callable[[Txn, Entry], None] | None = None,
     ) -> Entry:
         """Signs and commits one entry of this member. `precheck(txn, timestamp_ms)` runs in the write
-        transaction, with the timestamp the entry will carry, before anything is signed or written."""
+        transaction, with the timestamp the entry will carry, before anything is signed or written;
+        `then(txn, entry)` after the entry is written, in the same transaction."""
         if self.signer is None:
             raise FailedPrecondition("this node has no signing key (follower or read-only node); it cannot author")
         self._check_may_author(kind)  # first: waiting would not help
@@ -795,6 +866,8 @@ class Ledger:
                     items=items,
                 )
                 delta = self.apply_in_txn(txn, entry, decoded)
+                if then is not None:
+                    then(txn, entry)
             self.after_commit(entry, delta)
         return entry
 
@@ -1271,6 +1344,31 @@ class Ledger:
 
 def _duplicate_key(record: HashRecord) -> tuple[str, bytes, tuple[str, ...]]:
     return record.signal_type, record.value, record.labels
+
+
+def _with_duplicates(
+    records: Sequence[HashRecord], earlier: dict[int, bytes], fresh: list[int], signed: Entry | None
+) -> SubmitResult:
+    """The result of a submission that skipped duplicates: every record's id (a duplicate's is the earlier
+    contribution's, or its batch's first copy's) and the indexes of those not signed again."""
+    ids_by_key = {_duplicate_key(records[i]): rid for i, rid in earlier.items()}
+    if signed is not None:
+        entry_id = signed.entry_id
+        ids_by_key.update((_duplicate_key(records[i]), record_id(entry_id, n)) for n, i in enumerate(fresh))
+    kept = set(fresh)
+    return SubmitResult(
+        signed,
+        [ids_by_key[_duplicate_key(record)] for record in records],
+        tuple(i for i in range(len(records)) if i not in kept),
+    )
+
+
+def _submission_digest(items: Sequence[bytes], skip_duplicates: bool) -> bytes:
+    """What identifies a submission's content (its records encoded), compared when its request id comes again."""
+    digest = hashlib.sha256(b"hashnode submission\0" + bytes([skip_duplicates]))
+    for encoded in items:
+        digest.update(len(encoded).to_bytes(4, "big") + encoded)
+    return digest.digest()
 
 
 def _first_of_each(records: Sequence[HashRecord], earlier: dict[int, bytes]) -> list[int]:

@@ -10,6 +10,10 @@ data_dir = "data/platform-a"          # default: $XDG_STATE_HOME/hashnode/<membe
 listen = "127.0.0.1:50051"            # the client API, for this platform's own systems
 follower = false                      # a follower replicates and matches but never authors
 insecure = false                      # development only: no TLS, loopback addresses only
+max_calls = 8                         # calls the client listener takes on at once (running, or waiting for
+                                      # one of its 16 threads); beyond, RESOURCE_EXHAUSTED at once with a
+                                      # retry hint. 0 or absent: 8. [peer] and [admin] have their own
+                                      # (default 16: their threads; docs/operator-guide.md, "Overload")
 
 [tls]                                 # this node's identity; its certificate is the one the roster lists
 certificate = "platform-a.crt"
@@ -25,6 +29,7 @@ mesh = true                           # dial every active member at its roster e
 rate = 50.0                           # calls per second per peer (token bucket), then RESOURCE_EXHAUSTED
 burst = 100
 call_timeout_s = 30.0                 # deadline of every call this node makes to a peer
+max_calls = 16                        # as [node] max_calls, for the peer listener
 
 [clients]                             # who may call the client API: bearer tokens and/or pinned certificates
 token_file = "platform-a.client-token"
@@ -33,6 +38,7 @@ certificates = ["ingest.crt"]
 [admin]                               # the operator's API, on its own listener
 listen = "127.0.0.1:50052"
 token_file = "platform-a.admin-token"
+max_calls = 16                        # as [node] max_calls, for the admin listener
 
 [matching]
 pdq_threshold = 31
@@ -128,11 +134,12 @@ _KEYS: dict[str, tuple[str, ...]] = {
         "listen",
         "follower",
         "insecure",
+        "max_calls",
     ),
     "tls": ("certificate", "private_key", "client_names"),
-    "peer": ("listen", "rate", "burst", "call_timeout_s", "mesh"),
+    "peer": ("listen", "rate", "burst", "call_timeout_s", "mesh", "max_calls"),
     "clients": ("token_file", "certificates"),
-    "admin": ("listen", "token_file"),
+    "admin": ("listen", "token_file", "max_calls"),
     "matching": ("pdq_threshold", "min_pdq_quality", "max_batch"),
     "taxonomy": ("file",),
     "metrics": ("listen",),
@@ -149,6 +156,17 @@ MATCH_LOG_DURABILITY = ("batched", "answered")  # docs/due-process.md, "What a l
 DEFAULT_MAP_SIZE_MIB = DEFAULT_MAP_SIZE >> 20
 MAX_MAP_SIZE_MIB = 1 << 24  # 16 TiB
 MAX_MATCH_LOG_DAYS = 3650
+MAX_CALLS_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class MaxCalls:
+    """How many calls each listener takes on at once (`max_calls` of [node], [peer], [admin]); 0: the server's
+    default (node/server/admission.py: 8 for the client listener, 16 for the others)."""
+
+    client: int = 0
+    peer: int = 0
+    admin: int = 0
 
 
 @dataclass(frozen=True)
@@ -194,6 +212,7 @@ class NodeConfig:
     authoring_without_peers_after_s: int = 0  # 0: never author without having compared with a peer
     map_size_mib: int = DEFAULT_MAP_SIZE_MIB
     mesh: bool | None = None  # dial the roster's members; None: unless a follower or insecure
+    max_calls: MaxCalls = MaxCalls()
 
     @property
     def dials_roster(self) -> bool:
@@ -342,6 +361,9 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
         tls_client_names=_client_names(tables["tls"]),
         peer_listen=_listen(source, tables["peer"], DEFAULT_PEER_LISTEN),
         peer_limits=_peer_limits(tables["peer"]),
+        max_calls=MaxCalls(
+            *(tables[name].integer("max_calls", 0, 0, MAX_CALLS_LIMIT) for name in ("node", "peer", "admin"))
+        ),
         client_token_file=tables["clients"].optional_path("token_file", base),
         client_certificates=_paths(tables["clients"], "certificates", base),
         admin_listen=_listen(source, tables["admin"], DEFAULT_ADMIN_LISTEN),

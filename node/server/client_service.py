@@ -14,9 +14,11 @@ from google.protobuf import message_factory  # type: ignore[import-untyped]
 
 from node.api import convert, match_wire
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
+from node.core.errors import DeadlineExceeded
 from node.dueprocess.items import DecisionItem
 from node.ledger.export import export_pages
 from node.ledger.ledger import Ledger
+from node.server.admission import COMMIT_MARGIN_SECONDS, deadline_check
 
 MatchCounter = Callable[[Mapping[str, int]], None]  # hits by label, per answered match call (metrics)
 SERVICE = client_pb2.DESCRIPTOR.services_by_name["HashNode"]
@@ -27,9 +29,30 @@ SERIALIZED = frozenset({"Match", "MatchStream"})
 class HashNodeServicer(client_pb2_grpc.HashNodeServicer):  # type: ignore[misc]
     """Register it with `add_to_server`: Match and MatchStream answer serialized bytes."""
 
-    def __init__(self, ledger: Ledger, count_matches: MatchCounter | None = None) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        count_matches: MatchCounter | None = None,
+        *,
+        count_expired: Callable[[str], None] | None = None,
+    ) -> None:
         self.ledger = ledger
         self._count_matches = count_matches
+        self._count_expired = count_expired  # method -> counted when a call's deadline stops its work
+
+    def _in_time(self, context: grpc.ServicerContext, method: str, margin: float = 0.0) -> Callable[[], None]:
+        """`deadline_check(context, margin)`, counting the calls it stops."""
+        check = deadline_check(context, margin)
+
+        def checked() -> None:
+            try:
+                check()
+            except DeadlineExceeded:
+                if self._count_expired is not None:
+                    self._count_expired(f"/{SERVICE.full_name}/{method}")
+                raise
+
+        return checked
 
     def Submit(
         self, request: client_pb2.SubmitRequest, context: grpc.ServicerContext
@@ -41,7 +64,15 @@ class HashNodeServicer(client_pb2_grpc.HashNodeServicer):  # type: ignore[misc]
             min_pdq_quality=settings.min_pdq_quality,
             max_batch=settings.max_batch,
         )
-        return convert.submit_response(self.ledger.submit(records, skip_duplicates=request.skip_duplicates))
+        result = self.ledger.submit(
+            records,
+            skip_duplicates=request.skip_duplicates,
+            request_id=convert.request_id_from(request),
+            # Checked under the authoring lock, just before signing: a caller that gave up (or will have by
+            # the time the commit is done) must not find its records committed after it saw DEADLINE_EXCEEDED.
+            still_wanted=self._in_time(context, "Submit", COMMIT_MARGIN_SECONDS),
+        )
+        return convert.submit_response(result)
 
     def Match(self, request: client_pb2.MatchRequest, context: grpc.ServicerContext) -> bytes:
         return self._match(request)
@@ -50,8 +81,11 @@ class HashNodeServicer(client_pb2_grpc.HashNodeServicer):  # type: ignore[misc]
         self, request_iterator: Iterator[client_pb2.MatchRequest], context: grpc.ServicerContext
     ) -> Iterator[bytes]:
         # One response per request, in order. A bad request ends the stream with its status; the responses
-        # already sent stand, and the field path says which request it was.
+        # already sent stand, and the field path says which request it was. Once the call's deadline has passed,
+        # no further request is matched.
+        in_time = self._in_time(context, "MatchStream")
         for i, request in enumerate(request_iterator):
+            in_time()
             yield self._match(request, prefix=f"requests[{i}].")
 
     def _match(self, request: client_pb2.MatchRequest, prefix: str = "") -> bytes:

@@ -31,6 +31,7 @@ from prometheus_client.registry import Collector
 from node.core.errors import ConfigError
 from node.ledger.ledger import Ledger
 from node.ledger.replica import Replica
+from node.server.admission import Admission
 from node.server.handlers import rewrap
 from node.server.health import HealthState, Phase
 
@@ -65,6 +66,13 @@ class NodeMetrics:
         )
         self._lag_sources: list[LagSource] = []
         self._lock = threading.Lock()
+        self._admissions: list[Admission] = []
+        self.registry.register(AdmissionCollector(self._admissions))
+
+    def watch_admission(self, admission: Admission) -> None:
+        """Reports a listener's calls in flight, its limit, and the calls it refused or did not start."""
+        with self._lock:
+            self._admissions.append(admission)
 
     def register_replication_lag(self, source: LagSource) -> None:
         """Adds a callback giving seconds behind per peer; it is called at every scrape, so keep it cheap."""
@@ -154,6 +162,43 @@ class LedgerCollector(Collector):
         yield _gauge(
             "hashnode_lmdb_map_used_ratio", "Share of the LMDB map in use (alert before 1)", used / mapped
         )
+
+
+class AdmissionCollector(Collector):
+    """Each listener's admission (node/server/admission.py), read at every scrape."""
+
+    def __init__(self, admissions: list[Admission]) -> None:
+        self.admissions = admissions
+
+    def collect(self) -> Iterator[Metric]:
+        admissions = list(self.admissions)
+        in_flight = GaugeMetricFamily(
+            "hashnode_rpc_in_flight", "Calls a listener has taken on: running or waiting for a worker",
+            labels=["listener"],
+        )
+        limit = GaugeMetricFamily(
+            "hashnode_rpc_admission_limit", "Calls a listener takes on at once ([node|peer|admin] max_calls)",
+            labels=["listener"],
+        )
+        shed = CounterMetricFamily(
+            "hashnode_rpc_shed",
+            "Calls refused at once (RESOURCE_EXHAUSTED with a retry hint): the listener was at its limit",
+            labels=["listener", "method"],
+        )
+        expired = CounterMetricFamily(
+            "hashnode_rpc_expired",
+            "Calls not started, or submissions not committed, because their deadline had passed",
+            labels=["listener", "method"],
+        )
+        for admission in admissions:
+            in_flight.add_metric([admission.listener], float(admission.in_flight))
+            limit.add_metric([admission.listener], float(admission.limit))
+            refused, not_started = admission.counts()
+            for method, count in sorted(refused.items()):
+                shed.add_metric([admission.listener, method], float(count))
+            for method, count in sorted(not_started.items()):
+                expired.add_metric([admission.listener, method], float(count))
+        yield from (in_flight, limit, shed, expired)
 
 
 def _gauge(name: str, documentation: str, value: object) -> GaugeMetricFamily:

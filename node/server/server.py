@@ -23,7 +23,6 @@ import re
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -51,6 +50,7 @@ from node.runtime.config import NodeConfig
 from node.runtime.runtime import NodeRuntime, open_node
 from node.server import client_service
 from node.server.admin_service import AdminServicer
+from node.server.admission import Admission
 from node.server.authz import (
     AuthorizationInterceptor,
     RateLimiter,
@@ -71,7 +71,6 @@ log = logging.getLogger(__name__)
 GRACE_SECONDS = 5.0
 SERVING_LINE = re.compile(r"^hashnode: serving member (?P<member>\S+) on (?P<address>\S+)$")
 LISTENER_LINE = re.compile(r"^hashnode: (?P<listener>peer|admin) listener on (?P<address>\S+)")
-WORKERS = 16
 CLIENT_SERVICES = (client_pb2.DESCRIPTOR.services_by_name["HashNode"].full_name,)
 PEER_SERVICES = (
     peer_pb2.DESCRIPTOR.services_by_name["Peer"].full_name,
@@ -88,6 +87,7 @@ class Listener:
     name: str
     server: grpc.Server
     address: str  # host:port actually bound
+    admission: Admission
 
     @property
     def port(self) -> int:
@@ -112,6 +112,8 @@ class Listeners:
         events = [listener.server.stop(grace) for listener in self.all()]
         for event in events:
             event.wait()
+        for listener in self.all():
+            listener.admission.close()
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,13 @@ class Observability:
     health: HealthState
     metrics: NodeMetrics | None = None
 
+    def admission(self, listener: str, limit: int) -> Admission:
+        """A listener's admission (`limit` 0: the default), its counts reported with the metrics."""
+        admission = Admission(listener, limit=limit or None)
+        if self.metrics is not None:
+            self.metrics.watch_admission(admission)
+        return admission
+
     def interceptors(self) -> list[grpc.ServerInterceptor]:
         """Metrics outermost (they see the final status code), then the startup gate."""
         gate: list[grpc.ServerInterceptor] = [StartupGate(self.health)]
@@ -128,12 +137,16 @@ class Observability:
 
 
 def _server(
-    interceptor: AuthorizationInterceptor, max_message_bytes: int, observed: Observability
+    interceptor: AuthorizationInterceptor, max_message_bytes: int, observed: Observability, admission: Admission
 ) -> grpc.Server:
+    admit, expire = admission.interceptors()
     return grpc.server(
-        futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hashnode-rpc"),
-        # Authorization first: a refused call never reaches a servicer. Both map errors through one table.
-        interceptors=[*observed.interceptors(), interceptor, ErrorStatusInterceptor()],
+        admission.pool,
+        # Admission first, before the call is queued (node/server/admission.py); then metrics see the final
+        # code; a call whose deadline passed while it waited is not started; authorization before any servicer.
+        # Authorization and the servicers map errors through one table.
+        interceptors=[admit, *observed.interceptors(), expire, interceptor, ErrorStatusInterceptor()],
+        maximum_concurrent_rpcs=admission.backstop,
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
@@ -190,9 +203,11 @@ def _client_listener(runtime: NodeRuntime, observed: Observability, max_bytes: i
         [certificates.fingerprint(certificates.pem_to_der(pem)) for pem in pinned],
         insecure=config.insecure,
     )
-    server = _server(AuthorizationInterceptor(authenticate), max_bytes, observed)
+    admission = observed.admission("client", config.max_calls.client)
+    server = _server(AuthorizationInterceptor(authenticate), max_bytes, observed, admission)
     count_matches = None if observed.metrics is None else observed.metrics.count_matches
-    client_service.add_to_server(HashNodeServicer(runtime.ledger, count_matches), server)
+    servicer = HashNodeServicer(runtime.ledger, count_matches, count_expired=admission.count_expired)
+    client_service.add_to_server(servicer, server)
     _add_health(server, observed, CLIENT_SERVICES, reflect=True)
     credentials = None
     if not config.insecure and identity is not None:
@@ -201,7 +216,7 @@ def _client_listener(runtime: NodeRuntime, observed: Observability, max_bytes: i
             root_certificates=b"".join(pinned) or None,
             require_client_auth=bool(pinned),
         )
-    return Listener("client", server, _bind(server, "node.listen", config.listen, credentials))
+    return Listener("client", server, _bind(server, "node.listen", config.listen, credentials), admission)
 
 
 CLIENT_CERTIFICATE_FILE = "client-listener.crt"
@@ -248,7 +263,8 @@ def _peer_listener(
         peer_authenticator(trust, wall_clock_ms, insecure=config.insecure, on_member=runtime.peer_called),
         RateLimiter(limits.rate, limits.burst),
     )
-    server = _server(interceptor, max_bytes, observed)
+    admission = observed.admission("peer", config.max_calls.peer)
+    server = _server(interceptor, max_bytes, observed, admission)
     membership_pb2_grpc.add_MembershipServicer_to_server(MembershipServicer(runtime.consortium), server)
     if runtime.replica is not None:
         peer = PeerServicer(
@@ -264,7 +280,7 @@ def _peer_listener(
     credentials = None
     if not config.insecure and identity is not None:
         credentials = tls.server_credentials(identity, trust)
-    return Listener("peer", server, _bind(server, "peer.listen", config.peer_listen, credentials))
+    return Listener("peer", server, _bind(server, "peer.listen", config.peer_listen, credentials), admission)
 
 
 def _admin_listener(runtime: NodeRuntime, observed: Observability, max_bytes: int) -> Listener:
@@ -272,14 +288,16 @@ def _admin_listener(runtime: NodeRuntime, observed: Observability, max_bytes: in
     authenticate = operator_authenticator(
         _load_tokens(config.admin_token_file, "admin.token_file"), insecure=config.insecure
     )
-    server = _server(AuthorizationInterceptor(authenticate), max_bytes, observed)
+    admission = observed.admission("admin", config.max_calls.admin)
+    server = _server(AuthorizationInterceptor(authenticate), max_bytes, observed, admission)
     admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(runtime), server)
     _add_health(server, observed, ADMIN_SERVICES, reflect=True)
     credentials = None
     if not is_loopback(config.admin_listen) and identity is not None:
         # Off this machine the operator's token must not cross the network in the clear.
         credentials = grpc.ssl_server_credentials([(identity.private_key_pem, identity.certificate_pem)])
-    return Listener("admin", server, _bind(server, "admin.listen", config.admin_listen, credentials))
+    address = _bind(server, "admin.listen", config.admin_listen, credentials)
+    return Listener("admin", server, address, admission)
 
 
 def create_servers(

@@ -33,6 +33,7 @@ STATUS_CODES: dict[type[errors.HashnodeError], grpc.StatusCode] = {
     errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     errors.ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
     # The node's own configuration does not allow the operation (e.g. a follower asked to author).
     errors.ConfigError: grpc.StatusCode.FAILED_PRECONDITION,
     # A broken or full store is the node's fault, not the caller's, and retrying will not help: INTERNAL. The

@@ -23,6 +23,8 @@ Layout (keys → values; integers big-endian):
             (layouts in node/storage/matchlog.py)
   statements, statement_keys: the statements of reasons this node issued, by number, id, puid and record
             (layouts in node/storage/statements.py)
+  submissions, submissions_by_time: this member's submissions by client request id, answered again to a retry
+            (layouts in node/storage/submissions.py)
   evidence  evidence id (32) → author (u16 len + UTF-8) ‖ lower entry (u32 len + stored entry) ‖ upper entry
             (same): fork evidence, two entries of one author that cannot both be in its log
   rosters   version u64 → signed roster file (JSON, node/membership/roster.py) of every roster version this node trusts,
@@ -81,6 +83,8 @@ _DBS = (
     "changes",
     # Statements of reasons this node issued (node/storage/statements.py).
     "statements", "statement_keys",
+    # This member's submissions by client request id, for idempotent retries (node/storage/submissions.py).
+    "submissions", "submissions_by_time",
 )
 _DUPSORT = ("exact", "related", "matchlog_rec", "matchlog_ref")
 

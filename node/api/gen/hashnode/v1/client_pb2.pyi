@@ -29,12 +29,14 @@ OUTCOME_UPHELD: Outcome
 OUTCOME_OVERTURNED: Outcome
 
 class SubmitRequest(_message.Message):
-    __slots__ = ("records", "skip_duplicates")
+    __slots__ = ("records", "skip_duplicates", "request_id")
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     SKIP_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     records: _containers.RepeatedCompositeFieldContainer[_types_pb2.HashRecord]
     skip_duplicates: bool
-    def __init__(self, records: _Optional[_Iterable[_Union[_types_pb2.HashRecord, _Mapping]]] = ..., skip_duplicates: _Optional[bool] = ...) -> None: ...
+    request_id: str
+    def __init__(self, records: _Optional[_Iterable[_Union[_types_pb2.HashRecord, _Mapping]]] = ..., skip_duplicates: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class SubmitResponse(_message.Message):
     __slots__ = ("entry_id", "seq", "record_ids", "duplicates")

@@ -17,7 +17,8 @@ One `hashnode serve` process (insecure loopback mode, example keys) holding `--r
    records the node holds against the records the clients saw acknowledged (an orphan is a record committed
    for a call no client saw succeed: 0 with idempotent submissions).
 
-Lines beginning `figure:` are what docs/reliability.md quotes.
+Lines beginning `figure:` are what docs/reliability.md quotes. Exits 1 if a promise broke: no call refused, a
+refusal without a hint, an orphan record, an ERROR line in the node's log.
 """
 
 from __future__ import annotations
@@ -139,7 +140,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ERROR lines in the node's log: {len(errors)}")
         for line in errors[:5]:
             print(f"  {line[:200]}")
-    return 0
+        orphans = committed - len(seen.acknowledged)
+    broken = [
+        what
+        for what, failed in (
+            ("no call was refused", not shed),
+            ("a refusal without a retry hint", len(hints) < len(shed)),
+            (f"{orphans} orphan records", orphans != 0),
+            (f"{len(errors)} ERROR lines", bool(errors)),
+        )
+        if failed
+    ]
+    print("promises kept" if not broken else "BROKEN: " + "; ".join(broken))
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":

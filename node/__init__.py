@@ -20,7 +20,8 @@ this from the code's own imports, and that there are no import cycles):
  8. `api`          the wire: generated protobuf code and its conversion to and from domain types
  9. `network`      talking to peers: TLS credentials, peer channels, the replicator, bootstrap
 10. `runtime`      a node's configuration and its parts opened and wired together
-11. `server`       the gRPC services, interceptors (authorization, errors, metrics, health) and listeners
+11. `server`       the gRPC services, interceptors (admission, authorization, errors, metrics, health) and
+                   listeners
 12. `cli`          the `hashnode` command
     `adapters`     other tools' plug-ins (python-threatexchange)
 

@@ -53,6 +53,7 @@ def test_defaults_and_relative_paths(tmp_path: Path) -> None:
     assert (limits.rate, limits.burst, limits.call_timeout_s) == (50, 100, 30)
     assert (config.tls_certificate, config.client_token_file, config.admin_token_file) == (None, None, None)
     assert (config.pdq_threshold, config.min_pdq_quality, config.max_batch) == (31, 50, 10_000)
+    assert (config.vpdq_query_match_percent, config.vpdq_compared_match_percent) == (80.0, 0.0)
     assert (config.taxonomy_file, config.peers) == (None, ())
     assert config.max_calls == MaxCalls(0, 0, 0)  # the server's defaults (node/server/admission.py)
 
@@ -70,6 +71,8 @@ def test_every_section(tmp_path: Path) -> None:
 pdq_threshold = 20
 min_pdq_quality = 70
 max_batch = 500
+vpdq_query_match_percent = 90
+vpdq_compared_match_percent = 12.5
 [taxonomy]
 file = "../taxonomy.toml"
 [[peers]]
@@ -123,6 +126,7 @@ keywords = ["KEYWORD_HATE_SPEECH"]
         20,
     )
     assert (settings.min_pdq_quality, settings.max_batch) == (70, 500)
+    assert (settings.vpdq_query_match_percent, settings.vpdq_compared_match_percent) == (90.0, 12.5)
 
 
 def test_without_a_data_dir_the_node_keeps_its_data_in_the_state_directory(
@@ -197,6 +201,11 @@ def test_the_example_configs_load(tmp_path: Path) -> None:
 
 
 BAD_FIELDS = [
+    (
+        "video threshold above 100",
+        MINIMAL + "[matching]\nvpdq_query_match_percent = 101\n",
+        "matching.vpdq_query_match_percent: got 101, want a number in 0..100",
+    ),
     (
         "threshold above 64",
         MINIMAL + "[matching]\npdq_threshold = 99\n",

@@ -25,7 +25,7 @@ from node.core.records import HashRecord
 from node.core.signals import REGISTRY as SIGNAL_TYPES
 from node.core.signals import VPDQ, SignalType, signal_type
 from node.core.taxonomy import Taxonomy
-from node.core.vpdq import VpdqFeatures, VpdqFrame
+from node.core.vpdq import VpdqFeatures, VpdqFrame, check_matchable
 from node.dueprocess.items import DecisionItem, Outcome, Stance
 from node.index.pdq import MAX_THRESHOLD
 from node.ledger.cases import OpenCase
@@ -179,12 +179,37 @@ def queries_from_request(
         raw = _quick_value(known, value) if len(content_ref) <= MAX_CONTENT_REF_BYTES // 4 else None
         if known is None or raw is None:
             known = signal_type(msg.signal_type, f"{prefix}queries[{i}].signal_type")
-            if known is VPDQ:  # matching videos is wired by the match path (issue 13); until then, said plainly
-                raise InvalidArgument(f"{prefix}queries[{i}].signal_type", known.name, "a type this node matches")
-            raw = known.parse(value, f"{prefix}queries[{i}].value")
+            if known is VPDQ:
+                raw = _video_query(msg, f"{prefix}queries[{i}]")
+            else:
+                raw = known.parse(value, f"{prefix}queries[{i}].value")
             content_ref = check_content_ref(content_ref, f"{prefix}queries[{i}].content_ref")
         queries.append(Query(known.name, raw, content_ref))
     return queries, threshold_from_request(request, f"{prefix}pdq_threshold")
+
+
+def _video_query(msg: client_pb2.HashQuery, field: str) -> bytes:
+    """A video query's features (`video`, validated: in order, and some frame matching can use), encoded."""
+    if msg.value:
+        raise InvalidArgument(f"{field}.value", msg.value, "empty for vpdq: the video's frame features go in `video`")
+    if not msg.HasField("video"):
+        raise InvalidArgument(f"{field}.video", "absent", "the query video's frame features (vpdq)")
+    features = features_from_proto(msg.video, f"{field}.video")
+    check_matchable(features, f"{field}.video")
+    return features.encode()
+
+
+def video_thresholds_from_request(
+    request: client_pb2.MatchRequest, prefix: str = ""
+) -> tuple[float | None, float | None]:
+    """The request's vPDQ thresholds (percent, 0..100), None where absent (the node's own apply)."""
+    found: list[float | None] = []
+    for name in ("vpdq_query_match_percent", "vpdq_compared_match_percent"):
+        value = getattr(request, name) if request.HasField(name) else None
+        if value is not None and not 0 <= value <= 100:  # NaN fails both
+            raise InvalidArgument(f"{prefix}{name}", value, "a percentage 0..100")
+        found.append(value)
+    return found[0], found[1]
 
 
 def _quick_value(kind: SignalType | None, value: str) -> bytes | None:

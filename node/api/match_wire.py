@@ -13,14 +13,21 @@ message either way. tests/test_match_wire.py checks the bytes against messages b
   QueryResult    query_index = 1 (varint), matches = 2 (Match), query_id = 3 (string)
   Match          record = 1 (RecordInfo, with `include_records`), distance = 2 (varint),
                  provenance_ref = 3, policy = 4 (repeated), labels = 5 (repeated), author = 6 (strings),
-                 disputed = 7 (varint, only when true)
+                 disputed = 7 (varint, only when true), video = 8 (VideoMatch, a video query's hits)
+  VideoMatch     query_match_percent = 1, compared_match_percent = 2 (doubles), query_ranges = 3,
+                 stored_ranges = 4 (TimeRange: start_ms = 1, end_ms = 2, varints)
+
+A call with video queries is encoded in Python (`encode_in_python`): a video hit's `video` differs from hit to
+hit, where the compiled encoder repeats one part per record; such calls have few hits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
+from node.index.video import TimeRange, VideoComparison
 from node.ledger.ledger import HitRecord, HitRecords, MatchResults
 from node.storage.store import is_disputed_row
 
@@ -41,6 +48,11 @@ _POLICY = b"\x22"
 _LABELS = b"\x2a"
 _AUTHOR = b"\x32"
 _DISPUTED = b"\x38\x01"  # field 7, varint 1 (true); false is left out
+_VIDEO = b"\x42"  # Match.video: field 8, length-delimited
+_QUERY_PERCENT, _COMPARED_PERCENT = b"\x09", b"\x11"  # VideoMatch fields 1 and 2: 64-bit (double)
+_QUERY_RANGES, _STORED_RANGES = b"\x1a", b"\x22"  # VideoMatch fields 3 and 4
+_START, _END = b"\x08", b"\x10"  # TimeRange fields 1 and 2: varints
+_DOUBLE = struct.Struct("<d")
 
 
 def varint(value: int) -> bytes:
@@ -128,11 +140,41 @@ def _record_parts(records: HitRecords, record_info: Callable[[HitRecord], bytes]
     return parts
 
 
+def video_match(video: VideoComparison) -> bytes:
+    """A `VideoMatch` message's bytes."""
+    parts = []
+    percents = ((_QUERY_PERCENT, video.query_match_percent), (_COMPARED_PERCENT, video.compared_match_percent))
+    for tag, percent in percents:
+        if percent:
+            parts.append(tag + _DOUBLE.pack(percent))
+    for tag, ranges in ((_QUERY_RANGES, video.query_ranges), (_STORED_RANGES, video.stored_ranges)):
+        for one in ranges:
+            body = _time_range(one)
+            parts.append(tag + varint(len(body)) + body)
+    return b"".join(parts)
+
+
+def _time_range(one: TimeRange) -> bytes:
+    start = _START + varint(one.start_ms) if one.start_ms else b""
+    return start + (_END + varint(one.end_ms) if one.end_ms else b"")
+
+
+def _video_fields(videos: Sequence[VideoComparison | None] | None) -> list[bytes] | None:
+    """Per hit, its `Match.video` field (empty for hits of other queries); None when no hit has one."""
+    if videos is None or not any(v is not None for v in videos):
+        return None
+    out = []
+    for video in videos:
+        body = b"" if video is None else video_match(video)
+        out.append(_VIDEO + varint(len(body)) + body if video is not None else b"")
+    return out
+
+
 def encode(results: MatchResults, record_info: Callable[[HitRecord], bytes] | None = None) -> bytes:
     """The serialized `MatchResponse` of `results`. With `record_info` (a record's serialized `RecordInfo`),
     each match carries its record's details too (`MatchRequest.include_records`). In C where node/api/_wire.c
     is built, else `encode_in_python`: the same bytes."""
-    if compiled_encode is None:
+    if compiled_encode is None or _video_fields(results.videos) is not None:
         return encode_in_python(results, record_info)
     records = results.records
     infos = None
@@ -157,6 +199,7 @@ def encode_in_python(results: MatchResults, record_info: Callable[[HitRecord], b
     """`encode` without the compiled kernel."""
     parts = _record_parts(results.records, record_info)
     offsets, slots, distances, query_ids = results.offsets, results.slots, results.distances, results.query_ids
+    videos = _video_fields(results.videos)
     out: list[bytes] = []
     for i in range(len(offsets) - 1):
         lo, hi = offsets[i], offsets[i + 1]
@@ -164,8 +207,9 @@ def encode_in_python(results: MatchResults, record_info: Callable[[HitRecord], b
             out.append(_EMPTY_RESULTS[i] if i < len(_EMPTY_RESULTS) else _empty_result(i))
             continue
         body = [_QUERY_INDEX + varint(i)] if i else []
-        for slot, d in zip(slots[lo:hi], distances[lo:hi], strict=True):
-            part = parts[slot]
+        for h in range(lo, hi):
+            slot, d = slots[h], distances[h]
+            part = parts[slot] if videos is None else parts[slot] + videos[h]
             if d:
                 field = _distance(d)
                 body += (_match_head(len(part) + len(field)), field, part)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from node.core.errors import InvalidArgument
+from node.index.video import VideoComparison
 
 DAY_MS = 86_400_000
 DEFAULT_RETENTION_MS = 180 * DAY_MS
@@ -30,6 +31,7 @@ class MatchLogEntry:
     distance: int
     content_ref: str  # the platform's own reference to the matched content (from the query); may be empty
     query_id: str  # the node's id of the query that produced the match
+    video: VideoComparison | None = None  # a video query's match (vpdq): both percentages and matched ranges
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ class ReinstateNotice:
     # The statements of reasons this node issued about the content that rest on an overturned record: the
     # platform withdraws or updates them (node/dueprocess/statement.py).
     statement_ids: tuple[str, ...] = ()
+    # The content's video matches of the overturned records (vpdq): query id, record id, the comparison.
+    videos: tuple[tuple[str, bytes, VideoComparison], ...] = ()
 
     @property
     def cleared(self) -> bool:
@@ -140,6 +144,11 @@ def reinstate_notices(
                 query_ids=tuple(sorted({e.query_id for e in entries})),
                 first_matched_ms=min(e.time_ms for e in entries),
                 last_matched_ms=max(e.time_ms for e in entries),
+                videos=tuple(
+                    (e.query_id, e.record_id, e.video)
+                    for e in entries
+                    if e.video is not None and e.record_id in overturned
+                ),
             )
         )
     return notices

@@ -221,6 +221,12 @@ def frame_keys(ordinal: int, frames: int) -> Int64s:
     return FRAME_KEY_FLAG | (ordinal << RANK_BITS) | np.arange(frames, dtype=np.int64)
 
 
+def video_rows(ordinal: int, value: bytes) -> tuple[Int64s, npt.NDArray[np.uint8]]:
+    """(keys, hashes) of the index rows of the stored vpdq record at `ordinal` whose value is `value`."""
+    frames = FrameSet.from_value(value)
+    return frame_keys(ordinal, len(frames)), frames.hashes
+
+
 def is_frame_key(keys: Int64s) -> npt.NDArray[np.bool_]:
     """Which index keys are video frames (the rest are images' store ordinals)."""
     return keys >= FRAME_KEY_FLAG

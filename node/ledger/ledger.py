@@ -22,13 +22,21 @@ import numpy.typing as npt
 
 from node.core import merkle
 from node.core.entry import MAX_ENTRY_BYTES, ZERO_ID, Entry, EntryKind, sign_entry
-from node.core.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, StorageError
+from node.core.errors import (
+    EncodingError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    StorageError,
+)
 from node.core.keys import SigningKey
 from node.core.records import HashRecord, decode_labels, encode_labels, record_id
 from node.core.retraction import RetractionItem
 from node.core.signals import REGISTRY as SIGNAL_TYPES
 from node.core.signals import MatchKind, SignalType, signal_type
 from node.core.taxonomy import Taxonomy
+from node.core.vpdq import QUALITY_FLOOR, VpdqFeatures
 from node.dueprocess.deadlines import (
     DecisionAuthority,
     NotDecisionAuthority,
@@ -54,6 +62,16 @@ from node.dueprocess.ruling import Ruling, SignedRuling, ruling_of
 from node.dueprocess.statement import DEFAULT_RETENTION_DAYS as STATEMENT_RETENTION_DAYS
 from node.dueprocess.statement import name_statements, statement_of_case
 from node.index.pdq import MAX_THRESHOLD, PdqIndex
+from node.index.video import (
+    DEFAULT_COMPARED_PERCENT,
+    DEFAULT_QUERY_PERCENT,
+    FRAME_KEY_FLAG,
+    FrameSet,
+    VideoComparison,
+    VideoIndex,
+    check_percent,
+    video_rows,
+)
 from node.ledger import standing
 from node.membership import authorship
 from node.membership.members import Membership
@@ -96,6 +114,9 @@ class LedgerSettings:
     member_id: str
     pdq_threshold: int = 31
     min_pdq_quality: int = 50
+    # vPDQ's thresholds (node/index/video.py): shares of the query's and of the stored video's frames that match.
+    vpdq_query_match_percent: float = DEFAULT_QUERY_PERCENT
+    vpdq_compared_match_percent: float = DEFAULT_COMPARED_PERCENT
     max_batch: int = 10_000
     map_size: int = DEFAULT_MAP_SIZE
     policy: PolicyConfig = field(default_factory=PolicyConfig)
@@ -166,6 +187,7 @@ class MatchHit:
     query_id: str = ""  # the match log's id of the query (empty when the node keeps no match log)
     ordinal: int = -1  # the record's position in this node's store (`HitRecord.stored` reads the row)
     disputed: bool = False  # the record has an open dispute case (quarantine mode `mark`): act with care
+    video: VideoComparison | None = None  # a video query's match (vpdq): both percentages and matched ranges
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +271,7 @@ class MatchResults(Sequence[list[MatchHit]]):
     hits as `MatchHit`s, built on demand.
     """
 
-    __slots__ = ("distances", "offsets", "query_ids", "records", "slots")
+    __slots__ = ("distances", "offsets", "query_ids", "records", "slots", "videos")
 
     def __init__(
         self,
@@ -258,10 +280,12 @@ class MatchResults(Sequence[list[MatchHit]]):
         slots: list[int],
         distances: list[int],
         query_ids: list[str],
+        videos: list[VideoComparison | None] | None = None,
     ) -> None:
         self.records = records if isinstance(records, HitRecords) else HitRecords.of(records)
         self.offsets, self.slots, self.distances = offsets, slots, distances
         self.query_ids = query_ids  # per query; "" without hits or without a match log
+        self.videos = videos  # per hit, a video query's match (None for the others); None: no video query
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -286,6 +310,7 @@ class MatchResults(Sequence[list[MatchHit]]):
                 MatchHit(
                     records.record_ids[s], self.distances[h], records.authors[s], records.labels[s],
                     records.policies[s], query_id, records.ordinals[s], is_disputed_row(records.rows[s]),
+                    None if self.videos is None else self.videos[h],
                 )
             )
         return hits
@@ -339,9 +364,25 @@ class SubmitResult:
 class IndexDelta:
     """What a committed transaction changes in the in-memory index; applied after the commit."""
 
-    add_ordinals: list[int] = field(default_factory=list)
-    add_hashes: list[bytes] = field(default_factory=list)
+    add_ordinals: list[int] = field(default_factory=list)  # index keys: a PDQ record's ordinal, a video's frame keys
+    add_hashes: list[bytes] = field(default_factory=list)  # their hashes, joined in the same order
     remove: list[int] = field(default_factory=list)
+
+    def add(self, ordinal: int, signal_type: str, value: bytes) -> None:
+        if signal_type == "vpdq":
+            self.add_video(ordinal, value)
+        else:
+            self.add_ordinals.append(ordinal)
+            self.add_hashes.append(value)
+
+    def add_video(self, ordinal: int, value: bytes) -> None:
+        """A stored video's frames (node/index/video.py): rows of the same index."""
+        keys, hashes = video_rows(ordinal, value)
+        self.add_ordinals.extend(keys.tolist())
+        self.add_hashes.append(hashes.tobytes())
+
+    def drop(self, ordinal: int, signal_type: str, value: bytes) -> None:
+        self.remove.extend(video_rows(ordinal, value)[0].tolist() if signal_type == "vpdq" else [ordinal])
 
 
 class Ledger:
@@ -907,6 +948,8 @@ class Ledger:
             if new.record.signal_type == "pdq":
                 delta.add_ordinals.append(ordinal)
                 delta.add_hashes.append(new.record.value)
+            elif new.record.signal_type == "vpdq":
+                delta.add_video(ordinal, new.record.value)
 
     def _starts_active(self, txn: Txn, ordinal: int, rid: bytes) -> bool:
         """Whether a new record matches under this node's policy. Entries about it may have arrived first
@@ -939,12 +982,11 @@ class Ledger:
         if row is None or row.status == status:
             return
         self.store.set_status(txn, row, status)
-        if row.record.signal_type == "pdq":
+        if row.record.signal_type in ("pdq", "vpdq"):
             if status in MATCHING and row.status not in MATCHING:
-                delta.add_ordinals.append(row.ordinal)
-                delta.add_hashes.append(row.record.value)
+                delta.add(row.ordinal, row.record.signal_type, row.record.value)
             elif row.status in MATCHING and status not in MATCHING:
-                delta.remove.append(row.ordinal)
+                delta.drop(row.ordinal, row.record.signal_type, row.record.value)
         if status in standing.FINAL and row.status not in standing.FINAL:
             self._issue_notices(txn, rid, standing.STANDING_OF_FINAL[status].value)
 
@@ -1022,8 +1064,18 @@ class Ledger:
 
     # --- matching ---------------------------------------------------------------------------------------------
 
-    def match(self, queries: Sequence[Query], pdq_threshold: int | None = None) -> MatchResults:
+    def match(
+        self,
+        queries: Sequence[Query],
+        pdq_threshold: int | None = None,
+        vpdq_query_percent: float | None = None,
+        vpdq_compared_percent: float | None = None,
+    ) -> MatchResults:
         """Matches every query; per query the active records it matched, sorted by (distance, record id).
+
+        A video query (vpdq) matches stored videos by vPDQ's rule (node/index/video.py) with the given
+        thresholds (None: this node's settings), whatever `pdq_threshold` says; its hits have distance 0 and
+        carry the comparison. Image queries never match video frames, nor video queries images.
 
         The matches are queued for the match log (`flush_match_log` writes them; docs/due-process.md says when
         they are logged), each query that matched with a query id.
@@ -1038,9 +1090,19 @@ class Ledger:
         if pdq_positions:
             hashes = np.frombuffer(b"".join(queries[i].value for i in pdq_positions), dtype=np.uint8)
             qidx, ordinals, distances = self.index.query(hashes.reshape(-1, 32), threshold)
+            images = ordinals < FRAME_KEY_FLAG  # the index holds videos' frames too
+            if not images.all():
+                qidx, ordinals, distances = qidx[images], ordinals[images], distances[images]
             if len(pdq_positions) != len(queries):
                 qidx = np.asarray(pdq_positions)[qidx]
             pdq = (qidx.astype(np.int64), ordinals.astype(np.int64), distances.astype(np.int64))
+        video_positions = [i for i, kind in enumerate(kinds) if kind.match is MatchKind.FRAMES]
+        videos: dict[tuple[int, int], VideoComparison] | None = None
+        if video_positions:
+            videos = self._match_videos(queries, video_positions, vpdq_query_percent, vpdq_compared_percent)
+            found = np.asarray(list(videos), dtype=np.int64).reshape(-1, 2).T
+            video_hits = (found[0], found[1], np.zeros(len(videos), np.int64))
+            pdq = tuple(np.concatenate(p) for p in zip(pdq, video_hits, strict=True)) if pdq else video_hits
         with self.store.read() as txn:
             exact = [
                 (i, ordinal)
@@ -1049,7 +1111,7 @@ class Ledger:
                 for ordinal in self.store.exact(txn, kind.name, query.value)
             ]
             if len(pdq[0] if pdq else ()) + len(exact) <= SMALL_MATCH:
-                return self._answer_small(txn, queries, pdq, exact)
+                return self._answer_small(txn, queries, pdq, exact, videos)
             if exact:
                 q, o = np.asarray(exact, dtype=np.int64).T
                 pdq = tuple(np.concatenate(parts) for parts in zip(pdq, (q, o, np.zeros_like(q)), strict=True))
@@ -1062,7 +1124,36 @@ class Ledger:
         order = np.lexsort((_id_order(records.record_ids)[hit_slot], hit_d, hit_q))  # (query, distance, record id)
         counts = np.bincount(hit_q, minlength=len(queries))
         offsets = np.concatenate([[0], np.cumsum(counts)]).tolist()
-        return self._answer(queries, records, offsets, hit_slot[order].tolist(), hit_d[order].tolist())
+        return self._answer(queries, records, offsets, hit_slot[order].tolist(), hit_d[order].tolist(), videos)
+
+    def _match_videos(
+        self,
+        queries: Sequence[Query],
+        positions: list[int],
+        query_percent: float | None,
+        compared_percent: float | None,
+    ) -> dict[tuple[int, int], VideoComparison]:
+        """(query position, stored video's ordinal) → comparison of each stored video a video query matches."""
+        settings = self.settings
+        q = settings.vpdq_query_match_percent if query_percent is None else query_percent
+        c = settings.vpdq_compared_match_percent if compared_percent is None else compared_percent
+        q = check_percent("vpdq_query_match_percent", q)
+        c = check_percent("vpdq_compared_match_percent", c)
+        found: dict[tuple[int, int], VideoComparison] = {}
+        with self.store.read() as txn:
+
+            def frames_of(ordinal: int) -> FrameSet | None:
+                row = self.store.record(txn, ordinal)
+                if row is None or row.status not in MATCHING:
+                    return None
+                return FrameSet.from_value(row.record.value)
+
+            index = VideoIndex(self.index)
+            for i in positions:
+                query = _video_query(i, queries[i])
+                for match in index.match(query, frames_of, q, c):
+                    found[(i, match.ordinal)] = match.comparison
+        return found
 
     def _answer_small(
         self,
@@ -1070,6 +1161,7 @@ class Ledger:
         queries: Sequence[Query],
         pdq: tuple[npt.NDArray[np.int64], ...],
         exact: list[tuple[int, int]],
+        videos: dict[tuple[int, int], VideoComparison] | None = None,
     ) -> MatchResults:
         """`match` for calls with few hits (one-hash calls, mostly): the same answer in plain Python, where numpy's
         cost per call (a few microseconds per function) would be most of the work."""
@@ -1086,7 +1178,7 @@ class Ledger:
             offsets[q + 1] += 1
         for i in range(len(queries)):
             offsets[i + 1] += offsets[i]
-        return self._answer(queries, records, offsets, [h[3] for h in ordered], [h[1] for h in ordered])
+        return self._answer(queries, records, offsets, [h[3] for h in ordered], [h[1] for h in ordered], videos)
 
     def _hit_records(self, txn: Txn, ordinals: list[int]) -> tuple[HitRecords, list[int]]:
         """The active records among `ordinals`, and the slot of each ordinal among them (-1: not active, it does
@@ -1113,10 +1205,17 @@ class Ledger:
         return standing.Verdicts(self.store, txn, self._membership, self.settings.policy, cache[1])
 
     def _answer(
-        self, queries: Sequence[Query], records: HitRecords, offsets: list[int], slots: list[int], distances: list[int]
+        self,
+        queries: Sequence[Query],
+        records: HitRecords,
+        offsets: list[int],
+        slots: list[int],
+        distances: list[int],
+        videos: dict[tuple[int, int], VideoComparison] | None = None,
     ) -> MatchResults:
         """The results of a match call, each query's hits `offsets[i]..offsets[i+1]` of (`slots`, `distances`),
-        given query ids and queued for the log."""
+        given query ids and queued for the log (with the video comparisons of video queries' hits)."""
+        hit_videos = None if videos is None else _hit_videos(records, offsets, slots, videos)
         query_ids = [""] * len(queries)
         matched = [i for i in range(len(queries)) if offsets[i + 1] > offsets[i]] if slots else []
         if matched and self.settings.match_log_retention_ms:
@@ -1131,11 +1230,12 @@ class Ledger:
                 records.record_ids,
                 slots,
                 distances,
+                hit_videos,
             )
             self._recorder.add(batch)
             if self.settings.match_log_answered:
                 self._log_now(batch)
-        return MatchResults(records, offsets, slots, distances, query_ids)
+        return MatchResults(records, offsets, slots, distances, query_ids, hit_videos)
 
     def _log_now(self, batch: MatchBatch) -> None:
         """Answered durability: returns once `batch` is written. Calls that arrive while a flush runs wait for
@@ -1397,10 +1497,41 @@ def _id_order(record_ids: Sequence[bytes]) -> npt.NDArray[np.int64]:
     return rank
 
 
+def _hit_videos(
+    records: HitRecords, offsets: list[int], slots: list[int], videos: dict[tuple[int, int], VideoComparison]
+) -> list[VideoComparison | None]:
+    """Per hit, its video comparison: found by (query, record ordinal) for a video query's hits, else None."""
+    out: list[VideoComparison | None] = [None] * len(slots)
+    ordinals = records.ordinals
+    for i in range(len(offsets) - 1):
+        for h in range(offsets[i], offsets[i + 1]):
+            out[h] = videos.get((i, ordinals[slots[h]]))
+    return out
+
+
+def _video_query(i: int, query: Query) -> FrameSet:
+    """A video query's frames, from its value (`VpdqFeatures.encode()`).
+
+    Raises:
+        InvalidArgument: the value is not a feature list, or it has no frame matching can use.
+    """
+    try:
+        VpdqFeatures.decode(query.value)
+    except EncodingError as exc:
+        raise InvalidArgument(f"queries[{i}].video", "malformed features", f"a vPDQ feature list ({exc})") from None
+    frames = FrameSet.from_value(query.value)
+    if len(frames) == 0:
+        raise InvalidArgument(
+            f"queries[{i}].video.frames", f"no frame of quality >= {QUALITY_FLOOR}",
+            f"at least one frame of quality >= {QUALITY_FLOOR}: frames below are never matched",
+        )
+    return frames
+
+
 def _query_kind(i: int, query: Query) -> SignalType:
-    """The query's signal type, its value checked against the type's size."""
+    """The query's signal type, its value checked against the type's size (a video's: decoded when matched)."""
     kind = SIGNAL_TYPES.get(query.signal_type) or signal_type(query.signal_type, f"queries[{i}].signal_type")
-    if len(query.value) != kind.size:
+    if kind.size and len(query.value) != kind.size:
         raise InvalidArgument(f"queries[{i}].value", f"{len(query.value)} bytes", f"{kind.size} bytes")
     return kind
 

@@ -140,7 +140,9 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "peer": ("listen", "rate", "burst", "call_timeout_s", "mesh", "max_calls"),
     "clients": ("token_file", "certificates"),
     "admin": ("listen", "token_file", "max_calls"),
-    "matching": ("pdq_threshold", "min_pdq_quality", "max_batch"),
+    "matching": (
+        "pdq_threshold", "min_pdq_quality", "max_batch", "vpdq_query_match_percent", "vpdq_compared_match_percent",
+    ),
     "taxonomy": ("file",),
     "metrics": ("listen",),
     "logging": ("format", "level"),
@@ -199,6 +201,8 @@ class NodeConfig:
     pdq_threshold: int = 31
     min_pdq_quality: int = 50
     max_batch: int = MAX_BATCH_LIMIT
+    vpdq_query_match_percent: float = 80.0
+    vpdq_compared_match_percent: float = 0.0
     taxonomy_file: Path | None = None
     peers: tuple[PeerConfig, ...] = ()
     metrics_listen: str = ""  # empty: no metrics endpoint
@@ -248,6 +252,8 @@ class NodeConfig:
             member_id=self.member_id,
             pdq_threshold=self.pdq_threshold,
             min_pdq_quality=self.min_pdq_quality,
+            vpdq_query_match_percent=self.vpdq_query_match_percent,
+            vpdq_compared_match_percent=self.vpdq_compared_match_percent,
             max_batch=self.max_batch,
             policy=self.policy,
             match_log_retention_ms=self.match_log_retention_days * DAY_MS,
@@ -371,6 +377,8 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
         pdq_threshold=matching.integer("pdq_threshold", 31, 0, 64),
         min_pdq_quality=matching.integer("min_pdq_quality", 50, 0, 100),
         max_batch=matching.integer("max_batch", MAX_BATCH_LIMIT, 1, MAX_BATCH_LIMIT),
+        vpdq_query_match_percent=matching.number("vpdq_query_match_percent", 80.0, 0, 100),
+        vpdq_compared_match_percent=matching.number("vpdq_compared_match_percent", 0.0, 0, 100),
         taxonomy_file=taxonomy_file,
         peers=_peers(source, data.get("peers", [])),
         metrics_listen=_metrics_listen(source, data),

@@ -93,7 +93,8 @@ class HashNodeServicer(client_pb2_grpc.HashNodeServicer):  # type: ignore[misc]
         queries, threshold = convert.queries_from_request(
             request, max_batch=self.ledger.settings.max_batch, prefix=prefix
         )
-        results = self.ledger.match(queries, threshold)
+        video_percents = convert.video_thresholds_from_request(request, prefix)
+        results = self.ledger.match(queries, threshold, *video_percents)
         if self._count_matches is not None and results.hits:
             self._count_matches(results.label_counts())
         return match_wire.encode(results, convert.record_info_bytes if request.include_records else None)

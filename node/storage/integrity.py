@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from node.core.entry import ZERO_ID, Entry, EntryKind
 from node.core.errors import HashnodeError
 from node.core.records import record_id
+from node.index.video import video_rows
 from node.membership.members import Membership
 from node.storage.store import MATCHING, Store, Txn
 
@@ -136,8 +137,10 @@ def _check_contribution(
 
 
 def _check_records(store: Store, txn: Txn, report: IntegrityReport) -> None:
-    """Every record row decodes; the `pdq` table lists exactly the active PDQ records."""
+    """Every record row decodes; the `pdq` table lists exactly the active PDQ records, the `frames` table exactly
+    the frames of the active vpdq records."""
     pdq = dict(store.iter_pdq(txn))
+    frames = dict(store.iter_frames(txn))
     for row in store.records_from(txn, 0):
         report.records += 1
         try:
@@ -152,8 +155,15 @@ def _check_records(store: Store, txn: Txn, report: IntegrityReport) -> None:
             report.problem(f"record ordinal {row.ordinal}: active PDQ record missing from the index table")
         elif listed is not None and not (record.signal_type == "pdq" and active):
             report.problem(f"record ordinal {row.ordinal}: in the index table but not an active PDQ record")
+        if record.signal_type == "vpdq" and active:
+            keys, hashes = video_rows(row.ordinal, record.value)
+            listed_frames = [frames.pop(_key(key), None) for key in keys.tolist()]
+            if listed_frames != [bytes(h) for h in hashes]:
+                report.problem(f"record ordinal {row.ordinal}: frames of an active vpdq record not in the frames table")
     if pdq:
         report.problem(f"the index table lists {len(pdq)} ordinals with no record")
+    if frames:
+        report.problem(f"the frames table lists {len(frames)} frames of no active vpdq record")
 
 
 def _check_changes(store: Store, txn: Txn, report: IntegrityReport) -> None:

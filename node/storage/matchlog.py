@@ -2,7 +2,8 @@
 
 Tables (node/storage/store.py; integers big-endian unless said):
   matchlog       time_ms u64 ‖ query no u64 (a query's *position*) → content_ref (u16 len + UTF-8) ‖
-                 hit count u32 ‖ hits (record id (32) ‖ distance u16): one row per query that matched
+                 hit count u32 ‖ hits (record id (32) ‖ distance u16) [‖ video count u32 ‖ videos]: one row per
+                 query that matched; a video query's row ends with its hits' comparisons (`_encode_videos`)
   matchlog_runs  kind (b"r": by record, b"c": by content, b"q": by query id) ‖ newest time_ms u64 ‖ run id (8)
                  → a run's header: count u32 ‖ oldest time_ms u64 ‖ the first key of each page (u64 LE);
                  the kind in upper case ‖ the same ‖ page no u32 → up to `RUN_PAGE` keys (u64 little-endian,
@@ -51,6 +52,7 @@ import numpy.typing as npt
 from node.core.canonical import Reader, Writer
 from node.core.errors import EncodingError, HashnodeError, InvalidArgument
 from node.dueprocess.matchlog import MatchLogEntry, MemoryMatchLog, ReinstateNotice, reinstate_notices
+from node.index.video import TimeRange, VideoComparison
 from node.storage.store import MAX_U64, Store, Txn, read_u64, u64
 
 log = logging.getLogger(__name__)
@@ -215,6 +217,7 @@ class MatchBatch:
     record_ids: Sequence[bytes]
     slots: Sequence[int]
     distances: Sequence[int]
+    videos: Sequence[VideoComparison | None] | None = None  # per hit, a video query's comparison (vpdq)
 
     def __len__(self) -> int:
         """Hits in the batch."""
@@ -226,10 +229,12 @@ class MatchBatch:
 
     def entries(self) -> Iterator[MatchLogEntry]:
         """The batch as log entries, query by query."""
+        videos = self.videos
         for j, (query_id, ref) in enumerate(zip(self.query_ids, self.content_refs, strict=True)):
             for hit in range(self.offsets[j], self.offsets[j + 1]):
                 yield MatchLogEntry(
-                    self.time_ms, self.record_ids[self.slots[hit]], self.distances[hit], ref, query_id
+                    self.time_ms, self.record_ids[self.slots[hit]], self.distances[hit], ref, query_id,
+                    None if videos is None else videos[hit],
                 )
 
     @classmethod
@@ -249,6 +254,7 @@ class MatchBatch:
                     [h.record_id for h in hits],
                     list(range(len(hits))),
                     [h.distance for h in hits],
+                    [h.video for h in hits] if any(h.video for h in hits) else None,
                 )
             )
         return batches
@@ -271,9 +277,44 @@ def _decode_row(key: bytes, value: bytes) -> list[MatchLogEntry]:
         raise EncodingError(f"match log: a key of {len(key)} bytes, want {_TIME_QUERY} or {_OLD_KEY}")
     content_ref, count = reader.string(), reader.u32()
     hits = [_HIT.unpack(reader.fixed(_HIT.size)) for _ in range(count)]
+    videos = _decode_videos(reader, count) if reader.remaining() else {}
     reader.end()
-    entries = [MatchLogEntry(time_ms, rid, distance, content_ref, query_id) for rid, distance in sorted(hits)]
-    return entries
+    entries = [
+        MatchLogEntry(time_ms, rid, distance, content_ref, query_id, videos.get(at))
+        for at, (rid, distance) in enumerate(hits)
+    ]
+    return sorted(entries, key=lambda e: (e.record_id, e.distance))
+
+
+def _encode_videos(videos: Sequence[VideoComparison | None]) -> bytes:
+    """The comparisons of a row's video hits: count u32, then per hit its place in the row u32, the frame counts
+    (query matched, query, stored matched, stored; u32 each) and the ranges of each video (count u32, then
+    start_ms u64 ‖ end_ms u64 each). Empty when no hit is a video's."""
+    present = [(at, v) for at, v in enumerate(videos) if v is not None]
+    if not present:
+        return b""
+    out = Writer().u32(len(present))
+    for at, v in present:
+        out.u32(at).u32(v.query_matched).u32(v.query_frames).u32(v.compared_matched).u32(v.compared_frames)
+        for ranges in (v.query_ranges, v.stored_ranges):
+            out.u32(len(ranges))
+            for r in ranges:
+                out.u64(r.start_ms).u64(r.end_ms)
+    return out.getvalue()
+
+
+def _decode_videos(reader: Reader, hits: int) -> dict[int, VideoComparison]:
+    videos = {}
+    for _ in range(reader.u32()):
+        at = reader.u32()
+        if at >= hits:
+            raise EncodingError(f"match log: a video comparison of hit {at}, want < {hits}")
+        counts = (reader.u32(), reader.u32(), reader.u32(), reader.u32())
+        query_ranges, stored_ranges = (
+            tuple(TimeRange(reader.u64(), reader.u64()) for _ in range(reader.u32())) for _ in range(2)
+        )
+        videos[at] = VideoComparison(*counts, query_ranges, stored_ranges)
+    return videos
 
 
 class LmdbMatchLog:
@@ -291,11 +332,15 @@ class LmdbMatchLog:
             position = u64(batch.time_ms) + batch.query_nos
             stored = self._txn.get(position, db=self._log)
             if stored is not None:
-                known = {(e.record_id, e.distance) for e in _decode_row(position, bytes(stored))}
-                merged = sorted(known | set(zip(batch.record_ids, batch.distances, strict=True)))
+                known = {(e.record_id, e.distance): e.video for e in _decode_row(position, bytes(stored))}
+                for e in batch.entries():
+                    known[(e.record_id, e.distance)] = e.video or known.get((e.record_id, e.distance))
+                merged = sorted(known)
+                videos = [known[key] for key in merged]
                 batch = MatchBatch(
                     batch.time_ms, batch.query_nos, batch.content_refs, [0, len(merged)],
                     [rid for rid, _ in merged], list(range(len(merged))), [d for _, d in merged],
+                    videos if any(videos) else None,
                 )
             self.write([batch])
 
@@ -324,7 +369,8 @@ class LmdbMatchLog:
             for j, content_ref in enumerate(batch.content_refs):
                 lo, hi = offsets[j], offsets[j + 1]
                 head = Writer().string(content_ref).getvalue() + _U32.pack(hi - lo)
-                rows.append((row_keys[16 * j : 16 * j + 16], head + packed[34 * lo : 34 * hi]))
+                tail = b"" if batch.videos is None else _encode_videos(batch.videos[lo:hi])
+                rows.append((row_keys[16 * j : 16 * j + 16], head + packed[34 * lo : 34 * hi] + tail))
                 if content_ref:
                     by_ref_keys.append(_run_key(_ref_key(content_ref)))
                     by_ref_positions.append(positions[j : j + 1])
@@ -563,7 +609,12 @@ def _encode_notice(stored: StoredNotice) -> bytes:
     _ids(writer, notice.overturned)
     _ids(writer, notice.still_matched)
     writer.strings(notice.query_ids).u64(notice.first_matched_ms).u64(notice.last_matched_ms)
-    return writer.strings(notice.statement_ids).getvalue()
+    writer.strings(notice.statement_ids)
+    if notice.videos:  # its past video matches: query id, record id, then a one-hit row's comparison
+        writer.u32(len(notice.videos))
+        for query_id, rid, video in notice.videos:
+            writer.string(query_id).fixed(rid, 32).raw(_encode_videos([video]))
+    return writer.getvalue()
 
 
 def _decode_notice(number: int, data: bytes) -> StoredNotice:
@@ -575,6 +626,12 @@ def _decode_notice(number: int, data: bytes) -> StoredNotice:
     notice = ReinstateNotice(content_ref, overturned, still, reader.strings(), reader.u64(), reader.u64())
     if reader.remaining():  # notices stored before statements of reasons end here
         notice = replace(notice, statement_ids=reader.strings())
+    if reader.remaining():  # a notice with past video matches
+        videos = []
+        for _ in range(reader.u32()):
+            query_id, rid = reader.string(), reader.fixed(32)
+            videos.append((query_id, rid, _decode_videos(reader, 1)[0]))
+        notice = replace(notice, videos=tuple(videos))
     reader.end()
     return StoredNotice(number, created_ms, cause, standing, notice)
 

@@ -5,7 +5,8 @@ a start-up should, so a node saves the index when it shuts down and loads it (me
 next start, then brings it up to date from the store:
 
 * records added since the snapshot: every active PDQ record with an ordinal at or above the snapshot's
-  `next_ordinal` (ordinals only grow);
+  `next_ordinal` (ordinals only grow), and the frames of every such vpdq record (node/index/video.py: a video's
+  frames are rows of the same index);
 * status changes since the snapshot (retracted, overturned, withheld, reinstated): the store's PDQ change log from
   the snapshot's `next_change` on.
 
@@ -16,6 +17,7 @@ or any damage to the snapshot, falls back to a rebuild: a snapshot is a cache, n
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import shutil
@@ -26,6 +28,7 @@ import numpy as np
 
 from node.core.records import record_id
 from node.index.pdq import PdqIndex
+from node.index.video import video_rows
 from node.storage.store import Store, Txn
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,7 @@ def _record_at(store: Store, txn: Txn, ordinal: int) -> str:
 
 
 def build(store: Store) -> PdqIndex:
-    """Builds the index from every active PDQ record in the store."""
+    """Builds the index from every active PDQ record and every active vpdq record's frames in the store."""
     with store.read() as txn:
         ordinals, hashes = _active_from(store, txn, 0)
     return PdqIndex.build(ordinals, hashes) if len(ordinals) else PdqIndex()
@@ -60,10 +63,10 @@ def _active_from(store: Store, txn: Txn, first: int) -> tuple[np.ndarray, np.nda
     """(ordinals, hashes) of the active PDQ records from ordinal `first` on, read in chunks into arrays sized
     by the table (pages of the unused part are never touched), so a 10M-record read holds no per-record
     Python objects."""
-    capacity = store.pdq_count(txn)
+    capacity = store.pdq_count(txn) + store.frame_count(txn)
     ordinals, hashes = np.empty(capacity, dtype=np.int64), np.empty((capacity, 32), dtype=np.uint8)
     count = 0
-    for keys, values in store.pdq_columns(txn, first):
+    for keys, values in itertools.chain(store.pdq_columns(txn, first), store.frame_columns(txn, first)):
         size = len(keys) // 8
         ordinals[count : count + size] = np.frombuffer(keys, dtype=">u8")
         hashes[count : count + size] = np.frombuffer(values, dtype=np.uint8).reshape(-1, 32)
@@ -115,20 +118,29 @@ def _catch_up(store: Store, txn: Txn, index: PdqIndex, mark: Watermark) -> None:
     removed = [o for o, active in last_seen.items() if not active and not first_seen[o]]
     revived = [o for o, active in last_seen.items() if active and first_seen[o]]
     if removed:
-        index.remove(np.asarray(removed, dtype=np.int64))
+        index.remove(_rows_of(store, txn, removed)[0])
     if revived:
-        ordinals, hashes = _hashes_of(store, txn, revived)
+        ordinals, hashes = _rows_of(store, txn, revived)
         index.add(ordinals, hashes)
     ordinals, hashes = _active_from(store, txn, mark.next_ordinal)
     if len(ordinals):
         index.add(ordinals, hashes)
 
 
-def _hashes_of(store: Store, txn: Txn, ordinals: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    rows = [store.record(txn, o) for o in sorted(ordinals)]
-    live = [row for row in rows if row is not None]
-    values = b"".join(row.record.value for row in live)
-    return np.asarray([row.ordinal for row in live], dtype=np.int64), np.frombuffer(values, np.uint8).reshape(-1, 32)
+def _rows_of(store: Store, txn: Txn, ordinals: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, hashes) of the index rows of the records at `ordinals`: a PDQ record's one, a video's frames."""
+    keys, hashes = [np.empty(0, np.int64)], [np.empty((0, 32), np.uint8)]
+    for row in (store.record(txn, o) for o in sorted(ordinals)):
+        if row is None:
+            continue
+        if row.record.signal_type == "vpdq":
+            frame_keys, frame_hashes = video_rows(row.ordinal, row.record.value)
+            keys.append(frame_keys)
+            hashes.append(frame_hashes)
+        else:
+            keys.append(np.asarray([row.ordinal], dtype=np.int64))
+            hashes.append(np.frombuffer(row.record.value, np.uint8).reshape(1, 32))
+    return np.concatenate(keys), np.concatenate(hashes)
 
 
 def save(store: Store, index: PdqIndex, directory: Path) -> None:

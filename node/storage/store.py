@@ -14,6 +14,8 @@ Layout (keys → values; integers big-endian):
   exact     signal type ‖ raw hash → ordinal u64 (dupsort); for vpdq the raw hash is SHA-256 of the record's
             encoded features (the features themselves are too long for an LMDB key)
   pdq       ordinal u64 → raw PDQ hash (32) of every active PDQ record: what the index is built from
+  frames    frame key u64 → raw PDQ hash (32) of each distinct usable frame of every active vpdq record (key:
+            node/index/video.py `frame_keys`, the record's ordinal and the frame's rank): indexed with the pdq rows
   related   record id (32) → entry id (32) (dupsort): retractions, opinions, appeals, decisions about the record
   counts    name → u64 (records, entries, type:<t>, label:<l>, author:<a>)
   state     free-form keys of other components (replication positions), written in the same transactions
@@ -60,6 +62,7 @@ from node.core.canonical import Reader, Writer
 from node.core.entry import Entry
 from node.core.errors import EncodingError, ResourceExhausted, StorageError
 from node.core.records import RECORD_ID_TAG, HashRecord, item_labels
+from node.index.video import FRAME_KEY_FLAG, RANK_BITS, video_rows
 
 SCHEMA = b"1"
 DEFAULT_MAP_SIZE = 64 << 30  # address space only; the file grows with the data. 10M records need ~6 GiB.
@@ -71,7 +74,7 @@ _STATUS_AT = 52  # offset of the status byte in an encoded row
 _TIMESTAMP = struct.Struct(">Q")  # at offset 44
 _AUTHOR_SIZE = struct.Struct(">H")  # at offset 53
 _DBS = (
-    "meta", "entries", "logs", "heads", "records", "rids", "exact", "pdq", "related", "counts", "state",
+    "meta", "entries", "logs", "heads", "records", "rids", "exact", "pdq", "frames", "related", "counts", "state",
     "evidence",
     # Due process (docs/due-process.md): local arrival times, the match log and its indexes, notices.
     "arrivals", "matchlog", "matchlog_rec", "matchlog_ref", "matchlog_qid", "matchlog_runs", "notices",
@@ -224,6 +227,12 @@ def read_u64(data: bytes) -> int:
 
 def log_key(author: str, seq: int) -> bytes:
     return Writer().string(author).u64(seq).getvalue()
+
+
+def _frame_rows(ordinal: int, value: bytes) -> list[tuple[bytes, bytes]]:
+    """The frames table's rows of a vpdq record: (frame key, hash) of each distinct usable frame."""
+    keys, hashes = video_rows(ordinal, value)
+    return [(u64(key), bytes(row)) for key, row in zip(keys.tolist(), hashes, strict=True)]
 
 
 def exact_key(signal_type: str, value: bytes) -> bytes:
@@ -409,7 +418,7 @@ class Store:
         first = self._next_ordinal(txn, len(records))
         header = entry.header
         groups: dict[tuple[str, tuple[str, ...]], int] = {}  # (type, labels) -> records: counters per group
-        rows, rids, exact, pdq = [], [], [], []
+        rows, rids, exact, pdq, frames = [], [], [], [], []
         for offset, new in enumerate(records):
             key = u64(first + offset)
             row = RecordRow(
@@ -421,6 +430,8 @@ class Store:
             exact.append((exact_key(new.record.signal_type, new.record.value), key))
             if new.record.signal_type == "pdq":
                 pdq.append((key, new.record.value))
+            elif new.record.signal_type == "vpdq":
+                frames.extend(_frame_rows(first + offset, new.record.value))
             group = (new.record.signal_type, new.record.labels)
             groups[group] = groups.get(group, 0) + 1
         counts: dict[str, int] = {}
@@ -431,6 +442,7 @@ class Store:
         self._append_changes(txn, [key for key, _ in rows])
         txn.cursor(db=self._dbs["records"]).putmulti(rows, append=True)
         txn.cursor(db=self._dbs["pdq"]).putmulti(pdq, append=True)
+        txn.cursor(db=self._dbs["frames"]).putmulti(frames, append=True)
         txn.cursor(db=self._dbs["rids"]).putmulti(rids)
         txn.cursor(db=self._dbs["exact"]).putmulti(exact)
         for name, delta in counts.items():
@@ -493,6 +505,14 @@ class Store:
             else:
                 txn.delete(u64(row.ordinal), db=self._dbs["pdq"])
             self._log_pdq_change(txn, row.ordinal, active=now)
+        elif row.record.signal_type == "vpdq" and was != now:
+            # Likewise the frames table and a video's frames.
+            for key, value in _frame_rows(row.ordinal, row.record.value):
+                if now:
+                    txn.put(key, value, db=self._dbs["frames"])
+                else:
+                    txn.delete(key, db=self._dbs["frames"])
+            self._log_pdq_change(txn, row.ordinal, active=now)
         if was != now:
             counts: dict[str, int] = {}
             _tally(counts, row.record, row.author, +1 if now else -1)
@@ -528,6 +548,30 @@ class Store:
     def pdq_count(self, txn: Txn) -> int:
         """Active PDQ records (entries of the pdq table)."""
         return int(txn.stat(self._dbs["pdq"])["entries"])
+
+    def frame_columns(
+        self, txn: Txn, from_ordinal: int = 0, chunk: int = 1 << 16
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """`pdq_columns` of the frames table: (frame keys, raw hashes) of the active vpdq records' frames from
+        the record at `from_ordinal` on."""
+        start = u64(FRAME_KEY_FLAG | (from_ordinal << RANK_BITS))
+        keys, values = txn.cursor(db=self._dbs["frames"]), txn.cursor(db=self._dbs["frames"])
+        if not keys.set_range(start):
+            return
+        values.set_range(start)
+        key_iter, value_iter = keys.iternext(keys=True, values=False), values.iternext(keys=False, values=True)
+        while frame_keys := b"".join(itertools.islice(key_iter, chunk)):
+            yield frame_keys, b"".join(itertools.islice(value_iter, chunk))
+
+    def frame_count(self, txn: Txn) -> int:
+        """Indexed frames of active vpdq records (entries of the frames table)."""
+        return int(txn.stat(self._dbs["frames"])["entries"])
+
+    def iter_frames(self, txn: Txn) -> Iterator[tuple[bytes, bytes]]:
+        """(frame key, raw hash) of every row of the frames table, in key order."""
+        cursor = txn.cursor(db=self._dbs["frames"])
+        if cursor.first():
+            yield from cursor
 
     def _log_pdq_change(self, txn: Txn, ordinal: int, *, active: bool) -> None:
         meta = self._dbs["meta"]

@@ -63,16 +63,18 @@ K1, K2, K3, K4, K5 = (AppealKey(bytes([i]) * 32, RID_SECRET) for i in (1, 2, 3, 
 ME, B, C = "platform-a", "platform-b", "platform-c"
 
 
-def _match(at_ms: int, content_ref: str = "post/secret-content", query_id: str = "0123456789abcdef") -> MatchEvent:
-    return MatchEvent.from_log(MatchLogEntry(at_ms, RID_SECRET, 4, content_ref, query_id))
+def _match(
+    at_ms: int, content_ref: str = "post/secret-content", query_id: str = "0123456789abcdef", kind: str = "vpdq"
+) -> MatchEvent:
+    return MatchEvent.from_log(MatchLogEntry(at_ms, RID_SECRET, 4, content_ref, query_id), kind)
 
 
 EVENTS: list[ReportEvent] = [
     # contributions: 2 of mine in the period (3 labels), one of another member, one of mine before the period
-    ContributionEvent(START + 1_000, ME, ("tvec.propaganda",)),
-    ContributionEvent(START + 2_000, ME, ("tvec.manifesto", "tvec.propaganda")),
-    ContributionEvent(START + DAY + 5, B, ("tvec.propaganda",)),
-    ContributionEvent(START - 1, ME, ("tvec.manifesto",)),
+    ContributionEvent(START + 1_000, ME, ("tvec.propaganda",), "pdq"),
+    ContributionEvent(START + 2_000, ME, ("tvec.manifesto", "tvec.propaganda"), "vpdq"),
+    ContributionEvent(START + DAY + 5, B, ("tvec.propaganda",), "pdq"),
+    ContributionEvent(START - 1, ME, ("tvec.manifesto",), "md5"),
     # removals of my records: after 86,399,000 ms (1h-1d) and 172,798,000 ms (1d-3d); one of another member's
     RemovalEvent(START + DAY, ME, START + 1_000, "overturned"),
     RemovalEvent(START + 2 * DAY, ME, START + 2_000, "retracted"),
@@ -80,7 +82,7 @@ EVENTS: list[ReportEvent] = [
     # matches: 3 hits of 2 contents in the period (the end is exclusive)
     _match(START + 10),
     _match(START + 20),
-    _match(START + 2 * DAY + 7, "", "fedcba9876543210"),
+    _match(START + 2 * DAY + 7, "", "fedcba9876543210", "pdq"),
     _match(START + 3 * DAY),
     NoticeEvent(START + DAY, True),
     NoticeEvent(START + DAY + 1, False),
@@ -145,6 +147,7 @@ EXPECTED = {
             "source": SIGNED,
             "records": 2,
             "by_label": {"tvec.manifesto": 1, "tvec.propaganda": 2},
+            "by_signal_type": {"pdq": 1, "vpdq": 1},
             "removed": {"retracted": 1, "overturned": 1},
             "time_to_removal": {
                 "count": 2, "median_ms": 86_399_000, "p90_ms": 172_798_000, "max_ms": 172_798_000,
@@ -155,6 +158,7 @@ EXPECTED = {
             "title": "Matches on this node",
             "source": MATCH_LOG,
             "lookup_hits": 3,
+            "by_signal_type": {"pdq": 1, "vpdq": 2},
             "distinct_contents": 2,
             "granularity": "day",
             "over_time": [

@@ -151,6 +151,7 @@ EXPECTED = {
             "source": SIGNED,
             "records": 3,
             "by_label": {"tvec.manifesto": 1, "tvec.propaganda": 2},
+            "by_signal_type": {"pdq": 3},
             "removed": {"retracted": 1, "overturned": 1},
             # b1 overturned 5 h 30 min after it was contributed, b2 retracted after 7 h
             "time_to_removal": {
@@ -162,6 +163,7 @@ EXPECTED = {
             "title": "Matches on this node",
             "source": MATCH_LOG,
             "lookup_hits": 3,
+            "by_signal_type": {"pdq": 3},
             "distinct_contents": 2,
             "granularity": "hour",
             "over_time": [{"period": h, "count": 3 if h.endswith("T03:00") else 0} for h in HOURS],

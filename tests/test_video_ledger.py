@@ -16,8 +16,10 @@ from node.core.keys import SigningKey
 from node.core.records import HashRecord
 from node.core.taxonomy import Taxonomy
 from node.core.vpdq import VpdqFeatures, VpdqFrame
+from node.dueprocess.report import Period, to_dict
 from node.index.video import TimeRange, compare_features
 from node.ledger.ledger import IndexDelta, Ledger, LedgerSettings, Query
+from node.ledger.transparency import transparency_report
 from node.membership.members import Member, MemberKey, Membership
 from node.storage.integrity import check_store
 from node.storage.store import Status
@@ -119,6 +121,17 @@ def test_a_retracted_video_stops_matching_and_its_past_match_gets_a_notice(stock
     assert stored.notice.content_ref == "upload-7"
     assert stored.notice.overturned == (stocked.ids[1],)
     assert stored.notice.videos == ((hits[0].query_id, stocked.ids[1], hits[0].video),)
+
+
+def test_the_transparency_report_counts_videos_by_signal_type(stocked: Stocked) -> None:
+    ledger = stocked.ledger
+    ledger.match([stocked.query(stocked.frames[1], "upload-3"), Query("pdq", bytes(stocked.frames[0][5]))])
+    now = ledger.clock()
+    report = to_dict(transparency_report(ledger, Period(now - 3_600_000, now + 1)))
+    sections = report["sections"]
+    assert isinstance(sections, dict)
+    assert sections["contributions"]["by_signal_type"] == {"pdq": 1, "vpdq": 3}
+    assert sections["matches"]["by_signal_type"] == {"pdq": 1, "vpdq": 1}
 
 
 def test_a_disputed_video_still_matches_flagged(stocked: Stocked) -> None:

@@ -74,6 +74,7 @@ class ContributionEvent:
     time_ms: int
     member: str
     labels: tuple[str, ...]
+    signal_type: str = ""  # pdq, vpdq, md5, ...
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,12 @@ class MatchEvent:
     time_ms: int
     distance: int
     content: str = ""
+    signal_type: str = ""  # of the record matched: pdq, vpdq, md5, ...
 
     @classmethod
-    def from_log(cls, entry: MatchLogEntry) -> MatchEvent:
+    def from_log(cls, entry: MatchLogEntry, signal_type: str = "") -> MatchEvent:
         content = f"ref:{entry.content_ref}" if entry.content_ref else f"query:{entry.query_id}"
-        return cls(entry.time_ms, entry.distance, content)
+        return cls(entry.time_ms, entry.distance, content, signal_type)
 
 
 @dataclass(frozen=True)
@@ -284,6 +286,10 @@ SectionBuilder = Callable[[ReportInput], Section]
 # --- figures ------------------------------------------------------------------------------------------------
 
 
+def _listing(counter: Counter[str]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(counter.items())) or "none"
+
+
 def _sorted_counts(counter: Counter[str]) -> dict[str, int]:
     return {key: counter[key] for key in sorted(counter)}
 
@@ -385,12 +391,14 @@ def contributions_section(data: ReportInput) -> Section:
     mine = [e for e in data.of(ContributionEvent) if isinstance(e, ContributionEvent) and e.member == data.issuer]
     removed = [e for e in data.of(RemovalEvent) if isinstance(e, RemovalEvent) and e.member == data.issuer]
     by_label: Counter[str] = Counter(label for e in mine for label in e.labels)
+    by_type: Counter[str] = Counter(e.signal_type for e in mine if e.signal_type)
     how = Counter(e.how for e in removed)
     removals = {"retracted": how["retracted"], "overturned": how["overturned"]}
     to_removal = distribution(e.time_ms - e.contributed_ms for e in removed)
     figures: dict[str, object] = {
         "records": len(mine),
         "by_label": _sorted_counts(by_label),
+        "by_signal_type": _sorted_counts(by_type),
         "removed": removals,
         "time_to_removal": to_removal,
     }
@@ -400,7 +408,8 @@ def contributions_section(data: ReportInput) -> Section:
         SIGNED,
         figures,
         (
-            f"Records contributed by {data.issuer}: {len(mine)} (a record with two labels counts under each).",
+            f"Records contributed by {data.issuer}: {len(mine)} (a record with two labels counts under each); by "
+            f"signal type: {_listing(by_type)}.",
             f"Of its records, stopped matching for good: {len(removed)} ({removals['retracted']} retracted by "
             f"{data.issuer}, {removals['overturned']} overturned on appeal or dispute).",
         ),
@@ -425,8 +434,10 @@ def matches_section(data: ReportInput) -> Section:
         over_time[_bucket(match.time_ms, unit)] += 1
     cleared = sum(1 for n in notices if n.cleared)
     contents = len({m.content for m in matches})
+    by_type: Counter[str] = Counter(m.signal_type for m in matches if m.signal_type)
     figures: dict[str, object] = {
         "lookup_hits": len(matches),
+        "by_signal_type": _sorted_counts(by_type),
         "distinct_contents": contents,
         "granularity": unit,
         "over_time": [{"period": k, "count": v} for k, v in over_time.items()],
@@ -439,7 +450,8 @@ def matches_section(data: ReportInput) -> Section:
         figures,
         (
             f"Distinct contents matched: {contents} (lookup hits: {len(matches)}; a content matching two records, "
-            "or looked up twice, counts once).",
+            f"or looked up twice, counts once). Lookup hits by signal type of the record matched: "
+            f"{_listing(by_type)}.",
             f"Reinstatement notices, for content matched against records since removed: {len(notices)} "
             f"({cleared} with no other match left, {len(notices) - cleared} to review).",
         ),

@@ -125,6 +125,13 @@ def _complaints(entry: Entry) -> Iterator[ComplaintEvent]:
             yield ComplaintEvent(entry.header.timestamp_ms, AppealKey(entry.entry_id, item.record_id), statement)
 
 
+def _signal_type(store: Store, txn: Txn, rid: bytes) -> str:
+    """The signal type of a stored record ("" if it is not stored here any more)."""
+    ordinal = store.ordinal(txn, rid)
+    row = None if ordinal is None else store.record(txn, ordinal)
+    return "" if row is None else row.record.signal_type
+
+
 def report_events(ledger: Ledger, period: Period) -> list[ReportEvent]:
     """Everything this member may disclose, as report events; `build_report` keeps those of the period."""
     me, store = ledger.settings.member_id, ledger.store
@@ -135,9 +142,8 @@ def report_events(ledger: Ledger, period: Period) -> list[ReportEvent]:
         for entry in _entries(store, txn):
             header = entry.header
             if entry.kind == EntryKind.CONTRIBUTION and header.author == me:
-                events += [
-                    ContributionEvent(header.timestamp_ms, me, HashRecord.decode(item).labels) for item in entry.items
-                ]
+                records = [HashRecord.decode(item) for item in entry.items]
+                events += [ContributionEvent(header.timestamp_ms, me, r.labels, r.signal_type) for r in records]
             elif entry.kind == EntryKind.OPINION:
                 events += _opinions(store, txn, entry, me)
             elif entry.kind == EntryKind.APPEAL and header.author == me:
@@ -146,7 +152,11 @@ def report_events(ledger: Ledger, period: Period) -> list[ReportEvent]:
                 discussed.update(dict.fromkeys(records_concerned(entry)))
         for rid in discussed:
             events += _record_events(ledger, txn, rid)
-        events += [MatchEvent.from_log(e) for e in LmdbMatchLog(store, txn).since(period.start_ms)]
+        types: dict[bytes, str] = {}
+        for e in LmdbMatchLog(store, txn).since(period.start_ms):
+            if e.record_id not in types:
+                types[e.record_id] = _signal_type(store, txn, e.record_id)
+            events.append(MatchEvent.from_log(e, types[e.record_id]))
         events += [
             NoticeEvent(n.created_ms, n.notice.cleared) for n in NoticeBook(store, txn).after(0, MAX_U64)
         ]

@@ -153,12 +153,43 @@ def test_a_batch_over_the_entry_limit_is_refused_whole(node: RunningNode) -> Non
     assert node.record_count() == 0
 
 
-def test_a_video_query_is_refused_until_videos_are_matched(node: RunningNode) -> None:
-    query = client_pb2.HashQuery(signal_type="vpdq", video=video())
+def test_a_video_query_matches_the_stored_video_with_percentages_and_ranges(node: RunningNode) -> None:
+    [rid] = submit(node, video_record(video(10))).record_ids
+    first_half = client_pb2.HashQuery(signal_type="vpdq", video=video(5), content_ref="upload-1")
+    response = node.client.Match(client_pb2.MatchRequest(queries=[first_half], include_records=True))
+    [match] = response.results[0].matches
+    assert (match.record.record_id, match.distance) == (rid, 0)
+    assert (match.video.query_match_percent, match.video.compared_match_percent) == (100.0, 50.0)
+    assert [(r.start_ms, r.end_ms) for r in match.video.stored_ranges] == [(0, 5000)]
+    strict = client_pb2.MatchRequest(queries=[first_half], vpdq_compared_match_percent=51)
+    assert not node.client.Match(strict).results[0].matches
+
+
+@pytest.mark.parametrize(
+    ("query", "request_fields", "message"),
+    [
+        pytest.param(client_pb2.HashQuery(signal_type="vpdq"), {}, "queries[0].video: got absent", id="no video"),
+        pytest.param(
+            client_pb2.HashQuery(signal_type="vpdq", video=video(quality=20)), {},
+            "queries[0].video.frames: got no frame of quality >= 50", id="no usable frame",
+        ),
+        pytest.param(
+            client_pb2.HashQuery(signal_type="vpdq", video=video(frame_number_1=0)), {},
+            "queries[0].video.frames[1].frame_number: got 0", id="frames out of order",
+        ),
+        pytest.param(
+            client_pb2.HashQuery(signal_type="vpdq", video=video()), {"vpdq_query_match_percent": 101},
+            "vpdq_query_match_percent: got 101", id="threshold over 100",
+        ),
+    ],
+)
+def test_a_bad_video_query_is_refused_naming_the_field(
+    node: RunningNode, query: client_pb2.HashQuery, request_fields: dict[str, float], message: str
+) -> None:
     with pytest.raises(grpc.RpcError) as raised:
-        node.client.Match(client_pb2.MatchRequest(queries=[query]))
+        node.client.Match(client_pb2.MatchRequest(queries=[query], **request_fields))
     assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-    assert raised.value.details().startswith("queries[0].signal_type: got vpdq")
+    assert raised.value.details().startswith(message), raised.value.details()
 
 
 # --- replication --------------------------------------------------------------------------------------------

@@ -115,7 +115,8 @@ class LedgerCollector(Collector):
         )
         yield _by("hashnode_records_by_label", "Active records by label", "label", stats["by_label"])
         yield _by("hashnode_records_by_author", "Active records by member", "author", stats["by_author"])
-        yield _gauge("hashnode_index_hashes", "PDQ hashes in the in-memory index", len(self.ledger.index))
+        what = "PDQ hashes in the in-memory index (images' and video frames')"
+        yield _gauge("hashnode_index_hashes", what, len(self.ledger.index))
         yield _gauge("hashnode_index_bytes", "Memory held by the PDQ index", stats["index_bytes"])
         yield from self._storage()
         yield from self._match_log()

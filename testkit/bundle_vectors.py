@@ -1328,11 +1328,316 @@ def _policy_bytes(statement: bytes, **fields: int) -> bytes:
     return statement[:start] + bytes(policy) + statement[start + 14:]
 
 
+# --- one answer for each place the clean-room verifier had to guess (issue 15, its second report) ------------
+
+# A window given in hours whose product with 3600000 is exactly 14062.5 in binary64: W = ⌊14062.5 + 0.5⌋ = 14063 ms
+# (a reader that truncates, or rounds half to even, finds 14062).
+WINDOW_HOURS = 0.00390625
+WINDOW_HOURS_MS = 14063
+
+
+def _u64(value: int) -> bytes:
+    return value.to_bytes(8, "big")
+
+
+def _dp_roster(version: int = 1) -> SignedRoster:
+    """The due-process consortium as a roster (quorum 2, dispute quorum 2, trusted flaggers' reports, mark)."""
+    member_list = [
+        RosterMember(m.member_id, m.organisation, m.keys, m.roles, m.contact, endpoints=m.endpoints,
+                     status=STATUS[m.status], status_version=1, revoked_after_ms=m.revoked_after_ms)
+        for m in dp_members()
+    ]
+    document_ = Roster(CONSORTIUM, version, ROSTER_EXPIRES, 2,
+                       tuple(StewardKey(f"roster-steward-{i + 1}", k.public) for i, k in enumerate(ROSTER_STEWARDS)),
+                       tuple(member_list), DP_POLICY)
+    signed = SignedRoster.unsigned(document_)
+    for k in ROSTER_STEWARDS[:2]:
+        signed = signed.sign(k)
+    return signed
+
+
+def _answers(suite: Suite) -> None:
+    """Each answer of §9 that a reader could have guessed the other way, with the vector that refuses the other
+    guess: dispute cases, stewards' rulings (keys without an anchor, post-dated rulings), negative zero, quality,
+    member entries, roster decoding, consortium files, the window in hours, the assembly's order and a ruling's
+    signatures."""
+    _answers_due_process(suite)
+    _answers_file(suite)
+    _answers_rosters(suite)
+    _answers_consortium(suite)
+
+
+def _answers_due_process(suite: Suite) -> None:
+    logs = {m: Log(m, k) for m, k in (("member-f", F), ("member-g", G), ("member-h", H), ("flagger-t", FLAGGER),
+                                       ("steward-1", S))}
+    f, g, h, t, s = logs.values()
+    w = World(logs, {})
+    f2 = f.add(0, EntryKind.CONTRIBUTION, [rec("md5", f"{0xc0 + i:02x}" * 16) for i in range(16)])
+
+    def r(i: int) -> bytes:
+        return rid(f2, i)
+
+    def opinion(log: Log, i: int, hours: float, *stances: Stance) -> Entry:
+        return log.add(hours, EntryKind.OPINION, [OpinionItem(r(i), st, "not_tvec", "").encode()
+                                                  for st in stances or (Stance.FALSE_POSITIVE,)])
+
+    def decides(i: int, case: Entry, hours: float, outcome: Outcome) -> Entry:
+        return f.add(hours, EntryKind.DECISION, [DecisionItem(r(i), case.entry_id, outcome, "reviewed",
+                                                               DecidedAs.CONTRIBUTOR).encode()])
+
+    def appeal(i: int, hours: float = 1) -> Entry:
+        return g.add(hours, EntryKind.APPEAL, [AppealItem(r(i), f"case-f2-{i}", None).encode()])
+
+    def ruling(i: int, case: Entry, hours: float, signers: Sequence[SigningKey], ruled_at: float,
+               outcome: Outcome = Outcome.OVERTURNED, by: Log = g) -> Entry:
+        return by.add(hours, EntryKind.DECISION, [ruling_item(r(i), case.entry_id, outcome, ruled_at, signers)])
+
+    # Entries first, each log in time order; bundles after, over the frontier of them all.
+    several = (opinion(g, 0, 1), opinion(h, 0, 2, Stance.AGREE, Stance.FALSE_POSITIVE))
+    at_r = (opinion(g, 1, 1), opinion(h, 1, 2))
+    by_ts = (opinion(g, 2, 1), opinion(h, 2, 2))
+    kth_first = (opinion(g, 3, 1), opinion(h, 3, 2))
+    tf_first = opinion(t, 4, 1)
+    unanchored_tf = opinion(t, 5, 1)
+    appeals = {i: appeal(i) for i in (6, 7, 8, 9, 10, 12, 13)}
+    dp_roster_reports = (opinion(g, 11, 1), opinion(h, 11, 2))
+    postdated = ruling(8, appeals[8], 1.5, [S, S3_OLD], ruled_at=2.5)
+    tf_first_g = opinion(g, 4, 2)
+    kth_first_t = opinion(t, 3, 3)
+    at_r_upheld = decides(1, at_r[1], 3, Outcome.UPHELD)
+    at_r_flagger = opinion(t, 1, 3)
+    steward_from_assembler = ruling(6, appeals[6], 3, [S, S3_OLD], ruled_at=3)
+    roster_quorum = ruling(9, appeals[9], 3, [S, S3_OLD], ruled_at=3)
+    roster_short = ruling(10, appeals[10], 3, [S], ruled_at=3)
+    tf_decided = decides(4, tf_first, 3, Outcome.OVERTURNED)
+    kth_decided = decides(3, kth_first_t, 4, Outcome.OVERTURNED)
+    by_ts_flagger = opinion(t, 2, 4)
+    by_ts_ruling = ruling(2, by_ts[1], 5, [S, S3_OLD], ruled_at=3, outcome=Outcome.UPHELD)
+    listed_twice = ruling(7, appeals[7], 9, [S, S3_NEW], ruled_at=9)
+    # The window in hours (W = 14063 ms): steward-1 decides alone (quorum 1) 14062 ms and 14063 ms after the appeal.
+    tA = appeals[12].header.timestamp_ms
+    hours_early = s.add((tA - T0 + WINDOW_HOURS_MS - 1) / HOUR, EntryKind.DECISION, [DecisionItem(
+        r(12), appeals[12].entry_id, Outcome.OVERTURNED, "one ms early", DecidedAs.STEWARD).encode()])
+    hours_on_time = s.add((tA - T0 + WINDOW_HOURS_MS) / HOUR, EntryKind.DECISION, [DecisionItem(
+        r(13), appeals[13].entry_id, Outcome.OVERTURNED, "at the deadline", DecidedAs.STEWARD).encode()])
+    assert hours_early.header.timestamp_ms == tA + WINDOW_HOURS_MS - 1
+    assert hours_on_time.header.timestamp_ms == tA + WINDOW_HOURS_MS
+    assert WINDOW_HOURS * HOUR == WINDOW_HOURS_MS - 0.5
+    # A ruling's signatures: more than 64, and two out of key id order (related.item).
+    many = sorted((key(f"signer-{i}") for i in range(65)), key=lambda k: k.public.key_id)
+    too_many = g.add(10, EntryKind.DECISION, [ruling_item(r(14), appeals[6].entry_id, Outcome.OVERTURNED, 3, many)])
+    two = sorted((S, S3_OLD), key=lambda k: k.public.key_id)
+    ordered = ruling_item(r(15), appeals[6].entry_id, Outcome.OVERTURNED, 3, two)
+    swapped = ordered[:-2 * 96] + ordered[-96:] + ordered[-2 * 96:-96]
+    out_of_order = g.add(10, EntryKind.DECISION, [swapped])
+
+    def dp(entry: Entry, index: int, related: Sequence[Entry], **more: Any) -> ProvenanceBundle:
+        return bundle(w, entry, index, related, policy=DP_POLICY, stewards=DP_STEWARDS, known=DP_MEMBERS, **more)
+
+    def ok(name: str, b: ProvenanceBundle, status: str, rulings_: dict[Entry, str] | None = None, note: str = "",
+           anchor: dict[str, Any] | None = DP_ANCHOR) -> None:
+        suite.ok(name, b, status, {e.entry_id.hex(): v for e, v in (rulings_ or {}).items()}, note=note,
+                 anchor=anchor)
+
+    ok("dispute-several-opinions-in-one-entry-the-last-counts", dp(f2, 0, [*several]), "disputed", {},
+       "member-h's one entry says agree, then false_positive, about the record: its last item is its latest opinion")
+    ok("dispute-a-report-at-the-time-of-the-upholding-decision-was-reviewed",
+       dp(f2, 1, [*at_r, at_r_upheld, at_r_flagger]), "active", {at_r_upheld: "effective"},
+       "the case is upheld at 3 h (R); flagger-t reports at 3 h: only reports after R count")
+    ok("dispute-reviewed-until-the-time-of-the-entry-that-publishes-the-ruling",
+       dp(f2, 2, [*by_ts, by_ts_ruling, by_ts_flagger]), "active", {by_ts_ruling: "effective"},
+       "the stewards uphold the case in a ruling dated 3 h, published at 5 h: R is 5 h, so flagger-t's report at "
+       "4 h was reviewed")
+    ok("dispute-the-first-report-that-meets-either-rule-opens-the-case",
+       dp(f2, 3, [*kth_first, kth_first_t, kth_decided]), "disputed", {kth_decided: "pending decision.no_case"},
+       "member-h's report at 2 h is the second (k = 2): it opens the case; the decision names flagger-t's at 3 h")
+    ok("dispute-a-trusted-flaggers-report-before-the-quorum-opens-the-case",
+       dp(f2, 4, [tf_first, tf_first_g, tf_decided]), "overturned", {tf_decided: "effective"},
+       "flagger-t's report at 1 h opens the case before member-g's makes two; the contributor decides it")
+    tf_claims = dp(f2, 5, [unanchored_tf], assembler=FLAGGER, assembler_id="flagger-t")
+    tf_claims = replace(tf_claims, related=(replace(tf_claims.related[0], author=replace(
+        DP_MEMBERS["flagger-t"], roles=("contributor",))),))
+    ok("without-an-anchor-a-trusted-flagger-named-by-any-of-its-member-entries", tf_claims, "disputed", {},
+       "flagger-t's opinion entry's member entry claims contributor; its assembler entry claims trusted_flagger: "
+       "one of its entries says so", anchor=None)
+    from_assembler = replace(dp(f2, 6, [appeals[6], steward_from_assembler], assembler=S, assembler_id="steward-1"),
+                             stewards=(DP_MEMBERS["steward-3"],))
+    ok("stewards-ruling-without-an-anchor-a-stewards-keys-from-its-assembler-entry", from_assembler, "overturned",
+       {steward_from_assembler: "effective"},
+       "steward-1 assembles the bundle: its assembler entry carries its key; stewards lists steward-3 only",
+       anchor=None)
+    s3 = DP_MEMBERS["steward-3"]
+    twice = replace(dp(f2, 7, [appeals[7], listed_twice]), stewards=(
+        replace(s3, keys=(s3.keys[0],)), DP_MEMBERS["steward-1"], replace(s3, keys=(s3.keys[1],))))
+    ok("stewards-ruling-without-an-anchor-a-steward-listed-twice-both-entries-count", twice, "overturned",
+       {listed_twice: "effective"},
+       "steward-3 has two entries: the first with its old key, the second with the new one, which signed at 9 h",
+       anchor=None)
+    ok("stewards-ruling-postdated-and-published-inside-the-window", dp(f2, 8, [appeals[8], postdated]), "active",
+       {postdated: "refused decision.ruling_postdated"},
+       "appeal at 1 h, W = 1 h: a ruling dated 2.5 h published at 1.5 h; ruled_at_ms may not be after its entry")
+    dp_roster = {"roster": ["anchors/roster-due-process-v1.json"], "roster_id": None}
+    suite.files["anchors/roster-due-process-v1.json"] = _dp_roster().to_json().encode("utf-8")
+    ok("stewards-ruling-meeting-the-quorum-roster-anchor", dp(f2, 9, [appeals[9], roster_quorum]), "overturned",
+       {roster_quorum: "effective"}, "the roster's policy (extension 1) says quorum 2", anchor=dp_roster)
+    ok("stewards-ruling-one-signature-short-roster-anchor", dp(f2, 10, [appeals[10], roster_short]), "active",
+       {roster_short: "refused decision.ruling_quorum"}, anchor=dp_roster)
+    ok("dispute-case-opens-at-the-quorum-roster-anchor", dp(f2, 11, [*dp_roster_reports]), "disputed", {},
+       "the roster's policy says dispute quorum 2", anchor=dp_roster)
+    hours_doc = consortium_document(dp_members(), policy=replace(DP_POLICY, steward_quorum=1))
+    del hours_doc["decision_window_ms"]
+    hours_doc = {"consortium_id": CONSORTIUM, "decision_window_hours": WINDOW_HOURS,
+                 **{k: v for k, v in hours_doc.items() if k != "consortium_id"}}
+    suite.files["anchors/consortium-window-in-hours.json"] = dumps(hours_doc)
+    hours_anchor = {"consortium": "anchors/consortium-window-in-hours.json"}
+    ok("window-in-hours-rounds-half-up-one-ms-early", dp(f2, 12, [appeals[12], hours_early]), "active",
+       {hours_early: "refused decision.too_early"},
+       f"decision_window_hours {WINDOW_HOURS}: 14062.5 ms, so W = 14063; steward-1 decides 14062 ms after the appeal",
+       anchor=hours_anchor)
+    ok("window-in-hours-rounds-half-up-at-the-deadline", dp(f2, 13, [appeals[13], hours_on_time]), "overturned",
+       {hours_on_time: "effective"}, "steward-1 decides 14063 ms after the appeal", anchor=hours_anchor)
+    suite.bad("related.shape", "stewards-ruling-with-65-signatures", dp(f2, 14, [too_many]), anchor=DP_ANCHOR,
+              note="65 x 96 bytes of signatures: over the 4096-byte item limit before the limit of 64 signatures")
+    suite.bad("related.item", "stewards-ruling-key-ids-out-of-order", dp(f2, 15, [out_of_order]), anchor=DP_ANCHOR,
+              note="signatures in strictly increasing key id order")
+
+
+def _answers_file(suite: Suite) -> None:
+    w, n = suite.w, suite.w.named
+    g = bundle(w, n["a1"], 1, [n["b1"], n["a2"]])
+    text = file_text(g).encode("utf-8")
+    for name, token in (("minus-zero-with-an-exponent", b"-0e5"), ("minus-zero-with-a-fraction-and-exponent",
+                                                                    b"-0.0e0"),
+                        ("minus-zero-with-a-signed-upper-case-exponent", b"-0E+3")):
+        suite.bad("file.json", name, text.replace(b'"leaf_index": 1', b'"leaf_index": ' + token, 1),
+                  note="a number whose value is zero and whose token starts with -: the exponent does not matter")
+    suite.bad("file.field_invalid", "a-negative-number-too-small-for-a-double",
+              text.replace(b'"leaf_index": 1', b'"leaf_index": -1e-400', 1),
+              note="-1e-400 is not zero (though a double rounds it to -0.0): strict JSON, then no u32")
+
+    def member_edit(edit: Callable[[dict[str, Any]], None]) -> bytes:
+        return suite.edited(g, lambda d: edit(d["author"]))
+
+    suite.bad("file.field_invalid", "member-key-window-ends-before-it-starts", member_edit(
+        lambda a: a["keys"][1].update(valid_until_ms=str(T0 + 8 * HOUR))),
+        note="member-a's rotated key: valid from 9 h, until 8 h (as in consortium files and rosters)")
+    suite.bad("file.field_invalid", "member-cutoff-without-revocation", member_edit(
+        lambda a: a.update(revoked_after_ms=str(T0 + 11 * HOUR))),
+        note="revoked_after_ms > 0 exactly when the status is revoked")
+    x_bundle = bundle(w, n["x1"], 0, [])
+    suite.bad("file.field_invalid", "member-revoked-without-a-cutoff",
+              suite.edited(x_bundle, lambda d: d["author"].pop("revoked_after_ms")),
+              note="member-x's entry says revoked, with no cutoff")
+    for name, item, note in (
+        ("md5-with-quality-7", rec("md5", "7a" * 16, quality=7), "quality is not checked on decoding"),
+        ("pdq-with-quality-200", rec("pdq", "7b" * 32, quality=200), "quality is not checked on decoding"),
+    ):
+        odd = raw_entry(A1, "member-a", 1, ZERO_ID, T0, EntryKind.CONTRIBUTION, [item])
+        suite.ok(f"record-{name}", bundle(w, odd, 0, [], heads=_with_head(w, odd)), "active", note=note)
+    statement = Assembly.decode(g.assembly)
+    unsorted = replace(statement, stewards=tuple(reversed(statement.stewards))).encode()
+    suite.bad("assembly.malformed", "stewards-not-sorted", sign_assembly(g, unsorted, C, "member-c"))
+    zero = replace(statement, heads=tuple(replace(h, seq=0) if h.author == "member-x" else h
+                                         for h in statement.heads)).encode()
+    suite.bad("assembly.malformed", "a-head-with-seq-0", sign_assembly(g, zero, C, "member-c"),
+              note="member-x's head (no entry of the bundle is member-x's)")
+
+
+def _answers_rosters(suite: Suite) -> None:
+    """Roster bytes that break one decoding rule of membership.md each (anchor.roster_malformed), re-signed."""
+    w, n = suite.w, suite.w.named
+    e1 = file_text(bundle(w, n["e1"], 0, [])).encode("utf-8")
+    good = roster(1).roster_bytes
+
+    def case(name: str, data: bytes, rule: str = "anchor.roster_malformed", note: str = "",
+             expect_ok: str = "") -> None:
+        assert data != good
+        suite.files[f"anchors/roster-v1-{name}.json"] = dumps(roster_file(data, ROSTER_STEWARDS[:2]))
+        anchor = {"roster": [f"anchors/roster-v1-{name}.json"], "roster_id": None}
+        if expect_ok:
+            suite.ok(f"roster-{name}", e1, expect_ok, anchor=anchor, note=note)
+        else:
+            suite.bad(rule, name if rule.startswith("anchor.") else f"author-not-in-a-roster-{name}", e1,
+                      anchor=anchor, note=note)
+
+    def once(data: bytes, old: bytes, new: bytes) -> bytes:
+        assert data.count(old) == 1, old
+        return data.replace(old, new)
+
+    observer_roles = b"\x00\x01\x00\x08observer"
+    case("member-id-syntax", once(good, b"\x00\x09steward-2", b"\x00\x0asteward-2!"),
+         note="steward-2! (still the last member in order): 1-64 of a-z 0-9 . _ -")
+    case("member-without-roles", once(good, observer_roles, b"\x00\x00"), note="one or more roles")
+    case("member-status-0", once(good, observer_roles + b"\x01", observer_roles + b"\x00"), note="status 1..3")
+    case("member-status-4", once(good, observer_roles + b"\x01", observer_roles + b"\x04"), note="status 1..3")
+    observer_key = b"\x00\x01" + OBSERVER.public.raw + _u64(0) + _u64(0)
+    case("member-without-keys", once(good, observer_key, b"\x00\x00"), note="one or more keys")
+    e_key = E.public.raw + _u64(0) + _u64(T0 + 2 * HOUR)
+    case("key-window-ends-before-it-starts", once(good, e_key, E.public.raw + _u64(T0 + 3 * HOUR) +
+                                                   _u64(T0 + 2 * HOUR)), note="member-e's key: from 3 h until 2 h")
+
+    def with_certificate(der: bytes, valid_from: int = 0, valid_until: int = 0) -> bytes:
+        return once(good, observer_key + b"\x00\x00",
+                    observer_key + b"\x00\x01" + len(der).to_bytes(4, "big") + der + _u64(valid_from) +
+                    _u64(valid_until))
+
+    case("certificate-of-8193-bytes", with_certificate(b"\x30" * 8193), note="a certificate is 1..8192 bytes")
+    case("certificate-of-0-bytes", with_certificate(b""), note="a certificate is 1..8192 bytes")
+    case("certificate-window-ends-before-it-starts", with_certificate(b"\x30" * 100, T0 + 3 * HOUR, T0 + 2 * HOUR))
+    case("certificate-of-8192-bytes", with_certificate(b"\x30" * 8192), expect_ok="active",
+         note="8192 bytes is within the limit; certificates are not parsed as X.509")
+    no_members = Roster(CONSORTIUM, 1, ROSTER_EXPIRES, 2, roster(1).roster.stewards, (), POLICY).encode()
+    case("with-no-members", no_members, rule="key.member",
+         note="a roster of no members decodes; member-e is then no member of the anchor")
+    policy = POLICY.encode()
+    tail = b"\x00\x01\x00\x01" + len(policy).to_bytes(4, "big") + policy
+    assert good.endswith(tail)
+    case("unknown-roster-extension", good[:-len(tail)] + b"\x00\x01\x00\x02" + tail[4:],
+         note="roster extension type 2 is not defined")
+    further = b"\x00\x01" + len(B_ENDPOINTS[1]).to_bytes(2, "big") + B_ENDPOINTS[1].encode()
+    member_ext = b"\x00\x01\x00\x01" + len(further).to_bytes(4, "big") + further
+    case("unknown-member-extension", once(good, member_ext, b"\x00\x01\x00\x02" + member_ext[4:]),
+         note="member extension type 2 is not defined")
+    single = [replace(m, endpoints=m.endpoints[:1]) for m in roster_members()]
+    plain = Roster(CONSORTIUM, 1, ROSTER_EXPIRES, 2, roster(1).roster.stewards, tuple(single), POLICY).encode()
+    assert plain.endswith(tail) and plain.startswith(b"hashnode.roster.v2\x00")
+    case("version-2-form-without-an-extension", plain[:-len(tail)] + b"\x00\x00",
+         note="every block empty: such a roster is encoded as version 1")
+    window, quorum = policy[:8], policy[8:10]
+    for name, bad_policy in (
+        ("policy-steward-quorum-0", window + b"\x00\x00" + policy[10:]),
+        ("policy-window-over-365-days", _u64(31_536_000_001) + policy[8:]),
+        ("policy-dispute-quorum-1001", window + quorum + (1001).to_bytes(2, "big") + policy[12:]),
+        ("policy-quarantine-3", policy[:13] + b"\x03"),
+    ):
+        case(name, good[:-len(policy)] + bad_policy, note="the due-process policy's ranges (extension 1)")
+
+
+def _answers_consortium(suite: Suite) -> None:
+    w, n = suite.w, suite.w.named
+    e1 = file_text(bundle(w, n["e1"], 0, [])).encode("utf-8")
+    doc = consortium_document(members())
+    member_c = next(m for m in doc["member"] if m["id"] == "member-c")
+    twice = json.loads(json.dumps(doc))
+    next(m for m in twice["member"] if m["id"] == "member-c").update(
+        public_key=None, public_keys=[member_c["public_key"], member_c["public_key"]])
+    next(m for m in twice["member"] if m["id"] == "member-c").pop("public_key")
+    suite.files["anchors/consortium-public-keys-lists-a-key-twice.json"] = dumps(twice)
+    tables = json.loads(json.dumps(doc))
+    member_a = next(m for m in tables["member"] if m["id"] == "member-a")
+    member_a["keys"].append({"public_key": member_a["keys"][0]["public_key"], "valid_from_ms": T0 + 20 * HOUR})
+    suite.files["anchors/consortium-keys-lists-a-key-twice.json"] = dumps(tables)
+    for name, file in (("public-keys-lists-a-key-twice", "consortium-public-keys-lists-a-key-twice"),
+                       ("key-tables-list-a-key-twice", "consortium-keys-lists-a-key-twice")):
+        suite.bad("consortium.key_duplicate", name, e1, anchor={"consortium": f"anchors/{file}.json"},
+                  note="one key listed twice within a member, as for two members")
+
+
 # The sections of the suite, in manifest order. A new record form or rule adds its own function here (e.g. a
 # signal type's genuine and invalid records: `bundle()` takes any contribution entry, `raw_entry` any item).
 SECTIONS: tuple[Callable[[Suite], None], ...] = (
     _anchors, _genuine, _decision_cases, _boundary_cases, _video_cases, _file_rules, _anchor_rules, _record_rules,
-    _key_rules, _related_rules, _assembly_rules, _due_process,
+    _key_rules, _related_rules, _assembly_rules, _due_process, _answers,
 )
 
 __all__ = ["ENTRY_TAG", "SECTIONS", "build"]

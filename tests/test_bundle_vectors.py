@@ -253,6 +253,61 @@ WRONG_READINGS: dict[str, tuple[str, ...]] = {
     "withhold mode shown as disputed": ("verified/dispute-case-quarantine-withhold",),
     "a referrer authors as a contributor": ("key.role/a-referrer-appeals", "key.role/a-referrer-signs-a-reserved-kind"),
     "a referrer authors as an observer": ("verified/referrer-contributes-and-decides-its-own-appeal",),
+    # The clean-room verifier's second report: each place it had to guess, and the vector that refuses the other
+    # guess.
+    "of several opinion items in one entry, the first counts": (
+        "verified/dispute-several-opinions-in-one-entry-the-last-counts",),
+    "a report at the time of the upholding decision opens a new case (after R, not strictly)": (
+        "verified/dispute-a-report-at-the-time-of-the-upholding-decision-was-reviewed",),
+    "reviewed until a stewards' ruling's ruled_at_ms": (
+        "verified/dispute-reviewed-until-the-time-of-the-entry-that-publishes-the-ruling",),
+    "a trusted flagger's report opens the case even after the k-th report": (
+        "verified/dispute-the-first-report-that-meets-either-rule-opens-the-case",),
+    "the k-th report opens the case even after a trusted flagger's": (
+        "verified/dispute-a-trusted-flaggers-report-before-the-quorum-opens-the-case",),
+    "without an anchor, a trusted flagger by the member entry of its own opinion, or by the first entry": (
+        "verified/without-an-anchor-a-trusted-flagger-named-by-any-of-its-member-entries",),
+    "without an anchor, stewards' keys from the stewards and related entries only": (
+        "verified/stewards-ruling-without-an-anchor-a-stewards-keys-from-its-assembler-entry",),
+    "without an anchor, a steward's keys from its first member entry": (
+        "verified/stewards-ruling-without-an-anchor-a-steward-listed-twice-both-entries-count",),
+    "a ruling may be dated after the entry that publishes it": (
+        "verified/stewards-ruling-postdated-and-published-inside-the-window",),
+    "a negative zero only without an exponent": ("file.json/minus-zero-with-an-exponent",
+                                                 "file.json/minus-zero-with-a-fraction-and-exponent",
+                                                 "file.json/minus-zero-with-a-signed-upper-case-exponent"),
+    "a negative zero by its binary64 value": ("file.field_invalid/a-negative-number-too-small-for-a-double",),
+    "the quality rule checked on decoding": ("verified/record-md5-with-quality-7",
+                                             "verified/record-pdq-with-quality-200"),
+    "member entries' windows and cutoffs not checked against each other": (
+        "file.field_invalid/member-key-window-ends-before-it-starts",
+        "file.field_invalid/member-cutoff-without-revocation", "file.field_invalid/member-revoked-without-a-cutoff"),
+    "the Meaning columns of roster bytes are advice to encoders": (
+        "anchor.roster_malformed/member-id-syntax", "anchor.roster_malformed/member-without-roles",
+        "anchor.roster_malformed/member-status-0", "anchor.roster_malformed/member-status-4",
+        "anchor.roster_malformed/member-without-keys", "anchor.roster_malformed/key-window-ends-before-it-starts",
+        "anchor.roster_malformed/certificate-of-8193-bytes", "anchor.roster_malformed/certificate-of-0-bytes",
+        "anchor.roster_malformed/certificate-window-ends-before-it-starts"),
+    "a certificate limit below 8192 bytes": ("verified/roster-certificate-of-8192-bytes",),
+    "a roster needs members": ("key.member/author-not-in-a-roster-with-no-members",),
+    "lenient roster extensions": ("anchor.roster_malformed/unknown-roster-extension",
+                                  "anchor.roster_malformed/unknown-member-extension",
+                                  "anchor.roster_malformed/version-2-form-without-an-extension",
+                                  "anchor.roster_malformed/policy-steward-quorum-0",
+                                  "anchor.roster_malformed/policy-window-over-365-days",
+                                  "anchor.roster_malformed/policy-dispute-quorum-1001",
+                                  "anchor.roster_malformed/policy-quarantine-3"),
+    "a key listed twice within a consortium member is field_invalid": (
+        "consortium.key_duplicate/public-keys-lists-a-key-twice",
+        "consortium.key_duplicate/key-tables-list-a-key-twice"),
+    "the window in hours truncated or rounded half to even": ("verified/window-in-hours-rounds-half-up-one-ms-early",
+                                                              "verified/window-in-hours-rounds-half-up-at-the-deadline"),
+    "an assembly's stewards or heads' seq unchecked": ("assembly.malformed/stewards-not-sorted",
+                                                       "assembly.malformed/a-head-with-seq-0"),
+    "a ruling's signatures in any order": ("related.item/stewards-ruling-key-ids-out-of-order",),
+    "due process only from a consortium file": ("verified/stewards-ruling-meeting-the-quorum-roster-anchor",
+                                               "verified/stewards-ruling-one-signature-short-roster-anchor",
+                                               "verified/dispute-case-opens-at-the-quorum-roster-anchor"),
 }
 
 

@@ -207,6 +207,24 @@ BAD_FILES = [
             "byte order mark", "consortium.utf8"),
     BadFile("a form feed is no JSON whitespace: the file is TOML", '\f{"consortium_id": "c"}', "consortium file",
             "consortium.syntax"),
+    # docs/protocol.md §9.2: a JSON top level that is not an object is read as TOML, and is not TOML.
+    BadFile("a JSON array at the top level", '[]', "consortium file", "consortium.syntax"),
+    BadFile("a JSON string at the top level", '"example-consortium"', "consortium file", "consortium.syntax"),
+    BadFile("a JSON number at the top level", '42', "consortium file", "consortium.syntax"),
+    # A TOML value of another type than the field's, a date or time among them: field_invalid.
+    BadFile("a TOML datetime as an integer",
+            with_second_member(f'id = "b"\npublic_key = "{NEW_HEX}"\nrevoked_after_ms = 1979-05-27T07:32:00Z\n'
+                               'status = "revoked"'), "member[1].revoked_after_ms:"),
+    BadFile("a TOML date as the window",
+            with_second_member(f'id = "b"\npublic_key = "{NEW_HEX}"',
+                               consortium='consortium_id = "c"\ndecision_window_hours = 2026-12-02'),
+            "decision_window_hours:"),
+    BadFile("a TOML time as the consortium id",
+            with_second_member(f'id = "b"\npublic_key = "{NEW_HEX}"', consortium="consortium_id = 07:32:00"),
+            "consortium_id:"),
+    # One key listed twice within a member: key_duplicate, as for two members.
+    BadFile("public keys list a key twice", with_second_member(f'id = "b"\npublic_keys = ["{NEW_HEX}", "{NEW_HEX}"]'),
+            "is listed twice", "consortium.key_duplicate"),
     BadFile("window in hours and milliseconds",
             with_second_member(f'id = "b"\npublic_key = "{NEW_HEX}"',
                                consortium='consortium_id = "c"\ndecision_window_hours = 1\ndecision_window_ms = 5'),

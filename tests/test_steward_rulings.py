@@ -106,6 +106,24 @@ def test_stewards_may_not_rule_before_the_window_closes(nodes: Consortium) -> No
         nodes.nodes["platform-c"].publish_ruling(early)
 
 
+def test_a_ruling_dated_after_the_window_may_not_be_published_inside_it(nodes: Consortium) -> None:
+    """ruled_at_ms is the stewards' own claim: a ruling post-dated past the window and published while the
+    contributor may still decide is refused (decision.ruling_postdated), and nothing is written; published once
+    its date has come, the same ruling counts."""
+    rid, appeal_id = appealed(nodes)
+    c = nodes.nodes["platform-c"]
+    before = c.stats()["entries"]
+    postdated = ruling(rid, appeal_id, nodes.clock.now + WINDOW, ("steward-1", "steward-2"))
+    with pytest.raises(DecisionTooEarly, match="after the entry that publishes it") as refused:
+        c.publish_ruling(postdated)
+    assert refused.value.rule == "decision.ruling_postdated"
+    assert c.stats()["entries"] == before
+    nodes.clock.advance(WINDOW)
+    c.publish_ruling(postdated)
+    nodes.sync()
+    assert nodes.nodes["platform-a"].record(rid).status is RecordStatus.OVERTURNED
+
+
 def test_a_single_stewards_own_decision_does_not_count_when_the_quorum_is_above_1(tmp_path: Path) -> None:
     with consortium(tmp_path) as nodes:
         nodes.members.policy = QUORUM_2

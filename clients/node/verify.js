@@ -368,6 +368,10 @@ function readMember(o) {
   const badRole = member.roles.find((r) => !ROLES.includes(r));
   if (badRole !== undefined) o.fail("field_invalid", o.at("roles"), `got ${JSON.stringify(badRole)}, want any of ${ROLES.join(", ")}`);
   if (!STATUSES.includes(member.status)) o.fail("field_invalid", o.at("status"), `got ${JSON.stringify(member.status)}, want one of ${STATUSES.join(", ")}`);
+  // As in consortium files and rosters: a cutoff exactly when revoked.
+  if ((member.status === "revoked") !== (member.revoked_after_ms > 0n)) {
+    o.fail("field_invalid", o.at("revoked_after_ms"), `got ${member.revoked_after_ms} with status ${member.status}, want > 0 exactly when the status is revoked`);
+  }
   o.done();
   return member;
 }
@@ -388,6 +392,9 @@ function readMemberKey(o) {
   if (raw.length !== 32) o.fail("field_invalid", o.at("public_key"), `got ${raw.length} bytes, want 32`);
   o.hexId("key_id"); // a convenience: the key id that counts is SHA-256(public_key)
   const key = { public_key: raw, valid_from_ms: o.u64Text("valid_from_ms") || 0n, valid_until_ms: o.u64Text("valid_until_ms") || 0n };
+  if (key.valid_until_ms !== 0n && key.valid_until_ms < key.valid_from_ms) {
+    o.fail("field_invalid", o.at("valid_until_ms"), `got ${key.valid_until_ms}, want 0 or >= valid_from_ms ${key.valid_from_ms}`);
+  }
   o.done();
   return key;
 }
@@ -953,6 +960,9 @@ function refusal(appeal, decision, contributor, authority) {
         `stewards' ruling: signed by ${signers.length} steward(s) (${signers.join(", ") || "none"}), want ${authority.quorum}`);
     }
     if (item.ruled_at_ms < deadline) return refuse("decision.ruling_too_early", "the stewards ruled within the contributor's window");
+    if (item.ruled_at_ms > decision.timestamp_ms) {
+      return refuse("decision.ruling_postdated", "the ruling is dated after the entry that publishes it");
+    }
   }
   return null;
 }
@@ -1066,14 +1076,13 @@ function decisionAuthority(bundle, a, anchor) {
     };
   }
   const stewards = new Set(a.stewards);
-  const members = [...(bundle.stewards || []), ...bundle.related.map((r) => r.author).filter(Boolean)];
-  const keys = new Map();
-  for (const m of members.filter((x) => stewards.has(x.member_id))) {
-    for (const entry of rulingKeys(m)) keys.set(`${m.member_id}/${hex(entry.key.public_key)}`, entry);
-  }
+  // Every member entry of the bundle, each a claim: a steward's keys are all those its entries list (each with that
+  // entry's windows and cutoff), and a member is a trusted flagger when any of its entries says so.
+  const members = [bundle.author, bundle.assembler, ...(bundle.stewards || []), ...bundle.related.map((r) => r.author)]
+    .filter(Boolean);
   return {
     stewards, window: a.policy.decision_window_ms, quorum: a.policy.steward_quorum, consortium_id: a.consortium_id,
-    steward_keys: [...keys.values()],
+    steward_keys: members.filter((m) => stewards.has(m.member_id)).flatMap(rulingKeys),
     dispute_quorum: a.policy.dispute_quorum, trusted_flagger_disputes: a.policy.trusted_flagger_disputes,
     trusted_flaggers: new Set(members.filter((m) => m.roles.includes("trusted_flagger")).map((m) => m.member_id)),
     quarantine: a.policy.quarantine,

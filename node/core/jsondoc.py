@@ -165,7 +165,9 @@ def type_name(value: object) -> str:
         return "an array"
     if isinstance(value, dict):
         return "an object"
-    return "null"
+    if value is None:
+        return "null"
+    return f"a TOML {type(value).__name__}"  # a consortium file in TOML: a date, time or datetime
 
 
 class Obj:
@@ -281,7 +283,12 @@ class Obj:
 
 
 def _shown(value: object) -> str:
-    text = json.dumps(value) if not isinstance(value, _Float) else repr(float(value))
+    if isinstance(value, _Float):
+        text = repr(float(value))
+    else:
+        # A TOML document (the consortium file) may hold values JSON has no name for: dates and times.
+        text = json.dumps(value, default=lambda v: f"a TOML {type(v).__name__} {v.isoformat()}"
+                          if hasattr(v, "isoformat") else type(v).__name__)
     return text if len(text) <= 40 else text[:37] + "..."
 
 

@@ -42,6 +42,7 @@ DECISION_RULES: dict[str, str] = {
     "decision.too_early": "decided as a steward before the decision window closed",
     "decision.ruling_quorum": "a stewards' ruling carries valid signatures of fewer distinct stewards than the quorum",
     "decision.ruling_too_early": "a stewards' ruling ruled before the decision window closed",
+    "decision.ruling_postdated": "a stewards' ruling dated after the entry that publishes it",
     "decision.no_case": "pending: the decision names no appeal or dispute case of the record in the bundle",
 }
 
@@ -128,7 +129,8 @@ def check_decision(
         UnknownAppeal: `appeal` is None or is not the appeal the decision names.
         DecisionBeforeAppeal: the decision is timestamped before the appeal.
         NotDecisionAuthority: the author does not hold the capacity in `decided_as`.
-        DecisionTooEarly: a steward decided before the deadline.
+        DecisionTooEarly: a steward decided before the deadline, or a stewards' ruling is dated before it or
+            after the entry that publishes it.
     """
     key = decision_key(decision)
     if appeal is None or appeal_key(appeal) != key:
@@ -161,6 +163,14 @@ def check_decision(
     if decided_as is DecidedAs.STEWARDS:
         check_ruling(decision.item, authority)
         _check_deadline(appeal, decision.item.ruled_at_ms, "stewards' ruling", authority, "decision.ruling_too_early")
+        if decision.item.ruled_at_ms > decision.timestamp_ms:
+            # ruled_at_ms is the stewards' own claim: a ruling dated after the window but published inside it
+            # would let the stewards take the contributor's window. It cannot be dated after its publication.
+            raise _refused(
+                DecisionTooEarly, "decision.ruling_postdated",
+                f"stewards' ruling dated {decision.item.ruled_at_ms}, after the entry that publishes it "
+                f"({decision.timestamp_ms})",
+            )
 
 
 def check_ruling(item: DecisionItem, authority: DecisionAuthority) -> list[str]:

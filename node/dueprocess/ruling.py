@@ -96,15 +96,17 @@ def steward_signers(
 ) -> list[str]:
     """The distinct stewards (member ids) whose key, valid at `at_ms`, made a valid signature of the ruling.
 
-    A steward counts once however many of its keys signed; signatures by other keys count for nothing.
+    A steward counts once however many of its keys signed; signatures by other keys count for nothing. `steward_keys`
+    may list one key several times (an unanchored bundle's member entries are claims, docs/protocol.md §9.7): a
+    signature counts for every steward a copy of its key valid at `at_ms` is listed for.
     """
-    owner: dict[bytes, str] = {}
+    owners: dict[bytes, set[str]] = {}
     keys: dict[bytes, PublicKey] = {}
     for member_id, key in steward_keys:
         if key.valid_at(at_ms):
-            owner[key.public_key.key_id] = member_id
+            owners.setdefault(key.public_key.key_id, set()).add(member_id)
             keys[key.public_key.key_id] = key.public_key
-    return sorted({owner[key_id] for key_id in valid_signers(ruling_bytes, signatures, keys)})
+    return sorted({owner for key_id in valid_signers(ruling_bytes, signatures, keys) for owner in owners[key_id]})
 
 
 @dataclass(frozen=True)

@@ -508,7 +508,10 @@ def _authority(
             pinned.quarantine,
         )
     stewards = frozenset(assembly.stewards)
-    members = [*bundle.stewards, *(r.author for r in bundle.related if r.author is not None)]
+    # Every member entry of the bundle, each one a claim: a steward's keys are all those its entries list (each
+    # with that entry's windows and cutoff), and a member is a trusted flagger when any of its entries says so.
+    members = [m for m in (bundle.author, bundle.assembler, *bundle.stewards, *(r.author for r in bundle.related))
+               if m is not None]
     keys = {(m.member_id, key) for m in members if m.member_id in stewards for key in m.signing_keys()}
     flaggers = frozenset(m.member_id for m in members if "trusted_flagger" in m.roles)
     policy = assembly.policy

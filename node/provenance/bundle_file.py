@@ -101,6 +101,11 @@ def _member(obj: Obj) -> Member:
         status_version=obj.u64_text("status_roster_version") or 0,
         revoked_after_ms=obj.u64_text("revoked_after_ms") or 0,
     )
+    if (status == "revoked") != (member.revoked_after_ms > 0):
+        # As in consortium files and rosters: a cutoff exactly when revoked, so that no reader has to choose
+        # between the status and the cutoff.
+        fail("field_invalid", f"{obj.path}.revoked_after_ms",
+             f"got {member.revoked_after_ms} with status {status!r}, want > 0 exactly when the status is revoked")
     obj.done()
     return member
 
@@ -123,6 +128,9 @@ def _key(obj: Obj) -> MemberKey:
         fail("field_invalid", f"{obj.path}.public_key", f"got {len(raw)} bytes, want {PUBLIC_KEY_SIZE}")
     obj.hex_id("key_id")  # a convenience: never compared with SHA-256(public_key), which is what counts
     key = MemberKey(PublicKey(raw), obj.u64_text("valid_from_ms") or 0, obj.u64_text("valid_until_ms") or 0)
+    if key.valid_until_ms and key.valid_until_ms < key.valid_from_ms:
+        fail("field_invalid", f"{obj.path}.valid_until_ms",
+             f"got {key.valid_until_ms}, want 0 or >= valid_from_ms {key.valid_from_ms}")
     obj.done()
     return key
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLE_KEYS, NodeFactory, RunningNode, tls_config
+from conftest import EXAMPLE_KEYS, Cli, NodeFactory, RunningNode, tls_config
 from google.protobuf import json_format
 
 from node.api.convert import bundle_from_proto, bundle_to_proto
@@ -154,6 +154,20 @@ def test_the_command_line_refuses_a_broken_anchor_with_its_rule() -> None:
     code, out = node_verify(case_path("verified/no-history"), "--consortium",
                             str(SUITE / "anchors/consortium-unknown-field.json"))
     assert (code, out["ok"], out["rule"]) == (1, False, "consortium.field_unknown")
+
+
+def test_both_verifiers_show_a_video_records_features_alike(cli: Cli) -> None:
+    path = case_path("verified/vpdq-video-record")
+    code, out = node_verify(path, "--consortium", str(SUITE / "anchors/consortium.json"))
+    assert (code, out["ok"]) == (0, True)
+    done = cli("verify", path, "--consortium", SUITE / "anchors/consortium.json", "--json")
+    assert done.code == 0, done.err
+    python = json.loads(done.out)["record"]
+    assert out["record"] == python
+    assert (python["signal_type"], python["value"], python["quality"]) == ("vpdq", "", 75)
+    assert [f["quality"] for f in python["video"]["frames"]] == [100, 30, 80, 80]
+    text = cli("verify", path, "--consortium", SUITE / "anchors/consortium.json")
+    assert "hash          vpdq 4 frames over 0:03 (one every 1000 ms), 3 of quality >= 50 (quality 75)" in text.out
 
 
 # --- bundles of live nodes: verify.js and the Python verifier derive the same status ----------------------------

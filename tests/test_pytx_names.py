@@ -21,6 +21,13 @@ from threatexchange.exchanges.impl.file_api import FileCollaborationConfig, Loca
 from threatexchange.signal_type.signal_base import SignalType
 
 PYTX_TYPES: dict[str, type[SignalType]] = {s.get_name(): s for s in _DEFAULT_SIGNAL_TYPES}
+try:  # the vpdq extension of python-threatexchange, which needs the vpdq package
+    from threatexchange.extensions.vpdq.vpdq import VPDQSignal
+
+    PYTX_TYPES[VPDQSignal.get_name()] = VPDQSignal
+    EXTENSIONS_MISSING: frozenset[str] = frozenset()
+except ImportError:
+    EXTENSIONS_MISSING = frozenset({"vpdq"})
 TAXONOMY = Taxonomy.default()
 PDQ = "F8F8F0CEE0F4A84F06370A22038F63F0B36E2ED596621E1D33E6B39C4E9C9B22"  # upper case: pytx refuses it as is
 MD5 = "d41d8cd98f00b204e9800998ecf8427e"
@@ -41,7 +48,7 @@ def record(kind: str, value: str, quality: int = 0) -> HashRecord:
 def test_every_mapped_type_is_a_hashnode_type_and_a_threatexchange_type() -> None:
     for signal in pytx_names.SIGNALS:
         assert signal.hashnode in REGISTRY
-        assert signal.pytx in PYTX_TYPES
+        assert signal.pytx in PYTX_TYPES or signal.pytx in EXTENSIONS_MISSING
 
 
 def test_every_threatexchange_name_imports_as_exactly_one_hashnode_type() -> None:

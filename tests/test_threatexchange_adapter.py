@@ -282,6 +282,28 @@ def test_types_hashnode_does_not_carry_fetch_nothing(node: RunningNode) -> None:
     assert list(exchange(node).fetch_iter([RawTextSignal], None)) == []  # type: ignore[list-item]
 
 
+def test_a_video_record_is_fetched_as_threatexchanges_vpdq_signal(node: RunningNode) -> None:
+    pytest.importorskip("vpdq", reason="python-threatexchange's vpdq extension needs the vpdq package")
+    from threatexchange.extensions.vpdq.vpdq import VPDQSignal
+    from threatexchange.extensions.vpdq.vpdq_util import json_to_vpdq
+
+    video = types_pb2.HashRecord(signal_type="vpdq", labels=[LABEL])
+    for i in range(3):
+        video.video.frames.add(pdq=bytes([i]) * 32, quality=90, frame_number=i, timestamp_ms=1000 * i)
+    (record_id,) = submit(node, video, pdq())[:1]
+    api = exchange(node)
+    updates: Fetched = {}
+    for delta in api.fetch_iter([*TYPES, VPDQSignal], None):  # type: ignore[list-item]
+        updates.update(delta.updates)
+    signals = HashnodeSignalExchangeAPI.naive_convert_to_signal_type([VPDQSignal], api.collab, held(updates))  # type: ignore[list-item]
+    ((signal, metadata),) = signals[VPDQSignal].items()
+    assert [(f.pdq_hex, f.quality, f.timestamp) for f in json_to_vpdq(signal)] == [
+        (bytes([i]).hex() * 32, 90, float(i)) for i in range(3)
+    ]
+    assert list(metadata.records) == [record_id]
+    assert VPDQSignal.compare_hash(signal, signal).match
+
+
 # --- opinions reported back ---------------------------------------------------------------------------------
 
 

@@ -582,7 +582,8 @@ function decodeRecord(bytes) {
   }
   return {
     signal_type: record.signal_type,
-    ...(video ? { video } : { value: hex(record.value) }),
+    value: video ? "" : hex(record.value), // vpdq: the features are `video`, as hashnode verify --json shows them
+    ...(video ? { video } : {}),
     quality: record.quality,
     labels: labels.map((l) => l.text),
     tags: tags.map((t) => t.text),

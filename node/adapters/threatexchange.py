@@ -16,7 +16,10 @@ signal with both as DISPUTED. `report_opinion` signs an opinion entry on the nod
 other member's record of the signal: POSITIVE_CLASS endorses it, NEGATIVE_CLASS reports a false positive.
 
 Signal types and values translate through `node.interchange.pytx_names`: hashnode's `pdq` is threatexchange's
-`pdq`; `md5` and `video_md5` (both the MD5 of a file's bytes) are `video_md5`, and `sha256` is `video_sha256`.
+`pdq`; `md5` and `video_md5` (both the MD5 of a file's bytes) are `video_md5`, and `sha256` is `video_sha256`;
+`vpdq` is threatexchange's `vpdq` (its extension `threatexchange.extensions.vpdq`), a video's frame list as
+threatexchange writes it. `report_opinion` on a vpdq signal opines on every other member's record of that video:
+the records whose frames match the signal's, and the signal's theirs, in full (100 % both ways).
 
 TLS: a node's certificate carries the name `hashnode.peer` (and the names its operator configured), whatever
 host it runs on; the adapter asks for `tls_server_name`, `hashnode.peer` unless set.
@@ -44,8 +47,9 @@ from threatexchange.exchanges.signal_exchange_api import SignalExchangeAPI
 from threatexchange.extensions.manifest import ThreatExchangeExtensionManifest
 from threatexchange.signal_type.signal_base import SignalType
 
-from node.api import MAX_MESSAGE_BYTES
+from node.api import MAX_MESSAGE_BYTES, convert
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
+from node.core.vpdq import VpdqFeatures
 from node.interchange.pytx_names import from_pytx, hashnode_types_of, pytx_name, to_pytx
 from node.membership.tls_names import PEER_TLS_NAME
 from node.network.diagnose import Mismatch, tls_mismatch
@@ -192,12 +196,28 @@ def _record_update(
     record = info.record
     return HashnodeRecord(
         record.signal_type,
-        record.value,
+        _text_value(record),
         tuple(record.labels),
         info.author,
         info.author == member_id,
         tuple(HashnodeOpinion(o.member_id, int(o.stance), o.member_id == member_id) for o in opinions),
     )
+
+
+def _text_value(record: types_pb2.HashRecord) -> str:
+    """A record's hash in hashnode's text form (`pytx_names`): hex, or for vpdq the hex of its features."""
+    if record.signal_type == "vpdq":
+        return convert.features_from_proto(record.video, "record.video").encode().hex()
+    return str(record.value)
+
+
+def _query(kind: str, value: str) -> client_pb2.HashQuery:
+    """A query for the records of exactly this hash: a vpdq one carries the features, matched both ways in full."""
+    if kind == "vpdq":
+        query = client_pb2.HashQuery(signal_type=kind)
+        convert.fill_features(query.video, VpdqFeatures.from_hex(value))
+        return query
+    return client_pb2.HashQuery(signal_type=kind, value=value)
 
 
 def _batch_updates(batch: client_pb2.ExportBatch) -> Update:
@@ -365,10 +385,11 @@ class HashnodeSignalExchangeAPI(
         self, stub: client_pb2_grpc.HashNodeStub, s_type: type[SignalType], signal: str
     ) -> list[str]:
         _, value = from_pytx(s_type.get_name(), signal)
-        queries = [client_pb2.HashQuery(signal_type=kind, value=value) for kind in hashnode_types_of(s_type.get_name())]
-        response = stub.Match(
-            client_pb2.MatchRequest(queries=queries, pdq_threshold=0), metadata=self.metadata
+        queries = [_query(kind, value) for kind in hashnode_types_of(s_type.get_name())]
+        request = client_pb2.MatchRequest(
+            queries=queries, pdq_threshold=0, vpdq_query_match_percent=100, vpdq_compared_match_percent=100
         )
+        response = stub.Match(request, metadata=self.metadata)
         mine = _member_id(stub, self.metadata)
         return [hit.provenance_ref for result in response.results for hit in result.matches if hit.author != mine]
 

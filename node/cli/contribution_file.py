@@ -16,10 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from node.api import convert
 from node.api.gen.hashnode.v1 import types_pb2
 from node.core.errors import HashnodeError, InvalidArgument
 from node.core.records import HashRecord
-from node.core.signals import signal_type
+from node.core.signals import VPDQ, signal_type
 from node.core.taxonomy import MAX_LABELS, Taxonomy, check_tags
 from node.interchange.formats import Refusal, read_numbered_records
 
@@ -59,15 +60,8 @@ CLIENT_TAXONOMY = ClientTaxonomy({})
 
 
 def record_to_proto(record: HashRecord) -> types_pb2.HashRecord:
-    return types_pb2.HashRecord(
-        signal_type=record.signal_type,
-        value=record.value_hex,
-        quality=record.quality,
-        labels=record.labels,
-        tags=record.tags,
-        reference=record.reference,
-        source=record.source,
-    )
+    """A checked record as Submit takes it (a vpdq record's features in `video`)."""
+    return convert.record_to_proto(record)
 
 
 def split_list(value: object, field: str) -> list[str]:
@@ -115,6 +109,10 @@ def record_from_fields(
         return where + (names or {}).get(key, key)
 
     kind = signal_type(_text(fields, "signal_type", name("signal_type")), name("signal_type"))
+    if kind is VPDQ:
+        raise InvalidArgument(
+            name("signal_type"), kind.name, "a type given by its hex hash (a video's vpdq features come from --file)"
+        )
     value = kind.parse(_text(fields, "value", name("value")), name("value"))
     labels = split_list(fields.get("labels"), name("labels"))
     CLIENT_TAXONOMY.check_labels(labels, name("labels"))

@@ -26,8 +26,9 @@ def record_line(info: types_pb2.RecordInfo) -> str:
 
 
 def record_info_json(info: types_pb2.RecordInfo) -> dict[str, object]:
+    """A stored record for `--json` output; a vpdq record's features as `video` (`VpdqFeatures.as_json`)."""
     record = info.record
-    return {
+    shown: dict[str, object] = {
         "record_id": info.record_id,
         "signal_type": record.signal_type,
         "value": record.value,
@@ -43,6 +44,11 @@ def record_info_json(info: types_pb2.RecordInfo) -> dict[str, object]:
         "contributed_at_ms": info.contributed_at_ms,
         "status": status_name(info.status),
     }
+    if record.HasField("video"):
+        from node.api import convert  # only for videos: the CLI's start-up imports as little as it can
+
+        shown["video"] = convert.features_from_proto(record.video, "record.video").as_json()
+    return shown
 
 
 def due_process_json(response: client_pb2.DueProcessResponse) -> dict[str, object]:

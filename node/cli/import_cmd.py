@@ -128,13 +128,25 @@ def read_lines(args: argparse.Namespace, report: ImportReport, progress: Progres
         raise InvalidArgument("FILE", str(args.file), "an existing file") from None
 
 
-def batches(lines: Iterable[Line], size: int) -> Iterator[list[Line]]:
+# Bytes of records per Submit: well within one entry's item limit (MAX_ENTRY_BYTES, 8 MiB) and the 16 MiB message
+# limit, so that a file of video records (up to ~300 KB each) goes in several entries instead of being refused.
+BATCH_BYTES = 4 << 20
+
+
+def batches(lines: Iterable[Line], size: int, max_bytes: int = BATCH_BYTES) -> Iterator[list[Line]]:
+    """`lines` in batches of at most `size` records and `max_bytes` bytes (a larger record goes alone)."""
     batch: list[Line] = []
+    total = 0
     for line in lines:
+        n = line.record.ByteSize()
+        if batch and total + n > max_bytes:
+            yield batch
+            batch, total = [], 0
         batch.append(line)
+        total += n
         if len(batch) == size:
             yield batch
-            batch = []
+            batch, total = [], 0
     if batch:
         yield batch
 

@@ -9,6 +9,7 @@ timestamps non-decreasing, qualities 0..100, 1..MAX_FRAMES frames; `decode` refu
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import struct
 from collections.abc import Iterable
@@ -22,6 +23,7 @@ FORMAT_VERSION = 1
 PDQ_BYTES = 32
 MAX_FRAMES = 6000  # 100 minutes at python-threatexchange's default of one frame per second
 MAX_U32 = 0xFFFF_FFFF
+_HEX_DIGITS = frozenset("0123456789abcdef")
 
 _HEAD = struct.Struct(">BII")  # version, interval_ms, frame count
 _FRAME = struct.Struct(">32sBII")  # pdq, quality, frame_number, timestamp_ms
@@ -64,6 +66,34 @@ class VpdqFeatures:
             _check_frame(frame, previous, f"{field}.frames[{i}]")
             previous = frame
         return cls(frames, interval_ms)
+
+    @classmethod
+    def from_json(cls, doc: object, field: str = "video") -> VpdqFeatures:
+        """The features of an `as_json` document (a JSONL file's `video`), validated like `create`; every error
+        names the key, e.g. `video.frames[2].pdq`."""
+        if not isinstance(doc, dict):
+            raise InvalidArgument(field, _json_shown(doc), 'an object {"interval_ms": ..., "frames": [...]}')
+        _no_other_keys(doc, ("interval_ms", "frames"), field)
+        frames = doc.get("frames")
+        if not isinstance(frames, list):
+            raise InvalidArgument(f"{field}.frames", _json_shown(frames), "a list of frame objects")
+        return cls.create(
+            [_frame_from_json(item, f"{field}.frames[{i}]") for i, item in enumerate(frames)],
+            _json_int(doc.get("interval_ms"), f"{field}.interval_ms"),
+            field,
+        )
+
+    @classmethod
+    def from_hex(cls, text: str, field: str = "value") -> VpdqFeatures:
+        """Features from the hex of their canonical encoding (a CSV file's `value` cell)."""
+        try:
+            data = bytes.fromhex(text.strip())
+        except ValueError:
+            raise InvalidArgument(field, text[:40] + "…" * (len(text) > 40), _HEX_WANT) from None
+        try:
+            return cls.decode(data)
+        except EncodingError as exc:
+            raise InvalidArgument(field, exc.message, _HEX_WANT) from None
 
     def encode(self) -> bytes:
         parts = [_HEAD.pack(FORMAT_VERSION, self.interval_ms, len(self.frames))]
@@ -146,6 +176,42 @@ def _clock(ms: int) -> str:
     seconds = ms // 1000
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+_HEX_WANT = "the hex of canonical vpdq features (docs/protocol.md, vPDQ features)"
+_FRAME_KEYS = ("pdq", "quality", "frame_number", "timestamp_ms")
+
+
+def _json_shown(value: object) -> str:
+    return json.dumps(value)[:80] if value is not None else "nothing"
+
+
+def _no_other_keys(doc: dict[str, object], allowed: tuple[str, ...], field: str) -> None:
+    unknown = sorted(set(doc) - set(allowed))
+    if unknown:
+        raise InvalidArgument(f"{field}.{unknown[0]}", "an unknown key", "one of " + ", ".join(allowed))
+
+
+def _json_int(value: object, field: str) -> int:
+    # bool is an int in Python; true is not a number here.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(field, _json_shown(value), "an integer")
+    return value
+
+
+def _frame_from_json(item: object, field: str) -> VpdqFrame:
+    if not isinstance(item, dict):
+        raise InvalidArgument(field, _json_shown(item), "an object with " + ", ".join(_FRAME_KEYS))
+    _no_other_keys(item, _FRAME_KEYS, field)
+    pdq = item.get("pdq")
+    if not isinstance(pdq, str) or len(pdq) != 2 * PDQ_BYTES or not set(pdq.lower()) <= _HEX_DIGITS:
+        raise InvalidArgument(f"{field}.pdq", _json_shown(pdq), f"{2 * PDQ_BYTES} hex characters (a PDQ hash)")
+    return VpdqFrame(
+        bytes.fromhex(pdq),
+        _json_int(item.get("quality"), f"{field}.quality"),
+        _json_int(item.get("frame_number"), f"{field}.frame_number"),
+        _json_int(item.get("timestamp_ms"), f"{field}.timestamp_ms"),
+    )
 
 
 def _check_u32(value: object, field: str, want: str) -> None:

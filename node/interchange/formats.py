@@ -12,6 +12,15 @@ Formats:
   (`signal_type` and `value` required), plus on export `record_id,author,entry_id,contributed_at`. Labels and
   tags are separated by `|` or `;`. An empty `labels` cell takes the caller's default labels.
 - JSONL: one JSON object per line with the same keys; `labels` and `tags` are lists of strings.
+
+vpdq records (a video's frame features, docs/protocol.md "vPDQ features"): in CSV the `value` cell holds the hex of
+the canonical features encoding (one cell, up to 492018 characters for 6000 frames); in JSONL `value` is empty
+and `video` holds `{"interval_ms": n, "frames": [{"pdq": hex, "quality": q, "frame_number": n, "timestamp_ms":
+t}, ...]}` (a line may instead give the hex in `value`, as CSV does); in TE files the signal is
+python-threatexchange's vpdq string, a JSON list of `"<pdq hex>,<quality>,<seconds>"` (`pytx_names`). Their
+`quality` is derived from the frames: absent, 0 or the derived value are accepted. A feature list is validated
+like a Submit's (`VpdqFeatures.create`: frames in order, a frame of quality 50 or more), and refused naming the
+frame and field (`video.frames[3].timestamp_ms`).
 - TE: python-threatexchange's text. Written: `<signal_type> <hash>` per line, as `threatexchange dataset -P -S`
   prints it and its `local_file` collaboration reads it, with python-threatexchange's type names
   (`node.interchange.pytx_names`: hashnode's `md5` and `sha256` are written `video_md5` and `video_sha256`).
@@ -46,10 +55,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
+from node.core.entry import MAX_CONTRIBUTION_ITEM_BYTES
 from node.core.errors import InvalidArgument
 from node.core.records import HashRecord
-from node.core.signals import PDQ_MIN_QUALITY_DEFAULT, REGISTRY
+from node.core.signals import PDQ_MIN_QUALITY_DEFAULT, REGISTRY, VPDQ
 from node.core.taxonomy import Taxonomy
+from node.core.vpdq import VpdqFeatures
 from node.interchange import pytx_dataset
 from node.interchange.pytx_names import from_pytx, to_pytx
 
@@ -73,6 +84,9 @@ _EXTENSIONS = {
 RECORD_COLUMNS = ("signal_type", "value", "quality", "labels", "tags", "reference", "source")
 PROVENANCE_COLUMNS = ("record_id", "author", "entry_id", "contributed_at")
 _REQUIRED = ("signal_type", "value")
+VIDEO_KEY = "video"  # JSONL only: a vpdq record's features
+# A CSV cell may hold a vpdq record's features in hex; the csv module's default limit (128 KiB) is below that.
+csv.field_size_limit(max(csv.field_size_limit(), 2 * MAX_CONTRIBUTION_ITEM_BYTES))
 _LIST_SEPARATORS = re.compile(r"[|;]")
 _FORMULA_START = ("=", "+", "-", "@", "'", "\t", "\r")
 _TEXT_COLUMNS = ("reference", "source")
@@ -155,6 +169,7 @@ class _Fields:
     tags: Sequence[str] = ()
     reference: str = ""
     source: str = ""
+    video: object = None  # JSONL's `video` as parsed JSON, checked by VpdqFeatures.from_json
 
 
 def read_records(
@@ -272,6 +287,10 @@ def _sniff(first_line: str) -> Format:
 def _record(line_no: int, fields: _Fields, rules: _Rules) -> HashRecord | Refusal:
     labels = fields.labels if fields.labels else rules.default_labels
     quality = fields.quality
+    if fields.signal_type.strip().lower() == VPDQ.name:
+        return _video_record(line_no, fields, labels, rules)
+    if fields.video is not None:
+        return Refusal(line_no, f"{VIDEO_KEY}: got frame features, want none for {fields.signal_type}", VIDEO_KEY)
     if quality is None:
         kind = REGISTRY.get(fields.signal_type.strip().lower())
         quality = 0
@@ -298,6 +317,30 @@ def _record(line_no: int, fields: _Fields, rules: _Rules) -> HashRecord | Refusa
         )
     except InvalidArgument as exc:
         return Refusal(line_no, exc.message.removeprefix("record."), exc.field.removeprefix("record."))
+
+
+def _video_record(line_no: int, fields: _Fields, labels: Sequence[str], rules: _Rules) -> HashRecord | Refusal:
+    """A vpdq line: its features from JSONL's `video`, or from the hex of their encoding in `value`."""
+    try:
+        if fields.video is not None:
+            if fields.value.strip():
+                raise InvalidArgument("value", fields.value[:40], f"empty when {VIDEO_KEY} gives the features")
+            video = VpdqFeatures.from_json(fields.video, VIDEO_KEY)
+        else:
+            video = VpdqFeatures.from_hex(fields.value, "value")
+        return HashRecord.create(
+            signal_type_name=VPDQ.name, value_hex="", quality=fields.quality or 0, labels=list(labels),
+            tags=list(fields.tags), reference=fields.reference, source=fields.source, taxonomy=rules.taxonomy,
+            min_pdq_quality=rules.min_pdq_quality, video=video, field="record",
+        )  # fmt: skip
+    except InvalidArgument as exc:
+        return Refusal(line_no, exc.message.removeprefix("record."), _column(exc.field.removeprefix("record.")))
+
+
+def _column(field: str) -> str:
+    """The column a refused field is counted under: a frame's field (video.frames[3].quality, value[3]) under
+    its column; the message names the frame."""
+    return next((c for c in (VIDEO_KEY, "value") if field.startswith((f"{c}.", f"{c}["))), field)
 
 
 def _invalid_utf8(texts: Iterable[str]) -> bool:
@@ -370,7 +413,7 @@ def _pytx_fields(line_no: int, parsed: pytx_dataset.PytxLine | pytx_dataset.Prob
     try:
         kind, value = from_pytx(parsed.signal_type, parsed.signal)
     except InvalidArgument as exc:
-        return Refusal(line_no, exc.message, exc.field)
+        return Refusal(line_no, exc.message, _column(exc.field))
     return _Fields(signal_type=kind, value=value, tags=parsed.tags)
 
 
@@ -413,11 +456,11 @@ def _json_fields(line_no: int, line: str) -> _Fields | Refusal:
         return Refusal(line_no, f"format: not JSON ({exc.msg} at column {exc.colno})")
     if not isinstance(obj, dict):
         return Refusal(line_no, f"format: got a JSON {type(obj).__name__}, want an object")
-    unknown = sorted(set(obj) - set(RECORD_COLUMNS) - set(PROVENANCE_COLUMNS))
+    unknown = sorted(set(obj) - set(RECORD_COLUMNS) - set(PROVENANCE_COLUMNS) - {VIDEO_KEY})
     if unknown:
         return Refusal(line_no, f"format: unknown keys {', '.join(unknown)}")
     for name in _REQUIRED:
-        if name not in obj:
+        if name not in obj and not (name == "value" and VIDEO_KEY in obj):
             return Refusal(line_no, f"{name}: got nothing, want a string", name)
     problem = _json_type_problem(obj)
     if problem is not None:
@@ -425,12 +468,13 @@ def _json_fields(line_no: int, line: str) -> _Fields | Refusal:
         return Refusal(line_no, f"{name}: got {json.dumps(obj[name])[:80]}, want {want}", name)
     return _Fields(
         signal_type=obj["signal_type"],
-        value=obj["value"],
+        value=obj.get("value", ""),
         quality=obj.get("quality"),
         labels=obj.get("labels"),
         tags=obj.get("tags", ()),
         reference=obj.get("reference", ""),
         source=obj.get("source", ""),
+        video=obj.get(VIDEO_KEY),
     )
 
 

@@ -14,6 +14,7 @@ file's bytes are pytx's `video_md5` and `video_sha256`, the only pytx types that
 | `md5`       | `video_md5`    | `md5`                         |
 | `video_md5` | `video_md5`    | (`md5`, above)                |
 | `sha256`    | `video_sha256` | `sha256`                      |
+| `vpdq`      | `vpdq`         | `vpdq`                        |
 
 Several hashnode types may export as one pytx type; exactly one of them is what that pytx name imports as. pytx's
 two digests import as hashnode's two digests of a file's bytes, `md5` and `sha256`: those are what `hashnode
@@ -21,16 +22,27 @@ match --file` looks up for any file, so an imported pytx `video_md5` matches the
 Values: pytx's `pdq` refuses upper-case hex (its `validate_signal_str`), so hex is always written in lower case;
 on import a value is handed to hashnode's own parser, which accepts either case.
 
-A signal type whose pytx string is not hashnode's text form (a video hash's frame list, say) registers its two
-conversions here, beside its names.
+A signal type whose pytx string is not hashnode's text form registers its two conversions here, beside its names.
+`vpdq` does: hashnode's text form of a video hash is the hex of its canonical features (docs/protocol.md, "vPDQ
+features"); pytx's (`VPDQSignal`, its `VpdqCompactFeature`) is a JSON list of `"<pdq hex>,<quality>,<timestamp in
+seconds>"` strings, one per frame, e.g. `["f8f8…9b22,100,0.000", "f8f8…9b23,87,1.000"]`. pytx keeps neither frame
+numbers nor the sampling interval: on import frames are numbered 0, 1, 2… in list order and the interval is taken
+as 1000 ms (pytx's default sampling, one frame per second); timestamps are rounded to the millisecond. Exports
+write timestamps with three decimals (pytx itself writes three significant digits, e.g. `1.23e+02`: both read).
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from node.core.errors import InvalidArgument
+from node.core.vpdq import VpdqFeatures, VpdqFrame
+
+PYTX_VPDQ_INTERVAL_MS = 1000  # pytx's default sampling (VPDQSignal.hash_from_file): one frame per second
+_PYTX_VPDQ_WANT = 'a JSON list of "<pdq hex>,<quality>,<seconds>" strings (python-threatexchange vpdq)'
 
 
 def _lower(value: str) -> str:
@@ -39,6 +51,42 @@ def _lower(value: str) -> str:
 
 def _strip(value: str) -> str:
     return value.strip()
+
+
+def vpdq_to_pytx(value: str) -> str:
+    """A vpdq hash's text form (hex of the canonical features) as pytx's vpdq signal string."""
+    features = VpdqFeatures.from_hex(value, "value")
+    return json.dumps([f"{f.pdq.hex()},{f.quality},{f.timestamp_ms / 1000:.3f}" for f in features.frames])
+
+
+def vpdq_from_pytx(signal: str) -> str:
+    """pytx's vpdq signal string as hashnode's text form of the hash, validated: errors name the frame, e.g.
+    `value[3]` (its position in pytx's list) or `value.frames[3].timestamp_ms`."""
+    try:
+        items = json.loads(signal)
+    except json.JSONDecodeError:
+        raise InvalidArgument("value", signal[:40], _PYTX_VPDQ_WANT) from None
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise InvalidArgument("value", signal[:40], _PYTX_VPDQ_WANT)
+    frames = [_pytx_frame(i, item) for i, item in enumerate(items)]
+    return VpdqFeatures.create(frames, PYTX_VPDQ_INTERVAL_MS, "value").encode().hex()
+
+
+def _pytx_frame(i: int, item: str) -> VpdqFrame:
+    parts = item.split(",")
+    want = '"<pdq hex>,<quality 0..100>,<seconds>" (python-threatexchange VpdqCompactFeature)'
+    if len(parts) != 3:
+        raise InvalidArgument(f"value[{i}]", item[:80], want)
+    pdq_hex, quality, seconds = (part.strip() for part in parts)
+    try:
+        pdq = bytes.fromhex(pdq_hex) if len(pdq_hex) == 64 else b""
+        at = float(seconds)
+        frame = VpdqFrame(pdq, int(quality), i, round(at * 1000) if math.isfinite(at) else -1)
+    except ValueError:
+        raise InvalidArgument(f"value[{i}]", item[:80], want) from None
+    if len(frame.pdq) != 32:
+        raise InvalidArgument(f"value[{i}]", item[:80], want)
+    return frame
 
 
 @dataclass(frozen=True)
@@ -57,6 +105,7 @@ SIGNALS: tuple[PytxSignal, ...] = (
     PytxSignal("md5", "video_md5"),
     PytxSignal("video_md5", "video_md5", imports=False),
     PytxSignal("sha256", "video_sha256"),
+    PytxSignal("vpdq", "vpdq", to_pytx_value=vpdq_to_pytx, from_pytx_value=vpdq_from_pytx),
 )
 
 # tests/test_pytx_names.py checks that every mapped type is a hashnode type and every pytx name imports as exactly

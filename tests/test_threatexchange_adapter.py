@@ -8,10 +8,12 @@ each fetch carries. Another member's records reach the node as replication deliv
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import pickle
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -75,10 +77,12 @@ def exchange(node: RunningNode, **fields: object) -> HashnodeSignalExchangeAPI:
 Fetched = dict[str, HashnodeRecord | None]
 
 
-def fetch(api: HashnodeSignalExchangeAPI, checkpoint: object = None) -> tuple[Fetched, HashnodeCheckpoint]:
+def fetch(
+    api: HashnodeSignalExchangeAPI, checkpoint: object = None, types: list[type[Any]] = TYPES
+) -> tuple[Fetched, HashnodeCheckpoint]:
     """One fetch: every update it carried (deletes as None), and the checkpoint it ended with."""
     updates: Fetched = {}
-    for delta in api.fetch_iter(TYPES, checkpoint):  # type: ignore[arg-type]
+    for delta in api.fetch_iter(types, checkpoint):  # type: ignore[arg-type]
         updates.update(delta.updates)
         checkpoint = delta.checkpoint
     assert isinstance(checkpoint, HashnodeCheckpoint)
@@ -319,6 +323,29 @@ def test_label_endorses_other_members_records_and_the_next_fetch_shows_it(
     later, _ = fetch(api, checkpoint)
     opinions = signal_opinions(api, held(later))
     assert [(o.is_mine, o.category) for o in opinions] == [(False, POSITIVE), (True, POSITIVE)]
+
+
+def test_a_false_positive_report_on_a_video_signal_reaches_the_other_members_video(
+    pair: tuple[RunningNode, RunningNode],
+) -> None:
+    pytest.importorskip("vpdq", reason="python-threatexchange's vpdq extension needs the vpdq package")
+    from threatexchange.extensions.vpdq.vpdq import VPDQSignal
+
+    a, b = pair
+    video = types_pb2.HashRecord(signal_type="vpdq", labels=[LABEL])
+    for i in range(8):
+        frame = hashlib.sha256(b"frame %d" % i).digest()
+        video.video.frames.add(pdq=frame, quality=90, frame_number=30 * i, timestamp_ms=1000 * i)
+    (record_id,) = submit(b, video)
+    deliver(b, a)
+    api = exchange(a)
+    updates, checkpoint = fetch(api, types=[VPDQSignal])
+    ((signal, _),) = api.naive_convert_to_signal_type([VPDQSignal], api.collab, held(updates))[VPDQSignal].items()  # type: ignore[list-item]
+    api.report_opinion(VPDQSignal, signal, fetch_state.SignalOpinion(True, NEGATIVE, set()))
+    later, _ = fetch(api, checkpoint, types=[VPDQSignal])
+    assert [(o.member_id, o.stance) for o in later[record_id].opinions] == [  # type: ignore[union-attr]
+        ("platform-a", client_pb2.STANCE_FALSE_POSITIVE)
+    ]
 
 
 def test_opinions_on_own_records_sign_nothing_and_seeds_are_not_opinions(node: RunningNode) -> None:

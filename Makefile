@@ -10,10 +10,18 @@ STAMP := $(VENV)/.installed
 all: test
 
 # setup.py builds the optional compiled kernels (node/index/_kernel.c, node/storage/_rowscan.c, node/api/_wire.c).
+# The video extra (vpdq) builds from source against ffmpeg's libraries: where they are missing the venv is still
+# made, the video hashing tests skip, and this says what to install (.ci/run installs them on CI).
+VIDEO_DEBS := pkg-config cmake ffmpeg libavcodec-dev libavformat-dev libavdevice-dev libavutil-dev libswscale-dev \
+	libswresample-dev libavfilter-dev python3-dev
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,hashing,threatexchange]'
+	@$(PY) -m pip install --quiet -e '.[dev,hashing,threatexchange,video]' 2>$(VENV)/video-extra.log \
+	  || { $(PY) -m pip install --quiet -e '.[dev,hashing,threatexchange]' && \
+	    echo "make: video hashing (the 'video' extra, vpdq) did not build (see $(VENV)/video-extra.log); its" \
+	      "tests will be skipped. Install its build dependencies (Debian: sudo apt-get install $(VIDEO_DEBS))," \
+	      "then: $(PY) -m pip install -e '.[video]'"; }
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from testkit.consortium import insecure_config
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_KEYS = ROOT / "keys/example"
 PDQ_DATA = Path(__file__).resolve().parents[2] / "shared/data/pdq"
+VIDEO_DATA = Path(__file__).resolve().parents[2] / "shared/data/video"
 
 
 EXAMPLE_ROSTER = EXAMPLE_KEYS / "roster.json"
@@ -200,6 +202,27 @@ class ImageHashes:
     quality: int
     md5: str
     sha256: str
+
+
+def require_vpdq() -> None:
+    """Skips a video hashing test where vpdq (the `video` extra) is not installed, unless the machine is meant
+    to have it: CI sets HASHNODE_REQUIRE_VPDQ (.ci/run), and there a missing vpdq fails the test, since a skip
+    would let CI pass without ever hashing a video."""
+    try:
+        import vpdq  # noqa: F401
+    except ImportError as exc:
+        reason = f"vpdq (the video extra) cannot be imported: {exc}; README, Install"
+        if os.environ.get("HASHNODE_REQUIRE_VPDQ"):
+            pytest.fail(f"HASHNODE_REQUIRE_VPDQ is set but {reason}")
+        pytest.skip(reason)
+
+
+def require_video_data() -> Path:
+    """The sample videos and Meta's reference hashes (../shared/data/video), or a skip saying where they were
+    looked for."""
+    if not (VIDEO_DATA / "videos").is_dir():
+        pytest.skip(f"sample videos not found at {VIDEO_DATA}")
+    return VIDEO_DATA
 
 
 @pytest.fixture(scope="session")

@@ -83,7 +83,9 @@ COMMANDS: tuple[Command, ...] = (
         "node.cli.cases_cmd",
         "list this member's open appeals and dispute cases, the most urgent first, with deadlines and contacts",
     ),
-    Command("hash", "node.cli.hash_cmd", "hash files locally: PDQ (images) with quality, MD5, SHA-256"),
+    Command(
+        "hash", "node.cli.hash_cmd", "hash files locally: PDQ (images) or vPDQ (videos) with quality, MD5, SHA-256"
+    ),
     Command("stats", "node.cli.stats_cmd", "show a node's record counts and storage use"),
     Command("check", "node.cli.check_cmd", "check a stopped node's store, every log and record (offline)"),
 )

@@ -4,6 +4,8 @@ features").
 A `vpdq` record's `value` is `VpdqFeatures.encode()`: a version byte, the sampling interval, the frame count and
 fixed-size frames. There is exactly one encoding of a feature list: frames strictly ascending by frame number,
 timestamps non-decreasing, qualities 0..100, 1..MAX_FRAMES frames; `decode` refuses anything else.
+
+`compare_features` is vPDQ's matching rule by brute force (docs/video.md, "Matching rule").
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from node.core.errors import EncodingError, InvalidArgument
 
@@ -249,3 +252,31 @@ def check_matchable(features: VpdqFeatures, field: str = "features") -> None:
             f"{field}.frames", f"no frame of quality >= {QUALITY_FLOOR} (best {best})",
             f"at least one frame of quality >= {QUALITY_FLOOR}: frames below are never matched",
         )
+
+
+def compare_features(query: VpdqFeatures, stored: VpdqFeatures) -> tuple[float, float]:
+    """vPDQ's match percentages of two videos, by brute force: (query %, compared %).
+
+    The rule of python-threatexchange's VPDQIndex: frames of quality below QUALITY_FLOOR are ignored, then
+    frames with the same PDQ hash count once; a frame matches when a frame of the other video is within
+    FRAME_DISTANCE bits (inclusive). The query % is the share of the query's frames that match, the compared %
+    the share of the stored video's. A video with no frame left matches nothing: (0.0, 0.0).
+    """
+    import numpy
+
+    left, right = _matchable_words(query), _matchable_words(stored)
+    if len(left) == 0 or len(right) == 0:
+        return 0.0, 0.0
+    distances = numpy.zeros((len(left), len(right)), dtype=numpy.uint16)
+    for word in range(left.shape[1]):  # Hamming distance, 64 bits at a time
+        distances += numpy.bitwise_count(left[:, word, None] ^ right[None, :, word])
+    close = distances <= FRAME_DISTANCE
+    return 100.0 * int(close.any(axis=1).sum()) / len(left), 100.0 * int(close.any(axis=0).sum()) / len(right)
+
+
+def _matchable_words(features: VpdqFeatures) -> Any:
+    """The unique PDQ hashes of frames at or above the quality floor, as rows of four 64-bit words."""
+    import numpy
+
+    unique = dict.fromkeys(f.pdq for f in features.frames if f.quality >= QUALITY_FLOOR)
+    return numpy.frombuffer(b"".join(unique), dtype=">u8").reshape(len(unique), 4).astype(numpy.uint64)

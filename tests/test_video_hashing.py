@@ -18,8 +18,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Cli, require_video_data, require_vpdq
+from conftest import Cli, NodeFactory, require_video_data, require_vpdq
 
+from node.api import convert
+from node.api.gen.hashnode.v1 import client_pb2, types_pb2
 from node.cli.main import main as cli_main
 from node.core.errors import FailedPrecondition, InvalidArgument
 from node.core.vpdq import QUALITY_FLOOR, VpdqFeatures, VpdqFrame
@@ -370,3 +372,37 @@ def test_sampling_derived_from_every_frame_equals_hashing_at_the_interval(
     """What makes the table's derivation sound: a frame's hash does not depend on the frames around it."""
     derived = video_table.subsample(every_frame_features[SHORT], 1000)
     assert derived == video.hash_video(sample(SHORT), interval_ms=1000)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sampling", video_table.SAMPLINGS, ids=lambda s: f"{s.query_ms}-{s.stored_ms}")
+def test_a_nodes_verdicts_equal_the_brute_force_table(
+    every_frame_features: dict[str, VpdqFeatures], node_factory: NodeFactory, sampling: video_table.Sampling
+) -> None:
+    """Each sample stored in a node (gRPC Submit) at the stored sampling, each matched (gRPC Match) at the
+    query sampling: the node finds exactly the pairs the table says match, with the table's percentages."""
+    node = node_factory()
+    names = list(every_frame_features)
+    records = []
+    for name in names:
+        record = types_pb2.HashRecord(signal_type="vpdq", labels=["tvec.propaganda"], reference=name)
+        convert.fill_features(record.video, video_table.subsample(every_frame_features[name], sampling.stored_ms))
+        records.append(record)
+    submitted = node.client.Submit(client_pb2.SubmitRequest(records=records))
+    stored_name = dict(zip(submitted.record_ids, names, strict=True))
+    queries = []
+    for name in names:
+        query = client_pb2.HashQuery(signal_type="vpdq", content_ref=name)
+        convert.fill_features(query.video, video_table.subsample(every_frame_features[name], sampling.query_ms))
+        queries.append(query)
+    response = node.client.Match(client_pb2.MatchRequest(queries=queries, include_records=True))
+    found = {
+        (query, stored_name[match.record.record_id]): (match.video.query_match_percent,
+                                                        match.video.compared_match_percent)
+        for query, result in zip(names, response.results, strict=True)
+        for match in result.matches
+    }
+    expected = {pair: cell for pair, cell in video_table.table(every_frame_features, sampling).items()
+                if video_table.matches(cell)}
+    assert found.keys() == expected.keys()
+    assert all(found[pair] == pytest.approx(expected[pair]) for pair in expected)

@@ -224,8 +224,17 @@ def _by(name: str, documentation: str, label: str, values: object) -> GaugeMetri
 
 
 def _code_name(context: grpc.ServicerContext, default: grpc.StatusCode) -> str:
+    """The code the call ended with: the one the handler set; else, when the call ended without the node's
+    answer (the caller cancelled or disconnected, the server cancelled it at the end of its shutdown grace),
+    CANCELLED, or DEADLINE_EXCEEDED if the caller's deadline had passed; else `default`."""
     code = context.code()
-    return str((code if isinstance(code, grpc.StatusCode) else default).name)
+    if isinstance(code, grpc.StatusCode):
+        return str(code.name)
+    if not context.is_active():
+        remaining = context.time_remaining()
+        expired = remaining is not None and remaining <= 0
+        return str((grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED).name)
+    return str(default.name)
 
 
 class _Call:

@@ -2,7 +2,9 @@
 
 Servicers raise `node.core.errors` exceptions and never pick status codes themselves. An exception that is not a
 `HashnodeError` is a bug: it is logged with its traceback and the caller gets INTERNAL with a generic message,
-so that no internals (paths, stack frames) leak to clients.
+so that no internals (paths, stack frames) leak to clients. One exception is not a bug: the `grpc.RpcError` a
+request iterator raises once the caller has cancelled or gone away (or the server cancelled the call at the end
+of its shutdown grace) passes through unlogged; the metrics count the call CANCELLED.
 """
 
 from __future__ import annotations
@@ -64,6 +66,12 @@ def _abort(context: grpc.ServicerContext, exc: BaseException, method: str) -> No
     context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
 
 
+def _caller_gone(context: grpc.ServicerContext, exc: BaseException) -> bool:
+    """True when `exc` is gRPC telling the handler that the call is over without it: the caller cancelled or
+    disconnected, its deadline passed, or the server's shutdown grace ended. Nobody is left to answer."""
+    return isinstance(exc, grpc.RpcError) and not context.is_active()
+
+
 def _already_aborted(context: grpc.ServicerContext) -> bool:
     """True when the handler itself called context.abort (whose exception must pass through unchanged)."""
     code = context.code()
@@ -117,8 +125,8 @@ def _wrap_unary(behavior: Behavior, method: str, streaming_requests: bool = Fals
         try:
             return behavior(_checked_requests(request, method, streaming_requests), context)
         except Exception as exc:
-            if _already_aborted(context):
-                raise
+            if _already_aborted(context) or _caller_gone(context, exc):
+                raise  # gRPC knows these exceptions and ends the call without logging them
             _abort(context, exc, method)
 
     return handler
@@ -129,8 +137,8 @@ def _wrap_streaming(behavior: Behavior, method: str, streaming_requests: bool = 
         try:
             yield from behavior(_checked_requests(request, method, streaming_requests), context)
         except Exception as exc:
-            if _already_aborted(context):
-                raise
+            if _already_aborted(context) or _caller_gone(context, exc):
+                raise  # gRPC knows these exceptions and ends the call without logging them
             _abort(context, exc, method)
 
     return handler

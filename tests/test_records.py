@@ -50,6 +50,9 @@ class Refused:
 REFUSED = [
     Refused("unknown signal type", {"signal_type_name": "tmk"}, "signal_type",
             "one of md5, pdq, sha256, video_md5, vpdq"),
+    Refused("signal type not exact", {"signal_type_name": " PDQ "}, "signal_type",
+            "one of md5, pdq, sha256, video_md5, vpdq, exactly"),
+    Refused("value padded", {"value_hex": f"  {PDQ_HEX}\n"}, "value", "no spaces"),
     Refused("value not hex", {"value_hex": "g" + PDQ_HEX[1:]}, "value", "hexadecimal digits"),
     # 64 characters, 62 of them hex: bytes.fromhex alone would skip the spaces and return 31 bytes.
     Refused("value with inner whitespace", {"value_hex": PDQ_HEX[:30] + "  " + PDQ_HEX[30:62]}, "value",
@@ -98,9 +101,7 @@ ACCEPTED = [
     Accepted("pdq at the minimum quality", {"quality": 50}, {"quality": 50}),
     Accepted("pdq of quality 100", {"quality": 100}, {"quality": 100}),
     Accepted("pdq with quality check disabled", {"quality": 0, "min_pdq_quality": 0}, {"quality": 0}),
-    Accepted("signal type name normalised", {"signal_type_name": " PDQ "}, {"signal_type": "pdq"}),
-    Accepted("value upper case and padded", {"value_hex": f"  {PDQ_HEX.upper()}\n"},
-             {"value": bytes.fromhex(PDQ_HEX)}),
+    Accepted("value upper case", {"value_hex": PDQ_HEX.upper()}, {"value": bytes.fromhex(PDQ_HEX)}),
     Accepted("md5 with quality 0", {"signal_type_name": "md5", "value_hex": MD5_HEX, "quality": 0},
              {"signal_type": "md5", "value": bytes.fromhex(MD5_HEX)}),
     Accepted("labels sorted and unique", {"labels": ["tvec.propaganda", "tvec.manifesto", "tvec.propaganda"]},

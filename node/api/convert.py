@@ -39,6 +39,7 @@ from node.provenance.bundle import FORMAT_VERSION, ProvenanceBundle, RelatedEntr
 from node.storage.matchlog import StoredNotice
 
 ID_SIZE = 32
+_HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 def _check_batch(field: str, size: int, max_batch: int, what: str) -> None:
@@ -47,14 +48,13 @@ def _check_batch(field: str, size: int, max_batch: int, what: str) -> None:
 
 
 def parse_id(text: str, field: str) -> bytes:
-    """Parses a record or entry id: 64 hex characters."""
-    value = text.strip().lower()
-    if len(value) != ID_SIZE * 2:
-        raise InvalidArgument(field, text or '""', f"{ID_SIZE * 2} hex characters")
-    try:
-        return bytes.fromhex(value)
-    except ValueError:
-        raise InvalidArgument(field, text, "hexadecimal digits 0-9a-f") from None
+    """Parses a record or entry id: 64 hex characters (either case), nothing around or between them."""
+    value = text.lower()
+    if len(value) != ID_SIZE * 2 or not set(value) <= _HEX_DIGITS:
+        shown = repr(text) if len(text) == ID_SIZE * 2 else text or '""'
+        want = f"{ID_SIZE * 2} hex characters" + (", no spaces" if text.strip() != text or " " in text else "")
+        raise InvalidArgument(field, shown, want)
+    return bytes.fromhex(value)
 
 
 # --- hash records -------------------------------------------------------------------------------------------

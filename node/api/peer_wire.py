@@ -14,6 +14,7 @@ from node.api.convert import entry_from_proto, entry_to_proto
 from node.api.gen.hashnode.v1 import peer_pb2
 from node.core.entry import DecodeFailure, Entry, MalformedEntry
 from node.core.errors import InvalidArgument, VerificationError
+from node.membership.members import check_member_id
 from node.replication.evidence import ForkEvidence, InvalidEvidence
 from node.replication.frontier import ID_SIZE, AuthorHead, AuthorRange, Frontier
 
@@ -86,8 +87,7 @@ def frontier_from_proto(msg: peer_pb2.Frontier, field_name: str = "frontier") ->
 
 
 def _head(msg: peer_pb2.AuthorHead, field_name: str) -> AuthorHead:
-    if not msg.author:
-        raise InvalidArgument(f"{field_name}.author", '""', "a member id")
+    check_member_id(msg.author, f"{field_name}.author")
     if msg.seq < 1:
         raise InvalidArgument(f"{field_name}.seq", msg.seq, ">= 1")
     return AuthorHead(msg.author, msg.seq, _id(bytes(msg.entry_id), f"{field_name}.entry_id"))
@@ -128,8 +128,7 @@ def fetch_from_proto(msg: peer_pb2.FetchRequest) -> tuple[list[AuthorRange], lis
 
 
 def _range(msg: peer_pb2.AuthorRange, field_name: str) -> AuthorRange:
-    if not msg.author:
-        raise InvalidArgument(f"{field_name}.author", '""', "a member id")
+    check_member_id(msg.author, f"{field_name}.author")
     if msg.from_seq < 1:
         raise InvalidArgument(f"{field_name}.from_seq", msg.from_seq, ">= 1")
     if msg.to_seq != 0 and msg.to_seq < msg.from_seq:

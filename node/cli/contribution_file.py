@@ -20,7 +20,7 @@ from node.api import convert
 from node.api.gen.hashnode.v1 import types_pb2
 from node.core.errors import HashnodeError, InvalidArgument
 from node.core.records import HashRecord
-from node.core.signals import VPDQ, signal_type
+from node.core.signals import VPDQ, typed_signal_type
 from node.core.taxonomy import MAX_LABELS, Taxonomy, check_tags
 from node.interchange.formats import Refusal, read_numbered_records
 
@@ -108,7 +108,7 @@ def record_from_fields(
     def name(key: str) -> str:
         return where + (names or {}).get(key, key)
 
-    kind = signal_type(_text(fields, "signal_type", name("signal_type")), name("signal_type"))
+    kind = typed_signal_type(_text(fields, "signal_type", name("signal_type")), name("signal_type"))
     if kind is VPDQ:
         raise InvalidArgument(
             name("signal_type"), kind.name, "a type given by its hex hash (a video's vpdq features come from --file)"

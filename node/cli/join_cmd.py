@@ -8,7 +8,6 @@ and its operator, and a node config to complete. Prints what to confirm with the
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from node.cli.command_base import add_json_option, print_json
 from node.cli.exit_codes import ExitCode
 from node.core.errors import ConfigError, InvalidArgument
 from node.core.keys import SigningKey
+from node.core.private_files import PUBLIC_MODE, private_directory, write_file
 from node.ledger.ledger import now_ms
 from node.membership import certificates
 from node.membership.join import SignedJoinRequest, create_join_request
@@ -152,20 +152,16 @@ token_file = "admin-token"
 """
 
 
-def _write_secret(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-
-
 def write_kit(out: Path, kit: JoinKit) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    """The kit's files in `out` (created 0700 if new): keys, tokens and the config 0600; the certificate and the
+    join request, made to be sent, 0644."""
+    private_directory(out)
     kit.log_key.save(out / "log.key")
     kit.identity.save(out / "tls.crt", out / "tls.key")
-    kit.request.save(out / "join-request.json")
-    _write_secret(out / "client-token", (kit.client_token + "\n").encode())
-    _write_secret(out / "admin-token", (kit.admin_token + "\n").encode())
-    (out / "node.toml").write_text(kit.config, encoding="utf-8")
+    write_file(out / "join-request.json", kit.request.to_json().encode("utf-8"), mode=PUBLIC_MODE, exclusive=True)
+    write_file(out / "client-token", (kit.client_token + "\n").encode(), exclusive=True)
+    write_file(out / "admin-token", (kit.admin_token + "\n").encode(), exclusive=True)
+    write_file(out / "node.toml", kit.config.encode("utf-8"), exclusive=True)
 
 
 def run(args: argparse.Namespace) -> int:

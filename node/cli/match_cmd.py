@@ -19,7 +19,7 @@ from node.cli.command_base import add_json_option, add_target_options, channel, 
 from node.cli.exit_codes import ExitCode
 from node.core.content_ref import check_content_ref
 from node.core.errors import InvalidArgument
-from node.core.signals import signal_type
+from node.core.signals import typed_signal_type, typed_value
 
 if TYPE_CHECKING:
     from node.api.gen.hashnode.v1 import client_pb2
@@ -43,7 +43,11 @@ class LocalQuery:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("hashes", nargs="*", metavar="HASH", help="hex hashes of --type")
-    parser.add_argument("--type", default="pdq", help="signal type of HASH: pdq, md5, sha256, video_md5")
+    parser.add_argument(
+        "--type",
+        default="pdq",
+        help="signal type of HASH: pdq, md5, sha256, video_md5 (any case; the node is sent the exact name)",
+    )
     parser.add_argument(
         "--file", nargs="+", type=Path, default=[], metavar="IMAGE", help="hash images locally"
     )
@@ -61,8 +65,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def queries_from_hashes(hashes: list[str], type_name: str) -> list[LocalQuery]:
-    kind = signal_type(type_name, "--type")
-    return [LocalQuery(kind.name, kind.parse(text, f"HASH #{i + 1}").hex()) for i, text in enumerate(hashes)]
+    kind = typed_signal_type(type_name, "--type")
+    return [
+        LocalQuery(kind.name, kind.parse(typed_value(text), f"HASH #{i + 1}").hex()) for i, text in enumerate(hashes)
+    ]
 
 
 def queries_from_files(paths: list[Path], *, dihedral: bool) -> list[LocalQuery]:

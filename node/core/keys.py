@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from node.core.errors import ConfigError, InvalidArgument, VerificationError
+from node.core.private_files import private_directory, write_file
 
 PUBLIC_KEY_SIZE = 32
 SIGNATURE_SIZE = 64
@@ -91,13 +91,11 @@ class SigningKey:
         pem = self._private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(path.parent)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            write_file(path, pem, exclusive=True)
         except FileExistsError:
             raise ConfigError(f"signing key {path}: already exists; refusing to overwrite a key") from None
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
 
     def sign(self, message: bytes) -> bytes:
         return self._private.sign(message)

@@ -31,10 +31,13 @@ class SignalType:
     description: str
 
     def parse(self, value: str, field: str = "value") -> bytes:
-        """Parses a hex hash; accepts upper case and surrounding space, returns raw bytes."""
+        """Parses a hex hash (either case: the same value); returns raw bytes. Surrounding space is refused: a
+        value on the wire is exact (`typed_value` strips what a person typed)."""
         if self.match is MatchKind.FRAMES:
             raise InvalidArgument(field, value or '""', f"no hex value for {self.name}: its frame features are given")
-        text = value.strip().lower()
+        if value != value.strip():
+            raise InvalidArgument(field, repr(value), f"{self.size * 2} hex characters for {self.name}, no spaces")
+        text = value.lower()
         if len(text) != self.size * 2:
             raise InvalidArgument(field, value, f"{self.size * 2} hex characters for {self.name}")
         # Checked here, not left to bytes.fromhex: it skips inner whitespace and would return a short value.
@@ -53,11 +56,33 @@ REGISTRY: dict[str, SignalType] = {t.name: t for t in (PDQ, MD5, SHA256, VIDEO_M
 
 
 def signal_type(name: str, field: str = "signal_type") -> SignalType:
-    """Looks up a signal type by name; unknown names are an InvalidArgument naming the choices."""
-    found = REGISTRY.get(name.strip().lower())
+    """Looks up a signal type by its exact name, as on the wire: "pdq " or "PDQ" is no name (a value a client
+    sends is stored and compared as it is). Unknown names are an InvalidArgument naming the choices."""
+    found = REGISTRY.get(name)
     if found is None:
-        raise InvalidArgument(field, name, "one of " + ", ".join(sorted(REGISTRY)))
+        near = name.strip().lower() in REGISTRY
+        want = "one of " + ", ".join(sorted(REGISTRY)) + (", exactly (no spaces, lower case)" if near else "")
+        raise InvalidArgument(field, _shown(name), want)
     return found
+
+
+def _shown(text: str) -> str:
+    """`text` as an error shows it: quoted when spaces at its ends or unprintable characters would hide."""
+    return text if text == text.strip() and text.isprintable() else repr(text)
+
+
+def typed_signal_type(name: str, field: str = "signal_type") -> SignalType:
+    """A signal type as a person typed it (the CLI's options, contribution and import files): case and
+    surrounding space are ignored, "PDQ " is pdq. What is sent on is the exact name."""
+    normalised = name.strip().lower()
+    if normalised not in REGISTRY:
+        raise InvalidArgument(field, _shown(name), "one of " + ", ".join(sorted(REGISTRY)))
+    return REGISTRY[normalised]
+
+
+def typed_value(value: str) -> str:
+    """A hex value as a person typed it, without the surrounding space (the wire refuses it)."""
+    return value.strip()
 
 
 def check_quality(kind: SignalType, quality: int, minimum: int, field: str = "quality") -> None:

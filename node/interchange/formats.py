@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 from node.core.entry import MAX_CONTRIBUTION_ITEM_BYTES
 from node.core.errors import InvalidArgument
 from node.core.records import HashRecord
-from node.core.signals import PDQ_MIN_QUALITY_DEFAULT, REGISTRY, VPDQ
+from node.core.signals import PDQ_MIN_QUALITY_DEFAULT, REGISTRY, VPDQ, typed_signal_type, typed_value
 from node.core.taxonomy import Taxonomy
 from node.core.vpdq import VpdqFeatures
 from node.interchange import pytx_dataset
@@ -304,8 +304,9 @@ def _record(line_no: int, fields: _Fields, rules: _Rules) -> HashRecord | Refusa
             quality = rules.default_pdq_quality
     try:
         return HashRecord.create(
-            signal_type_name=fields.signal_type,
-            value_hex=fields.value,
+            # A file is typed by people and other tools: its spelling is forgiven here, the wire's is not.
+            signal_type_name=typed_signal_type(fields.signal_type, "record.signal_type").name,
+            value_hex=typed_value(fields.value),
             quality=quality,
             labels=list(labels),
             tags=list(fields.tags),

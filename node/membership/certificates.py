@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import ipaddress
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from node.core.errors import ConfigError, VerificationError
+from node.core.private_files import PUBLIC_MODE, private_directory, write_file
 from node.membership.tls_names import PEER_TLS_NAME
 
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -83,16 +83,15 @@ class TlsIdentity:
 
         Raises: ConfigError if the key file exists.
         """
-        private_key_path.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(private_key_path.parent)
         try:
-            fd = os.open(private_key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            write_file(private_key_path, self.private_key_pem, exclusive=True)
         except FileExistsError:
             raise ConfigError(
                 f"TLS key {private_key_path}: already exists; refusing to overwrite a key"
             ) from None
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(self.private_key_pem)
-        certificate_path.write_bytes(self.certificate_pem)
+        private_directory(certificate_path.parent)
+        write_file(certificate_path, self.certificate_pem, mode=PUBLIC_MODE)
 
     @classmethod
     def load(cls, certificate_path: Path, private_key_path: Path) -> TlsIdentity:

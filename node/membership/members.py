@@ -32,16 +32,18 @@ _ENDPOINT_RE = re.compile(r"(?P<host>[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):(?P<por
 ENDPOINT_WANT = "host:port with a DNS name, IPv4 address or [IPv6] address and port 1..65535"
 
 
-def check_member_id(member_id: str) -> str:
+MEMBER_ID_FORMAT = "a member id: 1-64 characters a-z 0-9 . _ - starting with a letter or digit"
+
+
+def check_member_id(member_id: str, field_name: str = "member_id") -> str:
     """Returns `member_id` if it is a valid member id (lowercase, 1-64 characters of a-z 0-9 . _ -).
 
     Raises:
-        InvalidArgument: it is not.
+        InvalidArgument: it is not (naming `field_name`; a long value is shown by its length).
     """
     if not MEMBER_ID_RE.fullmatch(member_id):
-        raise InvalidArgument(
-            "member_id", member_id, "1-64 characters a-z 0-9 . _ - starting with a letter or digit"
-        )
+        shown = member_id if len(member_id) <= 64 else f"{len(member_id)} characters"
+        raise InvalidArgument(field_name, shown or '""', MEMBER_ID_FORMAT.removeprefix("a member id: "))
     return member_id
 
 

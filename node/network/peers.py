@@ -156,7 +156,7 @@ class PeerDirectory:
         Raises: InvalidArgument (name or address malformed); AlreadyExists (a configured or added peer has
         that name); FailedPrecondition (the roster holds that member suspended or revoked).
         """
-        check_member_id(name)
+        check_member_id(name, "name")
         try:
             check_listen(address, "address")
         except ConfigError as exc:

@@ -14,6 +14,7 @@ from node.core.errors import InvalidArgument, StorageError
 from node.ledger.ledger import Ledger
 from node.ledger.revocation import purge_member
 from node.ledger.statements import Statements
+from node.membership.members import check_member_id
 from node.runtime.runtime import NodeRuntime
 from node.server.dueprocess_admin import DueProcessAdmin
 from node.server.replication_admin import ReplicationAdmin
@@ -59,6 +60,7 @@ class AdminServicer(DueProcessAdmin, ReplicationAdmin, admin_pb2_grpc.AdminServi
     ) -> admin_pb2.PurgeMemberResponse:
         if not request.member_id:
             raise InvalidArgument("member_id", '""', "the id of a revoked member")
+        check_member_id(request.member_id, "member_id")
         moved = purge_member(self.ledger, self.runtime.consortium, request.member_id, request.reason)
         self.runtime.purge_guard.add(request.member_id)
         return admin_pb2.PurgeMemberResponse(records_suspended=moved)

@@ -40,11 +40,23 @@ class Phase(enum.Enum):
     SHUTTING_DOWN = "shutting_down"
 
 
+class ListingHealthServicer(health.HealthServicer):  # type: ignore[misc]
+    """The standard health servicer with List, which grpc.health.v1 defines and the installed grpcio-health-checking
+    answers UNIMPLEMENTED: every service name this node reports on, with the status Check would give."""
+
+    def List(self, request: health_pb2.HealthListRequest, context: grpc.ServicerContext) -> Any:
+        with self._lock:  # the servicer's own table, as its Check reads it
+            statuses = dict(self._server_status)
+        return health_pb2.HealthListResponse(
+            statuses={name: health_pb2.HealthCheckResponse(status=status) for name, status in statuses.items()}
+        )
+
+
 class HealthState:
     """Readiness of one node, published through a `grpc_health` HealthServicer. Thread-safe."""
 
     def __init__(self, servicer: health.HealthServicer | None = None, *, started: bool = False) -> None:
-        self.servicer = servicer or health.HealthServicer()
+        self.servicer = servicer or ListingHealthServicer()
         self._lock = threading.Lock()
         self._services: set[str] = {""}
         self._starting = not started

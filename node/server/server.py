@@ -42,6 +42,7 @@ from node.api.gen.hashnode.v1 import (
     peer_pb2_grpc,
 )
 from node.core.errors import ConfigError
+from node.core.private_files import PUBLIC_MODE, private_directory, write_file
 from node.ledger.consortium import wall_clock_ms
 from node.membership import certificates
 from node.network import tls
@@ -242,9 +243,9 @@ def _client_identities(
     path = config.data_dir / CLIENT_CERTIFICATE_FILE
     try:
         if not path.exists() or path.read_bytes() != served.certificate_pem:
-            config.data_dir.mkdir(parents=True, exist_ok=True)
+            private_directory(config.data_dir)
             partial = path.with_name(path.name + ".partial")
-            partial.write_bytes(served.certificate_pem)
+            write_file(partial, served.certificate_pem, mode=PUBLIC_MODE)
             partial.replace(path)
     except OSError as exc:
         raise ConfigError(f"tls.client_names: cannot write {path}: {exc.strerror or exc}") from None

@@ -61,6 +61,7 @@ except ImportError:  # pragma: no cover - depends on the build
 from node.core.canonical import Reader, Writer
 from node.core.entry import Entry
 from node.core.errors import EncodingError, ResourceExhausted, StorageError
+from node.core.private_files import PRIVATE_MODE, private_directory, restrict
 from node.core.records import RECORD_ID_TAG, HashRecord, item_labels
 from node.index.video import FRAME_KEY_FLAG, RANK_BITS, video_rows
 
@@ -281,15 +282,18 @@ class Store:
         """Opens or creates the store; refuses a store of another consortium or schema, and a data file that is
         empty, truncated or not a hashnode store (it is left exactly as it was: nothing is written to it).
 
-        A store is created only where there is no data file yet.
+        A store is created only where there is no data file yet, in a directory created 0700 and files 0600 (it
+        holds the match log: what the platform's content matched).
         """
-        path.mkdir(parents=True, exist_ok=True)
+        private_directory(path)
         data_file = path / "data.mdb"
         existing = data_file.exists()
         if existing and data_file.stat().st_size == 0:
             raise StorageError(f"{data_file} is empty, not a store; a new store is created only where none is")
         try:
-            env = lmdb.open(str(path), map_size=map_size, max_dbs=len(_DBS) + 4, subdir=True, max_readers=512)
+            env = lmdb.open(
+                str(path), map_size=map_size, max_dbs=len(_DBS) + 4, subdir=True, max_readers=512, mode=PRIVATE_MODE
+            )
         except lmdb.Error as exc:
             raise StorageError(f"cannot open the store at {path}: {exc}") from exc
         try:
@@ -747,10 +751,11 @@ class Store:
 
     def copy(self, target: Path) -> None:
         """A compacted, consistent copy taken while serving (LMDB copies from a read snapshot)."""
-        target.mkdir(parents=True, exist_ok=True)
+        private_directory(target)
         if any(target.iterdir()):
             raise StorageError(f"backup target {target} is not empty")
         self._env.copy(str(target), compact=True)
+        restrict(target / "data.mdb")  # LMDB creates the copy 0666 less the umask
 
     def sync(self) -> None:
         self._env.sync(True)

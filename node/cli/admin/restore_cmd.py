@@ -15,6 +15,7 @@ from pathlib import Path
 
 from node.cli.exit_codes import ExitCode
 from node.core.errors import ConfigError
+from node.core.private_files import private_directory, restrict
 from node.storage.restore import DATA_FILE, BackupSummary, mark_restored, summary
 from node.storage.store import Store
 
@@ -46,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
             f"--data-dir {args.data_dir}: not empty; restore into an empty directory (move the old one aside)"
         )
     target = args.data_dir / "lmdb"
-    target.mkdir(parents=True, exist_ok=True)
+    private_directory(target)
     shutil.copyfile(args.backup / DATA_FILE, target / DATA_FILE)
+    restrict(target / DATA_FILE)
     if not args.accept_fork_risk:
         store = Store.open(target, consortium_id=held.consortium_id)
         try:

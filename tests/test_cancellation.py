@@ -37,9 +37,9 @@ from tests.conftest import write_config
 pytestmark = pytest.mark.slow
 ENTRIES, RECORDS_PER_ENTRY = 8, 1000  # each entry larger than a peer batch's minimum: one entry per batch
 METRICS_LINE = re.compile(r"metrics on http://(?P<address>[^/\s]+)/metrics")
-QUIET_CODES = {"OK", "CANCELLED"}
 MATCH_STREAM = "/hashnode.v1.HashNode/MatchStream"
 REFLECTION = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+BIDIRECTIONAL = {MATCH_STREAM, REFLECTION}
 SUBSCRIBE = "/hashnode.v1.Peer/Subscribe"
 HEALTH_WATCH = "/grpc.health.v1.Health/Watch"
 
@@ -157,17 +157,22 @@ def test_cancelled_streams_are_counted_cancelled_and_logged_at_no_error(node: No
         REFLECTION: 2.0,
     }
 
-    def missing() -> list[str]:
+    def counted() -> dict[str, dict[str, float]]:
         codes = node.codes()
-        return [method for method, n in expected.items() if codes.get(method, {}).get("CANCELLED", 0) < n]
+        return {method: codes.get(method, {}) for method in expected}
+
+    def missing() -> list[str]:
+        return [method for method, n in expected.items() if sum(counted()[method].values()) < n]
 
     try:
-        eventually(lambda: not missing(), "every cancelled stream counted CANCELLED", timeout=15)
+        eventually(lambda: not missing(), "every cancelled stream counted", timeout=15)
     except AssertionError:
-        raise AssertionError(f"not counted CANCELLED: {missing()}; counts: {node.codes()}") from None
-    codes = node.codes()
-    for method in expected:
-        assert set(codes.get(method, {})) <= QUIET_CODES, (method, codes.get(method))
+        raise AssertionError(f"not counted: {missing()}; counts: {counted()}") from None
+    for method, codes in counted().items():
+        # A cancelled bidirectional call can reach the node as the end of its requests first (gRPC reports both
+        # the same way until the cancellation itself arrives): the handler ends, and the call counts OK.
+        allowed = {"CANCELLED", "OK"} if method in BIDIRECTIONAL else {"CANCELLED"}
+        assert set(codes) <= allowed, (method, codes)
     assert_watch_cancelled_while_waiting(node)
     assert_quiet(node.log())
 
@@ -210,7 +215,8 @@ def test_a_client_giving_up_on_a_unary_call_is_counted_cancelled(node: Node) -> 
 def test_at_sigterm_the_streams_still_open_end_quietly_and_the_node_exits_0(node: Node) -> None:
     calls = streams(node)
     opened = []
-    for method in (MATCH_STREAM, REFLECTION, SUBSCRIBE, HEALTH_WATCH):
+    # Several bidirectional streams: gRPC ends each one's requests or cancels it, whichever it sees first.
+    for method in (MATCH_STREAM, MATCH_STREAM, MATCH_STREAM, REFLECTION, REFLECTION, SUBSCRIBE, HEALTH_WATCH):
         call = calls[method]()
         next(call)
         opened.append(call)

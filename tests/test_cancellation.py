@@ -195,13 +195,17 @@ def assert_watch_cancelled_while_waiting(node: Node) -> None:
 
 def test_a_client_giving_up_on_a_unary_call_is_counted_cancelled(node: Node) -> None:
     client = client_pb2_grpc.HashNodeStub(node.channel)
-    # 10,000 queries at the widest threshold: the node works on it for a good while (over a second here).
-    queries = [client_pb2.HashQuery(signal_type="pdq", value=pdq_value(f"unary {i}")) for i in range(10_000)]
-    request = client_pb2.MatchRequest(queries=queries, pdq_threshold=31)
+    # 10,000 queries at the widest threshold, each one hitting a stored record whose details are wanted too: the
+    # node works on it for most of a second (0.9 s here), and the client gives up long before.
+    queries = [
+        client_pb2.HashQuery(signal_type="pdq", value=pdq_value(f"cancel {i % ENTRIES}/{i // ENTRIES}"))
+        for i in range(10_000)
+    ]
+    request = client_pb2.MatchRequest(queries=queries, pdq_threshold=31, include_records=True)
     method = "/hashnode.v1.HashNode/Match"
-    for _attempt in range(3):  # a call cancelled before the node picked it up is never counted: try again
+    for _attempt in range(5):  # a call cancelled before the node picked it up is never counted: try again
         call = client.Match.future(request)
-        time.sleep(0.4)
+        time.sleep(0.15)
         call.cancel()
         try:
             eventually(lambda: method in node.codes(), "the cancelled Match to be counted", timeout=10)

@@ -3,6 +3,8 @@ path against the brute-force oracle `compare_features` (hypothesis)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -263,3 +265,33 @@ def test_the_index_path_gives_the_oracles_verdicts_percentages_and_ranges(
         if comparison.matches(q, c):
             expected[ordinal] = comparison
     assert matched(index, frames, query, q, c) == expected
+
+
+# --- Meta's reference hashes of the sample videos --------------------------------------------------------
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared/data/video/vpdq"
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason="shared/data/video is not beside the checkout")
+def test_on_metas_reference_hashes_the_index_path_gives_the_oracles_percentages_for_every_pair() -> None:
+    """Every frame of the 16 sample videos as Meta hashed them (~14,000 frames): each video asked of all of
+    them at thresholds 0/0, every pair sharing a frame compared as the oracle compares it."""
+    from node.cli.match_cmd import read_features
+
+    videos = {path.stem: read_features(path) for path in sorted(REFERENCE.glob("*.txt")) if "128x128" not in path.stem}
+    names = sorted(videos)
+    index, frames = indexed(*(videos[name] for name in names))
+    for name in names:
+        found = matched(index, frames, videos[name], 0, 0)
+        expected = {}
+        for ordinal, other in enumerate(names):
+            comparison = compare_features(videos[name], videos[other])
+            if comparison.matches(0, 0):
+                expected[ordinal] = comparison
+        assert found == expected, name
+    chair = names.index("chair-orig-22-sd-bar")
+    assert found_percent(index, frames, videos["chair-22-sd-sepia-bar"], chair) >= 80
+
+
+def found_percent(index: VideoIndex, frames: dict[int, FrameSet], query: VpdqFeatures, ordinal: int) -> float:
+    return matched(index, frames, query, 0, 0)[ordinal].query_match_percent

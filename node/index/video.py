@@ -188,14 +188,14 @@ class VideoMatch:
 def compare_features(query: VpdqFeatures, stored: VpdqFeatures) -> VideoComparison:
     """vPDQ's comparison of two videos by brute force: the oracle of `VideoIndex.match`.
 
-    Deliberately independent of the index: byte-wise XOR and a popcount table over every pair of distinct
-    usable frames.
+    Deliberately independent of the index: numpy's XOR and popcount over every pair of distinct usable frames.
     """
     q, s = FrameSet.of(query), FrameSet.of(stored)
-    popcount = np.array([bin(value).count("1") for value in range(256)], dtype=np.int32)
+    left, right = q.hashes.view(np.uint64), s.hashes.view(np.uint64)  # (n, 4) words
     near = np.zeros((len(q), len(s)), dtype=bool)
-    for i, frame in enumerate(q.hashes):
-        near[i] = popcount[s.hashes ^ frame].sum(axis=1) <= FRAME_DISTANCE
+    for start in range(0, len(q), 64):  # blocks of query frames: bounded temporaries
+        block = np.bitwise_count(left[start : start + 64, None, :] ^ right[None, :, :]).sum(axis=2)
+        near[start : start + 64] = block <= FRAME_DISTANCE
     query_hit = np.any(near, axis=1, keepdims=False).astype(bool)
     stored_hit = np.any(near, axis=0, keepdims=False).astype(bool)
     return _comparison(q, s, query_hit, stored_hit)

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from node.core import vpdq
 from node.core.vpdq import VpdqFeatures, VpdqFrame
 from node.index.pdq import IndexArgumentError, PdqIndex
 from node.index.video import (
@@ -262,6 +263,10 @@ def test_the_index_path_gives_the_oracles_verdicts_percentages_and_ranges(
     expected = {}
     for ordinal, features in enumerate(stored):
         comparison = compare_features(query, features)
+        # The oracle's percentages are also those of node.core.vpdq's brute force (checked against
+        # python-threatexchange's own matcher in tests/test_video_compare.py).
+        percents = (comparison.query_match_percent, comparison.compared_match_percent)
+        assert percents == vpdq.compare_features(query, features)
         if comparison.matches(q, c):
             expected[ordinal] = comparison
     assert matched(index, frames, query, q, c) == expected

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Cli, RunningNode
+from conftest import Cli, NodeFactory, RunningNode
 
 from node.api import convert
+from node.api.gen.hashnode.v1 import client_pb2
 from node.cli.import_cmd import Line, batches
 from node.core.errors import InvalidArgument
 from node.core.records import HashRecord
@@ -314,3 +315,32 @@ def test_import_cuts_batches_by_bytes_as_well_as_by_count() -> None:
     assert cut == [3, 3, 3, 1]
     assert [len(b) for b in batches([line] * 10, size=4, max_bytes=100 * size)] == [4, 4, 2]
     assert [len(b) for b in batches([line] * 2, size=4, max_bytes=1)] == [1, 1]  # a larger record goes alone
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "te"])
+def test_hashnode_export_then_import_carries_a_video_to_a_fresh_node(
+    fmt: str, node_factory: NodeFactory, cli: Cli, tmp_path: Path
+) -> None:
+    source, fresh = node_factory(), node_factory()
+    video = video_record(reference="case-12")
+    source.client.Submit(client_pb2.SubmitRequest(records=[convert.record_to_proto(video)]))
+    out = tmp_path / f"export.{fmt}"
+    exported = cli("export", "--target", source.target, "--out", out, "--json")
+    assert exported.code == 0, exported.err
+    imported = cli("import", out, "--target", fresh.target, "--label", LABEL)
+    assert imported.code == 0, imported.err
+    (batch,) = fresh.client.ExportRecords(client_pb2.ExportRequest())
+    (info,) = batch.records
+    carried = convert.features_from_proto(info.record.video, "video")
+    if fmt == "te":  # pytx's string: hashes, qualities and times; frames renumbered, one per second assumed
+        assert [(f.pdq, f.quality, f.timestamp_ms) for f in carried.frames] == [
+            (f.pdq, f.quality, f.timestamp_ms) for f in video.features.frames
+        ]
+    else:
+        assert carried == video.features
+        assert info.record.reference == "case-12"
+    query = client_pb2.HashQuery(signal_type="vpdq")
+    convert.fill_features(query.video, video.features)
+    (result,) = fresh.client.Match(client_pb2.MatchRequest(queries=[query])).results
+    (hit,) = result.matches
+    assert (hit.provenance_ref, hit.video.query_match_percent) == (info.record_id, 100.0)

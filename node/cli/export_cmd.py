@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from node.api import convert
 from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
 from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.exit_codes import ExitCode
@@ -65,9 +66,12 @@ class ExportedRecord:
     @classmethod
     def from_proto(cls, info: types_pb2.RecordInfo) -> ExportedRecord:
         msg = info.record
+        # A vpdq record's value is its features' canonical encoding (docs/protocol.md, "vPDQ features").
+        video = msg.signal_type == "vpdq"
+        value = convert.features_from_proto(msg.video, "record.video").encode() if video else bytes.fromhex(msg.value)
         record = HashRecord(
             signal_type=msg.signal_type,
-            value=bytes.fromhex(msg.value),
+            value=value,
             quality=msg.quality,
             labels=tuple(msg.labels),
             tags=tuple(msg.tags),

@@ -73,3 +73,19 @@ class ConfigError(HashnodeError):
 
 class StorageError(HashnodeError):
     """The store cannot be opened or is corrupted."""
+
+
+class DataCorruption(StorageError):
+    """Bytes read from the store are damaged: a table's page or row does not decode, or a derived table (an
+    index, a counter) disagrees with the records it is derived from. The node's fault, never the caller's: the
+    answer could be wrong, so none is given. `table` and `key` say where."""
+
+    def __init__(self, table: str, key: str, what: str) -> None:
+        self.table = table
+        self.key = key
+        self.what = what
+        where = f"{table} {key}" if key else table
+        super().__init__(
+            f"the store is damaged ({where}: {what}); the operator must restore it from a backup or re-sync it "
+            "from a peer (docs/operator-guide.md, Recovering from a damaged store)"
+        )

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from node.core.errors import StorageError
+from node.core.errors import DataCorruption, StorageError
 from node.membership.members import Membership
 from node.membership.roster import (
     ExpiredRosterError,
@@ -241,7 +241,7 @@ def _replay(trusted: TrustedRoster, root: SignedRoster, version: int, data: byte
     try:
         signed = SignedRoster.from_json(data.decode("utf-8"))
     except (RosterError, UnicodeDecodeError) as exc:
-        raise StorageError(f"stored roster version {version} does not decode: {exc}") from exc
+        raise DataCorruption("rosters", f"version {version}", f"does not decode ({exc})") from exc
     if version < root.roster.version:
         return
     if version == root.roster.version:

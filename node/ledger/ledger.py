@@ -23,6 +23,7 @@ import numpy.typing as npt
 from node.core import merkle
 from node.core.entry import MAX_ENTRY_BYTES, ZERO_ID, Entry, EntryKind, sign_entry
 from node.core.errors import (
+    DataCorruption,
     EncodingError,
     FailedPrecondition,
     InvalidArgument,
@@ -77,7 +78,7 @@ from node.membership import authorship
 from node.membership.members import Membership
 from node.provenance.assembly import Head
 from node.provenance.bundle import DESCRIBERS, ProvenanceBundle, RelatedEntry, attest, describe, kind_label
-from node.storage import pdq_snapshot
+from node.storage import integrity, pdq_snapshot
 from node.storage.matchlog import (
     MAX_UNWRITTEN_MATCHES,
     LmdbMatchLog,
@@ -445,6 +446,9 @@ class Ledger:
         """
         if signer is not None:
             _check_signer(settings, membership, signer)
+        # Before the store is opened and anything is derived from it: a damaged lookup table would answer "no
+        # match" for records the store holds (docs/reliability.md says what this costs at start).
+        integrity.check_lookups_at(data_dir / "lmdb")
         store = Store.open(data_dir / "lmdb", map_size=settings.map_size, consortium_id=settings.consortium_id)
         ledger = cls(
             store, PdqIndex(), settings=settings, membership=membership, signer=signer, taxonomy=taxonomy,
@@ -1184,8 +1188,11 @@ class Ledger:
         """The active records among `ordinals`, and the slot of each ordinal among them (-1: not active, it does
         not match)."""
         hits = self.store.active_hits(txn, ordinals)
-        authors = _decoded(hits.authors, lambda raw: raw.decode("utf-8"))
-        labels = _decoded(hits.label_sections, decode_labels)
+        try:
+            authors = _decoded(hits.authors, lambda raw: raw.decode("utf-8"))
+            labels = _decoded(hits.label_sections, decode_labels)
+        except (UnicodeDecodeError, EncodingError) as exc:  # stored rows, checked when stored: damage
+            raise DataCorruption("records", "", f"a matched row does not decode ({exc})") from None
         kept = [ordinals[at] for at in hits.positions]
         policies = self._verdicts(txn).notes_of(kept, hits.rows, hits.record_ids, authors, labels)
         slots = [-1] * len(ordinals)
@@ -1418,7 +1425,7 @@ class Ledger:
     def _entry(self, txn: Txn, entry_id: bytes) -> Entry:
         entry = self.store.entry(txn, entry_id)
         if entry is None:
-            raise StorageError(f"entry {entry_id.hex()} is referenced but missing: the store is damaged")
+            raise DataCorruption("entries", entry_id.hex()[:16], "referenced, but not stored")
         return entry
 
     # --- operations -------------------------------------------------------------------------------------------

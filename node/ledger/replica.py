@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from node.core.canonical import Reader, Writer
 from node.core.entry import Entry, EntryKind
-from node.core.errors import StorageError
+from node.core.errors import DataCorruption
 from node.ledger.ledger import IndexDelta, Ledger
 from node.membership.members import Membership
 from node.replication.evidence import ForkEvidence, InvalidEvidence, verify_evidence
@@ -322,9 +322,7 @@ class Replica:
     def _stored(self, txn: Txn, entry_id: bytes) -> Entry:
         entry = self.store.entry(txn, entry_id)
         if entry is None:
-            raise StorageError(
-                f"a log names entry {entry_id.hex()}, which is not stored: the store is damaged"
-            )
+            raise DataCorruption("entries", entry_id.hex()[:16], "a log names it, but it is not stored")
         return entry
 
     def _buffer(self, batch: _Batch, entry: Entry) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from node.core.errors import StorageError
+from node.core.errors import DataCorruption
 from node.core.records import HashRecord, record_id
 from node.dueprocess.deadlines import DecisionAuthority
 from node.dueprocess.history import RecordHistory, derive_verdict
@@ -68,7 +68,7 @@ def history(store: Store, txn: Txn, rid: bytes) -> RecordHistory:
     for entry_id in related:
         entry = store.entry(txn, entry_id)
         if entry is None:
-            raise StorageError(f"related entry {entry_id.hex()} is missing: the store is damaged")
+            raise DataCorruption("entries", entry_id.hex()[:16], f"related to record {rid.hex()[:16]}, but not stored")
         entries.append(entry)
     return RecordHistory.from_entries(rid, entries)
 

@@ -7,6 +7,7 @@ A node is SERVING only when it can answer correctly; otherwise NOT_SERVING, the 
 | starting      | NOT_SERVING | the store is open, the PDQ index is still being built      | UNAVAILABLE |
 | catching_up   | NOT_SERVING | a component (replication) reports the node behind its peers | answered    |
 | serving       | SERVING     | ready                                                      | answered    |
+| damaged       | NOT_SERVING | a read met damaged bytes in the store (DATA_LOSS answered)  | answered    |
 | shutting_down | NOT_SERVING | SIGTERM/SIGINT received; in-flight calls drain, then exit  | draining    |
 
 Every service name the node registers reports the same status as the overall ("") entry. While catching up,
@@ -15,7 +16,9 @@ that is up to date. While starting, client RPCs are refused by `StartupGate`, be
 built yet would answer "no match" for hashes the node holds.
 
 Other components mark the node behind with `set_catching_up(source, True)` and clear it with `False`; the node
-is catching up while any source says so. Shutting down is final.
+is catching up while any source says so. Shutting down is final; so is damaged (until the operator restores
+the store and restarts the node: docs/operator-guide.md): a call that touches the damage fails with DATA_LOSS,
+others are still answered, and the status tells a load balancer to send the traffic to another node.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Phase(enum.Enum):
     STARTING = "starting"
     CATCHING_UP = "catching_up"
     SERVING = "serving"
+    DAMAGED = "damaged"
     SHUTTING_DOWN = "shutting_down"
 
 
@@ -62,6 +66,7 @@ class HealthState:
         self._starting = not started
         self._behind: set[str] = set()
         self._shutting_down = False
+        self.damage: str | None = None  # what the first damage met said (`damaged`)
         self._publish()
 
     @property
@@ -74,6 +79,8 @@ class HealthState:
             return Phase.SHUTTING_DOWN
         if self._starting:
             return Phase.STARTING
+        if self.damage is not None:
+            return Phase.DAMAGED
         return Phase.CATCHING_UP if self._behind else Phase.SERVING
 
     def add_services(self, names: Iterable[str]) -> None:
@@ -95,6 +102,13 @@ class HealthState:
                 self._behind.add(source)
             else:
                 self._behind.discard(source)
+        self._publish()
+
+    def damaged(self, what: str) -> None:
+        """The store holds damaged bytes (`what` says where): NOT_SERVING from now on, for every service."""
+        with self._lock:
+            if self.damage is None:
+                self.damage = what
         self._publish()
 
     def shutting_down(self) -> None:

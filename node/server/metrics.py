@@ -16,6 +16,7 @@ in one process and each scrape sees one node only.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -28,7 +29,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from node.core.errors import ConfigError
+from node.core.errors import ConfigError, DataCorruption
 from node.ledger.ledger import Ledger
 from node.ledger.replica import Replica
 from node.server.admission import Admission
@@ -62,6 +63,12 @@ class NodeMetrics:
             "hashnode_matches",
             "Match hits returned to clients, by record label",
             ["label"],
+            registry=self.registry,
+        )
+        self.corruption = Counter(
+            "hashnode_storage_corruption",
+            "Reads that met damaged bytes in the store (answered DATA_LOSS), by table",
+            ["table"],
             registry=self.registry,
         )
         self._lag_sources: list[LagSource] = []
@@ -107,6 +114,12 @@ class LedgerCollector(Collector):
         self.ledger, self.metrics, self.health, self.replica = ledger, metrics, health, replica
 
     def collect(self) -> Iterator[Metric]:
+        # Damage met reading the contents is counted by the store's damage listener; the rest is still reported.
+        with contextlib.suppress(DataCorruption):
+            yield from self._contents()
+        yield from self._node()
+
+    def _contents(self) -> Iterator[Metric]:
         stats = self.ledger.stats()
         yield _gauge("hashnode_records", "Active records held", stats["records"])
         yield _gauge("hashnode_entries", "Signed log entries held (all members)", stats["entries"])
@@ -118,6 +131,8 @@ class LedgerCollector(Collector):
         what = "PDQ hashes in the in-memory index (images' and video frames')"
         yield _gauge("hashnode_index_hashes", what, len(self.ledger.index))
         yield _gauge("hashnode_index_bytes", "Memory held by the PDQ index", stats["index_bytes"])
+
+    def _node(self) -> Iterator[Metric]:
         yield from self._storage()
         yield from self._match_log()
         lag = self.metrics.replication_lag()

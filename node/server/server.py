@@ -41,7 +41,7 @@ from node.api.gen.hashnode.v1 import (
     peer_pb2,
     peer_pb2_grpc,
 )
-from node.core.errors import ConfigError
+from node.core.errors import ConfigError, DataCorruption
 from node.core.private_files import PUBLIC_MODE, private_directory, write_file
 from node.ledger.consortium import wall_clock_ms
 from node.membership import certificates
@@ -324,11 +324,26 @@ def create_servers(
         log.warning("insecure mode: no TLS and no tokens; the token files configured are not checked")
     if metrics is not None:
         metrics.watch(runtime.ledger, observed.health, runtime.replica)
+    runtime.ledger.store.on_damage(_damage_reporter(observed))
     return Listeners(
         client=_client_listener(runtime, observed, max_message_bytes),
         peer=_peer_listener(runtime, observed, max_message_bytes, peer_services),
         admin=_admin_listener(runtime, observed, max_message_bytes),
     )
+
+
+def _damage_reporter(observed: Observability) -> Callable[[DataCorruption], None]:
+    """What a read that met damaged bytes does, whichever call or background task met it: logs it, counts it
+    (`hashnode_storage_corruption_total`) and turns the node NOT_SERVING (the calls meeting it get DATA_LOSS)."""
+
+    def report(exc: DataCorruption) -> None:
+        if observed.health.damage is None:
+            log.error("%s; health is NOT_SERVING until the store is restored", exc.diagnostics())
+        if observed.metrics is not None:
+            observed.metrics.corruption.labels(exc.table).inc()
+        observed.health.damaged(exc.diagnostics())
+
+    return report
 
 
 def bound_address(listen: str, port: int) -> str:

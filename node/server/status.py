@@ -38,6 +38,9 @@ STATUS_CODES: dict[type[errors.HashnodeError], grpc.StatusCode] = {
     errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
     # The node's own configuration does not allow the operation (e.g. a follower asked to author).
     errors.ConfigError: grpc.StatusCode.FAILED_PRECONDITION,
+    # Damaged stored bytes: whatever the answer would be, it could be wrong (a miss for a record that is there),
+    # so none is given. Checked before StorageError (its parent) by the MRO lookup.
+    errors.DataCorruption: grpc.StatusCode.DATA_LOSS,
     # A broken or full store is the node's fault, not the caller's, and retrying will not help: INTERNAL. The
     # message is still ours (no traceback), and the operator needs to see it, so it is logged too.
     errors.StorageError: grpc.StatusCode.INTERNAL,
@@ -59,7 +62,7 @@ def _abort(context: grpc.ServicerContext, exc: BaseException, method: str) -> No
     """Aborts the RPC with the status the exception maps to. Always raises."""
     if isinstance(exc, errors.HashnodeError):
         code = status_code(exc)
-        if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
+        if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS):
             log.error("%s failed: %s: %s", method, type(exc).__name__, exc.diagnostics())
         context.abort(code, exc.diagnostics())
     log.error("%s failed with an unexpected exception", method, exc_info=exc)

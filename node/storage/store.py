@@ -46,7 +46,7 @@ import itertools
 import os
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -60,7 +60,7 @@ except ImportError:  # pragma: no cover - depends on the build
 
 from node.core.canonical import Reader, Writer
 from node.core.entry import Entry
-from node.core.errors import EncodingError, ResourceExhausted, StorageError
+from node.core.errors import DataCorruption, EncodingError, HashnodeError, ResourceExhausted, StorageError
 from node.core.private_files import PRIVATE_MODE, private_directory, restrict
 from node.core.records import RECORD_ID_TAG, HashRecord, item_labels
 from node.index.video import FRAME_KEY_FLAG, RANK_BITS, video_rows
@@ -91,6 +91,9 @@ _DBS = (
     "submissions", "submissions_by_time",
 )
 _DUPSORT = ("exact", "related", "matchlog_rec", "matchlog_ref")
+TABLES = _DBS  # every table of the store (node/storage/integrity.py reads each)
+ROW_FIXED = _ROW.size  # bytes of a record row before its contributor
+STATUS_AT = _STATUS_AT
 
 Txn = Any  # lmdb.Transaction; the lmdb package ships no type information
 
@@ -111,11 +114,13 @@ def _scan_rows(rows: list[bytes | None]) -> ActiveHits:
     found = ActiveHits([], [], [], [], [])
     sha256 = hashlib.sha256
     for at, row in enumerate(rows):
-        if row is None or row[_STATUS_AT] not in MATCHING:
+        if row is None or len(row) <= _STATUS_AT or row[_STATUS_AT] not in MATCHING:
             continue
         if len(row) < _ROW.size:
             raise EncodingError(f"record row: truncated at byte {len(row)}")
         end = _ROW.size + (row[53] << 8 | row[54])
+        if end > len(row):
+            raise EncodingError(f"record row: truncated at byte {len(row)}, needed {end - len(row)} more")
         found.positions.append(at)
         found.rows.append(row)
         # The row starts with the entry id and the index, what the record id is the hash of.
@@ -137,6 +142,8 @@ class Status:
 
 # The statuses of records that match: listed in the `pdq` table and counted as active.
 MATCHING = frozenset({Status.ACTIVE, Status.DISPUTED})
+# Every status a row can hold: any other byte there is damage.
+STATUSES = frozenset({Status.ACTIVE, Status.RETRACTED, Status.OVERTURNED, Status.SUSPENDED, Status.DISPUTED})
 
 
 @dataclass(frozen=True)
@@ -165,22 +172,34 @@ class RecordRow:
 
     @classmethod
     def decode(cls, ordinal: int, data: bytes) -> RecordRow:
+        """Decodes a stored row (rows are only ever read from the store: a malformed one is damage).
+
+        Raises:
+            DataCorruption: the row is truncated, its author is not UTF-8 or its status is unknown.
+        """
         # One struct read instead of a field-by-field Reader: every match hit decodes its row.
+        where = f"ordinal {ordinal}"
         if len(data) < _ROW.size:
-            raise EncodingError(f"record row: truncated at byte {len(data)}, needed {_ROW.size - len(data)} more")
+            raise DataCorruption("records", where, f"row truncated at byte {len(data)}, want {_ROW.size} or more")
         entry_id, index, seq, ts, status, size = _ROW.unpack_from(data)
         end = _ROW.size + size
         if end > len(data):
-            raise EncodingError(f"record row: truncated at byte {len(data)}, needed {end - len(data)} more")
+            raise DataCorruption("records", where, f"row truncated at byte {len(data)}, needed {end - len(data)} more")
+        if status not in STATUSES:
+            raise DataCorruption("records", where, f"status byte {status} is no status")
         try:
             author = data[_ROW.size : end].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise EncodingError(f"record row: invalid UTF-8 at byte {_ROW.size}") from exc
+        except UnicodeDecodeError:
+            raise DataCorruption("records", where, "the contributor is not UTF-8") from None
         return cls(ordinal, entry_id, index, seq, ts, status, author, data[end:])
 
     @property
     def record(self) -> HashRecord:
-        return HashRecord.decode(self.item)
+        """The record item, decoded. Raises DataCorruption: it does not decode."""
+        try:
+            return HashRecord.decode(self.item)
+        except EncodingError as exc:
+            raise DataCorruption("records", f"ordinal {self.ordinal}", exc.diagnostics()) from None
 
 
 def row_status(data: bytes) -> int:
@@ -250,32 +269,80 @@ def _encode_entry(entry: Entry) -> bytes:
     return writer.getvalue()
 
 
-def _decode_entry(data: bytes) -> Entry:
-    reader = Reader(data, "stored entry")
-    header, signature = reader.blob(), reader.fixed(64)
-    items = [reader.blob() for _ in range(reader.u32())]
-    reader.end()
-    return Entry.parse(header, signature, items)
+def _decode_entry(data: bytes, entry_id: bytes = b"") -> Entry:
+    """A stored entry (`_encode_entry`). Raises DataCorruption: it does not decode, or (with `entry_id`) it is
+    not the entry stored under that id."""
+    try:
+        reader = Reader(data, "stored entry")
+        header, signature = reader.blob(), reader.fixed(64)
+        items = [reader.blob() for _ in range(reader.u32())]
+        reader.end()
+        entry = Entry.parse(header, signature, items)
+    except HashnodeError as exc:
+        raise DataCorruption("entries", entry_id.hex()[:16], exc.diagnostics()) from None
+    if entry_id and entry.entry_id != entry_id:
+        raise DataCorruption("entries", entry_id.hex()[:16], "the entry stored there has another id")
+    return entry
 
 
 def _decode_evidence(data: bytes) -> tuple[str, Entry, Entry]:
-    reader = Reader(data, "stored evidence")
-    author, lower, upper = reader.string(), _decode_entry(reader.blob()), _decode_entry(reader.blob())
-    reader.end()
+    try:
+        reader = Reader(data, "stored evidence")
+        author, lower, upper = reader.string(), _decode_entry(reader.blob()), _decode_entry(reader.blob())
+        reader.end()
+    except HashnodeError as exc:
+        raise DataCorruption("evidence", "", exc.diagnostics()) from None
     return author, lower, upper
+
+
+# LMDB's own errors while reading: the pages are damaged (a healthy store never raises them). Others (readers
+# full, a map resized) are the environment's and stay StorageError.
+_DAMAGE_ERRORS = (
+    lmdb.CorruptedError, lmdb.PageNotFoundError, lmdb.BadValsizeError, lmdb.CursorFullError, lmdb.PanicError,
+    lmdb.InvalidError, lmdb.PageFullError, lmdb.BadDbiError, lmdb.IncompatibleError, lmdb.BadChecksumError,
+    lmdb.BadTxnError,  # a transaction that met one of the above is left unusable
+)
+
+
+def damage(exc: BaseException, table: str = "", key: str = "") -> DataCorruption:
+    """The DataCorruption an error raised while reading stored bytes stands for."""
+    if isinstance(exc, DataCorruption):
+        return exc
+    what = exc.diagnostics() if isinstance(exc, HashnodeError) else f"{type(exc).__name__}: {exc}"
+    return DataCorruption(table or "a table", key, what)
 
 
 class Store:
     """The node's LMDB environment and the operations on it."""
 
-    def __init__(self, env: lmdb.Environment) -> None:
+    def __init__(self, env: lmdb.Environment, *, readonly: bool = False) -> None:
         self._env = env
+        self.readonly = readonly
         self._dbs = {name: self._open_db(name) for name in _DBS}
         self._write_lock = threading.Lock()
+        # Told of every DataCorruption a transaction of this store raised (metrics, health): `on_damage`.
+        self._damage_listeners: list[Callable[[DataCorruption], None]] = []
 
     def _open_db(self, name: str) -> Any:
         dupsort = name in _DUPSORT
-        return self._env.open_db(name.encode(), dupsort=dupsort)
+        if not self.readonly:
+            return self._env.open_db(name.encode(), dupsort=dupsort)
+        try:  # a read-only environment cannot create a table an older version did not have: it reads as empty
+            return self._env.open_db(name.encode(), dupsort=dupsort, create=False)
+        except lmdb.NotFoundError:
+            return None
+
+    def on_damage(self, listener: Callable[[DataCorruption], None]) -> None:
+        """Calls `listener` with each DataCorruption a read or write transaction of this store raises."""
+        self._damage_listeners.append(listener)
+
+    def _damaged(self, exc: BaseException) -> DataCorruption:
+        found = damage(exc)
+        if not getattr(found, "reported", False):
+            found.reported = True  # type: ignore[attr-defined]  # nested transactions report it once
+            for listener in self._damage_listeners:
+                listener(found)
+        return found
 
     @classmethod
     def open(cls, path: Path, *, map_size: int = DEFAULT_MAP_SIZE, consortium_id: str) -> Store:
@@ -306,6 +373,35 @@ class Store:
             raise
         return store
 
+    @classmethod
+    def open_readonly(cls, path: Path) -> Store:
+        """Opens an existing store for reading only, writing nothing (not even a lock file where none can be
+        written: a read-only file system or copy). For offline checks: nothing may be writing to it.
+
+        Raises:
+            StorageError: there is no store at `path`, or it cannot be opened.
+        """
+        data_file = path / "data.mdb"
+        if not data_file.is_file() or data_file.stat().st_size == 0:
+            raise StorageError(f"no store at {path}")
+        options: dict[str, Any] = {"readonly": True, "subdir": True, "max_dbs": len(_DBS) + 4, "max_readers": 512}
+        try:
+            try:
+                env = lmdb.open(str(path), **options)
+            except lmdb.Error:  # the lock file cannot be created or opened: read without it
+                env = lmdb.open(str(path), lock=False, **options)
+        except lmdb.Error as exc:
+            raise StorageError(f"cannot open the store at {path}: {exc}") from exc
+        try:
+            _check_data_file(env, data_file)
+            return cls(env, readonly=True)
+        except HashnodeError:
+            env.close()
+            raise
+        except lmdb.Error as exc:
+            env.close()
+            raise damage(exc, "the table list") from None
+
     def _check_identity(self, consortium_id: str, path: Path) -> None:
         with self.write() as txn:
             meta = self._dbs["meta"]
@@ -329,13 +425,23 @@ class Store:
     def close(self) -> None:
         self._env.close()
 
+    @property
+    def path(self) -> Path:
+        """The store's directory."""
+        return Path(self._env.path())
+
     def db(self, name: str) -> Any:
         return self._dbs[name]
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Txn]:
-        with self._env.begin(buffers=False) as txn:
-            yield txn
+        """A read transaction (one snapshot). Damage met inside it (LMDB's errors for broken pages, or a
+        DataCorruption of a decoder) is raised as DataCorruption and reported to the `on_damage` listeners."""
+        try:
+            with self._env.begin(buffers=False) as txn:
+                yield txn
+        except (DataCorruption, *_DAMAGE_ERRORS) as exc:
+            raise self._damaged(exc) from None
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Txn]:
@@ -344,6 +450,8 @@ class Store:
             try:
                 with self._env.begin(write=True) as txn:
                     yield txn
+            except (DataCorruption, *_DAMAGE_ERRORS) as exc:
+                raise self._damaged(exc) from None
             except lmdb.MapFullError as exc:
                 raise ResourceExhausted("storage map is full: raise storage.map_size_mib and restart") from exc
             except lmdb.DiskError as exc:  # ENOSPC, EDQUOT: the transaction was aborted, the store is intact
@@ -362,19 +470,21 @@ class Store:
 
     def head(self, txn: Txn, author: str) -> Head | None:
         value = txn.get(author.encode(), db=self._dbs["heads"])
-        if value is None:
-            return None
-        return Head(read_u64(value[:8]), bytes(value[8:40]), read_u64(value[40:48]))
+        return None if value is None else _decode_head(author.encode(), value)
 
     def heads(self, txn: Txn) -> dict[str, Head]:
         result = {}
         for key, value in txn.cursor(db=self._dbs["heads"]):
-            result[bytes(key).decode()] = Head(read_u64(value[:8]), bytes(value[8:40]), read_u64(value[40:48]))
+            try:
+                author = bytes(key).decode()
+            except UnicodeDecodeError:
+                raise DataCorruption("heads", bytes(key).hex(), "the author is not UTF-8") from None
+            result[author] = _decode_head(key, value)
         return result
 
     def entry(self, txn: Txn, entry_id: bytes) -> Entry | None:
         value = txn.get(entry_id, db=self._dbs["entries"])
-        return None if value is None else _decode_entry(value)
+        return None if value is None else _decode_entry(value, entry_id)
 
     def entry_id_at(self, txn: Txn, author: str, seq: int) -> bytes | None:
         value = txn.get(log_key(author, seq), db=self._dbs["logs"])
@@ -466,18 +576,30 @@ class Store:
         `ordinals`, encoded row, record id, contributor (UTF-8) and labels section as stored
         (`records.item_labels`), decoding nothing else.
 
+        Every ordinal asked comes from a lookup table (the exact-hash table, the PDQ index): records are never
+        deleted, so one with no row, a row that does not decode or a status byte that is no status is damage,
+        never a miss.
+
         Raises:
-            EncodingError: a malformed row.
+            DataCorruption: a missing or malformed row.
         """
         get, db, pack = txn.get, self._dbs["records"], _U64.pack
         rows = [get(pack(ordinal), db=db) for ordinal in ordinals]
-        if compiled_scan is None:
-            return _scan_rows(rows)
         try:
-            positions, record_ids, authors, sections = compiled_scan(rows, RECORD_ID_TAG)
-        except ValueError as exc:
-            raise EncodingError(str(exc)) from None
-        return ActiveHits(positions, [rows[at] for at in positions], record_ids, authors, sections)
+            if compiled_scan is None:
+                found = _scan_rows(rows)
+            else:
+                positions, record_ids, authors, sections = compiled_scan(rows, RECORD_ID_TAG)
+                found = ActiveHits(positions, [rows[at] for at in positions], record_ids, authors, sections)
+        except (ValueError, EncodingError) as exc:
+            raise DataCorruption("records", "", str(exc)) from None
+        if len(found.positions) != len(rows):  # the rows that do not match: each must be a row of a known status
+            for ordinal, row in zip(ordinals, rows, strict=True):
+                if row is None:
+                    raise DataCorruption("records", f"ordinal {ordinal}", "a lookup table names it, but no row")
+                if len(row) <= _STATUS_AT or row[_STATUS_AT] not in STATUSES:
+                    RecordRow.decode(ordinal, row)  # raises, saying what is wrong
+        return found
 
     def has_related(self, txn: Txn, record_id: bytes) -> bool:
         """Whether anything was ever said about the record (a retraction, opinion, appeal or decision)."""
@@ -662,7 +784,12 @@ class Store:
             txn.delete(key, db=db)
 
     def counts(self, txn: Txn) -> dict[str, int]:
-        return {bytes(k).decode(): read_u64(v) for k, v in txn.cursor(db=self._dbs["counts"])}
+        result = {}
+        for key, value in txn.cursor(db=self._dbs["counts"]):
+            if len(value) != 8:
+                raise DataCorruption("counts", repr(bytes(key))[:60], f"a value of {len(value)} bytes, want 8")
+            result[bytes(key).decode("utf-8", "replace")] = read_u64(value)
+        return result
 
     def get_state(self, txn: Txn, key: bytes) -> bytes | None:
         value = txn.get(key, db=self._dbs["state"])
@@ -759,6 +886,12 @@ class Store:
 
     def sync(self) -> None:
         self._env.sync(True)
+
+
+def _decode_head(author: bytes, value: bytes) -> Head:
+    if len(value) != 48:
+        raise DataCorruption("heads", author.decode("utf-8", "replace"), f"a row of {len(value)} bytes, want 48")
+    return Head(read_u64(value[:8]), bytes(value[8:40]), read_u64(value[40:48]))
 
 
 def _check_data_file(env: lmdb.Environment, data_file: Path) -> None:

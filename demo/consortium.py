@@ -34,6 +34,7 @@ from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc, client_pb2, clie
 from node.cli.command_base import channel
 from node.cli.main import main as hashnode
 from node.cli.serve_cmd import NodeProcess
+from node.core.errors import HashnodeError
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_KEYS = ROOT / "keys/example"
@@ -75,6 +76,13 @@ ORIGINAL, EDIT = "bridge-mods/aaa-orig.jpg", "bridge-mods/blur-a-lot.jpg"
 
 class DemoFailed(Exception):
     """Something the story relies on did not happen."""
+
+
+class PortTaken(DemoFailed):
+    """A port the demo picked as free was taken by another program before its node could bind it."""
+
+
+ATTEMPTS = 3  # starts of the consortium on fresh ports when another program takes one of them first
 
 
 def load_images() -> dict[str, ImageHashes]:
@@ -212,7 +220,12 @@ def running_nodes(workdir: Path, members: list[str]) -> Iterator[list[DemoNode]]
     try:
         for node in nodes:
             print(f"\n$ hashnode serve --config {shown(node.config)} &")
-            node.process = NodeProcess.start(node.config, workdir / f"{node.member_id}.log")
+            try:
+                node.process = NodeProcess.start(node.config, workdir / f"{node.member_id}.log")
+            except HashnodeError as exc:
+                if "cannot bind" in str(exc):
+                    raise PortTaken(f"{node.member_id}: {str(exc).splitlines()[-1]}") from None
+                raise DemoFailed(f"the node of {node.member_id} did not start: {exc}") from None
             print(f"  hashnode: serving member {node.process.member_id} on {node.process.address}")
         yield nodes
     finally:
@@ -373,12 +386,19 @@ def story(workdir: Path) -> float:
 
 def main() -> int:
     print("hashnode demo: three nodes of a hash-sharing consortium, with EXAMPLE keys (never for production)")
-    with tempfile.TemporaryDirectory(prefix="hashnode-demo-") as tmp:
-        try:
-            slowest = story(Path(tmp))
-        except DemoFailed as exc:
-            print(f"\ndemo FAILED: {exc}", file=sys.stderr)
-            return 1
+    for attempt in range(1, ATTEMPTS + 1):
+        with tempfile.TemporaryDirectory(prefix="hashnode-demo-") as tmp:
+            try:
+                slowest = story(Path(tmp))
+                break
+            except PortTaken as exc:
+                if attempt == ATTEMPTS:
+                    print(f"\ndemo FAILED: {exc}", file=sys.stderr)
+                    return 1
+                print(f"\nanother program took a port the demo had picked ({exc}); starting again on other ports")
+            except (DemoFailed, HashnodeError) as exc:
+                print(f"\ndemo FAILED: {exc}", file=sys.stderr)
+                return 1
     print(
         f"\ndemo complete: contributed at A, matchable at B and C within {1000 * slowest:.0f} ms, matched "
         "exactly and as a near-duplicate, provenance verified, tamper caught."

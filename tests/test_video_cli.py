@@ -83,3 +83,29 @@ def test_bad_feature_files_are_one_line_errors(
 def test_hashes_files_and_features_are_exclusive(cli: Cli, tmp_path: Path) -> None:
     result = cli("match", "--features", tmp_path / "a.json", "--file", tmp_path / "b.mp4")
     assert result.code == 2 and "--file and --features" in result.err
+
+
+def test_explain_and_notices_carry_both_percentages_and_ranges(
+    cli: Cli, node: RunningNode, stored: tuple[np.ndarray, str], tmp_path: Path
+) -> None:
+    frames, rid = stored
+    path = tmp_path / "first-half.json"
+    path.write_text(json.dumps({"vpdq": features(frames[:20]).as_json()}))
+    assert cli("match", "--target", node.target, "--features", path).code == 0  # content ref: the file's name
+    expected = {
+        "query_match_percent": 100.0, "compared_match_percent": 50.0,
+        "query_ranges": [[0, 20000]], "stored_ranges": [[0, 20000]],
+    }  # fmt: skip
+    explained = cli("explain", str(path), "--target", node.admin_target)
+    assert explained.code == 0, explained.err
+    assert f"video 100.0% of query,  50.0% of stored  record {rid}" in explained.out
+    assert "matched: query 0:00.000-0:20.000; stored 0:00.000-0:20.000" in explained.out
+    [why] = json.loads(cli("explain", str(path), "--target", node.admin_target, "--json").out)["matches"]
+    assert why["video"] == expected
+    node.ledger.retract([bytes.fromhex(rid)], "test")
+    notices = cli("notices", "--target", node.admin_target)
+    assert f"matched record {rid}: video 100.0% of query,  50.0% of stored" in notices.out, notices.err
+    assert "matched: query 0:00.000-0:20.000; stored 0:00.000-0:20.000" in notices.out
+    [notice] = json.loads(cli("notices", "--target", node.admin_target, "--json").out)["notices"]
+    [video] = notice["videos"]
+    assert video["record_id"] == rid and video["query_id"] == why["query_id"] and video["video"] == expected

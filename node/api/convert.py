@@ -28,6 +28,7 @@ from node.core.taxonomy import Taxonomy
 from node.core.vpdq import VpdqFeatures, VpdqFrame, check_matchable
 from node.dueprocess.items import DecisionItem, Outcome, Stance
 from node.index.pdq import MAX_THRESHOLD
+from node.index.video import VideoComparison
 from node.ledger.cases import OpenCase
 from node.ledger.export import DEFAULT_BATCH as DEFAULT_EXPORT_BATCH
 from node.ledger.export import MAX_BATCH as MAX_EXPORT_BATCH
@@ -528,6 +529,20 @@ def notice_to_proto(stored: StoredNotice) -> admin_pb2.ReinstateNotice:
         last_matched_ms=notice.last_matched_ms,
         cleared=notice.cleared,
         statement_ids=notice.statement_ids,
+        videos=[
+            admin_pb2.NoticeVideoMatch(query_id=query_id, record_id=rid.hex(), video=video_match_to_proto(video))
+            for query_id, rid, video in notice.videos
+        ],
+    )
+
+
+def video_match_to_proto(video: VideoComparison) -> client_pb2.VideoMatch:
+    """A video query's match as `Match.video` carries it (the same message node/api/match_wire.py writes)."""
+    return client_pb2.VideoMatch(
+        query_match_percent=video.query_match_percent,
+        compared_match_percent=video.compared_match_percent,
+        query_ranges=[client_pb2.TimeRange(start_ms=r.start_ms, end_ms=r.end_ms) for r in video.query_ranges],
+        stored_ranges=[client_pb2.TimeRange(start_ms=r.start_ms, end_ms=r.end_ms) for r in video.stored_ranges],
     )
 
 
@@ -544,6 +559,7 @@ def explain_response(
                 query_id=e.match.query_id,
                 record=stored_record_to_proto(e.record),
                 bundle=bundle_to_proto(e.bundle, view=e.record),
+                video=None if e.match.video is None else video_match_to_proto(e.match.video),
             )
             for e in explained
         ],

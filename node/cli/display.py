@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from node.api.gen.hashnode.v1 import client_pb2, types_pb2
@@ -77,3 +78,33 @@ def print_due_process(what: str, response: client_pb2.DueProcessResponse, as_jso
     else:
         print(f"signed {what}{capacity} as entry {response.entry_id} (seq {response.seq})")
     print(f"  record {response.record_id} is now {status_name(response.status)} on this node")
+
+
+def video_line(video: client_pb2.VideoMatch) -> str:
+    """A video match's two percentages (vPDQ's rule: both must reach their thresholds)."""
+    return f"video {video.query_match_percent:5.1f}% of query, {video.compared_match_percent:5.1f}% of stored"
+
+
+def video_ranges_line(video: client_pb2.VideoMatch) -> str:
+    return f"matched: query {_ranges(video.query_ranges)}; stored {_ranges(video.stored_ranges)}"
+
+
+def _ranges(ranges: Sequence[client_pb2.TimeRange]) -> str:
+    return ", ".join(f"{clock(r.start_ms)}-{clock(r.end_ms)}" for r in ranges) or "none"
+
+
+def clock(ms: int) -> str:
+    """`m:ss.mmm` (`h:mm:ss.mmm` from an hour)."""
+    seconds, millis = divmod(ms, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return (f"{hours}:{minutes:02d}" if hours else f"{minutes}") + f":{seconds:02d}.{millis:03d}"
+
+
+def video_json(video: client_pb2.VideoMatch) -> dict[str, object]:
+    return {
+        "query_match_percent": video.query_match_percent,
+        "compared_match_percent": video.compared_match_percent,
+        "query_ranges": [[r.start_ms, r.end_ms] for r in video.query_ranges],
+        "stored_ranges": [[r.start_ms, r.end_ms] for r in video.stored_ranges],
+    }

@@ -16,7 +16,7 @@ from node.api import convert
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
 from node.cli import verify_cmd
 from node.cli.command_base import add_json_option, add_target_options, channel, print_json
-from node.cli.display import utc
+from node.cli.display import utc, video_json, video_line, video_ranges_line
 from node.cli.exit_codes import ExitCode
 from node.core.content_ref import check_content_ref
 from node.core.errors import HashnodeError, InvalidArgument
@@ -77,6 +77,7 @@ class Explained:
             "contributor_contact": match.bundle.author.contact,
             "labels": list(info.record.labels),
             "verified": self.verified is not None,
+            **({"video": video_json(match.video)} if match.HasField("video") else {}),
         }
         if self.verified is None:
             return {**shown, "error": self.error}
@@ -85,8 +86,10 @@ class Explained:
     def lines(self) -> list[str]:
         match, info = self.match, self.match.record
         state = f"VERIFIED, {self.verified.status}" if self.verified else f"NOT VERIFIED: {self.error}"
+        how = video_line(match.video) if match.HasField("video") else f"distance {match.distance}"
         return [
-            f"  {utc(match.matched_at_ms)}  distance {match.distance}  record {info.record_id}",
+            f"  {utc(match.matched_at_ms)}  {how}  record {info.record_id}",
+            *([f"    {video_ranges_line(match.video)}"] if match.HasField("video") else []),
             f"    by {info.author} [{', '.join(info.record.labels)}]  {state}",
             *([f"    contact {match.bundle.author.contact}"] if match.bundle.author.contact else []),
             *(f"    {line}" for line in self.history()),

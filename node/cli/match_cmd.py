@@ -15,7 +15,6 @@ a node, and the image hashing when `--file` is given (bench/cli_startup.py measu
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -209,7 +208,7 @@ def local_queries(args: argparse.Namespace) -> list[LocalQuery]:
 
 
 def _print_human(queries: list[LocalQuery], response: client_pb2.MatchResponse) -> None:
-    from node.cli.display import record_line
+    from node.cli.display import record_line, video_line, video_ranges_line
 
     matched = 0
     for query, result in zip(queries, response.results, strict=True):
@@ -219,9 +218,8 @@ def _print_human(queries: list[LocalQuery], response: client_pb2.MatchResponse) 
         for match in result.matches:
             mark = "  DISPUTED: a case is open, review before acting" if match.disputed else ""
             if match.HasField("video"):
-                print(f"  {_video_line(match.video)}  {record_line(match.record)}{mark}")
-                print(f"    matched: query {_ranges(match.video.query_ranges)}; "
-                      f"stored {_ranges(match.video.stored_ranges)}")
+                print(f"  {video_line(match.video)}  {record_line(match.record)}{mark}")
+                print(f"    {video_ranges_line(match.video)}")
             else:
                 print(f"  distance {match.distance:>2}  {record_line(match.record)}{mark}")
             print("".join(f"    policy: {note}\n" for note in match.policy), end="")
@@ -230,33 +228,8 @@ def _print_human(queries: list[LocalQuery], response: client_pb2.MatchResponse) 
     print(f"{matched} of {len(queries)} queries matched")
 
 
-def _video_line(video: client_pb2.VideoMatch) -> str:
-    return f"video {video.query_match_percent:5.1f}% of query, {video.compared_match_percent:5.1f}% of stored"
-
-
-def _ranges(ranges: Sequence[client_pb2.TimeRange]) -> str:
-    return ", ".join(f"{_clock(r.start_ms)}-{_clock(r.end_ms)}" for r in ranges) or "none"
-
-
-def _clock(ms: int) -> str:
-    """`m:ss.mmm` (`h:mm:ss.mmm` from an hour)."""
-    seconds, millis = divmod(ms, 1000)
-    minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return (f"{hours}:{minutes:02d}" if hours else f"{minutes}") + f":{seconds:02d}.{millis:03d}"
-
-
-def _video_json(video: client_pb2.VideoMatch) -> dict[str, object]:
-    return {
-        "query_match_percent": video.query_match_percent,
-        "compared_match_percent": video.compared_match_percent,
-        "query_ranges": [[r.start_ms, r.end_ms] for r in video.query_ranges],
-        "stored_ranges": [[r.start_ms, r.end_ms] for r in video.stored_ranges],
-    }
-
-
 def _as_json(queries: list[LocalQuery], response: client_pb2.MatchResponse) -> list[dict[str, object]]:
-    from node.cli.display import record_info_json
+    from node.cli.display import record_info_json, video_json
 
     return [
         {
@@ -273,7 +246,7 @@ def _as_json(queries: list[LocalQuery], response: client_pb2.MatchResponse) -> l
                     **record_info_json(m.record),
                     "policy": list(m.policy),
                     "disputed": m.disputed,
-                    **({"video": _video_json(m.video)} if m.HasField("video") else {}),
+                    **({"video": video_json(m.video)} if m.HasField("video") else {}),
                 }
                 for m in result.matches
             ],

@@ -16,7 +16,7 @@ import sys
 
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
 from node.cli.command_base import add_json_option, add_target_options, channel, print_json
-from node.cli.display import utc
+from node.cli.display import utc, video_json, video_line, video_ranges_line
 from node.cli.exit_codes import ExitCode
 
 
@@ -42,6 +42,9 @@ def notice_json(notice: admin_pb2.ReinstateNotice) -> dict[str, object]:
         "last_matched_ms": notice.last_matched_ms,
         "cleared": notice.cleared,
         "statement_ids": list(notice.statement_ids),
+        "videos": [
+            {"query_id": v.query_id, "record_id": v.record_id, "video": video_json(v.video)} for v in notice.videos
+        ],
     }
 
 
@@ -58,6 +61,14 @@ def notice_lines(notice: admin_pb2.ReinstateNotice) -> list[str]:
         f"  content   {content}",
         f"  matched   {utc(notice.first_matched_ms)} .. {utc(notice.last_matched_ms)}",
         f"  {verdict}",
+        *(
+            line
+            for v in notice.videos
+            for line in (
+                f"  query {v.query_id} matched record {v.record_id}: {video_line(v.video)}",
+                f"    {video_ranges_line(v.video)}",
+            )
+        ),
         *(
             [f"  statements {', '.join(notice.statement_ids)}: withdraw or update them (hashnode statements)"]
             if notice.statement_ids

@@ -1,3 +1,4 @@
+from node.api.gen.hashnode.v1 import client_pb2 as _client_pb2
 from node.api.gen.hashnode.v1 import membership_pb2 as _membership_pb2
 from node.api.gen.hashnode.v1 import types_pb2 as _types_pb2
 from node.api.gen.hashnode.v1 import peer_pb2 as _peer_pb2
@@ -342,7 +343,7 @@ class ReplicationState(_message.Message):
     def __init__(self, state_digest: _Optional[bytes] = ..., heads: _Optional[_Iterable[_Union[_peer_pb2.AuthorHead, _Mapping]]] = ..., convicted_authors: _Optional[_Iterable[str]] = ..., evidence: _Optional[int] = ..., gap_buffered: _Optional[int] = ..., pending: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[Count, _Mapping]]] = ..., authoring_blocked_reason: _Optional[str] = ..., undecodable: _Optional[_Iterable[_Union[Count, _Mapping]]] = ...) -> None: ...
 
 class ReinstateNotice(_message.Message):
-    __slots__ = ("number", "issued_at_ms", "cause_record_id", "standing", "content_ref", "overturned_record_ids", "still_matched_record_ids", "query_ids", "first_matched_ms", "last_matched_ms", "cleared", "statement_ids")
+    __slots__ = ("number", "issued_at_ms", "cause_record_id", "standing", "content_ref", "overturned_record_ids", "still_matched_record_ids", "query_ids", "first_matched_ms", "last_matched_ms", "cleared", "statement_ids", "videos")
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     ISSUED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     CAUSE_RECORD_ID_FIELD_NUMBER: _ClassVar[int]
@@ -355,6 +356,7 @@ class ReinstateNotice(_message.Message):
     LAST_MATCHED_MS_FIELD_NUMBER: _ClassVar[int]
     CLEARED_FIELD_NUMBER: _ClassVar[int]
     STATEMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    VIDEOS_FIELD_NUMBER: _ClassVar[int]
     number: int
     issued_at_ms: int
     cause_record_id: str
@@ -367,7 +369,18 @@ class ReinstateNotice(_message.Message):
     last_matched_ms: int
     cleared: bool
     statement_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, number: _Optional[int] = ..., issued_at_ms: _Optional[int] = ..., cause_record_id: _Optional[str] = ..., standing: _Optional[str] = ..., content_ref: _Optional[str] = ..., overturned_record_ids: _Optional[_Iterable[str]] = ..., still_matched_record_ids: _Optional[_Iterable[str]] = ..., query_ids: _Optional[_Iterable[str]] = ..., first_matched_ms: _Optional[int] = ..., last_matched_ms: _Optional[int] = ..., cleared: _Optional[bool] = ..., statement_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    videos: _containers.RepeatedCompositeFieldContainer[NoticeVideoMatch]
+    def __init__(self, number: _Optional[int] = ..., issued_at_ms: _Optional[int] = ..., cause_record_id: _Optional[str] = ..., standing: _Optional[str] = ..., content_ref: _Optional[str] = ..., overturned_record_ids: _Optional[_Iterable[str]] = ..., still_matched_record_ids: _Optional[_Iterable[str]] = ..., query_ids: _Optional[_Iterable[str]] = ..., first_matched_ms: _Optional[int] = ..., last_matched_ms: _Optional[int] = ..., cleared: _Optional[bool] = ..., statement_ids: _Optional[_Iterable[str]] = ..., videos: _Optional[_Iterable[_Union[NoticeVideoMatch, _Mapping]]] = ...) -> None: ...
+
+class NoticeVideoMatch(_message.Message):
+    __slots__ = ("query_id", "record_id", "video")
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
+    query_id: str
+    record_id: str
+    video: _client_pb2.VideoMatch
+    def __init__(self, query_id: _Optional[str] = ..., record_id: _Optional[str] = ..., video: _Optional[_Union[_client_pb2.VideoMatch, _Mapping]] = ...) -> None: ...
 
 class ListNoticesRequest(_message.Message):
     __slots__ = ("after", "limit")
@@ -400,18 +413,20 @@ class ExplainMatchRequest(_message.Message):
     def __init__(self, content_ref: _Optional[str] = ..., query_id: _Optional[str] = ...) -> None: ...
 
 class MatchExplanation(_message.Message):
-    __slots__ = ("matched_at_ms", "distance", "query_id", "record", "bundle")
+    __slots__ = ("matched_at_ms", "distance", "query_id", "record", "bundle", "video")
     MATCHED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     DISTANCE_FIELD_NUMBER: _ClassVar[int]
     QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     RECORD_FIELD_NUMBER: _ClassVar[int]
     BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
     matched_at_ms: int
     distance: int
     query_id: str
     record: _types_pb2.RecordInfo
     bundle: _types_pb2.ProvenanceBundle
-    def __init__(self, matched_at_ms: _Optional[int] = ..., distance: _Optional[int] = ..., query_id: _Optional[str] = ..., record: _Optional[_Union[_types_pb2.RecordInfo, _Mapping]] = ..., bundle: _Optional[_Union[_types_pb2.ProvenanceBundle, _Mapping]] = ...) -> None: ...
+    video: _client_pb2.VideoMatch
+    def __init__(self, matched_at_ms: _Optional[int] = ..., distance: _Optional[int] = ..., query_id: _Optional[str] = ..., record: _Optional[_Union[_types_pb2.RecordInfo, _Mapping]] = ..., bundle: _Optional[_Union[_types_pb2.ProvenanceBundle, _Mapping]] = ..., video: _Optional[_Union[_client_pb2.VideoMatch, _Mapping]] = ...) -> None: ...
 
 class ExplainMatchResponse(_message.Message):
     __slots__ = ("content_ref", "query_id", "matches")

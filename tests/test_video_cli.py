@@ -40,7 +40,10 @@ def test_a_features_file_matches_with_both_percentages_and_ranges(
     assert "video 100.0% of query,  50.0% of stored" in result.out and rid in result.out
     assert "matched: query 0:00.000-0:20.000; stored 0:00.000-0:20.000" in result.out
     as_json = cli("match", "--target", node.target, "--features", path, "--json")
-    [hit] = json.loads(as_json.out)[0]["matches"]
+    assert "vpdq 20 frames over 0:19 (one every 1000 ms), 20 of quality >= 50" in result.out
+    [answer] = json.loads(as_json.out)
+    assert answer["query"]["video"] == {"frames": 20, "duration_ms": 19000, "interval_ms": 1000, "matchable_frames": 20}
+    [hit] = answer["matches"]
     assert hit["record_id"] == rid
     assert hit["video"] == {
         "query_match_percent": 100.0, "compared_match_percent": 50.0,

@@ -228,6 +228,16 @@ def _print_human(queries: list[LocalQuery], response: client_pb2.MatchResponse) 
     print(f"{matched} of {len(queries)} queries matched")
 
 
+def _features_json(features: VpdqFeatures) -> dict[str, object]:
+    """A video query's summary (its features are not repeated: `hashnode hash --json` prints them)."""
+    return {
+        "frames": len(features.frames),
+        "duration_ms": features.duration_ms,
+        "interval_ms": features.interval_ms,
+        "matchable_frames": features.matchable,
+    }
+
+
 def _as_json(queries: list[LocalQuery], response: client_pb2.MatchResponse) -> list[dict[str, object]]:
     from node.cli.display import record_info_json, video_json
 
@@ -238,6 +248,7 @@ def _as_json(queries: list[LocalQuery], response: client_pb2.MatchResponse) -> l
                 "value": q.value,
                 "file": q.file,
                 "transform": q.transform,
+                **({"video": _features_json(q.video)} if q.video is not None else {}),
             },
             "query_id": result.query_id,
             "matches": [

@@ -255,8 +255,14 @@ def _fill_record_info(msg: types_pb2.RecordInfo, stored: StoredRecord) -> None:
 
 
 def record_info_bytes(record: HitRecord) -> bytes:
-    """A matched record's serialized RecordInfo (`MatchRequest.include_records`)."""
-    return bytes(stored_record_to_proto(record.stored()).SerializeToString())
+    """A matched record's serialized RecordInfo (`MatchRequest.include_records`): a video's without its frames,
+    which would make a response of a few video hits too large."""
+    stored = record.stored()
+    msg = stored_record_to_proto(stored)
+    if stored.record.signal_type == VPDQ.name:  # its frames: GetProvenance
+        msg.video_frames = len(stored.record.features.frames)
+        del msg.record.video.frames[:]
+    return bytes(msg.SerializeToString())
 
 
 # --- retraction ---------------------------------------------------------------------------------------------

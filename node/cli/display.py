@@ -45,7 +45,9 @@ def record_info_json(info: types_pb2.RecordInfo) -> dict[str, object]:
         "contributed_at_ms": info.contributed_at_ms,
         "status": status_name(info.status),
     }
-    if record.HasField("video"):
+    if record.HasField("video") and not record.video.frames:  # a match's record: its frames left out
+        shown["video"] = {"frames": info.video_frames, "interval_ms": record.video.interval_ms}
+    elif record.HasField("video"):
         from node.api import convert  # only for videos: the CLI's start-up imports as little as it can
 
         shown["video"] = convert.features_from_proto(record.video, "record.video").as_json()

@@ -73,7 +73,7 @@ class SignedEntry(_message.Message):
     def __init__(self, header: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., items: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class RecordInfo(_message.Message):
-    __slots__ = ("record_id", "record", "author", "entry_id", "seq", "index", "contributed_at_ms", "status")
+    __slots__ = ("record_id", "record", "author", "entry_id", "seq", "index", "contributed_at_ms", "status", "video_frames")
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
     RECORD_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +82,7 @@ class RecordInfo(_message.Message):
     INDEX_FIELD_NUMBER: _ClassVar[int]
     CONTRIBUTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_FRAMES_FIELD_NUMBER: _ClassVar[int]
     record_id: str
     record: HashRecord
     author: str
@@ -90,7 +91,8 @@ class RecordInfo(_message.Message):
     index: int
     contributed_at_ms: int
     status: RecordStatus
-    def __init__(self, record_id: _Optional[str] = ..., record: _Optional[_Union[HashRecord, _Mapping]] = ..., author: _Optional[str] = ..., entry_id: _Optional[str] = ..., seq: _Optional[int] = ..., index: _Optional[int] = ..., contributed_at_ms: _Optional[int] = ..., status: _Optional[_Union[RecordStatus, str]] = ...) -> None: ...
+    video_frames: int
+    def __init__(self, record_id: _Optional[str] = ..., record: _Optional[_Union[HashRecord, _Mapping]] = ..., author: _Optional[str] = ..., entry_id: _Optional[str] = ..., seq: _Optional[int] = ..., index: _Optional[int] = ..., contributed_at_ms: _Optional[int] = ..., status: _Optional[_Union[RecordStatus, str]] = ..., video_frames: _Optional[int] = ...) -> None: ...
 
 class MemberKey(_message.Message):
     __slots__ = ("key_id", "public_key", "valid_from_ms", "valid_until_ms")

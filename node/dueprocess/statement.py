@@ -215,8 +215,24 @@ class Basis:
     contributor_name: str  # its organisation, from the roster
     contributed_ms: int
     matched_ms: int  # the content's first logged match of this record
-    distance: int  # 0 for exact signal types
+    distance: int  # 0 for exact signal types and videos
     exact: bool  # an exact signal type (file hashes) rather than a perceptual one
+    # A video's match (vpdq), by vPDQ's rule: the shares of the content's and of the identified video's frames
+    # that match, and the matched time ranges [start_ms, end_ms) of each. `value_hex` is then the SHA-256 of the
+    # record's features (its exact-lookup key), not the features, which run to hundreds of kilobytes.
+    query_match_percent: float = 0.0
+    compared_match_percent: float = 0.0
+    query_ranges: tuple[tuple[int, int], ...] = ()
+    stored_ranges: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def video(self) -> bool:
+        return self.signal_type == "vpdq"
+
+    @property
+    def disclosed(self) -> str:
+        """The hash as a statement discloses it (`[statements] disclose_hash`)."""
+        return f"vpdq features sha256 {self.value_hex}" if self.video else f"{self.signal_type} {self.value_hex}"
 
 
 # --- labels -> the database's categories ----------------------------------------------------------------------
@@ -669,12 +685,33 @@ _SIGNAL_NAMES = {"pdq": "PDQ", "md5": "MD5", "sha256": "SHA-256", "video_md5": "
 
 def _how_matched(b: Basis, disclose_hash: bool) -> str:
     kind = _SIGNAL_NAMES.get(b.signal_type, b.signal_type)
-    how = (
-        f"an identical {kind} hash of the file"
-        if b.exact
-        else f"a {kind} perceptual hash at Hamming distance {b.distance} (of 256 bits)"
-    )
-    return how + (f" ({b.signal_type} {b.value_hex})" if disclose_hash else "")
+    if b.exact:
+        how = f"an identical {kind} hash of the file"
+    elif b.video:
+        how = (
+            f"vPDQ video hashes, frame by frame (PDQ): {percent(b.query_match_percent)} of the content's frames "
+            f"({time_ranges(b.query_ranges)}) and {percent(b.compared_match_percent)} of the identified video's "
+            f"({time_ranges(b.stored_ranges)}) match"
+        )
+    else:
+        how = f"a {kind} perceptual hash at Hamming distance {b.distance} (of 256 bits)"
+    return how + (f" ({b.disclosed})" if disclose_hash else "")
+
+
+def percent(value: float) -> str:
+    """A match percentage, never rounded up to a threshold it did not reach: 79.96 is 79.9 %."""
+    return f"{int(value * 10) / 10:.1f} %"
+
+
+def time_ranges(ranges: Sequence[tuple[int, int]]) -> str:
+    """Matched spans as `m:ss-m:ss` (`h:mm:ss` from an hour), to the second."""
+    return ", ".join(f"{_clock(start)}-{_clock(end)}" for start, end in ranges) or "none"
+
+
+def _clock(ms: int) -> str:
+    minutes, seconds = divmod(ms // 1000, 60)
+    hours, minutes = divmod(minutes, 60)
+    return (f"{hours}:{minutes:02d}" if hours else f"{minutes}") + f":{seconds:02d}"
 
 
 def decision_facts(basis: Sequence[Basis], consortium: str, disclose_hash: bool) -> str:
@@ -804,7 +841,8 @@ class Statement:
         data = json.loads(raw)
         data.pop("v")
         basis = tuple(
-            Basis(**{**b, "record_id": bytes.fromhex(b["record_id"]), **_tuples(b, "labels", "label_names")})
+            Basis(**{**b, "record_id": bytes.fromhex(b["record_id"]), **_tuples(b, "labels", "label_names"),
+                     **_ranges(b)})
             for b in data.pop("basis")
         )
         decision = data.pop("decision")
@@ -818,6 +856,12 @@ class Statement:
 
 def _tuples(data: Mapping[str, Any], *names: str) -> dict[str, tuple[str, ...]]:
     return {name: tuple(data[name]) for name in names}
+
+
+def _ranges(basis: Mapping[str, Any]) -> dict[str, tuple[tuple[int, int], ...]]:
+    """A stored basis's video ranges (JSON lists) as tuples; none in statements issued before videos."""
+    names = ("query_ranges", "stored_ranges")
+    return {name: tuple((start, end) for start, end in basis[name]) for name in names if name in basis}
 
 
 # --- reinstatement notices naming statements ---------------------------------------------------------------------

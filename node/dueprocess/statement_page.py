@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from node.dueprocess import tdb
-from node.dueprocess.statement import Basis, Decision, StatementSettings, utc_day
+from node.dueprocess.statement import Basis, Decision, StatementSettings, percent, time_ranges, utc_day
 from node.dueprocess.statement_language import LanguagePack
 
 ACCENT = "#1f4e79"  # the header band and the appeal button; tests look for it in the screenshot
@@ -131,6 +131,17 @@ def _label_names(pack: LanguagePack, b: Basis) -> str:
     return "; ".join(n.rstrip(".") for n in names)
 
 
+def _video_match(w: _Writer, b: Basis) -> str:
+    """What of a video matched, by vPDQ's rule: both shares of frames and the matched spans of both videos."""
+    return w.t(
+        "matched_video",
+        query_percent=percent(b.query_match_percent),
+        query_ranges=time_ranges(b.query_ranges),
+        compared_percent=percent(b.compared_match_percent),
+        stored_ranges=time_ranges(b.stored_ranges),
+    )
+
+
 def _why(w: _Writer, decision: Decision, basis: Sequence[Basis], page: Page, settings: StatementSettings) -> None:
     content = w.pack.text("content", decision.content_type[0])
     w.heading("why_heading")
@@ -144,7 +155,8 @@ def _why(w: _Writer, decision: Decision, basis: Sequence[Basis], page: Page, set
                 consortium=page.consortium,
                 date=utc_day(b.contributed_ms),
             )
-            + (f" <code>{_e(b.signal_type)} {_e(b.value_hex)}</code>" if settings.disclose_hash else "")
+            + (" " + _video_match(w, b) if b.video else "")
+            + (f" <code>{_e(b.disclosed)}</code>" if settings.disclose_hash else "")
             for b in basis
         ]
     )

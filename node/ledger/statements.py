@@ -10,11 +10,12 @@ updated one, or withdrawn, and so that appeals filed from it and reinstatement n
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from node.core.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from node.core.signals import MatchKind, signal_type
+from node.core.signals import VPDQ, MatchKind, signal_type
 from node.dueprocess.deadlines import resolve as resolve_appeal
 from node.dueprocess.matchlog import MatchLogEntry, is_query_id
 from node.dueprocess.statement import (
@@ -32,6 +33,7 @@ from node.dueprocess.statement import (
 from node.dueprocess.statement import resolve as resolve_decision
 from node.dueprocess.statement_language import LanguagePack
 from node.dueprocess.statement_page import Page, render_page
+from node.index.video import VideoComparison
 from node.ledger import standing
 from node.ledger.ledger import Ledger, RecordStatus, StoredRecord
 from node.storage.matchlog import LmdbMatchLog
@@ -134,10 +136,12 @@ class Statements:
     def _one_basis(self, stored: StoredRecord, match: MatchLogEntry) -> Basis:
         record, taxonomy = stored.record, self.ledger.taxonomy.labels
         member = self.ledger.membership.get(stored.author)
-        return Basis(
+        video = record.signal_type == VPDQ.name
+        basis = Basis(
             record_id=stored.record_id,
             signal_type=record.signal_type,
-            value_hex=record.value.hex(),
+            # A video's features run to hundreds of kilobytes: their SHA-256, the record's exact-lookup key.
+            value_hex=hashlib.sha256(record.value).hexdigest() if video else record.value.hex(),
             labels=record.labels,
             label_names=tuple(taxonomy[label].description if label in taxonomy else "" for label in record.labels),
             contributor=stored.author,
@@ -147,6 +151,7 @@ class Statements:
             distance=match.distance,
             exact=signal_type(record.signal_type).match == MatchKind.EXACT,
         )
+        return basis if match.video is None else _with_video(basis, match.video)
 
     def _page(self, statement_id: str, issued_ms: int, terrorist: bool) -> Page:
         ledger, settings = self.ledger, self.settings
@@ -334,3 +339,14 @@ def _appeals_from(ledger: Ledger, txn: Txn, rid: bytes, contributor: str, statem
 
 def _ids(first: Mapping[bytes, object]) -> str:
     return ", ".join(rid.hex() for rid in sorted(first))
+
+
+def _with_video(basis: Basis, video: VideoComparison) -> Basis:
+    """A video's basis: what matched, by vPDQ's rule (both percentages, the matched ranges of both videos)."""
+    return replace(
+        basis,
+        query_match_percent=video.query_match_percent,
+        compared_match_percent=video.compared_match_percent,
+        query_ranges=tuple((r.start_ms, r.end_ms) for r in video.query_ranges),
+        stored_ranges=tuple((r.start_ms, r.end_ms) for r in video.stored_ranges),
+    )

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Cli, NodeFactory, require_video_data, require_vpdq
+from conftest import Cli, NodeFactory, RunningNode, require_video_data, require_vpdq
 
 from node.api import convert
 from node.api.gen.hashnode.v1 import client_pb2, types_pb2
@@ -152,18 +152,67 @@ def test_a_video_is_recognised_by_its_content(cli: Cli, tmp_path: Path) -> None:
     assert len(result["vpdq"]["frames"]) == 7 and "pdq" not in result
 
 
+INTERVALS = "milliseconds 0..4294967295 (0: every frame) or auto"
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--interval-ms", "-1"], "--interval-ms: got -1, want milliseconds >= 0 (0: every frame)"),
+        (["--interval-ms", "-1"], f"--interval-ms: got -1, want {INTERVALS}"),
+        (["--interval-ms", "often"], f"--interval-ms: got often, want {INTERVALS}"),
         (["--dihedral"], "--dihedral: got {path} (a video), want image files only"),
     ],
-    ids=["negative-interval", "dihedral"],
+    ids=["negative-interval", "word-interval", "dihedral"],
 )
 def test_bad_options(cli: Cli, argv: list[str], message: str) -> None:
     result = cli("hash", *argv, sample(SHORT))
     assert (result.code, result.out) == (2, "")
     assert result.err == f"hashnode: error: {message.format(path=sample(SHORT))}\n"
+
+
+@pytest.fixture(scope="module")
+def seventy_seconds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 70 s video at 100 frames/s: 7000 frames, more than a feature list holds (6000)."""
+    require_vpdq()
+    path = tmp_path_factory.mktemp("long") / "long.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:rate=100:duration=70", "-pix_fmt", "yuv420p", path)
+    return path
+
+
+def test_a_video_over_6000_frames_at_the_interval_asked_is_one_line_naming_the_option(
+    cli: Cli, seventy_seconds: Path
+) -> None:
+    result = cli("hash", "--every-frame", seventy_seconds)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        f"hashnode: error: {seventy_seconds}: --interval-ms: got 0 ms, 7000 frames over 70.0 s, want at most 6000 "
+        "frames (a vpdq feature list's limit): about 22 ms or more, or auto (the finest sampling that fits)\n"
+    )
+
+
+def test_interval_auto_takes_every_frame_when_it_fits_and_the_finest_step_that_fits_otherwise(
+    cli: Cli, seventy_seconds: Path
+) -> None:
+    short = json.loads(cli("hash", "--json", "--interval-ms", "auto", sample(SHORT)).out)[0]["vpdq"]
+    assert short["interval_ms"] == 0 and len(short["frames"]) == 206
+    long = json.loads(cli("hash", "--json", "--interval-ms", "auto", seventy_seconds).out)[0]["vpdq"]
+    assert [f["frame_number"] for f in long["frames"]] == list(range(0, 7000, 2))  # every frame is 7000
+    assert long["interval_ms"] == 20  # two frames' time: what vpdq hashes at --interval-ms 20
+    at_20 = json.loads(cli("hash", "--json", "--interval-ms", "20", seventy_seconds).out)[0]["vpdq"]
+    assert at_20 == long
+
+
+def test_submit_refuses_a_video_over_6000_frames_before_sending_and_auto_submits_it(
+    cli: Cli, node: RunningNode, seventy_seconds: Path
+) -> None:
+    argv = ("submit", "--target", node.target, "--file", seventy_seconds, "--label", "tvec.propaganda")
+    refused = cli(*argv, "--interval-ms", "0")
+    assert refused.code == 2 and f"{seventy_seconds}: --interval-ms: got 0 ms, 7000 frames" in refused.err
+    assert "or auto" in refused.err and len(refused.err.strip().splitlines()) == 1 and node.record_count() == 0
+    submitted = cli(*argv, "--interval-ms", "auto", "--json")
+    assert submitted.code == 0, submitted.err
+    [rid] = json.loads(submitted.out)["record_ids"]
+    assert len(node.ledger.record(bytes.fromhex(rid)).record.features.frames) == 3500
 
 
 # --- files that are not hashable videos: one line naming the file and the reason, exit 2, nothing printed ---

@@ -27,10 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sampling = parser.add_mutually_exclusive_group()
     sampling.add_argument(
         "--interval-ms",
-        type=int,
-        default=video.DEFAULT_INTERVAL_MS,
+        default=str(video.DEFAULT_INTERVAL_MS),
         metavar="MS",
-        help=f"videos: hash one frame every MS milliseconds (default {video.DEFAULT_INTERVAL_MS}; 0: every frame)",
+        help=f"videos: hash one frame every MS milliseconds (default {video.DEFAULT_INTERVAL_MS}; 0: every frame; "
+        "auto: the finest sampling that keeps the video within 6000 frames, a stored record's limit)",
     )
     sampling.add_argument(
         "--every-frame", action="store_true", help="videos: hash every frame (--interval-ms 0)"
@@ -38,14 +38,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_json_option(parser)
 
 
-def hash_file(path: Path, *, dihedral: bool, interval_ms: int = video.DEFAULT_INTERVAL_MS) -> dict[str, object]:
+def hash_file(
+    path: Path, *, dihedral: bool, interval_ms: int | None = video.DEFAULT_INTERVAL_MS
+) -> dict[str, object]:
     """Everything `hash` reports about one file: a video (by name or content) gets vPDQ features, any other
     file is read as an image."""
     if video.is_video(path):
         if dihedral:
             raise InvalidArgument("--dihedral", f"{path} (a video)", "image files only")
         md5, sha256 = digests.file_digests(path)
-        features = video.hash_video(path, interval_ms=interval_ms)
+        features = video.hash_video(path, interval_ms=interval_ms, option="--interval-ms")
         return {"path": str(path), "md5": md5, "sha256": sha256, "vpdq": features.as_json()}
     md5, sha256 = digests.file_digests(path)
     pdq, quality = image.pdq_hash(path)
@@ -98,9 +100,7 @@ def _print_human(result: dict[str, object]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.interval_ms < 0:
-        raise InvalidArgument("--interval-ms", args.interval_ms, "milliseconds >= 0 (0: every frame)")
-    interval_ms = 0 if args.every_frame else args.interval_ms
+    interval_ms = 0 if args.every_frame else video.parse_interval(args.interval_ms)
     results = [hash_file(path, dihedral=args.dihedral, interval_ms=interval_ms) for path in args.files]
     if args.json:
         print_json(results)

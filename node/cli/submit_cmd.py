@@ -4,8 +4,9 @@ From arguments: `--type pdq --hash HEX --quality 100 --label L [--label ...] [--
 [--source S]` (`--hash` may repeat; every hash gets the same metadata). From a file: `--file F` (.csv,
 .jsonl or .txt: the formats of `hashnode import`, read by `node.interchange.formats`, vpdq feature lists included;
 `--label` and `--quality` then apply to lines that give none). From a video: `--file VIDEO.mp4` (any extension of
-`VIDEO_EXTENSIONS`) hashes it here with vPDQ, one frame every `--interval-ms` (default 1000), and submits one vpdq
-record with the `--label`/`--tag`/`--reference`/`--source` given; the video itself never leaves this machine.
+`VIDEO_EXTENSIONS`) hashes it here with vPDQ, one frame every `--interval-ms` (default 1000; 0 every frame; `auto`
+the finest sampling that keeps the video within a feature list's 6000 frames), and submits one vpdq record with
+the `--label`/`--tag`/`--reference`/`--source` given; the video itself never leaves this machine.
 Every record is checked before anything is sent; the node then checks the batch against its taxonomy and quality
 minimum and refuses all of it if any record fails. To submit every good line of a large file and hear about the
 others, use `hashnode import`.
@@ -41,8 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a .csv, .jsonl or threatexchange .txt file of records, or a video (.mp4, .mov, ...) to hash with vPDQ",
     )
     parser.add_argument(
-        "--interval-ms", type=int, default=DEFAULT_INTERVAL_MS, metavar="MS",
-        help=f"video sampling: hash one frame every MS milliseconds, 0 every frame (default {DEFAULT_INTERVAL_MS})",
+        "--interval-ms", default=str(DEFAULT_INTERVAL_MS), metavar="MS",
+        help="video sampling: hash one frame every MS milliseconds, 0 every frame, auto the finest that keeps the "
+        f"video within 6000 frames (default {DEFAULT_INTERVAL_MS})",
     )
     parser.add_argument("--type", default="pdq", help="signal type of --hash: pdq, md5, sha256, video_md5")
     parser.add_argument(
@@ -89,15 +91,14 @@ def records_from_args(args: argparse.Namespace) -> list[types_pb2.HashRecord]:
 
 def video_record(args: argparse.Namespace) -> types_pb2.HashRecord:
     """The vpdq record of the video `args.file`, hashed here (node.hashing.video)."""
-    if not 0 <= args.interval_ms <= 0xFFFF_FFFF:
-        raise InvalidArgument("--interval-ms", args.interval_ms, "milliseconds 0..4294967295 (0: every frame)")
     try:
-        from node.hashing.video import hash_video  # type: ignore[import-not-found,unused-ignore]  # an extra
-    except ImportError as exc:
+        from node.hashing.video import hash_video, parse_interval  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:  # the `video` extra is not installed
         raise InvalidArgument(
             "--file", str(args.file), f"a hash list: this installation cannot hash videos ({exc.msg})"
         ) from None
-    features: VpdqFeatures = hash_video(args.file, interval_ms=args.interval_ms)
+    interval: int | None = parse_interval(args.interval_ms)
+    features: VpdqFeatures = hash_video(args.file, interval_ms=interval, option="--interval-ms")
     record = HashRecord.create(
         signal_type_name="vpdq", value_hex="", quality=0, labels=args.label, tags=args.tag,
         reference=args.reference, source=args.source, taxonomy=CLIENT_TAXONOMY, min_pdq_quality=0,

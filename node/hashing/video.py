@@ -7,13 +7,18 @@ imported only when a video is hashed: a node that stores and matches feature lis
 
 Sampling: `interval_ms` is vpdq's `seconds_per_hash` in milliseconds. vpdq hashes the frames whose number is a
 multiple of `int(interval_ms / 1000 * frame_rate)` (at least 1), so 1000 ms at 30 frames/s is every 30th frame
-and 0 is every frame.
+and 0 is every frame. A feature list holds at most 6000 frames (MAX_FRAMES): every frame fits 200 s of a 30 frames/s
+video, one a second 100 minutes; `auto` hashes every frame and, for a longer video, keeps the finest sampling
+that fits (every k-th frame of the every-frame hashes: what vpdq hashes at an interval of k frames).
+
+`parse_interval` reads the command line's `--interval-ms` (milliseconds, or `auto`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import os
 import struct
 import sys
@@ -25,7 +30,7 @@ from types import ModuleType
 from typing import IO, Any
 
 from node.core.errors import FailedPrecondition, InvalidArgument
-from node.core.vpdq import MAX_U32, QUALITY_FLOOR, VpdqFeatures, VpdqFrame
+from node.core.vpdq import MAX_FRAMES, MAX_U32, QUALITY_FLOOR, VpdqFeatures, VpdqFrame
 
 DEFAULT_INTERVAL_MS = 1000  # one frame per second: python-threatexchange's default sampling
 
@@ -81,22 +86,83 @@ def is_video(path: Path) -> bool:
     )
 
 
-def hash_video(path: Path, *, interval_ms: int = DEFAULT_INTERVAL_MS, threads: int = 0) -> VpdqFeatures:
-    """vPDQ features of a video file: one frame every `interval_ms` milliseconds (0: every frame).
+def hash_video(
+    path: Path, *, interval_ms: int | None = DEFAULT_INTERVAL_MS, threads: int = 0, option: str = "interval_ms"
+) -> VpdqFeatures:
+    """vPDQ features of a video file: one frame every `interval_ms` milliseconds (0: every frame; None, `auto`:
+    about the finest sampling that keeps the video within a feature list's MAX_FRAMES, every frame if it fits).
 
-    `threads`: vpdq's hashing threads, 0 for one per core. Nothing is written anywhere.
+    `threads`: vpdq's hashing threads, 0 for one per core; `option`: what errors call the sampling (a command
+    line's `--interval-ms`). Nothing is written anywhere.
 
     Raises:
         FailedPrecondition: vpdq (the `video` extra) is not installed or cannot load.
         InvalidArgument: naming the file: missing, not a video, truncated, no frames, no frame of quality >= 50
-            (such a video can never match), or more frames than a feature list holds.
+            (such a video can never match); and `option`: more frames at that sampling than a feature list holds
+            (the message gives about the finest interval that fits).
     """
-    if isinstance(interval_ms, bool) or not isinstance(interval_ms, int) or not 0 <= interval_ms <= MAX_U32:
+    if interval_ms is not None and (
+        isinstance(interval_ms, bool) or not isinstance(interval_ms, int) or not 0 <= interval_ms <= MAX_U32
+    ):
         raise InvalidArgument("interval_ms", interval_ms, f"milliseconds 0..{MAX_U32} (0: every frame)")
     if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= 1024:
         raise InvalidArgument("threads", threads, "0..1024 (0: one per core)")
     vpdq = _vpdq_module(path)
     _check_file(path)
+    if interval_ms is None:
+        return _finest_fitting(vpdq, path, threads)
+    frames = _frames(vpdq, path, interval_ms, threads)
+    if len(frames) > MAX_FRAMES:
+        raise InvalidArgument(
+            f"{path}: {option}",
+            f"{interval_ms} ms, {len(frames)} frames over {frames[-1].timestamp_ms / 1000:.1f} s",
+            f"at most {MAX_FRAMES} frames (a vpdq feature list's limit): about {_fitting_interval(frames)} ms or "
+            "more, or auto (the finest sampling that fits)",
+        )
+    return VpdqFeatures.create(frames, interval_ms, field=str(path))
+
+
+def parse_interval(text: str, option: str = "--interval-ms") -> int | None:
+    """A sampling as a command line gives it: milliseconds 0..2^32-1 (0: every frame), or `auto` (None)."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_U32:
+        raise InvalidArgument(option, text, f"milliseconds 0..{MAX_U32} (0: every frame) or auto")
+    return value
+
+
+def _finest_fitting(vpdq: ModuleType, path: Path, threads: int) -> VpdqFeatures:
+    """Every frame if the video has at most MAX_FRAMES, else every k-th frame for the smallest k that fits: what
+    vpdq hashes at an interval of k frames (the frames whose number is a multiple of k), taken from the
+    every-frame hashes rather than hashing again; `interval_ms` is then k frames' time."""
+    frames = _frames(vpdq, path, 0, threads)
+    if len(frames) <= MAX_FRAMES:
+        return VpdqFeatures.create(frames, 0, field=str(path))
+    step = 2
+    while sum(1 for f in frames if f.frame_number % step == 0) > MAX_FRAMES:
+        step += 1
+    kept = [f for f in frames if f.frame_number % step == 0]
+    return VpdqFeatures.create(kept, max(1, round(step * _frame_ms(frames))), field=str(path))
+
+
+def _frame_ms(frames: list[VpdqFrame]) -> float:
+    """One frame's time, from the first and last of these frames."""
+    span = frames[-1].timestamp_ms - frames[0].timestamp_ms
+    return span / max(1, frames[-1].frame_number - frames[0].frame_number)
+
+
+def _fitting_interval(frames: list[VpdqFrame]) -> int:
+    """About the finest interval that keeps a video of these frames (at any sampling) within MAX_FRAMES: its span
+    over MAX_FRAMES - 1 gaps, plus a frame's time (vpdq rounds its frame step down)."""
+    span = frames[-1].timestamp_ms - frames[0].timestamp_ms
+    return math.ceil(span / (MAX_FRAMES - 1) + _frame_ms(frames))
+
+
+def _frames(vpdq: ModuleType, path: Path, interval_ms: int, threads: int) -> list[VpdqFrame]:
     raw = _compute(vpdq, path, interval_ms / 1000, threads)
     if not raw:
         raise InvalidArgument(str(path), "a video with no frames", "a video with at least one frame")
@@ -111,7 +177,7 @@ def hash_video(path: Path, *, interval_ms: int = DEFAULT_INTERVAL_MS, threads: i
             f"{len(frames)} frames, none of quality >= {QUALITY_FLOOR} (best {best}: blank or flat frames)",
             f"a video with frames of quality >= {QUALITY_FLOOR}: frames below are never matched",
         )
-    return VpdqFeatures.create(frames, interval_ms, field=str(path))
+    return frames
 
 
 def _check_file(path: Path) -> None:

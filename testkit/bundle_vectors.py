@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -934,6 +935,34 @@ def _video_cases(suite: Suite) -> None:
              note="a vpdq record of 4 frames, one below the quality floor: quality 75")
 
 
+def _video_limits(suite: Suite) -> None:
+    """The edges of vpdq features a reader decides on (docs/protocol.md, "vPDQ features"): 6000 frames and not 6001,
+    equal timestamps (frame numbers ascend strictly, times only do not go back), and a record no frame of which
+    can match (quality 0), which a node would not create but a reader accepts."""
+    w = suite.w
+
+    def one(item: bytes) -> tuple[Entry, list[Head]]:
+        entry = raw_entry(A1, "member-a", 1, ZERO_ID, T0, EntryKind.CONTRIBUTION, [item])
+        return entry, _with_head(w, entry)
+
+    frames = [(90, i, i * 1000) for i in range(MAX_FRAMES)]
+    entry, heads = one(_video_record(_video(*frames)))
+    suite.ok("vpdq-6000-frames", bundle(w, entry, 0, [], heads=heads), "active",
+             note="the most frames a feature list holds")
+    canonical = _video(*frames).encode()  # 6000 frames, then one more frame and the count made 6001
+    extra = hashlib.sha256(b"frame %d" % MAX_FRAMES).digest() + bytes([90]) + struct.pack(">II", MAX_FRAMES, 6_000_000)
+    over = canonical[:5] + (MAX_FRAMES + 1).to_bytes(4, "big") + canonical[9:] + extra
+    entry, heads = one(HashRecord("vpdq", over, 100, ("tvec.attack_livestream",)).encode())
+    suite.bad("record.item", "vpdq-6001-frames", bundle(w, entry, 0, [], heads=heads),
+              note="one frame over the limit, otherwise canonical (246050 bytes of features, under the item limit)")
+    entry, heads = one(_video_record(_video((90, 0, 0), (90, 1, 0), (90, 2, 1000))))
+    suite.ok("vpdq-equal-timestamps", bundle(w, entry, 0, [], heads=heads), "active",
+             note="frames 0 and 1 share timestamp 0: timestamps may repeat, frame numbers may not")
+    entry, heads = one(_video_record(_video((40, 0, 0), (10, 30, 1000))))
+    suite.ok("vpdq-no-matchable-frame", bundle(w, entry, 0, [], heads=heads), "active",
+             note="no frame reaches quality 50: quality 0; a node refuses to create it, a reader accepts it")
+
+
 def _with_head(w: World, *entries: Entry) -> list[Head]:
     """The world's frontier, with each author of `entries` at least as far as them."""
     heads = {h.author: h for h in w.heads()}
@@ -1636,8 +1665,8 @@ def _answers_consortium(suite: Suite) -> None:
 # The sections of the suite, in manifest order. A new record form or rule adds its own function here (e.g. a
 # signal type's genuine and invalid records: `bundle()` takes any contribution entry, `raw_entry` any item).
 SECTIONS: tuple[Callable[[Suite], None], ...] = (
-    _anchors, _genuine, _decision_cases, _boundary_cases, _video_cases, _file_rules, _anchor_rules, _record_rules,
-    _key_rules, _related_rules, _assembly_rules, _due_process, _answers,
+    _anchors, _genuine, _decision_cases, _boundary_cases, _video_cases, _video_limits, _file_rules, _anchor_rules,
+    _record_rules, _key_rules, _related_rules, _assembly_rules, _due_process, _answers,
 )
 
 __all__ = ["ENTRY_TAG", "SECTIONS", "build"]

@@ -113,6 +113,7 @@ def summary(runtime: NodeRuntime, report: SyncReport) -> HealthSummary:
         lag_entries=report.lag_entries,
         authoring=authoring,
         notes=tuple(notes),
+        refused=report.refused,
     )
 
 
@@ -152,6 +153,11 @@ def _sync(args: argparse.Namespace, config: NodeConfig, runtime: NodeRuntime) ->
     if report.lag_entries:
         print(f"the sync stopped {report.lag_entries} entries short; run the same command again to continue")
         return ExitCode.FAILURE
+    if report.refused:
+        print(
+            "the peer holds entries this node refuses for good (see refused above): they are not fetched "
+            "again and need no re-run"
+        )
     print(f"done: start the node with  hashnode serve --config {args.config}")
     print(
         f"and add its peers (if not in the config): hashnode admin peers add {report.peer_member or 'NAME'} "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 import grpc
 
@@ -45,7 +46,17 @@ def fetch(stub: admin_pb2_grpc.AdminStub, timeout: float) -> HealthSummary:
         lag_entries=sum(p.lag_entries for p in peers),
         authoring=state.authoring_blocked_reason or "yes",
         notes=tuple(notes),
+        refused=refused_lines(peers),
     )
+
+
+def refused_lines(peers: Sequence[admin_pb2.PeerInfo]) -> tuple[str, ...]:
+    """Per author refused, the most entries any peer holds of it (each peer holds the same log)."""
+    most: dict[tuple[str, str], int] = {}
+    for p in peers:
+        for r in p.refused:
+            most[r.author, r.reason] = max(most.get((r.author, r.reason), 0), r.entries)
+    return tuple(f"{n} entries refused from {author}: {reason}" for (author, reason), n in sorted(most.items()))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,7 +9,12 @@ and `validate.check_items` (R9); this module routes verdicts to tables:
 * Gap: the in-memory gap buffer, drained when the hole closes; the holes are returned as ranges to fetch;
 * Pending: the in-memory pending buffer, classified again by `update_membership`;
 * Equivocation, WrongPrevious: fork evidence in the `evidence` table; the stored entry stays;
-* Reject: counted by reason and logged; nothing is written.
+* Reject: counted by reason and logged; nothing else is written, except that a permanent refusal
+  (`RejectReason.permanent`) of an entry its author did sign is remembered in the `state` table (`RefusedLog`,
+  one per author: the first refused seq and why). The rest of that author's log chains on the refused entry,
+  so from that seq on it is not fetched again from any peer, not counted again when a peer pushes it, and not
+  reported as lag but as refused (`behind`). A new roster version asks for those logs once more (it may admit
+  them); an entry refused again is not counted again.
 
 One `receive` call is one write transaction: every entry of the batch, its effects, the evidence it produced
 and the checkpoint of the peer it came from commit together or not at all. Listeners (the index, this node's
@@ -23,11 +28,11 @@ import collections
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from node.core.canonical import Reader, Writer
 from node.core.entry import Entry, EntryKind
-from node.core.errors import DataCorruption
+from node.core.errors import DataCorruption, VerificationError
 from node.ledger.ledger import IndexDelta, Ledger
 from node.membership.members import Membership
 from node.replication.evidence import ForkEvidence, InvalidEvidence, verify_evidence
@@ -52,11 +57,65 @@ from node.storage.store import Head, Txn
 log = logging.getLogger(__name__)
 
 POSITION_PREFIX = b"replication.peer\x00"
-# Refusals of an entry its author did sign (they come after the signature check): no node can continue that
-# author's log past it, so pulls stop asking for the rest of it (until the roster changes or a restart).
-# Refusals before the signature check never count: anyone could forge such an entry to stall an author.
-AUTHOR_FAULTS = frozenset({RejectReason.MALFORMED_ITEM, RejectReason.TIMESTAMP_REGRESSION})
+REFUSED_KEY = b"replication.refused"  # every `RefusedLog`, in one value (one per author at most: bounded)
 EvidenceListener = Callable[[ForkEvidence], None]
+
+
+@dataclass(frozen=True)
+class RefusedLog:
+    """An author's log as refused from `from_seq` on (a permanent refusal of a signed entry), durably.
+
+    `counted_through` is the highest seq of the author counted as refused: an entry at or below it that comes
+    again (another peer, a push, a new roster version that still refuses it) is not counted again. `active`
+    is False after a roster change, until the entry is refused again (or applied: the record goes).
+    """
+
+    author: str
+    from_seq: int
+    reason: RejectReason
+    detail: str
+    counted_through: int
+    active: bool = True
+
+    def refused_detail(self, seq: int) -> str:
+        return (
+            f"seq: got {seq}, want < {self.from_seq} ({self.author}'s log is refused from seq {self.from_seq}, "
+            f"{self.reason.value}: {self.detail})"
+        )
+
+
+@dataclass(frozen=True)
+class Behind:
+    """What a peer's frontier holds that this node lacks: `lag` entries it can still fetch, and per author the
+    entries it will not take (its log refused from some seq: `RefusedLog`)."""
+
+    lag: int
+    refused: tuple[tuple[RefusedLog, int], ...] = ()  # (the refusal, entries the peer holds from its seq)
+
+    def refused_lines(self, peer: str = "") -> list[str]:
+        source = f" (held by {peer})" if peer else ""
+        return [
+            f"{count} entries refused from {log.author}: {log.reason.value}{source}" for log, count in self.refused
+        ]
+
+
+def _encode_refusals(refusals: dict[str, RefusedLog]) -> bytes:
+    writer = Writer().u32(len(refusals))
+    for r in sorted(refusals.values(), key=lambda r: r.author):
+        writer.string(r.author).u64(r.from_seq).string(r.reason.value).string(r.detail)
+        writer.u64(r.counted_through).u8(int(r.active))
+    return writer.getvalue()
+
+
+def _decode_refusals(data: bytes) -> dict[str, RefusedLog]:
+    reader = Reader(data, "refused logs")
+    found = {}
+    for _ in range(reader.u32()):
+        author, from_seq, reason, detail = reader.string(), reader.u64(), reader.string(), reader.string()
+        refusal = RefusedLog(author, from_seq, RejectReason(reason), detail, reader.u64(), bool(reader.u8()))
+        found[author] = refusal
+    reader.end()
+    return found
 
 
 @dataclass(frozen=True)
@@ -95,6 +154,7 @@ class _Batch:
     outcome: ReceiveOutcome
     applied: list[tuple[Entry, IndexDelta]] = field(default_factory=list)
     convicted: set[str] = field(default_factory=set)  # by evidence found in this transaction
+    refusals: dict[str, RefusedLog] | None = None  # this transaction's copy, when it changed them
 
 
 class Replica:
@@ -119,12 +179,11 @@ class Replica:
         self._lock = threading.RLock()
         self._gaps: dict[str, dict[int, Entry]] = {}
         self._pending: dict[bytes, Entry] = {}
-        self._stuck: dict[
-            str, int
-        ] = {}  # author -> seq of its next entry, signed and refused (AUTHOR_FAULTS)
         self._evidence_listeners: list[EvidenceListener] = []
         with self.store.read() as txn:
             self._convicted = self.store.convicted_authors(txn)
+            stored = self.store.get_state(txn, REFUSED_KEY)
+        self._refusals: dict[str, RefusedLog] = {} if stored is None else _decode_refusals(stored)
         if ledger.settings.member_id in self._convicted:
             self._freeze_own_log()
 
@@ -200,16 +259,42 @@ class Replica:
             ids = [i for a in authors for i in self.store.log_ids(txn, a)]
             return state_digest([*ids, *self.store.evidence_ids(txn)])
 
+    def refusals(self) -> list[RefusedLog]:
+        """The authors whose log this node refuses from some seq on (`RefusedLog`)."""
+        with self._lock:
+            return sorted(self._refusals.values(), key=lambda r: r.author)
+
+    def behind(self, remote: Frontier) -> Behind:
+        """What `remote` holds beyond this node: entries still to fetch, apart from those it refuses."""
+        local = self.frontier()
+        with self._lock:
+            refusals = {a: r for a, r in self._refusals.items() if r.active}
+        lag, refused = 0, []
+        for theirs in remote:
+            ours = local.get(theirs.author)
+            have = ours.seq if ours else 0
+            refusal = refusals.get(theirs.author)
+            if refusal is not None and theirs.seq >= refusal.from_seq:
+                refused.append((refusal, theirs.seq - max(have, refusal.from_seq - 1)))
+                lag += max(0, refusal.from_seq - 1 - have)
+            else:
+                lag += max(0, theirs.seq - have)
+        return Behind(lag, tuple(refused))
+
     def missing_ranges(self, remote: Frontier) -> list[AuthorRange]:
         """As `LogSet.missing_ranges`: what to fetch from a peer whose frontier is `remote`; except that an
-        author whose next entry this node refused although the author signed it (`AUTHOR_FAULTS`) is skipped:
-        fetching the rest of its log would bring nothing it can apply."""
+        author's log is asked for only up to the seq this node refuses it from (`RefusedLog`): the rest would
+        bring nothing it can apply."""
         local = self.frontier()
-        wanted = [
-            r
-            for r in diff(local, remote)
-            if self._replicates(r.author) and self._stuck.get(r.author) != r.from_seq
-        ]
+        wanted = []
+        for r in diff(local, remote):
+            refusal = self._refusals.get(r.author)
+            if refusal is not None and refusal.active:
+                if r.from_seq >= refusal.from_seq:
+                    continue
+                r = AuthorRange(r.author, r.from_seq, min(r.to_seq, refusal.from_seq - 1))
+            if self._replicates(r.author):
+                wanted.append(r)
         with self.store.read() as txn:
             for theirs in remote:
                 ours = local.get(theirs.author)
@@ -241,6 +326,8 @@ class Replica:
                     while current is not None:
                         current = self._receive_one(batch, current)
                 batch.outcome.missing = self._gap_ranges(txn, sorted(touched))
+                if batch.refusals is not None:
+                    self.store.put_state(txn, REFUSED_KEY, _encode_refusals(batch.refusals))
                 if position is not None:
                     self.store.put_state(txn, POSITION_PREFIX + position.peer.encode(), position.encode())
             self._committed(batch)
@@ -270,20 +357,36 @@ class Replica:
             self.ledger.membership = membership
             waiting = list(self._pending.values())
             self._pending.clear()
-            self._stuck.clear()  # a key or a cutoff may have changed: ask for those logs again
+            if any(r.active for r in self._refusals.values()):
+                # A role, a key or a cutoff may have changed: ask for those logs again, once.
+                self._refusals = {a: replace(r, active=False) for a, r in self._refusals.items()}
+                with self.store.write() as txn:
+                    self.store.put_state(txn, REFUSED_KEY, _encode_refusals(self._refusals))
             return self.receive(waiting)
 
     def _receive_one(self, batch: _Batch, entry: Entry) -> Entry | None:
         """Acts on one verdict; returns the buffered successor when applying `entry` closed a gap."""
-        verdict = self._classify(batch, entry)
         outcome, header = batch.outcome, entry.header
+        refusal = self._refusals_of(batch).get(header.author)
+        if refusal is not None and refusal.active and header.seq >= refusal.from_seq:
+            # It chains on the refused entry (or is it): refused without a look, counted once per seq.
+            if header.seq > refusal.counted_through:
+                self._refusals_of(batch, True)[header.author] = replace(refusal, counted_through=header.seq)
+                reject = Reject(entry.entry_id, refusal.reason, refusal.refused_detail(header.seq))
+                outcome.rejected.append(reject)
+            else:
+                outcome.duplicates += 1
+            return None
+        verdict = self._classify(batch, entry)
         match verdict:
             case Apply():
                 records = check_items(entry)
                 if isinstance(records, Reject):
-                    self._refused(entry, records, outcome)
+                    self._refused(batch, entry, records)
                     return None
                 decoded = records if entry.kind == EntryKind.CONTRIBUTION else None
+                if refusal is not None and header.seq >= refusal.from_seq:  # a new roster admits it
+                    del self._refusals_of(batch, True)[header.author]
                 batch.applied.append((entry, self.ledger.apply_in_txn(batch.txn, entry, decoded)))
                 outcome.applied.append(entry)
                 return self._gaps.get(header.author, {}).pop(header.seq + 1, None)
@@ -298,13 +401,44 @@ class Replica:
             case WrongPrevious():
                 self._record(batch, ForkEvidence.of(self._stored(batch.txn, verdict.head_id), entry))
             case Reject():
-                self._refused(entry, verdict, outcome)
+                self._refused(batch, entry, verdict)
         return None
 
-    def _refused(self, entry: Entry, reject: Reject, outcome: ReceiveOutcome) -> None:
-        outcome.rejected.append(reject)
-        if reject.reason in AUTHOR_FAULTS:  # decided at head + 1, on a verified signature
-            self._stuck[entry.header.author] = entry.header.seq
+    def _refusals_of(self, batch: _Batch, changing: bool = False) -> dict[str, RefusedLog]:
+        """The refusals as this transaction sees them; a copy of its own once it changes them."""
+        if batch.refusals is None and changing:
+            batch.refusals = dict(self._refusals)
+        return self._refusals if batch.refusals is None else batch.refusals
+
+    def _refused(self, batch: _Batch, entry: Entry, reject: Reject) -> None:
+        """Counts a refusal, and remembers the author's log as refused when the reason is permanent and the
+        author did sign the entry (anyone can forge an entry naming an author, to stall its log)."""
+        header = entry.header
+        known = self._refusals_of(batch).get(header.author)
+        if known is None or not known.from_seq <= header.seq <= known.counted_through:
+            batch.outcome.rejected.append(reject)  # not counted before (a new roster may refuse it again)
+        if not reject.reason.permanent or not self._signed(entry):
+            return
+        refusals = self._refusals_of(batch, True)
+        counted = max(header.seq, known.counted_through if known else 0)
+        if known is None or not known.active or header.seq < known.from_seq:
+            refusals[header.author] = RefusedLog(header.author, header.seq, reject.reason, reject.detail, counted)
+            for seq in [s for s in self._gaps.get(header.author, {}) if s > header.seq]:
+                del self._gaps[header.author][seq]  # they chain on the refused entry
+        else:
+            refusals[header.author] = replace(known, counted_through=counted)
+
+    def _signed(self, entry: Entry) -> bool:
+        """Whether the entry's author signed it (R5's refusals come before the signature check)."""
+        member = self.membership.get(entry.header.author)
+        key = None if member is None else member.key(entry.header.key_id)
+        if key is None:
+            return False
+        try:
+            entry.verify(key.public_key)
+        except VerificationError:
+            return False
+        return True
 
     def _classify(self, batch: _Batch, entry: Entry) -> Verdict:
         author = entry.header.author
@@ -385,6 +519,8 @@ class Replica:
     def _committed(self, batch: _Batch) -> None:
         """What follows a commit, in commit order: index, subscribers, counters."""
         self._convicted |= batch.convicted
+        if batch.refusals is not None:
+            self._refusals = batch.refusals
         self.ledger.after_commit_all(batch.applied)
         for reject in batch.outcome.rejected:
             self._count_reject(reject)

@@ -23,7 +23,6 @@ from node.api.peer_wire import PeerFrontier, batch_from_proto, fetch_request, fr
 from node.core.entry import EntryKind
 from node.core.errors import FailedPrecondition
 from node.ledger.replica import PeerPosition, Replica
-from node.replication.frontier import Frontier
 
 MAX_ROUNDS = 100_000  # FetchEntries calls; each brings a server-capped amount, so this bounds a sync
 
@@ -46,17 +45,9 @@ Progress = Callable[[SyncCounts], None]
 class SyncReport:
     peer_member: str
     counts: SyncCounts
-    lag_entries: int  # entries the peer holds that this node still lacks (0 after a complete sync)
+    lag_entries: int  # entries the peer holds that this node still lacks and may take (0 once complete)
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
-
-
-def missing_entries(remote: Frontier, local: Frontier) -> int:
-    """Entries the remote frontier holds beyond the local one."""
-    missing = 0
-    for theirs in remote:
-        ours = local.get(theirs.author)
-        missing += max(0, theirs.seq - (ours.seq if ours is not None else 0))
-    return missing
+    refused: tuple[str, ...] = ()  # "3 entries refused from AUTHOR: REASON": the peer holds them, never taken
 
 
 def _frontier(stub: peer_pb2_grpc.PeerStub, replica: Replica, timeout_s: float) -> PeerFrontier:
@@ -77,7 +68,7 @@ def pull_database(
     """
     stub = peer_pb2_grpc.PeerStub(channel)
     remote = _frontier(stub, replica, timeout_s)
-    counts = SyncCounts(total_entries=missing_entries(remote.frontier, replica.frontier()))
+    counts = SyncCounts(total_entries=replica.behind(remote.frontier).lag)
     for _ in range(MAX_ROUNDS):
         ranges = replica.missing_ranges(remote.frontier)
         evidence_ids = replica.missing_evidence(remote.evidence_ids)
@@ -86,9 +77,8 @@ def pull_database(
         ):
             break
     rejected = {reason.value: count for reason, count in replica.rejected.items()}
-    return SyncReport(
-        remote.member_id, counts, missing_entries(remote.frontier, replica.frontier()), rejected
-    )
+    behind = replica.behind(remote.frontier)
+    return SyncReport(remote.member_id, counts, behind.lag, rejected, tuple(behind.refused_lines()))
 
 
 def _fetch(
@@ -136,9 +126,10 @@ class HealthSummary:
     records: int
     entries: int
     labels: dict[str, int]
-    lag_entries: int
+    lag_entries: int  # entries it may still take; those it refuses are in `refused`
     authoring: str  # "yes", or why not
     notes: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()  # "3 entries refused from AUTHOR: REASON", per author
 
     def lines(self) -> list[str]:
         expired = " (EXPIRED: ask the stewards for a newer one)" if self.roster_expired else ""
@@ -150,6 +141,7 @@ class HealthSummary:
             f"  records    {self.records} active, in {self.entries} signed entries (each signature verified)",
             f"  labels     {labels}",
             f"  lag        {self.lag_entries} entries behind its peers",
+            *(f"  refused    {line}" for line in self.refused),
             f"  authoring  {self.authoring}",
             *(f"  note       {note}" for note in self.notes),
         ]

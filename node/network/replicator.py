@@ -51,7 +51,7 @@ from node.api.peer_wire import (
     frontier_to_proto,
 )
 from node.core.errors import HashnodeError
-from node.ledger.replica import PeerPosition, Replica
+from node.ledger.replica import PeerPosition, RefusedLog, Replica
 from node.replication.frontier import AuthorRange, Frontier
 from node.replication.reconcile import ReceiveOutcome
 from node.storage.restore import RestoreMark, clear_restore_mark, restore_mark
@@ -133,7 +133,9 @@ class PeerStatus:
     member_id: str = ""  # the member the peer's node serves, as it said
     last_sync_ms: int = 0  # last successful pull pass or pushed batch; 0 = never
     last_error: str = ""
-    lag_entries: int = 0  # entries the peer held (when last seen) that this node does not
+    lag_entries: int = 0  # entries the peer held (when last seen) that this node does not, and may take
+    # Per author whose log this node refuses from some seq (`RefusedLog`), the entries the peer holds from it.
+    refused: tuple[tuple[RefusedLog, int], ...] = ()
     applied: int = 0  # entries applied from this peer since start
     rejected: int = 0  # entries from this peer the receipt rules refused, since start
 
@@ -306,7 +308,8 @@ class PeerLink:
             status, remote = self._status, self._remote
         if remote is None:
             return status
-        return replace(status, lag_entries=_lag(remote, self._replica.frontier()))
+        behind = self._replica.behind(remote)
+        return replace(status, lag_entries=behind.lag, refused=behind.refused)
 
     def _update(self, **changes: object) -> None:
         with self._lock:
@@ -535,14 +538,6 @@ def _extend(batch: ReceivedBatch, more: ReceivedBatch) -> None:
     batch.entries.extend(more.entries)
     batch.evidence.extend(more.evidence)
     batch.undecodable.extend(more.undecodable)
-
-
-def _lag(remote: Frontier, local: Frontier) -> int:
-    lag = 0
-    for theirs in remote:
-        ours = local.get(theirs.author)
-        lag += max(0, theirs.seq - (ours.seq if ours else 0))
-    return lag
 
 
 def _code(exc: BaseException) -> grpc.StatusCode | None:

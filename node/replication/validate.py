@@ -79,6 +79,26 @@ class RejectReason(enum.Enum):
         """Whether the same entry may be accepted later: only a clock ahead of ours fixes itself with time."""
         return self is RejectReason.FUTURE_TIMESTAMP
 
+    @property
+    def permanent(self) -> bool:
+        """Whether every node refuses the entry for good under this roster version, whoever sends it, and so
+        the rest of its author's log (which chains on it). R5's refusals (key window, revocation cutoff,
+        roles) and R8/R9's signed faults are; a wrong consortium, a convicted author (frozen anyway), a clock
+        ahead of ours and a forged signature are not (the last two could be anyone's doing). The replica
+        remembers a permanent refusal only once the author's signature on the entry verifies."""
+        return self in _PERMANENT
+
+
+_PERMANENT = frozenset(
+    {
+        RejectReason.KEY_NOT_VALID,
+        RejectReason.REVOKED_AUTHOR,
+        RejectReason.NOT_AUTHORIZED,
+        RejectReason.TIMESTAMP_REGRESSION,
+        RejectReason.MALFORMED_ITEM,
+    }
+)
+
 
 class LogHead(Protocol):
     """What `classify` needs of an author's head: any object with these fields does (`store.Head` has them).

@@ -12,7 +12,7 @@ import grpc
 from node.api.gen.hashnode.v1 import admin_pb2, peer_pb2
 from node.api.peer_wire import evidence_to_proto
 from node.core.errors import FailedPrecondition
-from node.ledger.replica import Replica
+from node.ledger.replica import RefusedLog, Replica
 from node.network.replicator import PeerStatus
 from node.runtime.runtime import NodeRuntime
 
@@ -40,6 +40,13 @@ def peer_info(status: PeerStatus, source: str = "") -> admin_pb2.PeerInfo:
         lag_entries=status.lag_entries,
         applied=status.applied,
         rejected=status.rejected,
+        refused=[_refused_log(log, count) for log, count in status.refused],
+    )
+
+
+def _refused_log(log: RefusedLog, entries: int) -> admin_pb2.RefusedLog:
+    return admin_pb2.RefusedLog(
+        author=log.author, from_seq=log.from_seq, reason=log.reason.value, detail=log.detail, entries=entries
     )
 
 
@@ -94,4 +101,7 @@ class ReplicationAdmin:
             ],
             authoring_blocked_reason=self.runtime.ledger.authoring_blocked_reason or "",
             undecodable=[admin_pb2.Count(key=r, count=n) for r, n in sorted(replica.undecodable.items())],
+            refused_logs=[
+                _refused_log(r, r.counted_through - r.from_seq + 1) for r in replica.refusals() if r.active
+            ],
         )

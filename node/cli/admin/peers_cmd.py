@@ -55,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
                     "lag_entries": p.lag_entries,
                     "last_sync_ms": p.last_sync_ms,
                     "last_error": p.last_error,
+                    "refused": [
+                        {"author": r.author, "from_seq": r.from_seq, "entries": r.entries, "reason": r.reason}
+                        for r in p.refused
+                    ],
                 }
                 for p in peers
             ]
@@ -67,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
             f"{p.name:<20} {p.address:<24} {p.source:<7} {p.state:<10} lag {p.lag_entries:<6} "
             f"last sync {synced}{error}"
         )
+        for r in p.refused:  # held by the peer, refused here for good: not lag
+            print(f"  {r.entries} entries refused from {r.author}: {r.reason} (from seq {r.from_seq})")
     if not peers:
         print(
             "no peers: the roster lists no other active member's endpoint (and none is configured); add one "

@@ -263,7 +263,7 @@ class ListPeersRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class PeerInfo(_message.Message):
-    __slots__ = ("name", "address", "state", "member_id", "last_sync_ms", "last_error", "lag_entries", "applied", "rejected", "source")
+    __slots__ = ("name", "address", "state", "member_id", "last_sync_ms", "last_error", "lag_entries", "applied", "rejected", "source", "refused")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -274,6 +274,7 @@ class PeerInfo(_message.Message):
     APPLIED_FIELD_NUMBER: _ClassVar[int]
     REJECTED_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
     name: str
     address: str
     state: str
@@ -284,7 +285,22 @@ class PeerInfo(_message.Message):
     applied: int
     rejected: int
     source: str
-    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., state: _Optional[str] = ..., member_id: _Optional[str] = ..., last_sync_ms: _Optional[int] = ..., last_error: _Optional[str] = ..., lag_entries: _Optional[int] = ..., applied: _Optional[int] = ..., rejected: _Optional[int] = ..., source: _Optional[str] = ...) -> None: ...
+    refused: _containers.RepeatedCompositeFieldContainer[RefusedLog]
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., state: _Optional[str] = ..., member_id: _Optional[str] = ..., last_sync_ms: _Optional[int] = ..., last_error: _Optional[str] = ..., lag_entries: _Optional[int] = ..., applied: _Optional[int] = ..., rejected: _Optional[int] = ..., source: _Optional[str] = ..., refused: _Optional[_Iterable[_Union[RefusedLog, _Mapping]]] = ...) -> None: ...
+
+class RefusedLog(_message.Message):
+    __slots__ = ("author", "from_seq", "reason", "detail", "entries")
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    FROM_SEQ_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    author: str
+    from_seq: int
+    reason: str
+    detail: str
+    entries: int
+    def __init__(self, author: _Optional[str] = ..., from_seq: _Optional[int] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ..., entries: _Optional[int] = ...) -> None: ...
 
 class ListPeersResponse(_message.Message):
     __slots__ = ("peers",)
@@ -321,7 +337,7 @@ class ReplicationStateRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ReplicationState(_message.Message):
-    __slots__ = ("state_digest", "heads", "convicted_authors", "evidence", "gap_buffered", "pending", "rejected", "authoring_blocked_reason", "undecodable")
+    __slots__ = ("state_digest", "heads", "convicted_authors", "evidence", "gap_buffered", "pending", "rejected", "authoring_blocked_reason", "undecodable", "refused_logs")
     STATE_DIGEST_FIELD_NUMBER: _ClassVar[int]
     HEADS_FIELD_NUMBER: _ClassVar[int]
     CONVICTED_AUTHORS_FIELD_NUMBER: _ClassVar[int]
@@ -331,6 +347,7 @@ class ReplicationState(_message.Message):
     REJECTED_FIELD_NUMBER: _ClassVar[int]
     AUTHORING_BLOCKED_REASON_FIELD_NUMBER: _ClassVar[int]
     UNDECODABLE_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_LOGS_FIELD_NUMBER: _ClassVar[int]
     state_digest: bytes
     heads: _containers.RepeatedCompositeFieldContainer[_peer_pb2.AuthorHead]
     convicted_authors: _containers.RepeatedScalarFieldContainer[str]
@@ -340,7 +357,8 @@ class ReplicationState(_message.Message):
     rejected: _containers.RepeatedCompositeFieldContainer[Count]
     authoring_blocked_reason: str
     undecodable: _containers.RepeatedCompositeFieldContainer[Count]
-    def __init__(self, state_digest: _Optional[bytes] = ..., heads: _Optional[_Iterable[_Union[_peer_pb2.AuthorHead, _Mapping]]] = ..., convicted_authors: _Optional[_Iterable[str]] = ..., evidence: _Optional[int] = ..., gap_buffered: _Optional[int] = ..., pending: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[Count, _Mapping]]] = ..., authoring_blocked_reason: _Optional[str] = ..., undecodable: _Optional[_Iterable[_Union[Count, _Mapping]]] = ...) -> None: ...
+    refused_logs: _containers.RepeatedCompositeFieldContainer[RefusedLog]
+    def __init__(self, state_digest: _Optional[bytes] = ..., heads: _Optional[_Iterable[_Union[_peer_pb2.AuthorHead, _Mapping]]] = ..., convicted_authors: _Optional[_Iterable[str]] = ..., evidence: _Optional[int] = ..., gap_buffered: _Optional[int] = ..., pending: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[Count, _Mapping]]] = ..., authoring_blocked_reason: _Optional[str] = ..., undecodable: _Optional[_Iterable[_Union[Count, _Mapping]]] = ..., refused_logs: _Optional[_Iterable[_Union[RefusedLog, _Mapping]]] = ...) -> None: ...
 
 class ReinstateNotice(_message.Message):
     __slots__ = ("number", "issued_at_ms", "cause_record_id", "standing", "content_ref", "overturned_record_ids", "still_matched_record_ids", "query_ids", "first_matched_ms", "last_matched_ms", "cleared", "statement_ids", "videos")

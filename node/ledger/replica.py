@@ -72,10 +72,16 @@ class RefusedLog:
 
     author: str
     from_seq: int
+    entry_id: bytes  # the refused entry at from_seq (another one there would be a fork: classified as usual)
     reason: RejectReason
     detail: str
     counted_through: int
     active: bool = True
+
+    def covers(self, entry: Entry) -> bool:
+        """Whether `entry` is the refused one or later in the author's log (it chains on it)."""
+        seq = entry.header.seq
+        return self.active and (seq > self.from_seq or (seq == self.from_seq and entry.entry_id == self.entry_id))
 
     def refused_detail(self, seq: int) -> str:
         return (
@@ -102,7 +108,7 @@ class Behind:
 def _encode_refusals(refusals: dict[str, RefusedLog]) -> bytes:
     writer = Writer().u32(len(refusals))
     for r in sorted(refusals.values(), key=lambda r: r.author):
-        writer.string(r.author).u64(r.from_seq).string(r.reason.value).string(r.detail)
+        writer.string(r.author).u64(r.from_seq).fixed(r.entry_id, 32).string(r.reason.value).string(r.detail)
         writer.u64(r.counted_through).u8(int(r.active))
     return writer.getvalue()
 
@@ -111,8 +117,9 @@ def _decode_refusals(data: bytes) -> dict[str, RefusedLog]:
     reader = Reader(data, "refused logs")
     found = {}
     for _ in range(reader.u32()):
-        author, from_seq, reason, detail = reader.string(), reader.u64(), reader.string(), reader.string()
-        refusal = RefusedLog(author, from_seq, RejectReason(reason), detail, reader.u64(), bool(reader.u8()))
+        author, from_seq, entry_id = reader.string(), reader.u64(), reader.fixed(32)
+        reason, detail = RejectReason(reader.string()), reader.string()
+        refusal = RefusedLog(author, from_seq, entry_id, reason, detail, reader.u64(), bool(reader.u8()))
         found[author] = refusal
     reader.end()
     return found
@@ -368,7 +375,7 @@ class Replica:
         """Acts on one verdict; returns the buffered successor when applying `entry` closed a gap."""
         outcome, header = batch.outcome, entry.header
         refusal = self._refusals_of(batch).get(header.author)
-        if refusal is not None and refusal.active and header.seq >= refusal.from_seq:
+        if refusal is not None and refusal.covers(entry):
             # It chains on the refused entry (or is it): refused without a look, counted once per seq.
             if header.seq > refusal.counted_through:
                 self._refusals_of(batch, True)[header.author] = replace(refusal, counted_through=header.seq)
@@ -422,7 +429,9 @@ class Replica:
         refusals = self._refusals_of(batch, True)
         counted = max(header.seq, known.counted_through if known else 0)
         if known is None or not known.active or header.seq < known.from_seq:
-            refusals[header.author] = RefusedLog(header.author, header.seq, reject.reason, reject.detail, counted)
+            refusals[header.author] = RefusedLog(
+                header.author, header.seq, entry.entry_id, reject.reason, reject.detail, counted
+            )
             for seq in [s for s in self._gaps.get(header.author, {}) if s > header.seq]:
                 del self._gaps[header.author][seq]  # they chain on the refused entry
         else:

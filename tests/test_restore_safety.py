@@ -135,3 +135,40 @@ def test_the_override_authors_at_once_and_names_the_risk(tmp_path: Path) -> None
         assert "its log now forks" in said
         a.start()
         assert submit(a, "after restore") == 2
+
+
+def test_the_override_authors_at_once_though_every_configured_peer_is_down(tmp_path: Path) -> None:
+    # The case the operator guide names: peers configured (the roster's endpoints), none reachable. The general
+    # rule (replication.authoring_without_peers_after_s = 0) would hold the node; the override lifts it too.
+    with LocalConsortium(tmp_path, ["a", "b"]) as nodes:
+        a, b = nodes["a"], nodes["b"]
+        nodes.start()
+        lose_store_after_backup(a, tmp_path / "backup", others=[b])
+        b.stop()
+        said = restore(a, tmp_path / "backup", "--accept-fork-risk")
+        assert "authors at once" in said
+        a.start()
+        assert submit(a, "after restore") == 2  # the risk taken: seq 2 signed again, as the command said
+        health = hashnode("health", "--target", a.process.admin_address)  # type: ignore[union-attr]
+        assert "authoring  yes" in health.stdout, health.stdout + health.stderr
+        assert "fork risk accepted" in a.log_text()
+        a.stop()
+        a.start()  # still no peer: the override holds until a peer's copy has been compared
+        assert submit(a, "after restart") == 3
+
+
+def test_without_the_override_a_restore_with_every_peer_down_still_waits(tmp_path: Path) -> None:
+    with LocalConsortium(tmp_path, ["a", "b"]) as nodes:
+        a, b = nodes["a"], nodes["b"]
+        nodes.start()
+        lose_store_after_backup(a, tmp_path / "backup", others=[b])
+        b.stop()
+        restore(a, tmp_path / "backup")
+        a.start()
+        with pytest.raises(grpc.RpcError) as refused:
+            submit(a, "after restore")
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "restored from a backup" in (refused.value.details() or "")
+        b.start()
+        eventually(a.can_author, "a compared its log with b's copy")
+        assert submit(a, "after restore") == 3

@@ -54,7 +54,7 @@ from node.core.errors import HashnodeError
 from node.ledger.replica import PeerPosition, RefusedLog, Replica
 from node.replication.frontier import AuthorRange, Frontier
 from node.replication.reconcile import ReceiveOutcome
-from node.storage.restore import RestoreMark, clear_restore_mark, restore_mark
+from node.storage.restore import RestoreMark, clear_restore_mark, fork_risk_accepted, restore_mark
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,7 @@ class AuthoringGate:
         peers: Sequence[str],
         settings: ReplicationSettings,
         restored: RestoreMark | None = None,
+        accepted: RestoreMark | None = None,
     ) -> None:
         self._ledger = replica.ledger
         self._replica = replica
@@ -160,6 +161,9 @@ class AuthoringGate:
         # the member's newest entry; no timeout opens it (`authoring_without_peers_after_s` is for a node
         # whose store was never restored), only that comparison or the operator's restore override.
         self.restored = restored
+        # Restored with `--accept-fork-risk`: the operator accepted in writing that the log may fork, so no wait
+        # holds it, not even the general one for a node whose peers cannot be reached.
+        self.accepted = accepted if restored is None else None
         if restored is not None:
             where = f"its peers ({', '.join(peers)})" if peers else "a peer (none is configured: add one)"
             self.reason = (
@@ -190,6 +194,12 @@ class AuthoringGate:
         """Blocks authoring until `compared` (or `timed_out`) opens the gate."""
         if self._ledger.signer is None:  # a follower or read-only node never authors: nothing to guard
             self._open = True
+        elif self.accepted is not None:
+            log.warning(
+                "authoring at once: fork risk accepted at restore (hashnode admin restore --accept-fork-risk, "
+                "backup %s); this node has not compared its member's log with a peer's copy",
+                self.accepted.source,
+            )
         else:
             self._ledger.block_authoring(GATE_SOURCE, self.reason)
 
@@ -221,9 +231,9 @@ class AuthoringGate:
             if self._open:
                 return
             self._open = True
-        if self.restored is not None:
+        if self.restored is not None or self.accepted is not None:
             clear_restore_mark(self._ledger.store)  # proved: a restart need not prove it again
-            self.restored = None
+            self.restored = self.accepted = None
         self._ledger.block_authoring(GATE_SOURCE, None)
         log.info("authoring allowed: %s", why)
 
@@ -578,7 +588,7 @@ class Replicator:
         # restored store is held even without peers: one added later (Admin.AddPeer) opens the gate.
         restored = restore_mark(replica.store)
         self.gate = (
-            AuthoringGate(replica, sorted(self._peers), self.settings, restored)
+            AuthoringGate(replica, sorted(self._peers), self.settings, restored, fork_risk_accepted(replica.store))
             if peers or restored is not None
             else None
         )

@@ -86,7 +86,7 @@ def test_submit_jsonl_file_with_list_labels(cli: Cli, node: RunningNode, tmp_pat
 def test_submit_human_output_lists_record_ids(cli: Cli, node: RunningNode) -> None:
     result = cli("submit", "--target", node.target, "--hash", PDQ, "--quality", "100", "--label", LABEL)
     first, second = result.out.splitlines()
-    assert first.startswith("submitted 1 record(s) as entry ") and first.endswith("(seq 1)")
+    assert first.startswith("submitted 1 record(s) as entry ") and "(seq 1, request id sha256-" in first
     assert second.endswith(f"pdq {PDQ}")
 
 

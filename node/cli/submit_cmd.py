@@ -10,11 +10,19 @@ the `--label`/`--tag`/`--reference`/`--source` given; the video itself never lea
 Every record is checked before anything is sent; the node then checks the batch against its taxonomy and quality
 minimum and refuses all of it if any record fails. To submit every good line of a large file and hear about the
 others, use `hashnode import`.
+
+The request id (client.proto `SubmitRequest.request_id`) is by default derived from the submission's content
+(`content_request_id`): running the same `hashnode submit` again, e.g. after it was killed or lost its connection
+mid-call, returns the first run's entry and record ids instead of contributing every record a second time, as
+long as the node still keeps the id (7 days). `--request-id ID` sets the id; `--new` sends a fresh one, to
+contribute records identical to an earlier submission again on purpose (e.g. after retracting them).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from node.api import convert
@@ -22,7 +30,7 @@ from node.api.gen.hashnode.v1 import client_pb2, client_pb2_grpc, types_pb2
 from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.contribution_file import CLIENT_TAXONOMY, read_contribution_file, record_from_fields
 from node.cli.exit_codes import ExitCode
-from node.cli.grpc_channel import submit_with_retries
+from node.cli.grpc_channel import new_request_id, submit_with_retries
 from node.core.errors import InvalidArgument
 from node.core.records import HashRecord
 from node.core.vpdq import VpdqFeatures
@@ -56,8 +64,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", action="append", default=[], help="free tag (repeatable)")
     parser.add_argument("--reference", default="", help="your own opaque reference, e.g. a case id")
     parser.add_argument("--source", default="", help="where the hash comes from, e.g. proactive-detection")
+    request = parser.add_mutually_exclusive_group()
+    request.add_argument(
+        "--request-id", metavar="ID",
+        help="the submission's request id (1..128 printable ASCII characters, no spaces); by default one derived "
+        "from the records, so that running the same submission again returns the first result",
+    )
+    request.add_argument(
+        "--new", action="store_true",
+        help="a fresh request id: contribute again records identical to an earlier submission (e.g. after "
+        "retracting them) instead of getting the earlier submission's result",
+    )
     add_target_options(parser)
     add_json_option(parser)
+
+
+def content_request_id(records: Sequence[types_pb2.HashRecord]) -> str:
+    """The request id of a submission of `records`, derived from their content alone: SHA-256 over each record's
+    fields (signal type, value, quality, labels and tags as sets, reference, source, a video's features; no
+    member, no time), length-prefixed, in order. The same records submitted by the same member get the same id,
+    so that a re-run returns the first result. Nothing is checked here: the node checks the records.
+    """
+    digest = hashlib.sha256(b"hashnode submit request id\0")
+    for msg in records:
+        video = msg.video.SerializeToString(deterministic=True) if msg.HasField("video") else b""
+        fields = (
+            msg.signal_type.encode(), msg.value.encode(), str(msg.quality).encode(),
+            "\n".join(sorted(set(msg.labels))).encode(), "\n".join(sorted(set(msg.tags))).encode(),
+            msg.reference.encode(), msg.source.encode(), video,
+        )  # fmt: skip
+        for value in fields:
+            digest.update(len(value).to_bytes(8, "big") + value)
+    return "sha256-" + digest.hexdigest()
+
+
+def request_id_of(args: argparse.Namespace, records: Sequence[types_pb2.HashRecord]) -> str:
+    """The request id to send: `--request-id`, a fresh one with `--new`, else the content's. Raises:
+    InvalidArgument."""
+    if args.new:
+        return new_request_id()
+    if args.request_id is None:
+        return content_request_id(records)
+    if not 0 < len(args.request_id) <= convert.MAX_REQUEST_ID or not all(" " < c <= "~" for c in args.request_id):
+        raise InvalidArgument(
+            "--request-id", args.request_id, f"1..{convert.MAX_REQUEST_ID} printable ASCII characters without spaces"
+        )
+    return str(args.request_id)
 
 
 # The option that sets each record field, for error messages.
@@ -126,16 +178,26 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         records = records_from_args(args)
+    request_id = request_id_of(args, records)
     with channel(args) as opened:
         stub = client_pb2_grpc.HashNodeStub(opened)
         # Sent again with the same request id if the node is busy or slow: never signed twice (grpc_channel.py).
-        response = submit_with_retries(stub, client_pb2.SubmitRequest(records=records), args.timeout)
+        request = client_pb2.SubmitRequest(records=records, request_id=request_id)
+        response = submit_with_retries(stub, request, args.timeout)
     if args.json:
         print_json(
-            {"entry_id": response.entry_id, "seq": response.seq, "record_ids": list(response.record_ids)}
+            {
+                "entry_id": response.entry_id,
+                "seq": response.seq,
+                "record_ids": list(response.record_ids),
+                "request_id": request_id,
+            }
         )
         return ExitCode.OK
-    print(f"submitted {len(response.record_ids)} record(s) as entry {response.entry_id} (seq {response.seq})")
+    print(
+        f"submitted {len(response.record_ids)} record(s) as entry {response.entry_id} "
+        f"(seq {response.seq}, request id {request_id})"
+    )
     for record, record_id in zip(records, response.record_ids, strict=True):
         print(f"  {record_id}  {describe(record)}")
     return ExitCode.OK

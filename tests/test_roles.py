@@ -26,6 +26,7 @@ from node.core.entry import ZERO_ID, Entry, EntryKind, sign_entry
 from node.core.keys import SigningKey
 from node.core.records import HashRecord
 from node.dueprocess.items import AppealItem, DecidedAs, DecisionItem, OpinionItem, Outcome, Stance
+from node.membership import authorship
 from node.membership.members import Member, MemberKey, Membership
 from node.replication.validate import Apply, Reject, RejectReason, classify
 from node.runtime.config import load_config
@@ -339,6 +340,34 @@ def test_observer_and_steward_nodes_sign_nothing_through_the_client_api(consorti
         state = _admin(nodes[member]).GetReplicationState(admin_pb2.ReplicationStateRequest(), timeout=5)
         heads = {h.author: h.seq for h in state.heads}
         assert heads[member] == 4  # only the planted entries: nothing was signed through the API
+
+
+@pytest.mark.slow
+def test_health_says_an_observer_never_authors(consortium) -> None:  # type: ignore[no-untyped-def]
+    _, nodes = consortium
+    said = {}
+    for member in ("watcher", "guardian"):
+        health = subprocess.run(
+            [sys.executable, "-m", "node.cli.main", "health", "--target", nodes[member].admin_address],
+            capture_output=True, text=True, timeout=60, env={"PYTHONPATH": str(PACKAGE_ROOT), "PATH": "/usr/bin"},
+        )  # fmt: skip
+        said[member] = [line for line in health.stdout.splitlines() if line.startswith("  authoring")]
+    assert said["watcher"] == ["  authoring  no (role observer may not contribute)"]
+    assert len(said["guardian"]) == 1 and "may not contribute" not in said["guardian"][0]  # it may decide
+
+
+@pytest.mark.parametrize(
+    ("roles", "said"),
+    [
+        (("observer",), "role observer may not contribute"),
+        ((), "role none may not contribute"),
+        (("steward",), None),
+        (("contributor",), None),
+        (("observer", "referrer"), None),
+    ],
+)
+def test_authors_nothing_names_the_roles_that_author_no_kind(roles: tuple[str, ...], said: str | None) -> None:
+    assert authorship.authors_nothing(roles) == said
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ from node.cli.command_base import add_config_options
 from node.cli.exit_codes import ExitCode
 from node.core.errors import ConfigError, InvalidArgument
 from node.ledger.replica import Replica
+from node.membership import authorship
 from node.membership.roster import TrustedRoster, valid_signers
 from node.network.bootstrap import HealthSummary, SyncCounts, SyncReport, pull_database
 from node.network.peers import pull_rosters
@@ -99,7 +100,12 @@ def summary(runtime: NodeRuntime, report: SyncReport) -> HealthSummary:
         f"{count} entries refused ({reason})" for reason, count in sorted(report.rejected_by_reason.items())
     ]
     blocked = runtime.ledger.authoring_blocked_reason
-    authoring = "no: no signing key (follower)" if runtime.ledger.signer is None else (blocked or "yes")
+    member = runtime.ledger.membership.get(runtime.member_id)
+    never = authorship.authors_nothing(member.roles) if member is not None else None
+    if runtime.ledger.signer is None:
+        authoring = "no: no signing key (follower)"
+    else:
+        authoring = f"no ({never})" if never else (blocked or "yes")
     return HealthSummary(
         member_id=runtime.member_id,
         consortium_id=roster.consortium_id,

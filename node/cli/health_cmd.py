@@ -10,6 +10,7 @@ import grpc
 from node.api.gen.hashnode.v1 import admin_pb2, admin_pb2_grpc
 from node.cli.command_base import add_json_option, add_target_options, channel, print_json
 from node.cli.exit_codes import ExitCode
+from node.membership import authorship
 from node.network.bootstrap import HealthSummary
 
 REACHABLE = ("synced", "live")
@@ -18,6 +19,13 @@ REACHABLE = ("synced", "live")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_options(parser, admin=True)
     add_json_option(parser)
+
+
+def authoring(member_id: str, roster: admin_pb2.RosterInfo, blocked: str) -> str:
+    """The `authoring` line: no for a member whose roles author nothing, else why it waits, else yes."""
+    roles = next((list(m.roles) for m in roster.members if m.member_id == member_id), None)
+    never = authorship.authors_nothing(roles) if roles is not None else None
+    return f"no ({never})" if never else (blocked or "yes")
 
 
 def fetch(stub: admin_pb2_grpc.AdminStub, timeout: float) -> HealthSummary:
@@ -44,7 +52,7 @@ def fetch(stub: admin_pb2_grpc.AdminStub, timeout: float) -> HealthSummary:
         entries=stats.entries,
         labels={c.key: c.count for c in stats.records_by_label},
         lag_entries=sum(p.lag_entries for p in peers),
-        authoring=state.authoring_blocked_reason or "yes",
+        authoring=authoring(stats.member_id, roster, state.authoring_blocked_reason),
         notes=tuple(notes),
         refused=refused_lines(peers),
     )

@@ -12,7 +12,7 @@ rules apply by the entry's timestamp.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from node.core.entry import EntryKind
 from node.membership.members import Member
@@ -43,6 +43,14 @@ RESERVED_KIND_ROLES = _MATCHING
 def author_roles(kind: int) -> frozenset[str]:
     """The roles any one of which lets a member sign an entry of `kind`."""
     return AUTHOR_ROLES.get(kind, RESERVED_KIND_ROLES)
+
+
+def authors_nothing(roles: Collection[str]) -> str | None:
+    """Why a member with `roles` may author no entry of any kind ("role observer may not contribute"), for the
+    operator's view of a node (`hashnode health`); None if some kind is open to it."""
+    if any(wanted.intersection(roles) for wanted in (*AUTHOR_ROLES.values(), RESERVED_KIND_ROLES)):
+        return None
+    return f"role {', '.join(roles) or 'none'} may not contribute"
 
 
 def kind_name(kind: int) -> str:

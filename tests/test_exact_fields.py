@@ -166,3 +166,15 @@ def test_health_list_answers_every_service_on_every_listener(node: RunningNode) 
 def test_the_cli_forgives_what_a_person_types_and_sends_the_exact_name(node: RunningNode, cli: Any) -> None:
     result = cli("match", "--type", " PDQ", f" {PDQ.upper()} ", "--target", node.target)
     assert result.code == 0, result.err
+
+
+def test_a_value_with_spaces_around_is_shown_quoted_so_that_they_can_be_seen(node: RunningNode) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        submit(signal_type="pdq ")(node)
+    assert caught.value.details().startswith("records[0].signal_type: got 'pdq ', want ")
+    with pytest.raises(grpc.RpcError) as caught:
+        submit(value="\t" + PDQ)(node)
+    assert caught.value.details().startswith(f"records[0].value: got '\\t{PDQ}', want ")
+    with pytest.raises(grpc.RpcError) as caught:
+        submit(signal_type="PDQ")(node)  # a plain value reads as it is
+    assert caught.value.details().startswith("records[0].signal_type: got PDQ, want ")

@@ -23,8 +23,16 @@ class InvalidArgument(HashnodeError):
 
     def __init__(self, field: str, got: object, want: str) -> None:
         self.field = field
-        shown = got if isinstance(got, str) and len(got) <= 80 else repr(got)[:80]
-        super().__init__(f"{field}: got {shown}, want {want}")
+        super().__init__(f"{field}: got {shown_value(got)}, want {want}")
+
+
+def shown_value(got: object) -> str:
+    """How an error message shows a value it got: plain when that reads unambiguously ("0 records", "pdq"), else
+    quoted like Python's repr ('platform-a ', '', 'a\\tb'), so that spaces at either end, an empty value or
+    control characters can be seen; at most 80 characters."""
+    if isinstance(got, str) and got and len(got) <= 80 and got == got.strip() and got.isprintable():
+        return got
+    return repr(got)[:80]
 
 
 class VerificationError(HashnodeError):

@@ -122,6 +122,21 @@ def test_the_document_asks_no_operator_to_add_a_peer() -> None:
     assert commands and not [c for c in commands if "peers add" in c]
 
 
+def test_no_admin_command_runs_in_a_shell_that_exported_the_client_ca() -> None:
+    # HASHNODE_CA is read by every command: exported for the client API (TLS), it turns the admin commands run
+    # later in the same terminal (a reader follows the document in one) to TLS against the plaintext admin
+    # listener.
+    exported = False
+    wrong = []
+    for _, _, block in doc_blocks():
+        for command in block:
+            if command.startswith("export") and "HASHNODE_CA=" in command:
+                exported = True
+            elif exported and words(command)[:2] in (["hashnode", "admin"], ["hashnode", "health"]):
+                wrong.append(command)
+    assert wrong == []
+
+
 def test_a_fourth_member_joins_by_the_document_alone_and_stops_being_dialled_once_revoked(
     tmp_path: Path,
 ) -> None:

@@ -4,7 +4,8 @@ Each kernel is optional: if it cannot be compiled the install goes on and the mo
 (or numpy) code instead, with the same answers (tests hold both to them):
 
 - node/index/_kernel.c: the PDQ index's probing and scanning loops (node/index/mih.py, flat.py);
-- node/storage/_rowscan.c: reading the record rows of match hits (node/storage/store.py, `active_hits`);
+- node/storage/_rowscan.c: reading the record rows of match hits (node/storage/store.py, `active_hits`) and the
+  start-up check's loop over the rows and lookup tables (node/storage/integrity.py, `_check_lookups`);
 - node/api/_wire.c: encoding MatchResponse bytes (node/api/match_wire.py).
 """
 

@@ -124,6 +124,9 @@ class LedgerSettings:
     match_log_retention_ms: int = DEFAULT_RETENTION_MS  # 0: keep no match log (and issue no notices)
     match_log_answered: bool = False  # a match returns once its matches are logged (docs/due-process.md)
     statement_retention_ms: int = STATEMENT_RETENTION_DAYS * 86_400_000  # statements of reasons issued here
+    # What is checked of the lookup tables before serving (integrity.STARTUP_CHECKS; docs/operator-guide.md):
+    # "full" all of it, "quick" the tables' counts and then all of it beside the serving node, "off" nothing.
+    startup_check: str = "full"
 
 
 class RecordStatus(enum.StrEnum):
@@ -412,6 +415,7 @@ class Ledger:
         self.clock = clock
         # Reentrant: a submission that skips duplicates holds it from its lookup to its commit.
         self._author_lock = threading.RLock()
+        self.background_check: integrity.BackgroundCheck | None = None  # startup_check "quick": the full one
         self._listeners: list[Callable[[Entry], None]] = []
         # Answered durability: each match call writes its own matches (with whatever else is pending) before it
         # returns, so nothing waits long enough to be dropped.
@@ -448,18 +452,27 @@ class Ledger:
             _check_signer(settings, membership, signer)
         # Before the store is opened and anything is derived from it: a damaged lookup table would answer "no
         # match" for records the store holds (docs/reliability.md says what this costs at start).
-        integrity.check_lookups_at(data_dir / "lmdb")
-        store = Store.open(data_dir / "lmdb", map_size=settings.map_size, consortium_id=settings.consortium_id)
+        path = data_dir / "lmdb"
+        if settings.startup_check == "full":
+            integrity.check_lookups_at(path)
+        store = Store.open(path, map_size=settings.map_size, consortium_id=settings.consortium_id)
         ledger = cls(
             store, PdqIndex(), settings=settings, membership=membership, signer=signer, taxonomy=taxonomy,
             clock=clock,
         )
         try:
+            if settings.startup_check == "quick":
+                integrity.quick_check_lookups(store)
+                # The full check in a child process, beside the index load and the serving node: damage it
+                # finds is reported as damage met while serving (health NOT_SERVING, the corruption counter).
+                ledger.background_check = integrity.BackgroundCheck(path, store.report_damage).start()
             if reevaluate:
                 ledger.reevaluate_if_policy_changed()
             ledger.index = pdq_snapshot.load_or_build(store, data_dir / "index")
             ledger.snapshot_dir = data_dir / "index"
         except Exception:
+            if ledger.background_check is not None:
+                ledger.background_check.stop()
             store.close()
             raise
         return ledger
@@ -477,6 +490,8 @@ class Ledger:
 
     def close(self) -> None:
         """Flushes the match log, saves the PDQ index snapshot for a fast next start, closes the store."""
+        if self.background_check is not None:
+            self.background_check.stop()
         try:
             self.flush_match_log()
             if self.snapshot_dir is not None:

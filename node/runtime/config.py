@@ -84,6 +84,8 @@ keywords = ["KEYWORD_TERRORIST_CONTENT", "KEYWORD_ILLEGAL_ORGANIZATIONS"]
 [storage]
 map_size_mib = 65536                  # the LMDB map: address space, not disk; a full map refuses writes
                                       # (RESOURCE_EXHAUSTED) and keeps serving reads
+startup_check = "full"                # the lookup tables against the rows before serving; "quick": their
+                                      # counts, then the full check beside the serving node; "off"
 
 [replication]                         # docs/protocol.md, "Replication"
 anti_entropy_ms = 5000                # how often each peer is asked for its frontier (pushes are immediate)
@@ -117,6 +119,7 @@ from node.membership.roster import SignedRoster
 from node.network.addresses import PeerConfig, check_listen, is_loopback
 from node.runtime.log_format import FORMATS as LOG_FORMATS
 from node.runtime.log_format import LEVELS as LOG_LEVELS
+from node.storage.integrity import STARTUP_CHECKS
 from node.storage.store import DEFAULT_MAP_SIZE
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
@@ -150,7 +153,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "policy": (),  # read by PolicyConfig.from_mapping, which names its own keys
     "matchlog": ("retention_days", "durability", "flush_ms"),
     "replication": ("anti_entropy_ms", "authoring_without_peers_after_s"),
-    "storage": ("map_size_mib",),
+    "storage": ("map_size_mib", "startup_check"),
     "statements": (),  # read by StatementSettings.from_mapping, which names its own keys
 }
 DEFAULT_MATCH_LOG_DAYS = 180
@@ -215,6 +218,7 @@ class NodeConfig:
     anti_entropy_ms: int = 5000
     authoring_without_peers_after_s: int = 0  # 0: never author without having compared with a peer
     map_size_mib: int = DEFAULT_MAP_SIZE_MIB
+    startup_check: str = "full"  # STARTUP_CHECKS: "full", "quick" (counts, then full in the background), "off"
     mesh: bool | None = None  # dial the roster's members; None: unless a follower or insecure
     max_calls: MaxCalls = MaxCalls()
 
@@ -259,6 +263,7 @@ class NodeConfig:
             match_log_retention_ms=self.match_log_retention_days * DAY_MS,
             match_log_answered=self.match_log_durability == "answered",
             map_size=self.map_size_mib << 20,
+            startup_check=self.startup_check,
             statement_retention_ms=self.statements.retention_ms,
         )
 
@@ -395,6 +400,7 @@ def parse_config(data: dict[str, Any], path: Path) -> NodeConfig:
             "authoring_without_peers_after_s", 0, 0, 365 * 86_400
         ),
         map_size_mib=tables["storage"].integer("map_size_mib", DEFAULT_MAP_SIZE_MIB, 1, MAX_MAP_SIZE_MIB),
+        startup_check=_choice(tables["storage"], "startup_check", "full", STARTUP_CHECKS),
         mesh=tables["peer"].boolean("mesh", False) if "mesh" in tables["peer"].table else None,
         statements=statements,
         statement_packs=packs,

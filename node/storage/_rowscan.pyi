@@ -1,5 +1,12 @@
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 def scan(
     rows: Sequence[bytes | None], tag: bytes
 ) -> tuple[list[int], list[bytes], list[bytes], list[bytes]]: ...
+def lookups(
+    rows: Iterable[tuple[bytes, bytes]], tag: bytes, pdq: dict[bytes, bytes]
+) -> tuple[
+    int, int, int, int, int, dict[tuple[bytes, bytes, bytes], int], list[tuple[int, bytes, bytes]], list[str]
+]: ...
+def table_digest(rows: Iterable[tuple[bytes, bytes]]) -> tuple[int, int]: ...
+def digest(key: bytes, value: bytes) -> int: ...

@@ -28,6 +28,9 @@ import json
 import os
 import pickle
 import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +58,13 @@ from node.storage.store import (
     read_u64,
     u64,
 )
+
+try:  # the start-up check's loops in C (setup.py); without them, the same in Python
+    from node.storage._rowscan import digest as compiled_digest
+    from node.storage._rowscan import lookups as compiled_lookups
+    from node.storage._rowscan import table_digest as compiled_table_digest
+except ImportError:  # pragma: no cover - depends on the build
+    compiled_lookups = compiled_table_digest = compiled_digest = None  # type: ignore[assignment]
 
 MAX_PROBLEMS = 100  # a badly damaged store would otherwise produce one line per entry
 
@@ -170,6 +180,113 @@ def check_lookups_at(path: Path) -> None:
         _raise_first(_in_child(path, "the lookup tables", _lookups_report)[0])
 
 
+# `[storage] startup_check` (docs/operator-guide.md): what the node checks of its lookup tables before it serves.
+STARTUP_CHECKS = ("full", "quick", "off")
+
+
+def quick_check_lookups(store: Store) -> None:
+    """The `quick` start-up check, O(1) whatever the store's size: the rows the records, exact-hash, record-id
+    and `pdq` tables hold (their headers' counts) against the store's next ordinal and the counters. It finds a
+    lost or added row, never a changed one (a damaged key in the exact table is a miss it cannot see): the full
+    check (`BackgroundCheck`) runs after the start for that.
+
+    Raises:
+        DataCorruption: naming the first count that disagrees.
+    """
+    report = IntegrityReport()
+
+    def counts(store: Store, txn: Txn, report: IntegrityReport, rows: dict[str, int]) -> None:
+        held = {name: txn.stat(store.db(name))["entries"] for name in ("records", "exact", "rids", "pdq")}
+        next_ordinal = store.pdq_watermark(txn)[0]
+        if held["records"] != next_ordinal:
+            report.problem(f"meta next_ordinal: {next_ordinal}, but the records table holds {held['records']} rows")
+        for name in ("exact", "rids"):
+            if held[name] != held["records"]:
+                report.problem(f"{name}: {held[name]} rows, but the records table holds {held['records']}")
+        active_pdq = store.counts(txn).get("type:pdq", 0)
+        if held["pdq"] != active_pdq:
+            report.problem(f"pdq: {held['pdq']} rows, but the counters give {active_pdq} active PDQ records")
+
+    _part(store, report, {}, "the lookup tables' counts", counts)
+    _raise_first(report)
+
+
+class BackgroundCheck:
+    """The full start-up check run beside a node that is already serving (`[storage] startup_check = "quick"`),
+    in a child process of its own, started afresh (a forked child of a process with the store open could not open
+    it again): as at start, a reader killed by a damaged page is damage. What it finds is given to `found` (the
+    node reports it as damage met while serving: health NOT_SERVING, hashnode_storage_corruption_total). `stop`
+    ends it early."""
+
+    def __init__(self, path: Path, found: Callable[[DataCorruption], None]) -> None:
+        self.path, self.found = path, found
+        self.finished = threading.Event()
+        self.problem: DataCorruption | None = None  # what it found, once finished
+        self._stopping = False
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._thread = threading.Thread(target=self._run, name="startup-check", daemon=True)
+
+    def start(self) -> BackgroundCheck:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            if (self.path / "data.mdb").is_file():
+                _raise_first(self._report())
+        except DataCorruption as exc:
+            if not self._stopping:
+                self.problem = exc
+                self.found(exc)
+        finally:
+            self.finished.set()
+
+    def _report(self) -> IntegrityReport:
+        root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))}
+        command = "import sys; from node.storage.integrity import _check_main; sys.exit(_check_main(sys.argv[1]))"
+        with self._lock:
+            if self._stopping:
+                return IntegrityReport()
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", command, str(self.path)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+            )
+        data, _ = self._process.communicate()
+        code = self._process.returncode
+        if code == 0 and data:
+            received: tuple[IntegrityReport, dict[str, int]] = pickle.loads(data)
+            return received[0]
+        return _reader_died("the lookup tables", -code if code < 0 else None, code)
+
+    def stop(self) -> None:
+        """Ends the check (its child process) if it is still running, and waits for its thread."""
+        with self._lock:
+            self._stopping = True
+            if self._process is not None and self._process.poll() is None:
+                self._process.kill()
+        if self._thread.is_alive():
+            self._thread.join()
+
+
+def _check_main(path: str) -> int:
+    """`BackgroundCheck`'s child: the report of `check_lookups` of the store at `path`, pickled to stdout."""
+    try:
+        store = Store.open_readonly(Path(path))
+    except HashnodeError as exc:
+        result: tuple[IntegrityReport, dict[str, int]] = (IntegrityReport(), {})
+        result[0].problem(f"the lookup tables: {exc.diagnostics()}")
+    else:
+        try:
+            result = _lookups_report(store)
+        finally:
+            store.close()
+    sys.stdout.buffer.write(pickle.dumps(result))
+    sys.stdout.flush()
+    return 0
+
+
 def _raise_first(report: IntegrityReport) -> None:
     if report.problems:
         first = report.problems[0]
@@ -207,7 +324,9 @@ def _merge(report: IntegrityReport, rows: dict[str, int], part: IntegrityReport,
 
 
 def _in_child(
-    path: Path, what: str, task: Callable[[Store], tuple[IntegrityReport, dict[str, int]]]
+    path: Path,
+    what: str,
+    task: Callable[[Store], tuple[IntegrityReport, dict[str, int]]],
 ) -> tuple[IntegrityReport, dict[str, int]]:
     """`task` run over `path` opened read-only in a forked child; a child killed by a signal (or failing in
     any other way) is reported as a problem of `what`."""
@@ -245,20 +364,30 @@ def _in_child(
     if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and data:
         received_result: tuple[IntegrityReport, dict[str, int]] = pickle.loads(data)
         return received_result
+    killed = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    return _reader_died(what, killed, os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1), {}
+
+
+def _reader_died(what: str, killed: int | None, code: int) -> IntegrityReport:
+    """The report of a reader process that gave none: killed by signal `killed`, or exited with `code`."""
     report = IntegrityReport()
-    if os.WIFSIGNALED(status):
-        name = signal.Signals(os.WTERMSIG(status)).name
+    if killed is not None:
+        name = signal.Signals(killed).name
         report.problem(
             f"{what}: reading them killed the reader ({name}): a page names bytes past the end of the data file"
         )
     else:
-        report.problem(f"{what}: the reader failed (exit status {os.WEXITSTATUS(status)})")
-    return report, {}
+        report.problem(f"{what}: the reader failed (exit status {code})")
+    return report
 
 
 def _read_table(txn: Txn, store: Store, name: str) -> None:
-    for _ in txn.cursor(db=store.db(name)).iternext(keys=True, values=True):
-        pass
+    rows = txn.cursor(db=store.db(name)).iternext(keys=True, values=True)
+    if compiled_table_digest is not None:
+        compiled_table_digest(rows)
+    else:
+        for _ in rows:
+            pass
 
 
 def _where(problem: str) -> tuple[str, str]:
@@ -381,7 +510,9 @@ def _check_contribution(
             report.problem(f"{where}: record {index} is stored with other bytes or another position")
 
 
-def _check_lookups(store: Store, txn: Txn, report: IntegrityReport, *, full: bool = True) -> None:
+def _check_lookups(
+    store: Store, txn: Txn, report: IntegrityReport, *, full: bool = True, compiled: bool | None = None
+) -> None:
     """Every record row decodes, ordinals are dense from 0 up to the store's next ordinal, and the exact-hash,
     record-id, `pdq` and `frames` tables (what the index is built from: the active PDQ records, the distinct
     usable frames of the active vpdq records) and the counters say exactly what the rows say.
@@ -389,44 +520,106 @@ def _check_lookups(store: Store, txn: Txn, report: IntegrityReport, *, full: boo
     Without `full` (at start), a row is read only as far as the lookups and the counters need (its fixed part,
     contributor, signal type, value and labels section; a record item damaged beyond those is found when it is
     decoded, DATA_LOSS then, or by `hashnode check`), and the exact-hash and record-id tables are compared with
-    the rows as multisets (a sum of hashes of their rows, read in order) instead of looked up row by row: a
+    the rows as multisets (a sum of digests of their rows, read in order) instead of looked up row by row: a
     mismatch is reported without the key (`hashnode check` names it). The frames table is compared so always.
+    Without `full`, the loop over the rows and the exact and rids tables runs in node/storage/_rowscan.c where it
+    is built (`compiled`, default: when built), handing back the rows it does not read itself; the Python loop
+    gives the same report.
     """
-    exact_cursor, rids, get = txn.cursor(db=store.db("exact")), store.db("rids"), txn.get
-    sums = {"exact": 0, "rids": 0, "frames": 0}  # what the rows say each table holds (exact, rids: without full)
-    frames = 0
-    pdq = dict(store.iter_pdq(txn))
-    by_group: dict[tuple[bytes, bytes, bytes], int] = {}  # (signal type, author, labels section) -> active rows
-    expected = 0
+    compiled = compiled_lookups is not None if compiled is None else compiled
+    tally = _Tally(
+        store, txn, report, full, compiled_digest if compiled and not full else _python_digest
+    )
     report.records = report.active_records = 0
-    for key, value in txn.cursor(db=store.db("records")):
-        if len(key) != 8 or read_u64(key) != expected:
-            where = f"records ordinal {read_u64(key) if len(key) == 8 else bytes(key).hex()}"
-            report.problem(f"{where}: found where ordinal {expected} should be")
-            if len(key) != 8:
-                continue
-            expected = read_u64(key)
-        ordinal, expected = expected, expected + 1
-        report.records += 1
+    records = txn.cursor(db=store.db("records"))
+    if compiled and not full:
+        rows, active, expected, exact_sum, rids_sum, groups, others, problems = compiled_lookups(
+            records.iternext(keys=True, values=True), RECORD_ID_TAG, tally.pdq
+        )
+        for problem in problems:
+            report.problem(problem)
+        report.records, report.active_records = rows, active
+        tally.sums["exact"], tally.sums["rids"] = exact_sum, rids_sum
+        tally.by_group = groups
+        for ordinal, key, value in others:
+            tally.row(ordinal, key, value)
+    else:
+        expected = 0
+        for key, value in records:
+            if len(key) != 8 or read_u64(key) != expected:
+                where = f"records ordinal {read_u64(key) if len(key) == 8 else bytes(key).hex()}"
+                report.problem(f"{where}: found where ordinal {expected} should be")
+                if len(key) != 8:
+                    continue
+                expected = read_u64(key)
+            ordinal, expected = expected, expected + 1
+            report.records += 1
+            tally.row(ordinal, key, value)
+    pdq = tally.pdq
+    if pdq:
+        report.problem(f"pdq {min(pdq).hex()}: the pdq table lists {len(pdq)} ordinal(s) with no record")
+    next_ordinal = store.pdq_watermark(txn)[0]
+    if next_ordinal != expected:
+        report.problem(f"meta next_ordinal: {next_ordinal}, but the records end at ordinal {expected}")
+    for name, rows in (("exact", report.records), ("rids", report.records), ("frames", tally.frames)):
+        cursor = txn.cursor(db=store.db(name)).iternext(keys=True, values=True)
+        if name != "frames" and compiled and not full:
+            held, total = compiled_table_digest(cursor)
+        else:
+            held = total = 0
+            for row in cursor:
+                held += 1
+                total += hash(row) if name == "frames" or not full else 0
+        if held != rows:
+            report.problem(f"{name}: {held} rows, but the records give {rows}")
+        elif total % _DIGEST_MOD != tally.sums[name] % _DIGEST_MOD:
+            report.problem(f"{name}: its rows are not those the records give")
+    _compare_counts(store.counts(txn), tally.by_group, report)
+
+
+_DIGEST_MOD = 1 << 64  # the compiled digests are summed modulo 2**64; Python's hash() sums are compared so too
+
+
+def _python_digest(key: bytes, value: bytes) -> int:
+    return hash((key, value))
+
+
+class _Tally:
+    """What `_check_lookups` adds up over the record rows: the digests of the exact, rids and frames rows the
+    rows give, the pdq table's rows not yet met, the active rows per (signal type, author, labels section)."""
+
+    def __init__(
+        self, store: Store, txn: Txn, report: IntegrityReport, full: bool, digest: Callable[[bytes, bytes], int]
+    ) -> None:
+        self.report, self.full, self.digest = report, full, digest
+        self.exact_cursor, self.rids, self.get = txn.cursor(db=store.db("exact")), store.db("rids"), txn.get
+        self.sums = {"exact": 0, "rids": 0, "frames": 0}  # what the rows say each table holds (without full)
+        self.frames = 0
+        self.pdq = dict(txn.cursor(db=store.db("pdq")).iternext(keys=True, values=True))  # `Store.iter_pdq`
+        self.by_group: dict[tuple[bytes, bytes, bytes], int] = {}  # (type, author, labels section) -> active rows
+
+    def row(self, ordinal: int, key: bytes, value: bytes) -> None:
+        """Adds one record row (at a dense ordinal) to the tally, reporting what is wrong with it."""
+        report, full = self.report, self.full
         try:
             kind, value_at, value_end, labels = _lookup_fields(ordinal, value, full)
         except DataCorruption as exc:
             report.problem(f"records ordinal {ordinal}: {_cause(exc)}")
-            continue
+            return
         active = value[STATUS_AT] in MATCHING
         report.active_records += active
         end = ROW_FIXED + (value[53] << 8 | value[54])
         exact_row = (exact_key(kind.decode("utf-8", "replace"), value[value_at:value_end]), key)
         rids_row = (hashlib.sha256(RECORD_ID_TAG + value[:36]).digest(), key)
         if not full:
-            sums["exact"] += hash(exact_row)
-            sums["rids"] += hash(rids_row)
-        elif not exact_cursor.set_key_dup(*exact_row):
+            self.sums["exact"] += self.digest(*exact_row)
+            self.sums["rids"] += self.digest(*rids_row)
+        elif not self.exact_cursor.set_key_dup(*exact_row):
             hashed = value[value_at:value_end].hex()
             report.problem(f"records ordinal {ordinal}: its {kind.decode()} hash {hashed} is not in the exact table")
-        if full and get(rids_row[0], db=rids) != key:
+        if full and self.get(rids_row[0], db=self.rids) != key:
             report.problem(f"records ordinal {ordinal}: its record id does not name it in the rids table")
-        listed = pdq.pop(key, None)
+        listed = self.pdq.pop(key, None)
         if kind == b"pdq" and active and listed != value[value_at:value_end]:
             report.problem(
                 f"records ordinal {ordinal}: active PDQ record missing from the pdq table (the index is built from it)"
@@ -439,27 +632,12 @@ def _check_lookups(store: Store, txn: Txn, report: IntegrityReport, *, full: boo
             except (HashnodeError, ValueError) as exc:
                 report.problem(f"records ordinal {ordinal}: its video features do not decode ({exc})")
             else:
-                frames += len(hashes)
+                self.frames += len(hashes)
                 frame_rows = zip(frame_keys.tolist(), hashes, strict=True)
-                sums["frames"] += sum(hash((u64(frame), bytes(frame_hash))) for frame, frame_hash in frame_rows)
+                self.sums["frames"] += sum(hash((u64(frame), bytes(frame_hash))) for frame, frame_hash in frame_rows)
         if active:
-            group = (kind, value[ROW_FIXED : end], labels)
-            by_group[group] = by_group.get(group, 0) + 1
-    if pdq:
-        report.problem(f"pdq {min(pdq).hex()}: the pdq table lists {len(pdq)} ordinal(s) with no record")
-    next_ordinal = store.pdq_watermark(txn)[0]
-    if next_ordinal != expected:
-        report.problem(f"meta next_ordinal: {next_ordinal}, but the records end at ordinal {expected}")
-    for name, rows in (("exact", report.records), ("rids", report.records), ("frames", frames)):
-        held = total = 0
-        for row in txn.cursor(db=store.db(name)).iternext(keys=True, values=True):
-            held += 1
-            total += hash(row) if name == "frames" or not full else 0
-        if held != rows:
-            report.problem(f"{name}: {held} rows, but the records give {rows}")
-        elif total != sums[name]:
-            report.problem(f"{name}: its rows are not those the records give")
-    _compare_counts(store.counts(txn), by_group, report)
+            group = (kind, value[ROW_FIXED:end], labels)
+            self.by_group[group] = self.by_group.get(group, 0) + 1
 
 
 def _lookup_fields(ordinal: int, row: bytes, full: bool) -> tuple[bytes, int, int, bytes]:

@@ -322,6 +322,8 @@ class Store:
         self._write_lock = threading.Lock()
         # Told of every DataCorruption a transaction of this store raised (metrics, health): `on_damage`.
         self._damage_listeners: list[Callable[[DataCorruption], None]] = []
+        self._damage_found: list[DataCorruption] = []
+        self._damage_lock = threading.Lock()
 
     def _open_db(self, name: str) -> Any:
         dupsort = name in _DUPSORT
@@ -333,14 +335,27 @@ class Store:
             return None
 
     def on_damage(self, listener: Callable[[DataCorruption], None]) -> None:
-        """Calls `listener` with each DataCorruption a read or write transaction of this store raises."""
-        self._damage_listeners.append(listener)
+        """Calls `listener` with each DataCorruption a read or write transaction of this store raises (or
+        `report_damage` reports), those found before it was registered included."""
+        with self._damage_lock:
+            self._damage_listeners.append(listener)
+            found = list(self._damage_found)
+        for exc in found:
+            listener(exc)
+
+    def report_damage(self, exc: DataCorruption) -> None:
+        """Reports damage found outside this store's transactions (the start-up check run beside a serving
+        node) to the `on_damage` listeners, as damage a read met."""
+        self._damaged(exc)
 
     def _damaged(self, exc: BaseException) -> DataCorruption:
         found = damage(exc)
         if not getattr(found, "reported", False):
             found.reported = True  # type: ignore[attr-defined]  # nested transactions report it once
-            for listener in self._damage_listeners:
+            with self._damage_lock:
+                self._damage_found = [*self._damage_found[-9:], found]  # the last few, for listeners to come
+                listeners = list(self._damage_listeners)
+            for listener in listeners:
                 listener(found)
         return found
 

@@ -21,6 +21,7 @@ from node.core.errors import InvalidArgument
 from node.core.records import HashRecord
 from node.core.taxonomy import Taxonomy
 from node.core.vpdq import MAX_FRAMES, VpdqFeatures, VpdqFrame
+from node.hashing.video import parse_interval
 from node.interchange import pytx_names
 from node.interchange.formats import Format, Refusal, read_records, write_records
 
@@ -273,11 +274,13 @@ def test_submit_hashes_a_video_file_and_sends_its_features(
 ) -> None:
     calls: list[tuple[Path, int]] = []
 
-    def hash_video(path: Path, *, interval_ms: int) -> VpdqFeatures:
+    def hash_video(path: Path, *, interval_ms: int, option: str) -> VpdqFeatures:
         calls.append((path, interval_ms))
+        assert option == "--interval-ms"  # what an error about the sampling names
         return features(interval_ms=interval_ms)
 
-    monkeypatch.setitem(sys.modules, "node.hashing.video", types.SimpleNamespace(hash_video=hash_video))
+    stand_in = types.SimpleNamespace(hash_video=hash_video, parse_interval=parse_interval)
+    monkeypatch.setitem(sys.modules, "node.hashing.video", stand_in)
     video = tmp_path / "clip.MP4"
     video.write_bytes(b"not read by the stand-in")
     done = cli("submit", "--file", video, "--interval-ms", "250", "--label", LABEL, "--source", "referral:iru",

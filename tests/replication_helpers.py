@@ -23,6 +23,8 @@ from node.ledger.ledger import Ledger, LedgerSettings, now_ms
 from node.ledger.replica import Replica
 from node.membership.members import Member, MemberKey, Membership
 from node.network.replicator import PeerAddress, PeerStatus, ReplicationSettings, Replicator
+from node.runtime.config import load_config
+from node.runtime.runtime import open_node
 from node.server import client_service
 from node.server.client_service import HashNodeServicer
 from node.server.peer_service import PeerServicer
@@ -181,3 +183,38 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0, what: str = "c
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.005)
     return time.monotonic() - start
+
+def write_process_config(directory: Path, member: str, peers: dict[str, str], peer_port: int = 0) -> Path:
+    """An insecure `hashnode serve` config for a test member: its key and the roster in `directory`, every
+    listener on a free port but the peer listener (on `peer_port`), `peers` dialled by address."""
+    tables = "".join(f'[[peers]]\nname = "{n}"\naddress = "{a}"\n' for n, a in sorted(peers.items()))
+    path = directory / f"{member}.toml"
+    path.write_text(
+        f"""[node]
+member_id = "{member}"
+roster = "{directory / 'roster.json'}"
+signing_key = "{directory / f'{member}.key'}"
+data_dir = "data-{member}"
+listen = "127.0.0.1:0"
+insecure = true
+[peer]
+listen = "127.0.0.1:{peer_port}"
+[admin]
+listen = "127.0.0.1:0"
+[metrics]
+listen = "127.0.0.1:0"
+[replication]
+anti_entropy_ms = 200
+{tables}""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def plant_entries(directory: Path, member: str, entries: list[Entry]) -> None:
+    """Writes entries `member` signed straight into its node's store, as a modified node would hold them."""
+    runtime = open_node(load_config(directory / f"{member}.toml"))
+    try:
+        runtime.ledger.commit_entries(entries)
+    finally:
+        runtime.close()

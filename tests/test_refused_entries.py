@@ -35,11 +35,9 @@ from node.membership.members import Member, MemberKey, Membership
 from node.membership.roster import RosterMember, SignedRoster
 from node.replication.frontier import AuthorHead, AuthorRange, Frontier
 from node.replication.validate import RejectReason
-from node.runtime.config import load_config
-from node.runtime.runtime import open_node
 from testkit.consortium import eventually, free_port
 from tests.consortium_helpers import NOW, genesis
-from tests.replication_helpers import CONSORTIUM, T0, open_ledger
+from tests.replication_helpers import CONSORTIUM, T0, open_ledger, plant_entries, write_process_config
 
 LABEL = "tvec.propaganda"
 SEEDS = {"contrib": 0x61, "relay": 0x62, "watcher": 0x63, "guardian": 0x64, "fresh": 0x65}
@@ -172,29 +170,6 @@ def _key(member: str) -> SigningKey:
     return SigningKey.from_seed(bytes([SEEDS[member]]) * 32)
 
 
-def _write_config(directory: Path, member: str, peers: dict[str, str], peer_port: int) -> Path:
-    tables = "".join(f'[[peers]]\nname = "{n}"\naddress = "{a}"\n' for n, a in sorted(peers.items()))
-    path = directory / f"{member}.toml"
-    path.write_text(
-        f"""[node]
-member_id = "{member}"
-roster = "{directory / 'roster.json'}"
-signing_key = "{directory / f'{member}.key'}"
-data_dir = "data-{member}"
-listen = "127.0.0.1:0"
-insecure = true
-[peer]
-listen = "127.0.0.1:{peer_port}"
-[admin]
-listen = "127.0.0.1:0"
-[metrics]
-listen = "127.0.0.1:0"
-[replication]
-anti_entropy_ms = 200
-{tables}""",
-        encoding="utf-8",
-    )
-    return path
 
 
 def _crafted(member: str) -> list[Entry]:
@@ -222,13 +197,6 @@ def _crafted(member: str) -> list[Entry]:
     return entries
 
 
-def _plant(directory: Path, member: str, entries: list[Entry]) -> None:
-    """Writes entries straight into `member`'s node's store, as a node with the role check removed holds them."""
-    runtime = open_node(load_config(directory / f"{member}.toml"))
-    try:
-        runtime.ledger.commit_entries(entries)
-    finally:
-        runtime.close()
 
 
 @pytest.fixture(scope="module")
@@ -243,14 +211,14 @@ def consortium(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
         _key(m).save(directory / f"{m}.key")
     ports = {m: free_port() for m in SEEDS}
     holders = ("watcher", "guardian", "relay")
-    _write_config(directory, "contrib", {m: f"127.0.0.1:{ports[m]}" for m in holders}, ports["contrib"])
+    write_process_config(directory, "contrib", {m: f"127.0.0.1:{ports[m]}" for m in holders}, ports["contrib"])
     for member in holders:
-        _write_config(directory, member, {}, ports[member])
-    _write_config(directory, "fresh", {}, ports["fresh"])
+        write_process_config(directory, member, {}, ports[member])
+    write_process_config(directory, "fresh", {}, ports["fresh"])
     crafted = {m: _crafted(m) for m in ("watcher", "guardian")}
-    _plant(directory, "watcher", crafted["watcher"])
-    _plant(directory, "guardian", crafted["guardian"])
-    _plant(directory, "relay", crafted["watcher"] + crafted["guardian"])
+    plant_entries(directory, "watcher", crafted["watcher"])
+    plant_entries(directory, "guardian", crafted["guardian"])
+    plant_entries(directory, "relay", crafted["watcher"] + crafted["guardian"])
     nodes = {}
     try:
         for member in ("watcher", "guardian", "relay", "contrib"):

@@ -29,11 +29,9 @@ from node.dueprocess.items import AppealItem, DecidedAs, DecisionItem, OpinionIt
 from node.membership import authorship
 from node.membership.members import Member, MemberKey, Membership
 from node.replication.validate import Apply, Reject, RejectReason, classify
-from node.runtime.config import load_config
-from node.runtime.runtime import open_node
 from testkit.consortium import eventually
 from tests.consortium_helpers import NOW, genesis
-from tests.replication_helpers import CONSORTIUM, T0, open_ledger
+from tests.replication_helpers import CONSORTIUM, T0, open_ledger, plant_entries, write_process_config
 
 LABEL = "tvec.propaganda"
 KINDS = [EntryKind.CONTRIBUTION, EntryKind.RETRACTION, EntryKind.OPINION, EntryKind.APPEAL, EntryKind.DECISION]
@@ -184,38 +182,8 @@ def _write_consortium(directory: Path) -> Path:
     return roster
 
 
-def _write_config(directory: Path, member: str, peers: dict[str, str], peer_port: int = 0) -> Path:
-    tables = "".join(f'[[peers]]\nname = "{n}"\naddress = "{a}"\n' for n, a in sorted(peers.items()))
-    path = directory / f"{member}.toml"
-    path.write_text(
-        f"""[node]
-member_id = "{member}"
-roster = "{directory / 'roster.json'}"
-signing_key = "{directory / f'{member}.key'}"
-data_dir = "data-{member}"
-listen = "127.0.0.1:0"
-insecure = true
-[peer]
-listen = "127.0.0.1:{peer_port}"
-[admin]
-listen = "127.0.0.1:0"
-[metrics]
-listen = "127.0.0.1:0"
-[replication]
-anti_entropy_ms = 200
-{tables}""",
-        encoding="utf-8",
-    )
-    return path
 
 
-def _plant(directory: Path, member: str, entries: list[Entry]) -> None:
-    """Writes entries `member` signed straight into its node's store, as a modified node would hold them."""
-    runtime = open_node(load_config(directory / f"{member}.toml"))
-    try:
-        runtime.ledger.commit_entries(entries)
-    finally:
-        runtime.close()
 
 
 def _crafted(member: str) -> list[Entry]:
@@ -263,9 +231,9 @@ def consortium(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
         peers = {} if member != "contrib" else {m: f"127.0.0.1:{ports[m]}" for m in ("watcher", "guardian")}
         if member != "contrib":
             peers = {"contrib": f"127.0.0.1:{ports['contrib']}"}
-        _write_config(directory, member, peers, ports[member])
+        write_process_config(directory, member, peers, ports[member])
     for member in ("watcher", "guardian"):
-        _plant(directory, member, _crafted(member))
+        plant_entries(directory, member, _crafted(member))
     nodes = {}
     try:
         for member in SEEDS:

@@ -218,3 +218,19 @@ def plant_entries(directory: Path, member: str, entries: list[Entry]) -> None:
         runtime.ledger.commit_entries(entries)
     finally:
         runtime.close()
+
+
+def sign_chain(key: SigningKey, consortium_id: str, author: str, items: list[tuple[EntryKind, bytes]],
+               start_ms: int) -> list[Entry]:
+    """`author`'s log of one entry per (kind, item), seq 1.., each chained to the one before, a millisecond apart
+    from `start_ms` + 1."""
+    entries: list[Entry] = []
+    for seq, (kind, item) in enumerate(items, start=1):
+        entries.append(
+            sign_entry(
+                key, consortium_id=consortium_id, author=author, seq=seq,
+                prev=entries[-1].entry_id if entries else ZERO_ID, timestamp_ms=start_ms + seq, kind=kind,
+                items=[item],
+            )
+        )
+    return entries

@@ -37,7 +37,7 @@ from node.replication.frontier import AuthorHead, AuthorRange, Frontier
 from node.replication.validate import RejectReason
 from testkit.consortium import eventually, free_port
 from tests.consortium_helpers import NOW, genesis
-from tests.replication_helpers import CONSORTIUM, T0, open_ledger, plant_entries, write_process_config
+from tests.replication_helpers import CONSORTIUM, T0, open_ledger, plant_entries, sign_chain, write_process_config
 
 LABEL = "tvec.propaganda"
 SEEDS = {"contrib": 0x61, "relay": 0x62, "watcher": 0x63, "guardian": 0x64, "fresh": 0x65}
@@ -185,16 +185,7 @@ def _crafted(member: str) -> list[Entry]:
             DecisionItem.create(rid, b"\x08" * 32, Outcome.OVERTURNED, "", DecidedAs.STEWARD).encode(),
         ),
     ]
-    entries: list[Entry] = []
-    for seq, (kind, item) in enumerate(items, start=1):
-        entries.append(
-            sign_entry(
-                _key(member), consortium_id="refused-test", author=member, seq=seq,
-                prev=entries[-1].entry_id if entries else ZERO_ID, timestamp_ms=NOW - 60_000 + seq, kind=kind,
-                items=[item],
-            )
-        )
-    return entries
+    return sign_chain(_key(member), "refused-test", member, items, NOW - 60_000)
 
 
 

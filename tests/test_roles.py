@@ -31,7 +31,7 @@ from node.membership.members import Member, MemberKey, Membership
 from node.replication.validate import Apply, Reject, RejectReason, classify
 from testkit.consortium import eventually
 from tests.consortium_helpers import NOW, genesis
-from tests.replication_helpers import CONSORTIUM, T0, open_ledger, plant_entries, write_process_config
+from tests.replication_helpers import CONSORTIUM, T0, open_ledger, plant_entries, sign_chain, write_process_config
 
 LABEL = "tvec.propaganda"
 KINDS = [EntryKind.CONTRIBUTION, EntryKind.RETRACTION, EntryKind.OPINION, EntryKind.APPEAL, EntryKind.DECISION]
@@ -199,16 +199,7 @@ def _crafted(member: str) -> list[Entry]:
             DecisionItem.create(rid, b"\x08" * 32, Outcome.OVERTURNED, "", DecidedAs.STEWARD).encode(),
         ),
     ]
-    entries: list[Entry] = []
-    for seq, (kind, item) in enumerate(items, start=1):
-        entries.append(
-            sign_entry(
-                _key(member), consortium_id="roles-test", author=member, seq=seq,
-                prev=entries[-1].entry_id if entries else ZERO_ID, timestamp_ms=NOW - 60_000 + seq, kind=kind,
-                items=[item],
-            )
-        )
-    return entries
+    return sign_chain(_key(member), "roles-test", member, items, NOW - 60_000)
 
 
 def _metrics(process: NodeProcess, log: Path) -> str:
